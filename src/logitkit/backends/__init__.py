@@ -1,0 +1,24 @@
+"""Array namespaces (NumPy, PyTorch) and the special functions the families need.
+
+Numerical code takes arrays and asks :func:`get_namespace` for their namespace
+(DESIGN.md rule 2); it never calls ``np.`` on data that may live on a GPU.
+"""
+
+from logitkit.backends.namespace import get_namespace, to_numpy
+from logitkit.backends.special import (
+    log_expit,
+    log_ndtr,
+    log_one_minus_exp,
+    logsumexp,
+    ndtr_log_pdf,
+)
+
+__all__ = [
+    "get_namespace",
+    "to_numpy",
+    "log_expit",
+    "log_ndtr",
+    "log_one_minus_exp",
+    "logsumexp",
+    "ndtr_log_pdf",
+]

@@ -1,0 +1,16 @@
+"""Which array library an array belongs to, and moving small results to the host."""
+
+import numpy as np
+from array_api_compat import array_namespace, is_torch_array
+
+
+def get_namespace(*arrays):
+    """The array-API namespace shared by ``arrays`` (NumPy or torch, via array_api_compat)."""
+    return array_namespace(*arrays)
+
+
+def to_numpy(a) -> np.ndarray:
+    """A host NumPy copy of a small array (a d x d Hessian, a gradient, a scalar)."""
+    if is_torch_array(a):
+        return a.detach().cpu().numpy()
+    return np.asarray(a)

@@ -1,0 +1,137 @@
+"""From user data to a numeric design matrix, and from labels to class codes.
+
+DataFrame columns of Categorical, string/object or bool dtype are one-hot encoded with
+the first level dropped (the reference level): the first category of a Categorical,
+otherwise the first in sorted order. Expanded columns are named ``column[level]``.
+The fitted encoding is kept and applied unchanged at predict time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class ColumnEncoding:
+    """How one input column becomes design columns: numeric, or one-hot of ``levels[1:]``."""
+
+    name: str
+    levels: tuple | None = None  # None for a numeric column; levels[0] is the reference
+
+    @property
+    def output_names(self) -> list[str]:
+        if self.levels is None:
+            return [self.name]
+        return [f"{self.name}[{level}]" for level in self.levels[1:]]
+
+
+def _is_categorical(series: pd.Series) -> bool:
+    return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
+
+
+def _levels(series: pd.Series) -> tuple:
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        present = set(series.dropna().unique())
+        return tuple(c for c in series.cat.categories if c in present)
+    return tuple(sorted(series.dropna().unique()))
+
+
+@dataclass(frozen=True)
+class DesignEncoder:
+    """The fitted encoding of a DataFrame's columns."""
+
+    columns: tuple[ColumnEncoding, ...]
+
+    @classmethod
+    def fit(cls, frame: pd.DataFrame) -> DesignEncoder:
+        encodings = []
+        for name in frame.columns:
+            series = frame[name]
+            if _is_categorical(series):
+                _check_no_missing(series, name)
+                encodings.append(ColumnEncoding(str(name), _levels(series)))
+            else:
+                encodings.append(ColumnEncoding(str(name)))
+        return cls(tuple(encodings))
+
+    @property
+    def output_names(self) -> list[str]:
+        return [out for col in self.columns for out in col.output_names]
+
+    @property
+    def has_categorical(self) -> bool:
+        return any(col.levels is not None for col in self.columns)
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """(n, n_outputs) float64 design matrix; errors name the offending column."""
+        names = [str(c) for c in frame.columns]
+        missing = [col.name for col in self.columns if col.name not in names]
+        if missing:
+            raise ValueError(f"X is missing the column(s) {missing} that the model was fitted on")
+        frame = frame.set_axis(names, axis=1)
+        parts = []
+        for col in self.columns:
+            series = frame[col.name]
+            if col.levels is None:
+                parts.append(_numeric_column(series, col.name)[:, None])
+            else:
+                parts.append(_one_hot(series, col))
+        if not parts:
+            return np.zeros((len(frame), 0))
+        return np.hstack(parts)
+
+
+def _check_no_missing(series: pd.Series, name) -> None:
+    if series.isna().any():
+        row = int(np.flatnonzero(series.isna().to_numpy())[0])
+        raise ValueError(f"column {name!r} has missing values (first at row {row})")
+
+
+def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
+    if _is_categorical(series):
+        values = pd.to_numeric(series, errors="coerce")
+        bad = values.isna() & series.notna()
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise ValueError(
+                f"column {name!r} should be numeric but has the value {series.iloc[row]!r} "
+                f"at row {row}"
+            )
+        series = values
+    values = series.to_numpy(dtype=float)
+    if not np.all(np.isfinite(values)):
+        row = int(np.flatnonzero(~np.isfinite(values))[0])
+        raise ValueError(
+            f"Input X contains NaN or infinity in column {name!r} (first at row {row})"
+        )
+    return values
+
+
+def _one_hot(series: pd.Series, col: ColumnEncoding) -> np.ndarray:
+    _check_no_missing(series, col.name)
+    values = series.to_numpy(dtype=object)
+    known = {level: i for i, level in enumerate(col.levels)}
+    codes = np.array([known.get(v, -1) for v in values], dtype=int)
+    if np.any(codes < 0):
+        unseen = sorted({str(v) for v in values[codes < 0]})
+        raise ValueError(
+            f"column {col.name!r} has categories not seen during fit: {unseen}; "
+            f"known categories are {[str(level) for level in col.levels]}"
+        )
+    return (codes[:, None] == np.arange(1, len(col.levels))[None, :]).astype(float)
+
+
+def encode_target(y) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, codes): classes in the order of a Categorical's categories (those that
+    occur), otherwise sorted; codes (n,) int64 index into classes."""
+    if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
+        series = pd.Series(y)
+        classes = np.asarray(_levels(series), dtype=object)
+        lookup = {c: i for i, c in enumerate(classes)}
+        codes = np.array([lookup[v] for v in series.to_numpy(dtype=object)], dtype=np.int64)
+        return classes, codes
+    classes, codes = np.unique(np.asarray(y), return_inverse=True)
+    return classes, codes.astype(np.int64)

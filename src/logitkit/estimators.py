@@ -1,0 +1,301 @@
+"""scikit-learn estimators: validate and encode, build the Objective, solve, keep the result.
+
+``LogisticRegression`` fits binary (2 classes) or multinomial softmax (more) models;
+``OrdinalLogisticRegression`` fits cumulative-link (proportional odds) models.
+Both default to the maximum-likelihood fit (``alpha=0``), as R and Stata do.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_consistent_length,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from logitkit.encoding import DesignEncoder, encode_target
+from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
+from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
+from logitkit.fitting import fit_objective
+from logitkit.objective import Objective
+from logitkit.separation import detect_separation
+
+_SOLVERS = ("auto", "newton", "lbfgs")
+# the separation linear program is only run up to this many constraint entries
+_SEPARATION_LP_MAX = 2e7
+
+
+class _LogitBase(ClassifierMixin, BaseEstimator):
+    """Shared validation, encoding, fitting and warnings of the two estimators."""
+
+    # -- subclasses -------------------------------------------------------------------
+    def _family(self, n_classes):
+        raise NotImplementedError
+
+    def _set_coefficients(self, objective, params):
+        raise NotImplementedError
+
+    # -- validation -------------------------------------------------------------------
+    def _check_params(self):
+        if not (isinstance(self.alpha, numbers.Real) and np.isfinite(self.alpha)
+                and self.alpha >= 0):
+            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
+        if not (isinstance(self.l1_ratio, numbers.Real) and 0 <= self.l1_ratio <= 1):
+            raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
+        if self.alpha > 0 and self.l1_ratio > 0:
+            raise NotImplementedError(
+                "L1 and elastic-net penalties (l1_ratio > 0) are not implemented yet; "
+                "use l1_ratio=0 (ridge) or alpha=0 (maximum likelihood)"
+            )
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
+        if not (isinstance(self.tol, numbers.Real) and self.tol > 0):
+            raise ValueError(f"tol must be a number > 0, got {self.tol!r}")
+        if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
+            raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+
+    def _design(self, X, reset: bool) -> np.ndarray:
+        """Numeric (n, d) design matrix; DataFrames go through the fitted encoder."""
+        if isinstance(X, pd.DataFrame):
+            validate_data(self, X, reset=reset, skip_check_array=True)
+            if reset:
+                self.encoder_ = DesignEncoder.fit(X)
+            if self.encoder_ is not None:
+                Xd = self.encoder_.transform(X)
+                if Xd.shape[0] == 0:
+                    raise ValueError("X has 0 samples; at least one is required")
+                return Xd
+        elif not reset and self.encoder_ is not None and self.encoder_.has_categorical:
+            raise ValueError(
+                "the model was fitted on a DataFrame with categorical columns "
+                f"{[c.name for c in self.encoder_.columns if c.levels is not None]}; "
+                "pass a DataFrame with the same columns"
+            )
+        if reset:
+            self.encoder_ = None
+        return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
+
+    def _target(self, y, n_rows):
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        categorical = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
+        if not categorical:
+            y = column_or_1d(y, warn=True)
+        missing = pd.isna(pd.Series(np.asarray(y, dtype=object)))
+        if missing.any():
+            raise ValueError(
+                f"y contains missing values (NaN or None), first at row {missing.idxmax()}"
+            )
+        if not categorical:
+            check_classification_targets(y)
+        check_consistent_length(np.empty(n_rows), y)
+        classes, codes = encode_target(y)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has only one class ({classes[0]!r}); this classifier needs samples "
+                "of at least 2 classes in the data"
+            )
+        return classes, codes
+
+    def _weights(self, sample_weight, X, classes, codes):
+        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if not np.all(np.isfinite(weights)):
+            raise ValueError("sample_weight contains NaN or infinity")
+        if np.any(weights < 0):
+            raise ValueError("sample_weight has negative values; weights must be >= 0")
+        if self.class_weight is not None:
+            per_class = compute_class_weight(self.class_weight, classes=classes,
+                                             y=classes[codes])
+            weights = weights * per_class[codes]
+        totals = np.bincount(codes, weights=weights, minlength=len(classes))
+        empty = [classes[k] for k in np.flatnonzero(totals <= 0)]
+        if empty:
+            raise ValueError(
+                f"class(es) {empty} have zero total sample weight; every class in y needs "
+                "positive weight (drop those rows or those classes)"
+            )
+        return weights
+
+    # -- fitting ----------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Fit by (penalised) maximum likelihood.
+
+        X: (n, d) array or DataFrame (categorical/string/bool columns are one-hot
+        encoded). y: (n,) labels; a pandas Categorical fixes the class order.
+        sample_weight: (n,) frequency weights (2 == the row repeated).
+        """
+        self._check_params()
+        Xd = self._design(X, reset=True)
+        classes, codes = self._target(y, Xd.shape[0])
+        weights = self._weights(sample_weight, Xd, classes, codes)
+        family = self._family(len(classes))
+        objective = Objective(family, Xd, codes.astype(np.float64), weights, len(classes),
+                              self._fits_intercept(), alpha=float(self.alpha))
+        with np.errstate(over="ignore", under="ignore"):
+            result = fit_objective(objective, self.solver, self.tol, self.max_iter)
+        self.classes_ = classes
+        self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
+                            else [f"x{j}" for j in range(Xd.shape[1])])
+        self.result_ = result
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self._set_coefficients(objective, result.params)
+        self.separation_ = self._diagnose(Xd, codes, weights, family, result)
+        return self
+
+    def _fits_intercept(self) -> bool:
+        return True
+
+    def _diagnose(self, Xd, codes, weights, family, result):
+        """Warn about separation or non-convergence; returns the SeparationReport or None."""
+        report = None
+        if self.alpha == 0:
+            proba = self._proba(Xd)
+            observed = proba[np.arange(len(codes)), codes][weights > 0]
+            symptomatic = not result.converged or observed.max() > 1 - 1e-8
+            size = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1)
+            if symptomatic and size <= _SEPARATION_LP_MAX:
+                report = detect_separation(Xd, codes, family.name, len(self.classes_),
+                                           fit_intercept=self._fits_intercept(),
+                                           sample_weight=weights)
+        if report is not None and report.separated:
+            names = [self.coef_names_[j] for j in report.features]
+            by = f"by {', '.join(names)}" if names else "by the intercept or cut points alone"
+            kind = "completely" if report.complete else "quasi-completely"
+            warnings.warn(
+                f"The classes are {kind} separated {by}: the maximum-likelihood estimate does "
+                "not exist, and the coefficients are finite only because the solver stopped. "
+                "Fit with alpha > 0 (a ridge penalty) for finite, meaningful estimates.",
+                PerfectSeparationWarning,
+                stacklevel=3,
+            )
+        elif not result.converged:
+            warnings.warn(
+                f"{result.solver} did not converge: {result.report.reason}; max |gradient| = "
+                f"{result.report.grad_max:.3g} > tol = {self.tol:g} after {result.n_iter} "
+                "iterations. Increase max_iter, or check the data for collinear columns.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return report
+
+    # -- prediction -------------------------------------------------------------------
+    def predict_proba(self, X):
+        """(n, K) class probabilities, columns in the order of ``classes_``."""
+        check_is_fitted(self)
+        return self._proba(self._design(X, reset=False))
+
+    def predict(self, X):
+        """(n,) the most probable class."""
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
+
+    def predict_log_proba(self, X):
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+
+class LogisticRegression(_LogitBase):
+    """Binary (2 classes) or multinomial softmax (K > 2) logistic regression.
+
+    Minimises the weighted mean log-loss + alpha * (1 - l1_ratio) / 2 * ||coef||^2;
+    intercepts are not penalised. ``coef_`` has shape (1, d) for two classes and (K, d)
+    for K > 2 in the symmetric form of scikit-learn (columns sum to zero over classes);
+    ``coef_[k] - coef_[0]`` is the baseline-category form that R and Stata report.
+
+    solver: "auto" (Newton with Cholesky up to 1000 parameters, else L-BFGS), "newton"
+    or "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
+    """
+
+    def __init__(self, alpha=0.0, l1_ratio=0.0, fit_intercept=True, class_weight=None,
+                 solver="auto", tol=1e-8, max_iter=100):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _family(self, n_classes):
+        return Binomial() if n_classes == 2 else Multinomial()
+
+    def _fits_intercept(self):
+        return bool(self.fit_intercept)
+
+    def _set_coefficients(self, objective, params):
+        W, _ = objective.unpack(params)
+        d = objective.d
+        slopes = W[:, :d]
+        intercepts = W[:, d] if objective.fit_intercept else np.zeros(W.shape[0])
+        if len(self.classes_) > 2:
+            slopes = np.vstack([np.zeros((1, d)), slopes])
+            intercepts = np.concatenate([[0.0], intercepts])
+            slopes = slopes - slopes.mean(axis=0)
+            intercepts = intercepts - intercepts.mean()
+        self.coef_ = slopes
+        self.intercept_ = intercepts
+
+    def decision_function(self, X):
+        """Linear predictor: (n,) log-odds of classes_[1] for 2 classes, else (n, K) logits."""
+        check_is_fitted(self)
+        Xd = self._design(X, reset=False)
+        scores = Xd @ self.coef_.T + self.intercept_
+        return scores[:, 0] if scores.shape[1] == 1 else scores
+
+    def _proba(self, Xd):
+        scores = np.asarray(Xd @ self.coef_.T + self.intercept_, dtype=np.float64)
+        if scores.shape[1] == 1:
+            return Binomial().predict_proba(scores, np.zeros(0))
+        return Multinomial().predict_proba(scores[:, 1:] - scores[:, :1], np.zeros(0))
+
+
+class OrdinalLogisticRegression(_LogitBase):
+    """Cumulative-link (proportional odds) model for ordered classes.
+
+    P(Y <= classes_[j] | x) = F(thresholds_[j] - x @ coef_), F the ``link``'s CDF
+    ("logit", "probit" or "cloglog"); the MASS::polr / Stata ologit sign convention.
+    The order of the classes is a pandas Categorical's category order, else sorted.
+    ``coef_`` has shape (d,), ``thresholds_`` (K-1,), increasing. No intercept: the
+    cut points absorb it.
+    """
+
+    def __init__(self, link="logit", alpha=0.0, l1_ratio=0.0, class_weight=None,
+                 solver="auto", tol=1e-8, max_iter=100):
+        self.link = link
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.class_weight = class_weight
+        self.solver = solver
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _check_params(self):
+        if self.link not in LINKS:
+            raise ValueError(f"link must be one of {sorted(LINKS)}, got {self.link!r}")
+        super()._check_params()
+
+    def _family(self, n_classes):
+        return Ordinal(self.link)
+
+    def _fits_intercept(self):
+        return False
+
+    def _set_coefficients(self, objective, params):
+        W, aux = objective.unpack(params)
+        self.coef_ = W[0, : objective.d].copy()
+        self.thresholds_ = aux.copy()
+
+    def _proba(self, Xd):
+        eta = np.asarray(Xd @ self.coef_, dtype=np.float64)[:, None]
+        return Ordinal(self.link).predict_proba(eta, self.thresholds_)

@@ -1,0 +1,63 @@
+"""The family interface and the container of eta-space derivatives."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class EtaDerivatives:
+    """Weighted derivatives of ``sum_i w_i * loss_i`` over one block of n rows.
+
+    ``m`` is the number of linear-predictor columns, ``q`` the number of auxiliary
+    parameters. Entries beyond the requested order are None.
+
+    loss:          scalar, sum_i w_i loss_i
+    grad_eta:      (n, m), w_i * d loss_i / d eta_ik
+    grad_aux:      (q,),   sum_i w_i d loss_i / d aux
+    hess_eta:      (n, m, m), w_i * d2 loss_i / d eta_ik d eta_il
+    hess_eta_aux:  (n, m, q), w_i * d2 loss_i / d eta_ik d aux_j
+    hess_aux:      (q, q),   sum_i w_i d2 loss_i / d aux d aux
+    """
+
+    loss: Any
+    grad_eta: Any = None
+    grad_aux: Any = None
+    hess_eta: Any = None
+    hess_eta_aux: Any = None
+    hess_aux: Any = None
+
+
+class Family:
+    """Interface shared by the binomial, multinomial and ordinal families.
+
+    ``y`` holds integer class codes 0..K-1 (as floats or ints), ``w`` row weights.
+    """
+
+    name: str
+    link: str = "logit"
+
+    def n_eta(self, n_classes: int) -> int:
+        """Number of columns m of the linear predictor."""
+        raise NotImplementedError
+
+    def n_aux(self, n_classes: int) -> int:
+        """Number of auxiliary parameters q (cut points)."""
+        return 0
+
+    def slope_gram(self, n_classes: int):
+        """(m, m) matrix G of the L2 penalty 1/2 sum_j B[:, j]' G B[:, j] over slopes."""
+        raise NotImplementedError
+
+    def derivatives(self, eta, aux, y, w, order: int) -> EtaDerivatives:
+        """Loss and derivatives up to ``order`` (0, 1 or 2) for one block of rows."""
+        raise NotImplementedError
+
+    def predict_proba(self, eta, aux):
+        """(n, K) class probabilities from eta (n, m) and aux (q,)."""
+        raise NotImplementedError
+
+    def null_parameters(self, class_weights_sum):
+        """Intercepts (m,) and aux (q,) of the intercept-only fit, from per-class weight sums."""
+        raise NotImplementedError

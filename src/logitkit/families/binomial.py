@@ -1,0 +1,42 @@
+"""Binomial family: P(y=1) = sigmoid(eta), eta of shape (n, 1)."""
+
+import numpy as np
+
+from logitkit.backends import get_namespace, log_expit
+from logitkit.families.base import EtaDerivatives, Family
+
+
+class Binomial(Family):
+    name = "binomial"
+
+    def n_eta(self, n_classes):
+        return 1
+
+    def slope_gram(self, n_classes):
+        return np.ones((1, 1))
+
+    def derivatives(self, eta, aux, y, w, order):
+        xp = get_namespace(eta)
+        z = eta[:, 0]
+        # loss = log(1 + e^z) - y z = -log_sigmoid(-z) - y z, stable for large |z|
+        loss_i = -log_expit(-z) - y * z
+        out = EtaDerivatives(loss=xp.sum(w * loss_i))
+        if order >= 1:
+            p = xp.exp(log_expit(z))
+            out.grad_eta = (w * (p - y))[:, None]
+            out.grad_aux = xp.zeros(0, dtype=eta.dtype)
+        if order >= 2:
+            q = xp.exp(log_expit(-z))
+            out.hess_eta = (w * p * q)[:, None, None]
+            out.hess_eta_aux = xp.zeros((z.shape[0], 1, 0), dtype=eta.dtype)
+            out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype)
+        return out
+
+    def predict_proba(self, eta, aux):
+        xp = get_namespace(eta)
+        p1 = xp.exp(log_expit(eta[:, 0]))
+        return xp.stack([1.0 - p1, p1], axis=1)
+
+    def null_parameters(self, class_weights_sum):
+        n0, n1 = class_weights_sum
+        return np.array([np.log(n1) - np.log(n0)]), np.zeros(0)

@@ -1,0 +1,189 @@
+"""Ordinal family: cumulative link (proportional odds) model.
+
+P(Y <= j | x) = F(theta_j - eta), j = 0..K-2, with eta = x'b of shape (n, 1) and cut
+points theta (the auxiliary parameters, K-1 of them, increasing). This is the
+MASS::polr / Stata ologit sign convention. A row of class c has probability
+F(a) - F(b) with a = theta_c - eta (+inf for the last class) and
+b = theta_{c-1} - eta (-inf for the first).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.special as sc
+
+from logitkit.backends import (
+    get_namespace,
+    log_expit,
+    log_ndtr,
+    log_one_minus_exp,
+    ndtr_log_pdf,
+)
+from logitkit.families.base import EtaDerivatives, Family
+
+
+class Link:
+    """A CDF F given through stable log forms: log F, log(1-F), log f and f'/f."""
+
+    name: str
+
+    def log_cdf(self, x): ...
+    def log_sf(self, x): ...
+    def log_pdf(self, x): ...
+    def dlog_pdf(self, x): ...
+    def ppf(self, p: np.ndarray) -> np.ndarray: ...
+
+
+class LogitLink(Link):
+    name = "logit"
+
+    def log_cdf(self, x):
+        return log_expit(x)
+
+    def log_sf(self, x):
+        return log_expit(-x)
+
+    def log_pdf(self, x):
+        return log_expit(x) + log_expit(-x)
+
+    def dlog_pdf(self, x):
+        xp = get_namespace(x)
+        return -xp.tanh(0.5 * x)
+
+    def ppf(self, p):
+        return sc.logit(p)
+
+
+class ProbitLink(Link):
+    name = "probit"
+
+    def log_cdf(self, x):
+        return log_ndtr(x)
+
+    def log_sf(self, x):
+        return log_ndtr(-x)
+
+    def log_pdf(self, x):
+        return ndtr_log_pdf(x)
+
+    def dlog_pdf(self, x):
+        return -x
+
+    def ppf(self, p):
+        return sc.ndtri(p)
+
+
+class CloglogLink(Link):
+    """F(x) = 1 - exp(-exp(x)), the complementary log-log (proportional hazards) link."""
+
+    name = "cloglog"
+
+    def log_cdf(self, x):
+        xp = get_namespace(x)
+        return log_one_minus_exp(-xp.exp(x))
+
+    def log_sf(self, x):
+        xp = get_namespace(x)
+        return -xp.exp(x)
+
+    def log_pdf(self, x):
+        xp = get_namespace(x)
+        return x - xp.exp(x)
+
+    def dlog_pdf(self, x):
+        xp = get_namespace(x)
+        return 1.0 - xp.exp(x)
+
+    def ppf(self, p):
+        return np.log(-np.log1p(-p))
+
+
+LINKS = {link.name: link for link in (LogitLink(), ProbitLink(), CloglogLink())}
+
+class Ordinal(Family):
+    name = "ordinal"
+
+    def __init__(self, link: str = "logit"):
+        self.link = link
+        self._F = LINKS[link]
+
+    def n_eta(self, n_classes):
+        return 1
+
+    def n_aux(self, n_classes):
+        return n_classes - 1
+
+    def slope_gram(self, n_classes):
+        return np.ones((1, 1))
+
+    def _bounds(self, eta, aux, y):
+        """a = theta_c - eta and b = theta_{c-1} - eta, infinite beyond the ends; (n,) each."""
+        xp = get_namespace(eta)
+        inf = xp.asarray([math.inf], dtype=eta.dtype)
+        cuts = xp.concat([-inf, aux, inf])
+        codes = xp.astype(y, xp.int64)
+        z = eta[:, 0]
+        return cuts[codes + 1] - z, cuts[codes] - z, codes
+
+    def _log_prob(self, a, b):
+        """log(F(a) - F(b)) for a > b, using the CDF side or the survival side."""
+        xp = get_namespace(a)
+        F = self._F
+        lower = F.log_cdf(a) + log_one_minus_exp(F.log_cdf(b) - F.log_cdf(a))
+        upper = F.log_sf(b) + log_one_minus_exp(F.log_sf(a) - F.log_sf(b))
+        return xp.where(a + b > 0, upper, lower)
+
+    def derivatives(self, eta, aux, y, w, order):
+        xp = get_namespace(eta)
+        a, b, codes = self._bounds(eta, aux, y)
+        with np.errstate(invalid="ignore"):
+            log_p = self._log_prob(a, b)
+        out = EtaDerivatives(loss=-xp.sum(w * log_p))
+        if order == 0:
+            return out
+        F = self._F
+        has_a, has_b = xp.isfinite(a), xp.isfinite(b)
+        a0 = xp.where(has_a, a, xp.zeros_like(a))
+        b0 = xp.where(has_b, b, xp.zeros_like(b))
+        # r = f / P at each end (0 at an infinite end)
+        r_a = xp.where(has_a, xp.exp(F.log_pdf(a0) - log_p), xp.zeros_like(a))
+        r_b = xp.where(has_b, xp.exp(F.log_pdf(b0) - log_p), xp.zeros_like(b))
+        q = aux.shape[0]
+        levels = xp.arange(q)
+        upper = xp.astype(codes[:, None] == levels[None, :], eta.dtype)  # theta_c is row's a
+        lower = xp.astype(codes[:, None] - 1 == levels[None, :], eta.dtype)  # theta_{c-1} is b
+        dl_da, dl_db = -r_a, r_b
+        out.grad_eta = (w * (r_a - r_b))[:, None]
+        out.grad_aux = (w * dl_da) @ upper + (w * dl_db) @ lower
+        if order >= 2:
+            l_aa = r_a * r_a - F.dlog_pdf(a0) * r_a
+            l_bb = r_b * r_b + F.dlog_pdf(b0) * r_b
+            l_ab = -r_a * r_b
+            out.hess_eta = (w * (l_aa + 2.0 * l_ab + l_bb))[:, None, None]
+            out.hess_eta_aux = (
+                -(w * (l_aa + l_ab))[:, None] * upper - (w * (l_ab + l_bb))[:, None] * lower
+            )[:, None, :]
+            cross = (upper * (w * l_ab)[:, None]).T @ lower
+            out.hess_aux = (
+                (upper * (w * l_aa)[:, None]).T @ upper
+                + (lower * (w * l_bb)[:, None]).T @ lower
+                + cross
+                + cross.T
+            )
+        return out
+
+    def predict_proba(self, eta, aux):
+        xp = get_namespace(eta)
+        inf = xp.asarray([math.inf], dtype=eta.dtype)
+        cuts = xp.concat([-inf, aux, inf])
+        a = cuts[None, 1:] - eta  # (n, K)
+        b = cuts[None, :-1] - eta
+        with np.errstate(invalid="ignore"):
+            return xp.exp(self._log_prob(a, b))
+
+    def null_parameters(self, class_weights_sum):
+        counts = np.asarray(class_weights_sum, dtype=float)
+        cum = np.cumsum(counts)[:-1] / counts.sum()
+        return np.zeros(0), self._F.ppf(cum)

@@ -1,0 +1,108 @@
+"""The objective as solvers see it: a well-conditioned, unconstrained parametrisation.
+
+Solver coordinates s map to natural parameters theta in two steps:
+
+1. a fixed linear map v = T s that folds feature scaling and centring into the
+   algebra (DESIGN.md rule 4): slope j is s_j / scale_j, and the intercepts (or the
+   ordinal cut points) absorb the column means, so no scaled copy of X is ever made;
+2. for ordinal cut points, theta_1 = v_1 and theta_j = theta_{j-1} + exp(v_j), which
+   keeps them increasing whatever the solver does.
+
+Gradients and Hessians follow by the chain rule; all of it is on p-vectors and
+p x p matrices, never on n-sized data.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from logitkit.backends import to_numpy
+from logitkit.objective import Objective
+
+
+def column_moments(objective: Objective, center: bool):
+    """Weighted column means (zeros if not ``center``) and scales of X, over row blocks."""
+    X, w, xp = objective.X, objective.w, objective.xp
+    total = objective.total_weight
+    sums = np.zeros(objective.d)
+    for rows in objective._blocks():
+        sums += to_numpy(w[rows] @ xp.astype(X[rows], xp.float64, copy=False))
+    means = sums / total if center else np.zeros(objective.d)
+    squares = np.zeros(objective.d)
+    means_x = xp.asarray(means, dtype=xp.float64)
+    for rows in objective._blocks():
+        dev = xp.astype(X[rows], xp.float64, copy=False) - means_x
+        squares += to_numpy(w[rows] @ (dev * dev))
+    scales = np.sqrt(squares / total)
+    tiny = 1e-12 * np.maximum(1.0, np.abs(means))
+    scales[scales <= tiny] = 1.0
+    return means, scales
+
+
+class SolverProblem:
+    """Value, gradient and Hessian of an :class:`Objective` in solver coordinates s."""
+
+    def __init__(self, objective: Objective):
+        self.objective = objective
+        ob = objective
+        self.n_params = ob.n_params
+        center = ob.fit_intercept or ob.q > 0
+        self.means, self.scales = column_moments(ob, center)
+        T = np.eye(ob.n_params)
+        shift = self.means / self.scales
+        for k in range(ob.m):
+            row = k * ob.d1
+            T[row : row + ob.d, row : row + ob.d] = np.diag(1.0 / self.scales)
+            if ob.fit_intercept:
+                T[row + ob.d, row : row + ob.d] = -shift
+        if ob.q:
+            T[ob.m * ob.d1, : ob.d] = shift  # theta = theta_centred + mean'b (m == 1)
+        self.T = T
+        self.n_aux_start = ob.m * ob.d1
+
+    # -- coordinate maps --------------------------------------------------------------
+    def _cuts_from_increments(self, v_aux):
+        if v_aux.size == 0:
+            return v_aux
+        return np.cumsum(np.concatenate([v_aux[:1], np.exp(v_aux[1:])]))
+
+    def to_natural(self, s):
+        v = self.T @ s
+        i = self.n_aux_start
+        return np.concatenate([v[:i], self._cuts_from_increments(v[i:])])
+
+    def from_natural(self, theta):
+        theta = np.asarray(theta, dtype=float)
+        i = self.n_aux_start
+        aux = theta[i:]
+        if aux.size:
+            gaps = np.maximum(np.diff(aux), 1e-8)
+            aux = np.concatenate([aux[:1], np.log(gaps)])
+        return np.linalg.solve(self.T, np.concatenate([theta[:i], aux]))
+
+    # -- evaluation -------------------------------------------------------------------
+    def evaluate(self, s, order: int):
+        """(value, grad (p,), hess (p, p)) in solver coordinates; None beyond ``order``."""
+        v = self.T @ s
+        theta = self.to_natural(s)
+        value, grad, hess = self.objective.evaluate(theta, order)
+        if order == 0:
+            return value, None, None
+        i = self.n_aux_start
+        J = np.eye(self.n_params)
+        curvature = np.zeros(self.n_params)
+        if self.n_params > i:
+            inc = np.exp(v[i + 1 :])
+            q = self.n_params - i
+            J[i:, i] = 1.0
+            J[i:, i + 1 :] = np.tril(np.ones((q, q)))[:, 1:] * inc
+            # d2 theta_j / d v_m^2 = exp(v_m) for 1 <= m <= j
+            curvature[i + 1 :] = inc * np.cumsum(grad[i:][::-1])[::-1][1:]
+        grad_s = self.T.T @ (J.T @ grad)
+        if order == 1:
+            return value, grad_s, None
+        hess_v = J.T @ hess @ J + np.diag(curvature)
+        return value, grad_s, self.T.T @ hess_v @ self.T
+
+    def value(self, s):
+        return self.evaluate(s, 0)[0]

@@ -1,0 +1,39 @@
+"""Penalties on the slopes: alpha * (l1_ratio * ||B||_1 + (1 - l1_ratio) / 2 * ||B||_2^2).
+
+Intercepts and cut points are never penalised (the glmnet convention). Only the smooth
+(L2) part lives here; an L1 part needs a proximal solver and is refused at the
+estimator boundary until one exists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class L2Penalty:
+    """alpha/2 * sum_j B[:, j]' G B[:, j] on slopes B (m, d).
+
+    G is the family's slope Gram (identity for one column; I - 11'/K for the
+    baseline-category multinomial, which equals the ridge of the symmetric form).
+    Acts on the objective's coefficient matrix W (m, d1) whose first d columns are slopes.
+    """
+
+    def __init__(self, alpha: float, gram: np.ndarray, n_slopes: int):
+        self.alpha = float(alpha)
+        self.gram = gram
+        self.n_slopes = n_slopes
+
+    def value(self, W):
+        B = W[:, : self.n_slopes]
+        return 0.5 * self.alpha * float(np.sum((self.gram @ B) * B))
+
+    def gradient(self, W):
+        grad = np.zeros_like(W)
+        grad[:, : self.n_slopes] = self.alpha * (self.gram @ W[:, : self.n_slopes])
+        return grad
+
+    def hessian(self, n_cols: int):
+        """(m*n_cols, m*n_cols) Hessian over W.ravel() (row-major)."""
+        mask = np.zeros(n_cols)
+        mask[: self.n_slopes] = 1.0
+        return self.alpha * np.kron(self.gram, np.diag(mask))

@@ -1,0 +1,13 @@
+"""Solvers: each minimises a :class:`~logitkit.parametrization.SolverProblem`.
+
+A solver sees only ``evaluate(s, order)`` and the parameter count; it never knows the
+family. Each returns a :class:`SolverReport`.
+"""
+
+from logitkit.solvers.lbfgs import lbfgs
+from logitkit.solvers.newton import newton
+from logitkit.solvers.report import SolverReport
+
+SOLVERS = {"newton": newton, "lbfgs": lbfgs}
+
+__all__ = ["SOLVERS", "SolverReport", "lbfgs", "newton"]

@@ -1,0 +1,33 @@
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REFERENCE = Path(__file__).parent / "reference"
+
+
+@pytest.fixture(scope="session")
+def expected():
+    return json.loads((REFERENCE / "expected.json").read_text())["cases"]
+
+
+@pytest.fixture(scope="session")
+def spector():
+    return pd.read_csv(REFERENCE / "spector.csv", sep=r"\s+", quotechar="'")
+
+
+@pytest.fixture(scope="session")
+def anes96():
+    frame = pd.read_csv(REFERENCE / "anes96.csv", sep="\t", quotechar="'")
+    frame["logpopul"] = np.log(frame["popul"] + 0.1)
+    return frame
+
+
+@pytest.fixture(scope="session")
+def ucla():
+    frame = pd.read_csv(REFERENCE / "ologit_ucla.csv")
+    order = ["unlikely", "somewhat likely", "very likely"]
+    frame["apply"] = pd.Categorical(frame["apply"], categories=order, ordered=True)
+    return frame

@@ -1,0 +1,91 @@
+"""Finite-difference checks of every family's gradient and Hessian through the Objective
+(natural coordinates) and through the solver parametrisation."""
+
+import numpy as np
+import pytest
+
+from logitkit.families import Binomial, Multinomial, Ordinal
+from logitkit.objective import Objective
+from logitkit.parametrization import SolverProblem
+
+CASES = [
+    ("binomial", lambda: Binomial(), 2, True),
+    ("binomial-no-intercept", lambda: Binomial(), 2, False),
+    ("multinomial", lambda: Multinomial(), 4, True),
+    ("multinomial-no-intercept", lambda: Multinomial(), 3, False),
+    ("ordinal-logit", lambda: Ordinal("logit"), 4, False),
+    ("ordinal-probit", lambda: Ordinal("probit"), 3, False),
+    ("ordinal-cloglog", lambda: Ordinal("cloglog"), 5, False),
+]
+
+
+def _problem(family, n_classes, fit_intercept, alpha, rng):
+    n, d = 300, 3
+    X = rng.normal(size=(n, d)) * [1.0, 3.0, 0.5] + [0.0, 2.0, -1.0]
+    y = rng.integers(0, n_classes, size=n).astype(float)
+    w = rng.uniform(0.2, 3.0, size=n)
+    ob = Objective(family, X, y, w, n_classes, fit_intercept, alpha=alpha)
+    ob.block_rows = 64  # exercise the accumulation over several row blocks
+    W = rng.normal(scale=0.3, size=(ob.m, ob.d1))
+    aux = np.sort(rng.normal(size=ob.q)) * 2.0
+    return ob, ob.pack(W, aux)
+
+
+def _numeric_gradient(f, x, h=1e-6):
+    g = np.zeros_like(x)
+    for i in range(x.size):
+        e = np.zeros_like(x)
+        e[i] = h
+        g[i] = (f(x + e) - f(x - e)) / (2 * h)
+    return g
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.3])
+@pytest.mark.parametrize("name,make,n_classes,fit_intercept", CASES, ids=[c[0] for c in CASES])
+def test_natural_gradient_and_hessian(name, make, n_classes, fit_intercept, alpha):
+    rng = np.random.default_rng(0)
+    ob, theta = _problem(make(), n_classes, fit_intercept, alpha, rng)
+    value, grad, hess = ob.evaluate(theta, 2)
+    assert value == pytest.approx(ob.evaluate(theta, 0)[0], rel=1e-14)
+    num_grad = _numeric_gradient(lambda t: ob.evaluate(t, 0)[0], theta)
+    np.testing.assert_allclose(grad, num_grad, rtol=1e-6, atol=1e-8)
+    num_hess = np.array([
+        _numeric_gradient(lambda t, i=i: ob.evaluate(t, 1)[1][i], theta)
+        for i in range(theta.size)
+    ])
+    np.testing.assert_allclose(hess, num_hess, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(hess, hess.T, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,make,n_classes,fit_intercept", CASES, ids=[c[0] for c in CASES])
+def test_solver_coordinates_chain_rule(name, make, n_classes, fit_intercept):
+    rng = np.random.default_rng(1)
+    ob, theta = _problem(make(), n_classes, fit_intercept, 0.1, rng)
+    problem = SolverProblem(ob)
+    s = problem.from_natural(theta)
+    np.testing.assert_allclose(problem.to_natural(s), theta, rtol=1e-12, atol=1e-12)
+    _, grad, hess = problem.evaluate(s, 2)
+    np.testing.assert_allclose(grad, _numeric_gradient(problem.value, s), rtol=1e-6, atol=1e-8)
+    num_hess = np.array(
+        [_numeric_gradient(lambda t, i=i: problem.evaluate(t, 1)[1][i], s) for i in range(s.size)]
+    )
+    np.testing.assert_allclose(hess, num_hess, rtol=1e-5, atol=1e-7)
+
+
+def test_ordinal_probabilities_are_stable_in_the_tails():
+    fam = Ordinal("logit")
+    eta = np.array([[-60.0], [0.0], [60.0]])
+    proba = fam.predict_proba(eta, np.array([-1.0, 1.0]))
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    assert np.all(proba >= 0)
+    # far in the upper tail the top class carries all the mass, the bottom a tiny positive one
+    assert proba[2, 2] == pytest.approx(1.0) and 0 < proba[2, 0] < 1e-20
+    der = fam.derivatives(eta, np.array([-1.0, 1.0]), np.array([0.0, 1.0, 2.0]), np.ones(3), 2)
+    assert np.isfinite(der.loss) and np.all(np.isfinite(der.hess_aux))
+
+
+def test_binomial_loss_is_stable_for_huge_eta():
+    der = Binomial().derivatives(np.array([[800.0], [-800.0]]), np.zeros(0),
+                                 np.array([0.0, 1.0]), np.ones(2), 2)
+    assert der.loss == pytest.approx(1600.0)
+    np.testing.assert_allclose(der.grad_eta[:, 0], [1.0, -1.0])
