@@ -1,0 +1,227 @@
+import numpy as np
+import pytest
+
+from logitkit.separation import SeparationReport, detect_separation
+
+
+def _binary_logistic(rng, n, beta, intercept=0.0):
+    X = rng.normal(size=(n, len(beta)))
+    p = 1.0 / (1.0 + np.exp(-(intercept + X @ np.asarray(beta))))
+    return X, (rng.random(n) < p).astype(int)
+
+
+def _ordinal_logistic(rng, X, beta, thresholds):
+    # proportional odds: P(Y <= j) = expit(theta_j - x'b), latent-variable form
+    latent = X @ np.asarray(beta) + rng.logistic(size=X.shape[0])
+    return np.searchsorted(np.asarray(thresholds), latent).astype(int)
+
+
+def _binomial_certificate_ok(X, y, direction):
+    # some cut point c separates x'b: max over class 0 <= min over class 1
+    eta = X @ direction
+    return eta[y == 0].max() <= eta[y == 1].min() + 1e-9
+
+
+def _ordinal_certificate_ok(X, y, direction, K):
+    eta = X @ direction
+    return all(eta[y <= c].max() <= eta[y > c].min() + 1e-9 for c in range(K - 1))
+
+
+# ---------------------------------------------------------------- binomial
+
+
+def test_binomial_complete_one_feature():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 2))
+    y = (X[:, 0] > 0).astype(int)
+    rep = detect_separation(X, y, "binomial", 2)
+    assert isinstance(rep, SeparationReport)
+    assert rep.separated and rep.complete
+    assert rep.features == (0,)
+    assert rep.direction.shape == (2,)
+    assert rep.direction[0] > 0 and rep.direction[1] == 0
+    assert _binomial_certificate_ok(X, y, rep.direction)
+
+
+def test_binomial_complete_negative_direction_and_offset_cut():
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(80, 3)) * [1.0, 100.0, 0.01]
+    y = (X[:, 1] < 30.0).astype(int)
+    rep = detect_separation(X, y, "binomial", 2)
+    assert rep.separated and rep.complete and rep.features == (1,)
+    assert rep.direction[1] < 0
+    # without an intercept the cut at 30 cannot be represented
+    rep0 = detect_separation(X, y, "binomial", 2, fit_intercept=False)
+    assert not rep0.separated and rep0.direction is None
+
+
+def test_binomial_quasi_complete():
+    rng = np.random.default_rng(2)
+    n = 60
+    x1 = np.abs(rng.normal(size=n))
+    y = np.r_[np.ones(n // 2), np.zeros(n // 2)].astype(int)
+    x1[y == 0] *= -1
+    x1[[0, 1, 30, 31]] = 0.0  # ties at the boundary in both classes
+    X = np.column_stack([x1, rng.normal(size=n)])
+    rep = detect_separation(X, y, "binomial", 2)
+    assert rep.separated and not rep.complete
+    assert rep.features == (0,)
+    assert _binomial_certificate_ok(X, y, rep.direction)
+
+
+def test_binomial_overlap_not_separated():
+    rng = np.random.default_rng(3)
+    X, y = _binary_logistic(rng, 200, [1.0, -0.5, 0.25], intercept=0.3)
+    rep = detect_separation(X, y, "binomial", 2)
+    assert rep == SeparationReport(False, False, (), None)
+
+
+def test_binomial_dummy_only_in_event_class():
+    rng = np.random.default_rng(4)
+    X, y = _binary_logistic(rng, 200, [1.0, -1.0])
+    dummy = np.zeros(200)
+    dummy[np.flatnonzero(y == 1)[:7]] = 1.0
+    X = np.column_stack([X, dummy])
+    rep = detect_separation(X, y, "binomial", 2)
+    assert rep.separated and not rep.complete
+    assert rep.features == (2,)
+    assert rep.direction[2] > 0
+
+
+def test_binomial_single_class_only_intercept():
+    X = np.random.default_rng(5).normal(size=(20, 2))
+    rep = detect_separation(X, np.ones(20, dtype=int), "binomial", 2)
+    assert rep.separated and rep.complete and rep.features == ()
+    assert np.all(rep.direction == 0)
+
+
+def test_zero_weights_are_ignored():
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(50, 2))
+    y = (X[:, 0] > 0).astype(int)
+    # two rows on the wrong side would break the separation
+    X = np.vstack([X, [[2.0, 0.0], [-2.0, 0.0]]])
+    y = np.r_[y, 0, 1]
+    w = np.r_[np.ones(50), 0.0, 0.0]
+    assert not detect_separation(X, y, "binomial", 2).separated
+    assert not detect_separation(X, y, "binomial", 2, sample_weight=np.ones(52)).separated
+    rep = detect_separation(X, y, "binomial", 2, sample_weight=w)
+    assert rep.separated and rep.complete and rep.features == (0,)
+    w_multi = detect_separation(X, y, "multinomial", 2, sample_weight=w)
+    assert w_multi.separated and w_multi.features == (0,)
+
+
+# ------------------------------------------------------------- multinomial
+
+
+def test_multinomial_clusters_separated():
+    rng = np.random.default_rng(7)
+    centers = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+    y = np.repeat(np.arange(3), 40)
+    X = centers[y] + rng.normal(scale=0.5, size=(120, 2))
+    rep = detect_separation(X, y, "multinomial", 3)
+    assert rep.separated and rep.complete
+    assert rep.direction.shape == (4,)  # (K-1) x d slopes, row-major
+    assert rep.features == (0, 1)
+
+
+def test_multinomial_overlap_not_separated():
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 3))
+    B = np.array([[0.0, 0.0, 0.0], [0.8, -0.5, 0.2], [-0.4, 0.6, 0.5]])
+    eta = X @ B.T
+    P = np.exp(eta) / np.exp(eta).sum(axis=1, keepdims=True)
+    y = (rng.random(300)[:, None] > np.cumsum(P, axis=1)).sum(axis=1)
+    for fi in (True, False):
+        rep = detect_separation(X, y, "multinomial", 3, fit_intercept=fi)
+        assert not rep.separated and not rep.complete and rep.direction is None
+
+
+@pytest.mark.parametrize("cls", [0, 2])
+def test_multinomial_dummy_predicts_one_class(cls):
+    rng = np.random.default_rng(9)
+    n = 300
+    X = rng.normal(size=(n, 2))
+    y = rng.integers(0, 3, size=n)
+    dummy = (y == cls).astype(float)  # class `cls` iff dummy == 1
+    X = np.column_stack([X[:, 0], dummy, X[:, 1]])
+    rep = detect_separation(X, y, "multinomial", 3)
+    assert rep.separated and not rep.complete
+    assert rep.features == (1,)
+    D = rep.direction.reshape(2, 3)
+    assert np.all(D[:, [0, 2]] == 0)
+
+
+def test_two_class_kinds_agree_with_binomial():
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(6, 25))
+        X = rng.normal(size=(n, 2))
+        y = (rng.random(n) < 0.5).astype(int)
+        b = detect_separation(X, y, "binomial", 2)
+        m = detect_separation(X, y, "multinomial", 2)
+        o = detect_separation(X, y, "ordinal", 2)
+        assert b.separated == m.separated == o.separated
+        assert b.complete == m.complete == o.complete
+        if b.separated:
+            assert _binomial_certificate_ok(X, y, b.direction)
+            assert _binomial_certificate_ok(X, y, o.direction)
+
+
+# ----------------------------------------------------------------- ordinal
+
+
+def test_ordinal_thresholds_separate():
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(150, 2))
+    y = np.digitize(X[:, 1], [-0.5, 0.4, 1.0])
+    rep = detect_separation(X, y, "ordinal", 4)
+    assert rep.separated and rep.complete
+    assert rep.features == (1,)
+    assert rep.direction[1] > 0
+    assert _ordinal_certificate_ok(X, y, rep.direction, 4)
+    # reversed order: the slope must be negative
+    rep_rev = detect_separation(X, 3 - y, "ordinal", 4)
+    assert rep_rev.separated and rep_rev.direction[1] < 0
+
+
+def test_ordinal_unordered_classes_not_separated_as_ordinal():
+    # classes perfectly determined by x but not monotonically: multinomial separates,
+    # the proportional-odds model does not
+    x = np.linspace(-3, 3, 61)
+    y = np.where(np.abs(x) < 1, 2, np.where(x < 0, 0, 1))  # middle of x -> highest class
+    X = x[:, None]
+    assert detect_separation(X, y, "multinomial", 3).separated
+    assert not detect_separation(X, y, "ordinal", 3).separated
+
+
+def test_ordinal_overlap_not_separated():
+    rng = np.random.default_rng(12)
+    X = rng.normal(size=(300, 3))
+    y = _ordinal_logistic(rng, X, [1.0, -0.5, 0.3], [-1.0, 0.5, 1.5])
+    assert set(np.unique(y)) == {0, 1, 2, 3}
+    rep = detect_separation(X, y, "ordinal", 4)
+    assert not rep.separated and rep.direction is None
+
+
+def test_ordinal_ucla_like_not_separated():
+    # same design as the UCLA ologit example (apply ~ pared + public + gpa, n = 400)
+    rng = np.random.default_rng(13)
+    n = 400
+    pared = (rng.random(n) < 0.16).astype(float)
+    public = (rng.random(n) < 0.14).astype(float)
+    gpa = np.clip(rng.normal(3.0, 0.4, size=n), 1.9, 4.0).round(2)
+    X = np.column_stack([pared, public, gpa])
+    y = _ordinal_logistic(rng, X, [1.05, -0.06, 0.62], [2.20, 4.30])
+    assert np.bincount(y, minlength=3).min() > 10
+    rep = detect_separation(X, y, "ordinal", 3)
+    assert not rep.separated and not rep.complete
+
+
+def test_ordinal_empty_extreme_class_only_cut_points():
+    rng = np.random.default_rng(14)
+    X = rng.normal(size=(200, 2))
+    y = _ordinal_logistic(rng, X, [1.0, 0.5], [-0.5, 0.5]) + 1  # class 0 never observed
+    rep = detect_separation(X, y, "ordinal", 4)
+    assert rep.separated and rep.features == ()
+    assert not detect_separation(X, y - 1, "ordinal", 3).separated
