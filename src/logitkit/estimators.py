@@ -27,7 +27,9 @@ from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
 from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
 from logitkit.fitting import fit_objective
+from logitkit.inference import collect
 from logitkit.objective import Objective
+from logitkit.reporting import ReportedParameters, StatisticsMixin
 from logitkit.separation import detect_separation
 
 _SOLVERS = ("auto", "newton", "lbfgs")
@@ -35,7 +37,7 @@ _SOLVERS = ("auto", "newton", "lbfgs")
 _SEPARATION_LP_MAX = 2e7
 
 
-class _LogitBase(ClassifierMixin, BaseEstimator):
+class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------
@@ -127,23 +129,29 @@ class _LogitBase(ClassifierMixin, BaseEstimator):
         return weights
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, clusters=None):
         """Fit by (penalised) maximum likelihood.
 
         X: (n, d) array or DataFrame (categorical/string/bool columns are one-hot
         encoded). y: (n,) labels; a pandas Categorical fixes the class order.
         sample_weight: (n,) frequency weights (2 == the row repeated).
+        clusters: (n,) group labels for cluster-robust standard errors
+        (``summary(cov_type="cluster")``).
         """
         self._check_params()
         Xd = self._design(X, reset=True)
         classes, codes = self._target(y, Xd.shape[0])
         weights = self._weights(sample_weight, Xd, classes, codes)
+        if clusters is not None:
+            clusters = column_or_1d(clusters)
+            check_consistent_length(Xd, clusters)
         family = self._family(len(classes))
         objective = Objective(family, Xd, codes.astype(np.float64), weights, len(classes),
                               self._fits_intercept(), alpha=float(self.alpha))
         with np.errstate(over="ignore", under="ignore"):
             result = fit_objective(objective, self.solver, self.tol, self.max_iter)
         self.classes_ = classes
+        self.target_name_ = getattr(y, "name", None)
         self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
                             else [f"x{j}" for j in range(Xd.shape[1])])
         self.result_ = result
@@ -151,6 +159,8 @@ class _LogitBase(ClassifierMixin, BaseEstimator):
         self.converged_ = result.converged
         self._set_coefficients(objective, result.params)
         self.separation_ = self._diagnose(Xd, codes, weights, family, result)
+        self.inference_ = (collect(objective, result.params, clusters) if self.alpha == 0
+                           else None)
         return self
 
     def _fits_intercept(self) -> bool:
@@ -246,6 +256,42 @@ class LogisticRegression(_LogitBase):
         self.coef_ = slopes
         self.intercept_ = intercepts
 
+    def _model_name(self):
+        return "Logit" if len(self.classes_) == 2 else "Multinomial logit"
+
+    def _link_name(self):
+        return "logit" if len(self.classes_) == 2 else "softmax"
+
+    def _reported(self, base_class=None) -> ReportedParameters:
+        check_is_fitted(self)
+        d, K = len(self.coef_names_), len(self.classes_)
+        terms = (["Intercept"] if self.fit_intercept else []) + list(self.coef_names_)
+        d1 = len(terms)
+        # natural row k (class k+1 vs class 0) holds slopes then intercept; reorder
+        order = ([d] if self.fit_intercept else []) + list(range(d))
+        per_class = np.eye(d1)[order]  # (d1, d1): natural -> reported within one class
+        if K == 2:
+            if base_class is not None:
+                raise ValueError("base_class applies to multinomial fits only")
+            return ReportedParameters(per_class, pd.Index(terms, name="term"),
+                                      np.ones(d1, bool), np.arange(d1) >= d1 - d)
+        base = 0 if base_class is None else self._class_index(base_class)
+        natural = np.vstack([np.zeros((d1, d1 * (K - 1))),
+                             np.kron(np.eye(K - 1), per_class)])  # (K*d1, p): all classes
+        blocks = [natural[k * d1:(k + 1) * d1] - natural[base * d1:(base + 1) * d1]
+                  for k in range(K) if k != base]
+        labels = [c for k, c in enumerate(self.classes_) if k != base]
+        index = pd.MultiIndex.from_product([labels, terms],
+                                           names=[self.target_name_ or "class", "term"])
+        slope = np.tile(np.arange(d1) >= d1 - d, K - 1)
+        return ReportedParameters(np.vstack(blocks), index, np.ones(len(index), bool), slope)
+
+    def _class_index(self, label) -> int:
+        matches = np.flatnonzero(self.classes_ == label)
+        if len(matches) == 0:
+            raise ValueError(f"base_class {label!r} is not one of classes_ {list(self.classes_)}")
+        return int(matches[0])
+
     def decision_function(self, X):
         """Linear predictor: (n,) log-odds of classes_[1] for 2 classes, else (n, K) logits."""
         check_is_fitted(self)
@@ -295,6 +341,24 @@ class OrdinalLogisticRegression(_LogitBase):
         W, aux = objective.unpack(params)
         self.coef_ = W[0, : objective.d].copy()
         self.thresholds_ = aux.copy()
+
+    def _model_name(self):
+        return f"Ordinal {self.link}"
+
+    def _link_name(self):
+        return self.link
+
+    def _reported(self, base_class=None) -> ReportedParameters:
+        check_is_fitted(self)
+        if base_class is not None:
+            raise ValueError("base_class applies to multinomial fits only")
+        d, q = len(self.coef_names_), len(self.thresholds_)
+        cuts = [f"{lo}|{hi}" for lo, hi in zip(self.classes_[:-1], self.classes_[1:],
+                                                 strict=True)]
+        slope = np.arange(d + q) < d
+        return ReportedParameters(np.eye(d + q), pd.Index(list(self.coef_names_) + cuts,
+                                                          name="term"),
+                                  slope & (self.link == "logit"), slope)
 
     def _proba(self, Xd):
         eta = np.asarray(Xd @ self.coef_, dtype=np.float64)[:, None]

@@ -106,6 +106,36 @@ class Objective:
         grad = np.concatenate([grad_W.ravel(), grad_aux])
         return loss, grad, hess
 
+    def score_products(self, theta, groups=None):
+        """Outer products of per-row scores at natural ``theta`` (sums, not means).
+
+        Returns (rows, clusters): rows = sum_i w_i s_i s_i' with s_i the score of one
+        copy of row i (frequency weights count as repeats); clusters = sum_g S_g S_g'
+        with S_g the weighted score sum of group g, or None without ``groups``
+        ((n,) int codes 0..G-1).
+        """
+        xp = self.xp
+        W, aux_np = self.unpack(theta)
+        aux = xp.asarray(aux_np, dtype=xp.float64)
+        rows_product = np.zeros((self.n_params, self.n_params))
+        group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
+        for rows in self._blocks():
+            Xa = self._augment(self.X[rows])
+            w = self.w[rows]
+            eta = Xa @ xp.asarray(W, dtype=xp.float64).T
+            der = self.family.derivatives(eta, aux, self.y[rows], w, 1)
+            scores = to_numpy(xp.concat(
+                [der.grad_eta[:, k][:, None] * Xa for k in range(self.m)] + [der.grad_aux_rows],
+                axis=1,
+            ))
+            w_np = to_numpy(w)
+            positive = w_np > 0
+            rows_product += (scores[positive] / w_np[positive, None]).T @ scores[positive]
+            if group_sums is not None:
+                np.add.at(group_sums, groups[rows], scores)
+        clusters = None if group_sums is None else group_sums.T @ group_sums
+        return rows_product, clusters
+
     def _augment(self, Xb):
         """The block with a column of ones appended when fitting intercepts, in float64."""
         xp = get_namespace(Xb)

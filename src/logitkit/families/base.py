@@ -16,6 +16,7 @@ class EtaDerivatives:
     loss:          scalar, sum_i w_i loss_i
     grad_eta:      (n, m), w_i * d loss_i / d eta_ik
     grad_aux:      (q,),   sum_i w_i d loss_i / d aux
+    grad_aux_rows: (n, q), w_i * d loss_i / d aux (the per-row scores of sandwich variances)
     hess_eta:      (n, m, m), w_i * d2 loss_i / d eta_ik d eta_il
     hess_eta_aux:  (n, m, q), w_i * d2 loss_i / d eta_ik d aux_j
     hess_aux:      (q, q),   sum_i w_i d2 loss_i / d aux d aux
@@ -24,6 +25,7 @@ class EtaDerivatives:
     loss: Any
     grad_eta: Any = None
     grad_aux: Any = None
+    grad_aux_rows: Any = None
     hess_eta: Any = None
     hess_eta_aux: Any = None
     hess_aux: Any = None

@@ -25,6 +25,7 @@ class Binomial(Family):
             p = xp.exp(log_expit(z))
             out.grad_eta = (w * (p - y))[:, None]
             out.grad_aux = xp.zeros(0, dtype=eta.dtype)
+            out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype)
         if order >= 2:
             q = xp.exp(log_expit(-z))
             out.hess_eta = (w * p * q)[:, None, None]

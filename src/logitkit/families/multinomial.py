@@ -35,6 +35,7 @@ class Multinomial(Family):
             p = xp.exp(eta - lse[:, None])
             out.grad_eta = w[:, None] * (p - onehot)
             out.grad_aux = xp.zeros(0, dtype=eta.dtype)
+            out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype)
         if order >= 2:
             wp = w[:, None] * p
             hess = -wp[:, :, None] * p[:, None, :]

@@ -156,7 +156,8 @@ class Ordinal(Family):
         lower = xp.astype(codes[:, None] - 1 == levels[None, :], eta.dtype)  # theta_{c-1} is b
         dl_da, dl_db = -r_a, r_b
         out.grad_eta = (w * (r_a - r_b))[:, None]
-        out.grad_aux = (w * dl_da) @ upper + (w * dl_db) @ lower
+        out.grad_aux_rows = (w * dl_da)[:, None] * upper + (w * dl_db)[:, None] * lower
+        out.grad_aux = xp.sum(out.grad_aux_rows, axis=0)
         if order >= 2:
             l_aa = r_a * r_a - F.dlog_pdf(a0) * r_a
             l_bb = r_b * r_b + F.dlog_pdf(b0) * r_b
