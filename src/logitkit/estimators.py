@@ -210,6 +210,13 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
+    def save(self, path) -> None:
+        """Write the fitted model to ``path`` (a single, pickle-free file; see logitkit.io)."""
+        from logitkit.io import save_model
+
+        check_is_fitted(self)
+        save_model(self, path)
+
     def predict_log_proba(self, X):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))

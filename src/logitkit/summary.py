@@ -7,6 +7,7 @@ DataFrame, and ``_repr_html_`` renders both in Jupyter.
 from __future__ import annotations
 
 import html
+import textwrap
 from dataclasses import dataclass
 
 import numpy as np
@@ -61,7 +62,7 @@ class Summary:
         labels = ["coef", "std err", "z", "P>|z|", f"[{lo:.3g}", f"{hi:.3g}]"]
         name_width = max([len(str(t)) for t in self._terms()] + [12])
         head = " " * name_width + "".join(f"{label:>11}" for label in labels)
-        lines = [head, "-" * max(_WIDTH, len(head))]
+        lines = [head, "-" * len(head)]
         blocks = self._blocks()
         for block_name, block in blocks:
             if block_name is not None:
@@ -87,10 +88,12 @@ class Summary:
         return [(None, self.table)]
 
     def __str__(self) -> str:
-        rule = "=" * _WIDTH
-        lines = [self.title.center(_WIDTH), rule, *self._header_lines(), rule,
-                 *self._table_lines(), rule]
-        lines += list(self.notes)
+        header, table = self._header_lines(), self._table_lines()
+        width = max([_WIDTH] + [len(line) for line in header + table])
+        table[1] = "-" * width
+        rule = "=" * width
+        lines = [self.title.center(width).rstrip(), rule, *header, rule, *table, rule]
+        lines += [textwrap.fill(note, width) for note in self.notes]
         return "\n".join(lines)
 
     def __repr__(self) -> str:
