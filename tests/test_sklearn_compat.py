@@ -17,9 +17,19 @@ _ORDINAL_EXPECTED = {
 }
 
 
+# The check's data are completely separated (the fits warn so): without a penalty the
+# maximum-likelihood estimate does not exist, so where the solver stops, and hence the
+# near-0/1 probabilities, depend on rounding and need not agree to 1e-7.
+_SEPARATED_EXPECTED = {
+    "check_sample_weight_equivalence_on_dense_data": "separated data: no unique MLE",
+}
+
+
 def _expected_failures(estimator):
     if isinstance(estimator, lk.OrdinalLogisticRegression):
         return _ORDINAL_EXPECTED
+    if estimator.alpha == 0:
+        return _SEPARATED_EXPECTED
     return {}
 
 

@@ -6,19 +6,21 @@ Natural flat parameters (length p = m * d1 + q):
     aux        (q,) the family's auxiliary parameters (ordinal cut points), raw
 
 The linear predictor is eta = X @ W[:, :d].T + W[:, d]. Every X.T @ (...) happens
-here, over row blocks, so memory beyond X is O(block x d1) (DESIGN.md rule 4).
-Values are means over the total weight, so a weight of 2 equals a repeated row.
+here, over row blocks, so memory beyond X is O(block x d) (DESIGN.md rule 4); the
+intercept column is never materialised. X stays in its own dtype (float32 is computed
+in float32); sums over blocks accumulate in float64 (DESIGN.md rule 3). Values are
+means over the total weight, so a weight of 2 equals a repeated row.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from logitkit.backends import get_namespace, to_numpy
+from logitkit.backends import get_namespace, gram, to_numpy
 from logitkit.families import Family
 from logitkit.penalties import L2Penalty
 
-# rows per block: keeps a block of X (and its products) around 16 MB
+# rows per block: keeps a block of X (and its weighted copies) around 16 MB
 _BLOCK_BYTES = 16 * 2**20
 
 
@@ -39,14 +41,20 @@ class Objective:
         self.n, self.d = X.shape
         self.n_classes = n_classes
         self.fit_intercept = fit_intercept
+        self.alpha = alpha
         self.m = family.n_eta(n_classes)
         self.q = family.n_aux(n_classes)
         self.d1 = self.d + int(fit_intercept)
         self.n_params = self.m * self.d1 + self.q
         self.total_weight = float(to_numpy(self.xp.sum(weights)))
         self.penalty = L2Penalty(alpha, family.slope_gram(n_classes), self.d)
-        row_bytes = max(1, self.d1 * X.dtype.itemsize * max(1, self.m))
+        row_bytes = max(1, self.d * X.dtype.itemsize * self.m)
         self.block_rows = max(256, _BLOCK_BYTES // row_bytes)
+
+    def subset(self, rows) -> Objective:
+        """The same objective over the rows ``rows`` (an index array); a copy of those rows."""
+        return Objective(self.family, self.X[rows], self.y[rows], self.w[rows],
+                         self.n_classes, self.fit_intercept, self.alpha)
 
     # -- parameter layout -------------------------------------------------------------
     def unpack(self, theta):
@@ -57,25 +65,25 @@ class Objective:
     def pack(self, W, aux):
         return np.concatenate([np.asarray(W, float).ravel(), np.asarray(aux, float)])
 
-    def coef_slices(self):
-        """Index arrays into the flat vector: slopes (m, d), intercepts (m,) or None, aux (q,)."""
-        idx = np.arange(self.m * self.d1).reshape(self.m, self.d1)
-        intercepts = idx[:, self.d] if self.fit_intercept else None
-        return idx[:, : self.d], intercepts, np.arange(self.m * self.d1, self.n_params)
-
     # -- evaluation -------------------------------------------------------------------
-    def linear_predictor(self, X, W):
-        """eta (n, m) in float64 for rows X (n, d) and coefficients W (m, d1)."""
-        xp = get_namespace(X)
-        Wt = xp.asarray(W, dtype=xp.float64)
-        eta = xp.astype(X, xp.float64, copy=False) @ Wt[:, : self.d].T
-        if self.fit_intercept:
-            eta = eta + Wt[:, self.d]
-        return eta
-
     def _blocks(self):
         for start in range(0, self.n, self.block_rows):
             yield slice(start, min(start + self.block_rows, self.n))
+
+    def _block_derivatives(self, rows, W, aux, order):
+        """(X block, family derivatives) for one block at coefficients W (m, d1)."""
+        xp = self.xp
+        Xb = self.X[rows]
+        B = xp.asarray(W[:, : self.d], dtype=Xb.dtype)
+        eta = xp.astype(Xb @ B.T, xp.float64)
+        if self.fit_intercept:
+            eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64)
+        return Xb, self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
+
+    def _cross(self, Xb, V) -> np.ndarray:
+        """X_b' V as float64 host (d, k) for V (n, k) float64."""
+        xp = self.xp
+        return to_numpy(Xb.T @ xp.astype(V, Xb.dtype)).astype(np.float64)
 
     def loss_terms(self, theta, order: int):
         """Unpenalised weighted loss sum and its derivatives over all rows.
@@ -85,26 +93,25 @@ class Objective:
         xp = self.xp
         W, aux_np = self.unpack(theta)
         aux = xp.asarray(aux_np, dtype=xp.float64)
-        m, d1, q = self.m, self.d1, self.q
+        m, d, q = self.m, self.d, self.q
         loss = 0.0
-        grad_W = np.zeros((m, d1))
-        grad_aux = np.zeros(q)
-        hess = np.zeros((self.n_params, self.n_params)) if order >= 2 else None
+        grad_B, grad_c, grad_aux = np.zeros((m, d)), np.zeros(m), np.zeros(q)
+        hess = _HessianSum(m, d, q, self.fit_intercept) if order >= 2 else None
         for rows in self._blocks():
-            Xa = self._augment(self.X[rows])
-            eta = Xa @ xp.asarray(W, dtype=xp.float64).T
-            der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
+            Xb, der = self._block_derivatives(rows, W, aux, order)
             loss += float(to_numpy(der.loss))
             if order == 0:
                 continue
-            grad_W += to_numpy(der.grad_eta.T @ Xa)
+            grad_B += self._cross(Xb, der.grad_eta).T
+            grad_c += to_numpy(xp.sum(der.grad_eta, axis=0))
             grad_aux += to_numpy(der.grad_aux)
-            if order >= 2:
-                self._add_hessian_block(hess, Xa, der)
+            if hess is not None:
+                hess.add_block(self, Xb, der)
         if order == 0:
             return loss, None, None
+        grad_W = np.hstack([grad_B, grad_c[:, None]]) if self.fit_intercept else grad_B
         grad = np.concatenate([grad_W.ravel(), grad_aux])
-        return loss, grad, hess
+        return loss, grad, None if hess is None else hess.matrix()
 
     def score_products(self, theta, groups=None):
         """Outer products of per-row scores at natural ``theta`` (sums, not means).
@@ -120,46 +127,20 @@ class Objective:
         rows_product = np.zeros((self.n_params, self.n_params))
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
         for rows in self._blocks():
-            Xa = self._augment(self.X[rows])
-            w = self.w[rows]
-            eta = Xa @ xp.asarray(W, dtype=xp.float64).T
-            der = self.family.derivatives(eta, aux, self.y[rows], w, 1)
-            scores = to_numpy(xp.concat(
-                [der.grad_eta[:, k][:, None] * Xa for k in range(self.m)] + [der.grad_aux_rows],
-                axis=1,
-            ))
-            w_np = to_numpy(w)
-            positive = w_np > 0
-            rows_product += (scores[positive] / w_np[positive, None]).T @ scores[positive]
+            Xb, der = self._block_derivatives(rows, W, aux, 1)
+            X64 = xp.astype(Xb, xp.float64)
+            columns = []
+            for k in range(self.m):
+                g = der.grad_eta[:, k][:, None]
+                columns += [g * X64, g] if self.fit_intercept else [g * X64]
+            scores = to_numpy(xp.concat(columns + [der.grad_aux_rows], axis=1))
+            w = to_numpy(self.w[rows])
+            positive = w > 0
+            rows_product += (scores[positive] / w[positive, None]).T @ scores[positive]
             if group_sums is not None:
                 np.add.at(group_sums, groups[rows], scores)
         clusters = None if group_sums is None else group_sums.T @ group_sums
         return rows_product, clusters
-
-    def _augment(self, Xb):
-        """The block with a column of ones appended when fitting intercepts, in float64."""
-        xp = get_namespace(Xb)
-        Xb = xp.astype(Xb, xp.float64, copy=False)
-        if not self.fit_intercept:
-            return Xb
-        return xp.concat([Xb, xp.ones((Xb.shape[0], 1), dtype=xp.float64)], axis=1)
-
-    def _add_hessian_block(self, hess, Xa, der):
-        m, d1 = self.m, self.d1
-        h = der.hess_eta
-        for k in range(m):
-            for j in range(k, m):
-                block = to_numpy(Xa.T @ (Xa * h[:, k, j][:, None]))
-                hess[k * d1 : (k + 1) * d1, j * d1 : (j + 1) * d1] += block
-                if j != k:
-                    hess[j * d1 : (j + 1) * d1, k * d1 : (k + 1) * d1] += block.T
-        if self.q:
-            md = m * d1
-            for k in range(m):
-                cross = to_numpy(Xa.T @ der.hess_eta_aux[:, k, :])
-                hess[k * d1 : (k + 1) * d1, md:] += cross
-                hess[md:, k * d1 : (k + 1) * d1] += cross.T
-            hess[md:, md:] += to_numpy(der.hess_aux)
 
     def evaluate(self, theta, order: int):
         """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta."""
@@ -175,9 +156,62 @@ class Objective:
             hess[:md, :md] += self.penalty.hessian(self.d1)
         return value, grad, hess
 
-    def predict_proba(self, X, theta):
-        W, aux = self.unpack(theta)
-        xp = get_namespace(X)
-        return self.family.predict_proba(
-            self.linear_predictor(X, W), xp.asarray(aux, dtype=xp.float64)
-        )
+
+class _HessianSum:
+    """Accumulates the natural Hessian over row blocks with Gram (syrk) products.
+
+    Per block, with h_i = diag(a_i) - u_i u_i' (the family's eta-space Hessian):
+    slopes x slopes = sum_k X' diag(a_k) X (block-diagonal) - A'A with A = [u_k * X]_k;
+    slopes x intercepts = X' h[:, k, l]; intercepts x intercepts = sum_i h_i;
+    slopes x aux = X' hess_eta_aux; aux x aux from the family.
+    """
+
+    def __init__(self, m, d, q, fit_intercept):
+        self.m, self.d, self.q, self.fit_intercept = m, d, q, fit_intercept
+        self.BB = np.zeros((m * d, m * d))
+        self.Bc = np.zeros((m * d, m))
+        self.cc = np.zeros((m, m))
+        self.Ba = np.zeros((m * d, q))
+        self.ca = np.zeros((m, q))
+        self.aa = np.zeros((q, q))
+
+    def add_block(self, objective, Xb, der):
+        xp, m, d = objective.xp, self.m, self.d
+        diag = der.hess_eta_diag
+        for k in range(m):
+            root = xp.astype(xp.sqrt(xp.clip(diag[:, k], 0.0, None)), Xb.dtype)
+            self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
+        if der.hess_eta_lowrank is not None:
+            U = xp.astype(der.hess_eta_lowrank, Xb.dtype)
+            self.BB -= gram(xp.concat([U[:, k][:, None] * Xb for k in range(m)], axis=1))
+        h = der.hess_eta
+        n = h.shape[0]
+        self.Bc += objective._cross(Xb, xp.reshape(h, (n, m * m))).reshape(d, m, m) \
+            .transpose(1, 0, 2).reshape(m * d, m)
+        self.cc += to_numpy(xp.sum(h, axis=0))
+        if self.q:
+            ha = der.hess_eta_aux
+            self.Ba += objective._cross(Xb, xp.reshape(ha, (n, m * self.q))).reshape(
+                d, m, self.q).transpose(1, 0, 2).reshape(m * d, self.q)
+            self.ca += to_numpy(xp.sum(ha, axis=0))
+            self.aa += to_numpy(der.hess_aux)
+
+    def matrix(self) -> np.ndarray:
+        """The (p, p) Hessian in the natural layout (W rows of [slopes, intercept], aux)."""
+        m, d, q = self.m, self.d, self.q
+        d1 = d + int(self.fit_intercept)
+        slope = (np.arange(m)[:, None] * d1 + np.arange(d)[None, :]).ravel()
+        cept = np.arange(m) * d1 + d
+        aux = m * d1 + np.arange(q)
+        H = np.zeros((m * d1 + q, m * d1 + q))
+        H[np.ix_(slope, slope)] = self.BB
+        H[np.ix_(slope, aux)] = self.Ba
+        H[np.ix_(aux, slope)] = self.Ba.T
+        H[np.ix_(aux, aux)] = self.aa
+        if self.fit_intercept:
+            H[np.ix_(slope, cept)] = self.Bc
+            H[np.ix_(cept, slope)] = self.Bc.T
+            H[np.ix_(cept, cept)] = self.cc
+            H[np.ix_(cept, aux)] = self.ca
+            H[np.ix_(aux, cept)] = self.ca.T
+        return H

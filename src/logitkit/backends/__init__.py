@@ -4,7 +4,7 @@ Numerical code takes arrays and asks :func:`get_namespace` for their namespace
 (DESIGN.md rule 2); it never calls ``np.`` on data that may live on a GPU.
 """
 
-from logitkit.backends.namespace import get_namespace, to_numpy
+from logitkit.backends.namespace import get_namespace, gram, to_numpy
 from logitkit.backends.special import (
     log_expit,
     log_ndtr,
@@ -15,6 +15,7 @@ from logitkit.backends.special import (
 
 __all__ = [
     "get_namespace",
+    "gram",
     "to_numpy",
     "log_expit",
     "log_ndtr",

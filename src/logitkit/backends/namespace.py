@@ -1,6 +1,7 @@
 """Which array library an array belongs to, and moving small results to the host."""
 
 import numpy as np
+import scipy.linalg as sla
 from array_api_compat import array_namespace, is_torch_array
 
 
@@ -14,3 +15,13 @@ def to_numpy(a) -> np.ndarray:
     if is_torch_array(a):
         return a.detach().cpu().numpy()
     return np.asarray(a)
+
+
+def gram(Z) -> np.ndarray:
+    """Z' Z as a float64 host array, for Z of shape (n, k); BLAS syrk on the CPU."""
+    if is_torch_array(Z):
+        return to_numpy(Z.T @ Z).astype(np.float64)
+    Z = np.asarray(Z)
+    syrk = sla.blas.get_blas_funcs("syrk", (Z,))
+    upper = syrk(1.0, Z.T, trans=0)  # Z.T is Fortran-ordered for a C-ordered Z: no copy
+    return (np.triu(upper) + np.triu(upper, 1).T).astype(np.float64)

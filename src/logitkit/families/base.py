@@ -18,6 +18,10 @@ class EtaDerivatives:
     grad_aux:      (q,),   sum_i w_i d loss_i / d aux
     grad_aux_rows: (n, q), w_i * d loss_i / d aux (the per-row scores of sandwich variances)
     hess_eta:      (n, m, m), w_i * d2 loss_i / d eta_ik d eta_il
+    hess_eta_diag, hess_eta_lowrank: (n, m) each, with
+                   hess_eta[i] = diag(hess_eta_diag[i]) - outer(lowrank[i], lowrank[i])
+                   (lowrank None when hess_eta is diagonal); lets the objective form
+                   X' (.) X products as Gram matrices (BLAS syrk)
     hess_eta_aux:  (n, m, q), w_i * d2 loss_i / d eta_ik d aux_j
     hess_aux:      (q, q),   sum_i w_i d2 loss_i / d aux d aux
     """
@@ -27,6 +31,8 @@ class EtaDerivatives:
     grad_aux: Any = None
     grad_aux_rows: Any = None
     hess_eta: Any = None
+    hess_eta_diag: Any = None
+    hess_eta_lowrank: Any = None
     hess_eta_aux: Any = None
     hess_aux: Any = None
 

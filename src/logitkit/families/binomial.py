@@ -28,7 +28,8 @@ class Binomial(Family):
             out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype)
         if order >= 2:
             q = xp.exp(log_expit(-z))
-            out.hess_eta = (w * p * q)[:, None, None]
+            out.hess_eta_diag = (w * p * q)[:, None]
+            out.hess_eta = out.hess_eta_diag[:, :, None]
             out.hess_eta_aux = xp.zeros((z.shape[0], 1, 0), dtype=eta.dtype)
             out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype)
         return out

@@ -42,6 +42,8 @@ class Multinomial(Family):
             idx = xp.arange(m)
             hess[:, idx, idx] += wp
             out.hess_eta = hess
+            out.hess_eta_diag = wp
+            out.hess_eta_lowrank = xp.sqrt(w)[:, None] * p
             out.hess_eta_aux = xp.zeros((n, m, 0), dtype=eta.dtype)
             out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype)
         return out

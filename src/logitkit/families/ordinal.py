@@ -162,7 +162,8 @@ class Ordinal(Family):
             l_aa = r_a * r_a - F.dlog_pdf(a0) * r_a
             l_bb = r_b * r_b + F.dlog_pdf(b0) * r_b
             l_ab = -r_a * r_b
-            out.hess_eta = (w * (l_aa + 2.0 * l_ab + l_bb))[:, None, None]
+            out.hess_eta_diag = (w * (l_aa + 2.0 * l_ab + l_bb))[:, None]
+            out.hess_eta = out.hess_eta_diag[:, :, None]
             out.hess_eta_aux = (
                 -(w * (l_aa + l_ab))[:, None] * upper - (w * (l_ab + l_bb))[:, None] * lower
             )[:, None, :]
