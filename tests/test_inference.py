@@ -116,7 +116,7 @@ def test_ordinal_sandwich_matches_statsmodels(ucla):
     np.testing.assert_allclose(sm_fit.params.iloc[:3], m.coef_, atol=1e-7)
     # OrderedModel's score and Hessian are numerical derivatives: agree to their accuracy
     np.testing.assert_allclose(m.summary(cov_type="HC0").to_frame()["std_err"].iloc[:3],
-                               sm_fit.bse.iloc[:3], rtol=1e-5)
+                               sm_fit.bse.iloc[:3], rtol=5e-5)
 
 
 @pytest.mark.parametrize("kind", ["binomial", "multinomial", "ordinal"])

@@ -4,14 +4,23 @@ Public names only; see the README for a tour.
 """
 
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
-from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
+from logitkit.exceptions import (
+    ConvergenceWarning,
+    DataFileError,
+    ModelFileError,
+    PerfectSeparationWarning,
+)
+from logitkit.io import load
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConvergenceWarning",
+    "DataFileError",
     "LogisticRegression",
+    "ModelFileError",
     "OrdinalLogisticRegression",
     "PerfectSeparationWarning",
     "__version__",
+    "load",
 ]

@@ -159,8 +159,8 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
         self.converged_ = result.converged
         self._set_coefficients(objective, result.params)
         self.separation_ = self._diagnose(Xd, codes, weights, family, result)
-        self.inference_ = (collect(objective, result.params, clusters) if self.alpha == 0
-                           else None)
+        self.inference_ = (collect(objective, result.params, clusters, result.hessian)
+                           if self.alpha == 0 else None)
         return self
 
     def _fits_intercept(self) -> bool:

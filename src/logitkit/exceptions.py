@@ -1,4 +1,4 @@
-"""Warnings that logitkit emits."""
+"""Warnings and errors that logitkit emits."""
 
 from sklearn.exceptions import ConvergenceWarning
 
@@ -8,4 +8,12 @@ class PerfectSeparationWarning(UserWarning):
     not exist, and the reported coefficients are finite only because the solver stopped."""
 
 
-__all__ = ["ConvergenceWarning", "PerfectSeparationWarning"]
+class ModelFileError(ValueError):
+    """A model file is missing parts, corrupted, tampered with or of another format version."""
+
+
+class DataFileError(ValueError):
+    """A data file (CSV, TSV, Parquet) cannot be read or does not fit the model."""
+
+
+__all__ = ["ConvergenceWarning", "DataFileError", "ModelFileError", "PerfectSeparationWarning"]

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from logitkit.backends import to_numpy
 from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
 from logitkit.solvers import SOLVERS, SolverReport
 
 # Newton's p x p Hessian is cheap up to this many parameters; beyond it, L-BFGS
 NEWTON_MAX_PARAMS = 1000
+# Newton takes its Hessian from a row subsample of this many rows (at least 50 per
+# parameter) when X has more than twice as many; gradients stay exact
+HESSIAN_SAMPLE_ROWS = 50_000
 
 
 @dataclass(frozen=True)
@@ -19,7 +23,8 @@ class FitResult:
     """An immutable fit: natural parameters and the statistics a summary needs.
 
     params: flat natural vector, laid out as described in :mod:`logitkit.objective`.
-    Log-likelihoods count frequency weights as repeated rows.
+    Log-likelihoods count frequency weights as repeated rows. ``hessian`` is the natural
+    mean Hessian of the objective at ``params`` when the solver computed it there.
     """
 
     params: np.ndarray
@@ -29,6 +34,7 @@ class FitResult:
     n_obs: float
     solver: str
     report: SolverReport
+    hessian: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def n_iter(self) -> int:
@@ -48,31 +54,65 @@ def choose_solver(solver: str, n_params: int) -> str:
 def null_parameters(objective: Objective) -> np.ndarray:
     """Natural parameters of the intercept-only (or, without intercepts, all-zero) model."""
     ob = objective
-    class_sums = np.bincount(
-        np.asarray(ob.y, dtype=np.int64), weights=np.asarray(ob.w), minlength=ob.n_classes
-    )
-    intercepts, aux = ob.family.null_parameters(class_sums)
+    intercepts, aux = ob.family.null_parameters(class_weight_sums(ob))
     W = np.zeros((ob.m, ob.d1))
     if ob.fit_intercept:
         W[:, ob.d] = intercepts
     return ob.pack(W, aux)
 
 
+def class_weight_sums(objective: Objective) -> np.ndarray:
+    """(K,) total weight of each class."""
+    return np.bincount(np.asarray(to_numpy(objective.y), dtype=np.int64),
+                       weights=np.asarray(to_numpy(objective.w), dtype=np.float64),
+                       minlength=objective.n_classes)
+
+
+def null_log_likelihood(objective: Objective) -> float:
+    """Log-likelihood of the null model in closed form: class frequencies when the model
+    has intercepts or cut points, equal probabilities when it has neither."""
+    sums = class_weight_sums(objective)
+    total = sums.sum()
+    if objective.fit_intercept or objective.q:
+        present = sums > 0
+        return float(np.sum(sums[present] * np.log(sums[present] / total)))
+    return float(-total * np.log(objective.n_classes))
+
+
+def hessian_objective(objective: Objective) -> Objective:
+    """The objective Newton takes curvature from: itself, or a fixed random row subsample."""
+    rows = max(HESSIAN_SAMPLE_ROWS, 50 * objective.n_params)
+    if objective.n <= 2 * rows:
+        return objective
+    chosen = np.sort(np.random.default_rng(0).choice(objective.n, rows, replace=False))
+    return objective.subset(objective.xp.asarray(chosen))
+
+
 def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int) -> FitResult:
     """Minimise ``objective`` from the null model with the named solver ("auto" picks)."""
-    start = null_parameters(objective)
-    null_loss, _, _ = objective.loss_terms(start, 0)
-    problem = SolverProblem(objective)
     name = choose_solver(solver, objective.n_params)
+    curvature = hessian_objective(objective) if name == "newton" else None
+    problem = SolverProblem(objective, curvature)
+    start = null_parameters(objective)
     report = SOLVERS[name](problem, problem.from_natural(start), tol, max_iter)
     params = problem.to_natural(report.params)
-    loss, _, _ = objective.loss_terms(params, 0)
+    W, _ = objective.unpack(params)
+    loss = (report.value - objective.penalty.value(W)) * objective.total_weight
     return FitResult(
         params=params,
         objective_value=float(report.value),
         log_likelihood=-loss,
-        null_log_likelihood=-null_loss,
+        null_log_likelihood=null_log_likelihood(objective),
         n_obs=objective.total_weight,
         solver=name,
         report=report,
+        hessian=_hessian_at(problem, params),
     )
+
+
+def _hessian_at(problem: SolverProblem, params) -> np.ndarray | None:
+    """The full natural mean Hessian if the solver evaluated it at ``params``."""
+    if problem.last_hessian is None:
+        return None
+    theta, hess = problem.last_hessian
+    return hess if np.array_equal(theta, params) else None

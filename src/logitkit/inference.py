@@ -31,12 +31,19 @@ class InferenceData:
     n_obs: float
 
 
-def collect(objective: Objective, theta, clusters=None) -> InferenceData:
-    """Information and score products at ``theta``; ``clusters``: (n,) group labels."""
+def collect(objective: Objective, theta, clusters=None, mean_hessian=None) -> InferenceData:
+    """Information and score products at ``theta`` of an unpenalised objective.
+
+    clusters: (n,) group labels; mean_hessian: the objective's Hessian at ``theta`` if the
+    solver already computed it (saves a pass over X).
+    """
     codes = None
     if clusters is not None:
         _, codes = np.unique(np.asarray(clusters), return_inverse=True)
-    _, _, information = objective.loss_terms(theta, 2)
+    if mean_hessian is not None:
+        information = mean_hessian * objective.total_weight
+    else:
+        _, _, information = objective.loss_terms(theta, 2)
     meat, cluster_meat = objective.score_products(theta, codes)
     return InferenceData(
         information=information,

@@ -156,6 +156,46 @@ class Objective:
             hess[:md, :md] += self.penalty.hessian(self.d1)
         return value, grad, hess
 
+    def batch_value_grad(self, theta, rows, order: int = 1):
+        """The objective estimated on a minibatch ``rows`` (index array or slice).
+
+        The batch's weighted loss sum is scaled by n / (b * total_weight) (b rows in the
+        batch), an unbiased estimate of the mean loss that equals :meth:`evaluate`'s when
+        ``rows`` covers every row (with unit weights: the batch's mean loss, as Keras
+        reduces it); the penalty is added in full. One block, no intercept column.
+        Returns (value, grad (p,) or None if ``order`` is 0, eta (b, m) float64).
+        """
+        xp = self.xp
+        host = isinstance(self.X, np.ndarray)
+        W, aux = self.unpack(theta)
+        Xb = self.X[rows]
+        B = W[:, : self.d] if host else xp.asarray(W[:, : self.d])
+        eta = xp.astype(Xb @ xp.astype(B, Xb.dtype).T, xp.float64)
+        if self.fit_intercept:
+            eta = eta + (W[:, self.d] if host else xp.asarray(W[:, self.d]))
+        if not host:
+            aux = xp.asarray(aux, dtype=xp.float64)
+        der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
+        b = Xb.shape[0]
+        scale = self.n / (b * self.total_weight) if b else 0.0
+        value = float(to_numpy(der.loss)) * scale
+        penalised = self.penalty.alpha > 0
+        if penalised:
+            value += self.penalty.value(W)
+        if order == 0:
+            return value, None, eta
+        md = self.m * self.d1
+        grad = np.empty(self.n_params)
+        grad_W = grad[:md].reshape(self.m, self.d1)
+        grad_W[:, : self.d] = self._cross(Xb, der.grad_eta).T
+        if self.fit_intercept:
+            grad_W[:, self.d] = to_numpy(xp.sum(der.grad_eta, axis=0))
+        grad[md:] = to_numpy(der.grad_aux)
+        grad *= scale
+        if penalised:
+            grad_W += self.penalty.gradient(W)
+        return value, grad, eta
+
 
 class _HessianSum:
     """Accumulates the natural Hessian over row blocks with Gram (syrk) products.

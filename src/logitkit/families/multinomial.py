@@ -4,6 +4,12 @@ Class 0 is the base: eta has shape (n, K-1) and the full logits are [0, eta].
 The estimator reports the symmetric (sum-to-zero) form that scikit-learn uses; the
 penalty's slope Gram ``I - 11'/K`` makes the two forms the same optimisation problem
 (min over a common shift c of ||B_full - c||^2 is ||centred B_full||^2).
+
+``Multinomial(full=True)`` is the over-parametrised full softmax of neural-network
+libraries (Keras ``Dense(K, activation="softmax")``): eta has shape (n, K), the logits
+are eta itself and the slope Gram is the identity. Its optimum is the same model (the
+ridge picks the centred representative); the minibatch solvers train in this form so
+that their trajectories match Keras's (Adam is not reparametrisation-invariant).
 """
 
 import numpy as np
@@ -15,20 +21,32 @@ from logitkit.families.base import EtaDerivatives, Family
 class Multinomial(Family):
     name = "multinomial"
 
+    def __init__(self, full: bool = False):
+        self.full = bool(full)
+
     def n_eta(self, n_classes):
-        return n_classes - 1
+        return n_classes if self.full else n_classes - 1
+
+    def _logits(self, eta):
+        """The (n, K) full logits: eta itself (full form) or [0, eta] (baseline form)."""
+        if self.full:
+            return eta
+        xp = get_namespace(eta)
+        return xp.concat([xp.zeros((eta.shape[0], 1), dtype=eta.dtype), eta], axis=1)
 
     def slope_gram(self, n_classes):
+        if self.full:
+            return np.eye(n_classes)
         m = n_classes - 1
         return np.eye(m) - np.full((m, m), 1.0 / n_classes)
 
     def derivatives(self, eta, aux, y, w, order):
         xp = get_namespace(eta)
         n, m = eta.shape
-        full = xp.concat([xp.zeros((n, 1), dtype=eta.dtype), eta], axis=1)
-        lse = logsumexp(full, axis=1)
+        lse = logsumexp(self._logits(eta), axis=1)
         codes = xp.astype(y, xp.int64)
-        onehot = xp.astype(codes[:, None] == xp.arange(1, m + 1)[None, :], eta.dtype)
+        first = 0 if self.full else 1  # the class of eta's column 0
+        onehot = xp.astype(codes[:, None] == xp.arange(first, m + first)[None, :], eta.dtype)
         observed = xp.sum(onehot * eta, axis=1)  # full logit of the observed class (0 for base)
         out = EtaDerivatives(loss=xp.sum(w * (lse - observed)))
         if order >= 1:
@@ -50,10 +68,11 @@ class Multinomial(Family):
 
     def predict_proba(self, eta, aux):
         xp = get_namespace(eta)
-        n = eta.shape[0]
-        full = xp.concat([xp.zeros((n, 1), dtype=eta.dtype), eta], axis=1)
+        full = self._logits(eta)
         return xp.exp(full - logsumexp(full, axis=1)[:, None])
 
     def null_parameters(self, class_weights_sum):
         logs = np.log(np.asarray(class_weights_sum, dtype=float))
+        if self.full:
+            return logs - logs.mean(), np.zeros(0)
         return logs[1:] - logs[0], np.zeros(0)

@@ -1,8 +1,11 @@
 """Newton's method: Cholesky on the equilibrated Hessian, Armijo backtracking.
 
-Equilibration (D H D with D = diag(H)^-1/2) makes the solve insensitive to how the
-parameters are scaled. A Hessian that is not positive definite (collinear columns)
-falls back to a minimum-norm step through its eigen-decomposition.
+Values and gradients are always exact; the Hessian may come from a row subsample
+(``problem.hessian``). Where a Hessian costs many gradient passes
+(``problem.reuse_hessian``) it is kept while the gradient keeps falling fast. Equilibration (D H D with D = diag(H)^-1/2) makes the
+solve insensitive to how the parameters are scaled. A Hessian that is not positive
+definite (collinear columns) falls back to a minimum-norm step through its
+eigen-decomposition.
 """
 
 from __future__ import annotations
@@ -13,70 +16,92 @@ import scipy.linalg as la
 from logitkit.solvers.report import SolverReport
 
 _EPS = np.finfo(float).eps
+# keep the Hessian while each step cuts the largest gradient entry at least this much
+_REUSE_RATIO = 0.1
 
 
-def newton_step(grad: np.ndarray, hess: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Solve hess @ step = -grad; returns (step, hessian_was_singular)."""
-    diag = np.sqrt(np.maximum(np.diag(hess), 0.0))
-    scale = np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 1.0)
-    H = hess * scale[:, None] * scale[None, :]
-    g = grad * scale
-    try:
-        factor = la.cho_factor(H, lower=True, check_finite=False)
-        step = la.cho_solve(factor, -g, check_finite=False)
-        if np.all(np.isfinite(step)):
-            return step * scale, False
-    except la.LinAlgError:
-        pass
-    evals, evecs = np.linalg.eigh(H)
-    keep = evals > evals.max() * 1e3 * _EPS * len(evals)
-    step = -evecs[:, keep] @ ((evecs[:, keep].T @ g) / evals[keep])
-    return step * scale, True
+class NewtonSystem:
+    """A factorised Hessian: ``solve(grad)`` returns the Newton step -H^-1 grad."""
+
+    def __init__(self, hess: np.ndarray):
+        diag = np.sqrt(np.maximum(np.diag(hess), 0.0))
+        self.scale = np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 1.0)
+        H = hess * self.scale[:, None] * self.scale[None, :]
+        self.singular = False
+        try:
+            self.factor = la.cho_factor(H, lower=True, check_finite=False)
+            if not np.all(np.isfinite(self.factor[0])):
+                raise la.LinAlgError("non-finite Cholesky factor")
+        except la.LinAlgError:
+            self.factor = None
+            self.singular = True
+            evals, evecs = np.linalg.eigh(H)
+            keep = evals > evals.max() * 1e3 * _EPS * len(evals)
+            self.evecs, self.evals = evecs[:, keep], evals[keep]
+
+    def solve(self, grad: np.ndarray) -> np.ndarray:
+        g = grad * self.scale
+        if self.factor is not None:
+            step = la.cho_solve(self.factor, -g, check_finite=False)
+        else:
+            step = -self.evecs @ ((self.evecs.T @ g) / self.evals)
+        return step * self.scale
+
+
+def _grad_max(grad) -> float:
+    return float(np.max(np.abs(grad))) if grad.size else 0.0
 
 
 def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
     """Minimise ``problem`` from ``s0`` until max |gradient| <= tol."""
     s = np.array(s0, dtype=float)
-    history = []
-    reason = "maximum number of iterations reached"
-    converged = False
-    value, grad, hess = problem.evaluate(s, 2)
-    singular = False
-    for it in range(1, max_iter + 1):
-        grad_max = float(np.max(np.abs(grad))) if grad.size else 0.0
-        history.append({"iteration": it - 1, "objective": value, "grad_max": grad_max})
+    value, grad, _ = problem.evaluate(s, 1)
+    history, system, singular = [], None, False
+    converged, reason, it = False, "maximum number of iterations reached", 0
+    while True:
+        grad_max = _grad_max(grad)
+        history.append({"iteration": it, "objective": value, "grad_max": grad_max})
         if grad_max <= tol:
-            converged, reason, it = True, "gradient below tol", it - 1
+            converged, reason = True, "gradient below tol"
             break
-        step, was_singular = newton_step(grad, hess)
-        singular |= was_singular
+        if it == max_iter:
+            break
+        fresh = system is None
+        if fresh:
+            system = NewtonSystem(problem.hessian(s))
+            singular |= system.singular
+        step = system.solve(grad)
         decrement = -float(grad @ step)
-        floor = 1e3 * _EPS * max(1.0, abs(value))
-        if decrement <= floor:
+        if decrement <= 1e3 * _EPS * max(1.0, abs(value)):
             # the objective can no longer show a decrease: trust the full Newton step
             # while it still shrinks the gradient
-            trial = s + step
-            new_value, new_grad, new_hess = problem.evaluate(trial, 2)
-            if np.max(np.abs(new_grad)) >= grad_max:
-                converged, reason, it = True, "no further progress at machine precision", it - 1
+            new_value, new_grad, _ = problem.evaluate(s + step, 1)
+            if _grad_max(new_grad) >= grad_max:
+                if not fresh:
+                    system = None
+                    continue
+                converged, reason = True, "no further progress at machine precision"
                 break
-            s, value, grad, hess = trial, new_value, new_grad, new_hess
+            s, value, grad, it = s + step, new_value, new_grad, it + 1
             continue
         t, accepted = 1.0, False
         for _ in range(40):
-            trial = s + t * step
-            if problem.value(trial) <= value - 1e-4 * t * decrement:
+            new_value, new_grad, _ = problem.evaluate(s + t * step, 1)
+            if new_value <= value - 1e-4 * t * decrement:
                 accepted = True
                 break
             t *= 0.5
         if not accepted:
-            reason, it = "line search failed", it - 1
+            if not fresh:  # a stale Hessian may be to blame: refresh and retry
+                system = None
+                continue
+            reason = "line search failed"
             break
-        s = trial
-        value, grad, hess = problem.evaluate(s, 2)
-    else:
-        it = max_iter
-    grad_max = float(np.max(np.abs(grad))) if grad.size else 0.0
+        s, value, it = s + t * step, new_value, it + 1
+        if (not problem.reuse_hessian or t < 1
+                or _grad_max(new_grad) > _REUSE_RATIO * grad_max):
+            system = None
+        grad = new_grad
     if singular:
         reason += "; the Hessian was singular (collinear or constant columns)"
-    return SolverReport(s, value, grad_max, it, converged, reason, history)
+    return SolverReport(s, value, _grad_max(grad), it, converged, reason, history)
