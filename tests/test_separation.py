@@ -225,3 +225,31 @@ def test_ordinal_empty_extreme_class_only_cut_points():
     rep = detect_separation(X, y, "ordinal", 4)
     assert rep.separated and rep.features == ()
     assert not detect_separation(X, y - 1, "ordinal", 3).separated
+
+
+def _newton_max_abs_eta(X, y, iters=100):
+    # plain Newton-Raphson for the binomial MLE: |eta| stays small when the MLE exists and
+    # runs off (to ~35, where float64 saturates) when it does not
+    Z = np.column_stack([X, np.ones(len(y))])
+    b = np.zeros(Z.shape[1])
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(Z @ b, -700, 700)))
+        H = Z.T @ (Z * (p * (1 - p))[:, None])
+        b = b + np.linalg.lstsq(H, Z.T @ (y - p), rcond=None)[0]
+    return np.abs(Z @ b).max()
+
+
+def test_binomial_agrees_with_newton_divergence_on_discrete_data():
+    # small samples of binary covariates: quasi-complete separation is common
+    n_sep = 0
+    for seed in range(60):
+        rng = np.random.default_rng(seed)
+        n = int(rng.integers(10, 30))
+        X = (rng.random((n, 3)) < 0.3).astype(float)
+        y = (rng.random(n) < 0.5).astype(int)
+        if y.min() == y.max():
+            continue
+        rep = detect_separation(X, y, "binomial", 2)
+        assert rep.separated == (_newton_max_abs_eta(X, y) > 15.0), seed
+        n_sep += rep.separated
+    assert 5 < n_sep < 50

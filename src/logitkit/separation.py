@@ -181,7 +181,7 @@ def detect_separation(X, y, kind, n_classes, fit_intercept=True, sample_weight=N
     res3 = _solve(c3, A3, b_ub, [(-1.0, 1.0)] * p + [(0.0, 1.0)])
     complete = res3 is not None and -res3.fun > 1e-7
 
-    slopes = z[:n_slope].reshape(-1, d)
+    slopes = z[:n_slope].reshape(n_dir // d if d else 1, d)
     top = np.max(np.abs(slopes)) if slopes.size else 0.0
     if top > 0:
         slopes = slopes / top
