@@ -1,185 +1,454 @@
-"""Command-line interface: ``logitkit <command>``.
+"""Command-line interface: ``logitkit <command>`` (fit, summary, predict, evaluate, demo).
 
-``main`` is a click group (the console-script entry point); add commands with
-``@main.command()``.
+Exit codes: 0 success, 1 a failed fit (a numerical error or no convergence), 2 bad input
+or usage. Errors are one line on stderr (``--debug`` shows the traceback); notes and
+progress go to stderr, results to stdout or ``--output``. ``-`` names stdin or stdout.
+Output files are written atomically, so a failed or interrupted run never leaves one.
 """
 
 from __future__ import annotations
 
-import textwrap
+import functools
+import itertools
+import json
+import sys
+import threading
+import time
 import warnings
+from contextlib import contextmanager, nullcontext
 
 import click
 import numpy as np
 import pandas as pd
 
-from logitkit import datasets
+from logitkit import io, readers
+from logitkit.cli_demo import demo
+from logitkit.exceptions import ConvergenceWarning
 
 __all__ = ["main"]
 
+MINIBATCH_SOLVERS = ("sgd", "adam", "rmsprop")
+SOLVERS = ("auto", "newton", "lbfgs", *MINIBATCH_SOLVERS)
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class CliError(click.ClickException):
+    """``error: <one line>`` on stderr; exit code 2 (bad input) or 1 (failed fit)."""
+
+    def __init__(self, message: str, exit_code: int = 2):
+        super().__init__(" ".join(str(message).split()))
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+@contextmanager
+def _one_line_usage_errors():
+    try:
+        yield
+    except click.exceptions.NoArgsIsHelpError:
+        raise
+    except click.UsageError as e:
+        hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+        raise CliError(e.format_message() + hint) from None
+
+
+class _Group(click.Group):
+    """A click group whose usage errors are one line, like every other error."""
+
+    def make_context(self, *args, **kwargs):
+        with _one_line_usage_errors():
+            return super().make_context(*args, **kwargs)
+
+    def invoke(self, ctx):
+        with _one_line_usage_errors():
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="logitkit")
 def main() -> None:
     """logitkit: logistic regression (binary, multinomial, ordinal)."""
 
 
-# ---------------------------------------------------------------- helpers for `demo`
+main.add_command(demo)
 
 
-def _fit(X, y, **params):
-    """Fit ``logitkit.LogisticRegression(**params)``, printing any warnings as short notes.
+def _describe(error: Exception) -> str:
+    if isinstance(error, FileNotFoundError):
+        return f"no such file or directory: {error.filename}"
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"cannot use {error.filename}: {error.strerror}"
+    return str(error)
 
-    Returns the model and the set of warning categories seen.
+
+def _guarded(command):
+    """Add --debug; turn exceptions into one-line errors (bad input: exit 2, else 1)."""
+
+    @click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+    @functools.wraps(command)
+    def wrapper(*args, debug: bool, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except CliError as e:
+            if debug and e.__cause__ is not None:
+                raise e.__cause__ from None
+            raise
+        except (click.ClickException, click.Abort, click.exceptions.Exit):
+            raise
+        except (ValueError, OSError) as e:
+            if debug:
+                raise
+            raise CliError(_describe(e)) from None
+        except Exception as e:
+            if debug:
+                raise
+            raise CliError(f"unexpected {type(e).__name__}: {e} (rerun with --debug for "
+                           "the traceback)", exit_code=1) from None
+
+    return wrapper
+
+
+@contextmanager
+def _status(message: str, stream=None, delay: float = 0.5):
+    """A spinner with the elapsed time on ``stream`` (stderr) while the block runs, only
+    when it is a terminal; the line is erased at the end."""
+    stream = stream if stream is not None else sys.stderr
+    if not stream.isatty():
+        yield
+        return
+    done = threading.Event()
+
+    def spin():
+        start = time.monotonic()
+        if done.wait(delay):
+            return
+        for frame in itertools.cycle("|/-\\"):
+            stream.write(f"\r{frame} {message} {time.monotonic() - start:.1f} s")
+            stream.flush()
+            if done.wait(0.1):
+                break
+        stream.write("\r\x1b[K")
+        stream.flush()
+
+    thread = threading.Thread(target=spin, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
+
+
+def _split(text: str | None) -> list[str] | None:
+    return None if text is None else [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _name(path: str) -> str:
+    return "<stdin>" if path == "-" else path
+
+
+def _read(path: str, sep: str | None):
+    source = click.get_binary_stream("stdin") if path == "-" else path
+    return readers.read_table(source, sep=sep, name=_name(path))
+
+
+def _load_model(path: str):
+    if path == "-":
+        return io.model_from_bytes(click.get_binary_stream("stdin").read(), _name(path))
+    return io.load(path)
+
+
+def _note(text: str) -> None:
+    click.echo(f"note: {' '.join(text.split())}", err=True)
+
+
+_data_options = [
+    click.option("--sep", help="Field separator of a text file (default: sniffed; \\t for "
+                 ".tsv)."),
+    click.option("--dropna", is_flag=True, help="Drop rows with missing or infinite values "
+                 "(default: refuse them)."),
+]
+
+
+def _with(options):
+    return lambda fn: functools.reduce(lambda f, option: option(f), reversed(options), fn)
+
+
+# ------------------------------------------------------------------------------ fit
+
+@main.command()
+@click.argument("data")
+@click.option("--target", required=True, help="The column to predict.")
+@click.option("--kind", type=click.Choice(["binary", "multinomial", "ordinal"]),
+              help="Model kind (default: ordinal with --order, else binary for 2 classes, "
+                   "multinomial for more).")
+@click.option("--features", help="Comma-separated feature columns (default: all others).")
+@click.option("--categorical", help="Comma-separated columns to one-hot encode (text and "
+              "true/false columns always are).")
+@click.option("--order", help='Ordered levels of an ordinal target, e.g. "low,mid,high".')
+@click.option("--weights", help="Column of frequency weights.")
+@click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '
+              'column named "id").')
+@click.option("--alpha", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Ridge penalty; 0 is the maximum-likelihood fit.")
+@click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True,
+              help="Exact: auto, newton, lbfgs; minibatch: sgd, adam, rmsprop.")
+@click.option("--max-iter", type=click.IntRange(min=1), default=100, show_default=True,
+              help="Iteration limit of the exact solvers.")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs (sgd, adam, rmsprop).")
+@click.option("--batch-size", type=click.IntRange(min=1), help="Minibatch size.")
+@click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
+              help="Step size of the minibatch solvers.")
+@click.option("--seed", type=int, help="Random seed of the minibatch solvers.")
+@click.option("--output", "-o", required=True, help="Model file to write (- for stdout).")
+@_with(_data_options)
+@_guarded
+def fit(data, target, kind, features, categorical, order, weights, id_column, alpha, solver,
+        max_iter, epochs, batch_size, learning_rate, seed, output, sep, dropna):
+    """Fit a model to a data file and save it.
+
+    DATA is a CSV, TSV or Parquet file, or - for stdin.
     """
-    from logitkit import LogisticRegression
+    minibatch = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
+                 "random_state": seed}
+    minibatch = {k: v for k, v in minibatch.items() if v is not None}
+    if minibatch and solver not in MINIBATCH_SOLVERS:
+        raise CliError("--epochs, --batch-size, --learning-rate and --seed apply to --solver "
+                       f"{', '.join(MINIBATCH_SOLVERS)}")
+    order = _split(order)
+    if order is not None and kind not in (None, "ordinal"):
+        raise CliError(f"--order applies to ordinal models, not --kind {kind}")
+    kind = "ordinal" if order is not None else kind
+    frame = _read(data, sep)
+    id_column = readers.find_id_column(frame, id_column)
+    train = readers.training_data(frame, target, _split(features), _split(categorical) or (),
+                                  order, weights, id_column, dropna, _name(data))
+    if train.n_dropped:
+        _note(f"dropped {train.n_dropped} of {len(frame)} rows with missing or infinite "
+              "values")
+    _check_kind(kind, train.y, target)
+    progress = _status(f"fitting ({solver} solver)")
+    if solver in MINIBATCH_SOLVERS:  # the estimator draws a tqdm bar per epoch on stderr
+        minibatch["verbose"] = int(sys.stderr.isatty())
+        progress = nullcontext()
+    model = _estimator(kind, alpha=alpha, solver=solver, max_iter=max_iter, **minibatch)
+    with progress:
+        _fit(model, train)
+    if output == "-":
+        click.get_binary_stream("stdout").write(io.model_to_bytes(model))
+    else:
+        io.save_model(model, output)
+    steps = "epochs" if solver in MINIBATCH_SOLVERS else "iterations"
+    click.echo(f"wrote {'<stdout>' if output == '-' else output}: {_kind_name(model)} model "
+               f"of {target} on {train.X.shape[1]} feature(s), {len(train.y)} rows "
+               f"({model.result_.solver}, {model.n_iter_} {steps})", err=True)
 
+
+def _check_kind(kind, y, target: str) -> None:
+    classes = pd.unique(y.dropna())
+    if kind == "binary" and len(classes) > 2:
+        raise CliError(f"--kind binary needs a target with 2 classes; {target!r} has "
+                       f"{len(classes)}: {sorted(map(str, classes))[:10]}")
+    if kind == "ordinal" and not isinstance(y.dtype, pd.CategoricalDtype) and (
+            not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y)):
+        raise CliError(f"the ordinal target {target!r} holds text; give its levels in order "
+                       'with --order "low,mid,high"')
+
+
+def _estimator(kind, **params):
+    from logitkit import LogisticRegression, OrdinalLogisticRegression
+
+    cls = OrdinalLogisticRegression if kind == "ordinal" else LogisticRegression
+    try:
+        return cls(**params)
+    except TypeError as e:
+        raise CliError(f"this logitkit's {cls.__name__} does not support these options "
+                       f"({e})") from None
+
+
+def _fit(model, train) -> None:
+    """Fit; exit 1 on a numerical failure or no convergence, 2 on input the fit refuses."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = LogisticRegression(**params).fit(X, y)
-    notes = [f"{w.category.__name__}: {' '.join(str(w.message).split())}" for w in caught]
-    for note in dict.fromkeys(notes):  # de-duplicated, in order
-        click.echo(textwrap.fill(note, 92, initial_indent="  note: ", subsequent_indent=" " * 8))
-    return model, {w.category for w in caught}
+        try:
+            model.fit(train.X, train.y, sample_weight=train.sample_weight)
+        except (np.linalg.LinAlgError, ArithmeticError) as e:
+            raise CliError(f"the fit failed: {type(e).__name__}: {e}", exit_code=1) from e
+        except (ValueError, NotImplementedError, TypeError) as e:
+            raise CliError(str(e)) from e
+        except Exception as e:  # a bug or numerical failure deep in the solver
+            raise CliError(f"the fit failed: {type(e).__name__}: {e}", exit_code=1) from e
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            raise CliError(f"the fit failed: {w.message} No model was written.", exit_code=1)
+    for message in dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught):
+        _note(message)
 
 
-def _equation(b0: float, coefs, names) -> str:
-    """``b0 + b1*x1 + b2*x2 = 0`` with tidy signs."""
-    terms = f"{b0:.3f}"
-    for b, name in zip(coefs, names, strict=True):
-        terms += f" {'-' if b < 0 else '+'} {abs(b):.3f}*{name}"
-    return terms + " = 0"
+def _kind_name(model) -> str:
+    if hasattr(model, "thresholds_"):
+        return f"ordinal {model.link}"
+    return "binary logit" if len(model.classes_) == 2 else "multinomial logit"
 
 
-def _solved(b0: float, b1: float, b2: float, x1: str, x2: str) -> str:
-    """The 2-D boundary ``b0 + b1*x1 + b2*x2 = 0`` solved for ``x2``."""
-    a, c = -b0 / b2, -b1 / b2
-    return f"{x2} = {a:.3f} {'-' if c < 0 else '+'} {abs(c):.3f}*{x1}"
+# -------------------------------------------------------------------------- summary
+
+_format_option = click.option("--format", "fmt", type=click.Choice(["text", "json"]),
+                              default="text", show_default=True, help="Output format.")
 
 
-def _acc(model, X, y) -> str:
-    """Accuracy as ``"98.5% (197/200)"``."""
-    acc = model.score(X, y)
-    return f"{acc:.1%} ({round(acc * len(y))}/{len(y)})"
-
-
-def _separating_rules(df, features, target: str) -> list[str]:
-    """Single-feature thresholds that split the two classes perfectly."""
-    rules = []
-    for f in features:
-        lo, hi = df.loc[df[target] == 0, f], df.loc[df[target] == 1, f]
-        if lo.max() < hi.min():
-            rules.append(f"{f} > {(lo.max() + hi.min()) / 2:g}")
-        elif hi.max() < lo.min():
-            rules.append(f"{f} < {(hi.max() + lo.min()) / 2:g}")
-    return rules
-
-
-# ---------------------------------------------------------------- the demo sections
-
-
-def _demo_seed_table() -> None:
-    click.echo("1. Seed 001: the 20-row Feature1/Feature2/Label table")
-    df = datasets.load_seed_table()
-    X, y = df[["Feature1", "Feature2"]], df["Label"]
-    counts = y.value_counts().sort_index()
-    click.echo(f"  {len(df)} rows: {counts[0]} with Label 0, {counts[1]} with Label 1.")
-    rules = _separating_rules(df, X.columns, "Label")
-    if rules:
-        click.echo(f"  The classes are perfectly separated: Label is 1 exactly when {rules[0]}")
-        for rule in rules[1:]:
-            click.echo(f"  (and, just as well, exactly when {rule}).")
-        click.echo("  So the maximum-likelihood estimate does not exist: the likelihood keeps")
-        click.echo("  rising as the coefficients grow without bound. An unpenalized fit says:")
-    _fit(X, y, alpha=0.0)
-    click.echo("  A small ridge penalty gives a finite, well-defined answer (alpha=0.01):")
-    m, _ = _fit(X, y, alpha=0.01)
-    (b1, b2), b0 = m.coef_[0], m.intercept_[0]
-    click.echo(f"  coefficients: Feature1 {b1:.3f}, Feature2 {b2:.3f}; intercept {b0:.3f}")
-    click.echo(f"  training accuracy: {_acc(m, X, y)}")
-    click.echo(f"  decision boundary: {_equation(b0, (b1, b2), ('Feature1', 'Feature2'))}")
-    click.echo(f"                 or: {_solved(b0, b1, b2, 'Feature1', 'Feature2')}")
-
-
-def _demo_sigmoid() -> None:
-    click.echo("2. Seed 002, 1-D logistic regression: N(-4, 2) vs N(4, 2), 1000 points each")
-    X, y = datasets.make_sigmoid_1d(random_state=0)
-    m, _ = _fit(X, y)
-    w, b = m.coef_[0, 0], m.intercept_[0]
-    click.echo(f"  coefficient w = {w:.3f}, intercept b = {b:.3f} (population values: 2 and 0)")
-    click.echo(f"  training accuracy: {_acc(m, X, y)}")
-    click.echo(f"  decision boundary: x = -b/w = {-b / w:.3f} (population value: 0)")
-
-
-def _demo_blobs() -> None:
-    click.echo("3. Seed 002, 2-D logistic regression: clusters at (3, 2) and (7, 6), sd 1")
-    X, y = datasets.make_blobs_2d(random_state=0)
-    m, _ = _fit(X, y)
-    (b1, b2), b0 = m.coef_[0], m.intercept_[0]
-    click.echo(f"  coefficients: x1 {b1:.3f}, x2 {b2:.3f}; intercept {b0:.3f}")
-    click.echo(f"  training accuracy: {_acc(m, X, y)}")
-    click.echo(f"  decision boundary: {_equation(b0, (b1, b2), ('x1', 'x2'))}")
-    click.echo(f"                 or: {_solved(b0, b1, b2, 'x1', 'x2')}")
-    click.echo("  (the population boundary is x1 + x2 = 9; few points lie near it, so the")
-    click.echo("  fitted slope is only loosely pinned down)")
-
-
-def _demo_softmax() -> None:
-    from logitkit import PerfectSeparationWarning
-
-    click.echo("4. Seed 002, softmax regression: clusters at (1, 1), (5, 4), (8, 0), 100 each")
-    X, y = datasets.make_softmax_3class(random_state=0)
-    X_test, y_test = datasets.make_softmax_3class(n_per_class=10, random_state=1, shuffle=False)
-    X, X_test = pd.DataFrame(X, columns=["x1", "x2"]), pd.DataFrame(X_test, columns=["x1", "x2"])
-    m, seen = _fit(X, y)
-    if PerfectSeparationWarning in seen:
-        click.echo(
-            f"  unpenalized fit: training accuracy {_acc(m, X, y)},"
-            f" test accuracy {_acc(m, X_test, y_test)}"
-        )
-        click.echo("  The MLE does not exist, so those coefficients only mark where the solver")
-        click.echo("  stopped. With a small ridge penalty (alpha=0.01) they are meaningful:")
-        m, _ = _fit(X, y, alpha=0.01)
-    click.echo(f"  training accuracy: {_acc(m, X, y)}")
-    click.echo(f"  test accuracy (10 new points per class): {_acc(m, X_test, y_test)}")
-    click.echo("  per-class coefficients (they sum to zero across classes):")
-    for k, coef, b in zip(m.classes_, m.coef_, m.intercept_, strict=True):
-        click.echo(f"    class {k}: x1 {coef[0]:+.3f}, x2 {coef[1]:+.3f}, intercept {b:+.3f}")
-
-
-def _demo_linear_vs_logistic() -> None:
-    click.echo("5. Seed 000, why not least squares? Its y = 0.5 crossing vs the logistic boundary")
-    for imbalanced in (False, True):
-        X, y = datasets.make_linear_vs_logistic(imbalanced=imbalanced, random_state=0)
-        slope, icept = np.polyfit(X[:, 0], y, 1)
-        cross = (0.5 - icept) / slope
-        m, _ = _fit(X, y)
-        boundary = -m.intercept_[0] / m.coef_[0, 0]
-        ls_errors = int(np.sum((X[:, 0] > cross) != y))
-        lr_errors = int(np.sum(m.predict(X) != y))
-        click.echo(
-            f"  {'imbalanced' if imbalanced else 'balanced':10} ({len(y)} points):"
-            f" least squares x = {cross:.2f} ({ls_errors} errors),"
-            f" logistic x = {boundary:.2f} ({lr_errors} errors)"
-        )
-    click.echo("  The far-away, easy class-1 points drag the least-squares line; they barely")
-    click.echo("  move the logistic boundary, whose errors stay those of the balanced data.")
+def _plain(value):
+    """A JSON-ready Python value: NumPy scalars unwrapped, NaN and infinities as null."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
 
 
 @main.command()
-def demo() -> None:
-    """Fit the seed tutorials' data sets and explain what comes out."""
-    sections = [
-        _demo_seed_table,
-        _demo_sigmoid,
-        _demo_blobs,
-        _demo_softmax,
-        _demo_linear_vs_logistic,
-    ]
-    for i, section in enumerate(sections):
-        if i:
-            click.echo()
-        section()
+@click.argument("model")
+@_format_option
+@_guarded
+def summary(model, fmt):
+    """Print the statistical summary of a saved MODEL (- for stdin)."""
+    result = _load_model(model).summary()
+    if fmt == "text":
+        click.echo(str(result))
+        return
+    table = result.table
+    if isinstance(table.index, pd.MultiIndex):  # multinomial: (class, term)
+        table = table.rename_axis(["class", "term"])
+    table = table.reset_index()
+    document = {
+        "title": result.title,
+        "header": {label: _plain(value) for label, value in result.header},
+        "coefficients": [{k: _plain(v) for k, v in row.items()}
+                         for row in table.to_dict(orient="records")],
+        "notes": list(result.notes),
+    }
+    click.echo(json.dumps(document, indent=2))
+
+
+# -------------------------------------------------------------------------- predict
+
+@main.command()
+@click.argument("model")
+@click.argument("data")
+@click.option("--output", "-o", default="-", show_default=True,
+              help="Predictions file: CSV, TSV (.tsv) or Parquet (.parquet); - for "
+                   "stdout.")
+@click.option("--proba", is_flag=True, help="Add one probability column per class.")
+@click.option("--threshold", type=click.FloatRange(0, 1),
+              help="Binary models: predict the second class when its probability >= this.")
+@click.option("--id", "id_column", help='Row-identifier column (default: a column named "id", '
+              "else row numbers).")
+@_with(_data_options)
+@_guarded
+def predict(model, data, output, proba, threshold, id_column, sep, dropna):
+    """Predict the class of each row of a data file.
+
+    Writes the row identifiers, the predicted class and (--proba) one probability
+    column per class.
+    """
+    if model == "-" and data == "-":
+        raise CliError("MODEL and DATA cannot both be read from stdin")
+    estimator = _load_model(model)
+    if threshold is not None and len(estimator.classes_) != 2:
+        raise CliError(f"--threshold applies to binary models; this one has "
+                       f"{len(estimator.classes_)} classes")
+    frame = _read(data, sep)
+    ids = readers.row_ids(frame, readers.find_id_column(frame, id_column))
+    X, _, kept = readers.prediction_features(frame, estimator, dropna, _name(data))
+    probabilities = estimator.predict_proba(X)
+    if threshold is None:
+        labels = estimator.predict(X)
+    else:
+        labels = estimator.classes_[(probabilities[:, 1] >= threshold).astype(int)]
+    out = pd.DataFrame({ids.name: ids[kept].to_numpy(), "prediction": labels})
+    if proba:
+        for k, label in enumerate(estimator.classes_):
+            out[f"proba_{label}"] = probabilities[:, k]
+    if not kept.all():
+        _note(f"dropped {int((~kept).sum())} of {len(frame)} rows with missing or infinite "
+              "values")
+    _write_table(out, output)
+
+
+def _write_table(frame: pd.DataFrame, output: str) -> None:
+    if output == "-":
+        click.echo(frame.to_csv(index=False, lineterminator="\n"), nl=False)
+    else:
+        readers.write_table(frame, output)
+
+
+# ------------------------------------------------------------------------- evaluate
+
+@main.command()
+@click.argument("model")
+@click.argument("data")
+@click.option("--target", help="Target column (default: the one the model was fitted on).")
+@_format_option
+@_with(_data_options)
+@_guarded
+def evaluate(model, data, target, fmt, sep, dropna):
+    """Score a saved model on labelled data.
+
+    Log loss, accuracy, AUC (one-vs-rest macro average beyond two classes) and the
+    confusion matrix of MODEL on DATA.
+    """
+    if model == "-" and data == "-":
+        raise CliError("MODEL and DATA cannot both be read from stdin")
+    estimator = _load_model(model)
+    target = target or estimator.target_name_
+    if target is None:
+        raise CliError("the model does not record its target column; name it with --target")
+    frame = _read(data, sep)
+    X, rest, _ = readers.prediction_features(frame, estimator, dropna, _name(data),
+                                             extra=[target])
+    codes = readers.evaluation_target(rest[target], estimator.classes_, target)
+    scores = metrics(estimator, X, codes)
+    if fmt == "json":
+        click.echo(json.dumps(scores, indent=2))
+        return
+    auc = scores["auc"]
+    labels = [str(c) for c in scores["classes"]]
+    matrix = pd.DataFrame(scores["confusion_matrix"], index=labels, columns=labels)
+    click.echo("\n".join([
+        f"rows:      {scores['n']}",
+        f"log loss:  {scores['log_loss']:.4f}",
+        f"accuracy:  {scores['accuracy']:.4f} ({int(np.trace(matrix))}/{scores['n']})",
+        "AUC:       " + ("undefined (the data hold one class)" if auc is None else
+                         f"{auc:.4f}" + (" (one-vs-rest, macro average)" if len(labels) > 2
+                                         else "")),
+        "confusion matrix (rows: true class, columns: predicted class):",
+        matrix.to_string(),
+    ]))
+
+
+def metrics(model, X, codes: np.ndarray) -> dict:
+    """Scores of ``model`` on X against ``codes`` (n,), indices into ``classes_``: n,
+    log_loss, accuracy, auc (binary, or one-vs-rest macro average; None when undefined),
+    classes, confusion_matrix (rows: true, columns: predicted, in ``classes_`` order)."""
+    from sklearn.metrics import confusion_matrix, log_loss, roc_auc_score
+
+    proba = model.predict_proba(X)
+    predicted = np.argmax(proba, axis=1)  # model.predict(X) == classes_[predicted]
+    labels = np.arange(len(model.classes_))
+    try:
+        auc = (roc_auc_score(codes == 1, proba[:, 1]) if len(labels) == 2 else
+               roc_auc_score(codes, proba, multi_class="ovr", labels=labels))
+    except ValueError:
+        auc = None
+    return {
+        "n": len(codes),
+        "log_loss": float(log_loss(codes, proba, labels=labels)),
+        "accuracy": float(np.mean(predicted == codes)),
+        "auc": _plain(auc),
+        "classes": [_plain(c) for c in model.classes_],
+        "confusion_matrix": confusion_matrix(codes, predicted, labels=labels).tolist(),
+    }
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -23,6 +23,7 @@ and result classes listed here, so a file can never run code. Any failure raises
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -116,6 +117,8 @@ def atomic_write(path, mode: str = "wb", **open_kwargs) -> Iterator:
     ``path`` is left as it was: never a half-written file.
     """
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "no such directory", str(path.parent))
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, mode, **open_kwargs) as fh:

@@ -1,0 +1,541 @@
+"""The logitkit command: round trips against the Python API, and clean refusals."""
+
+import io
+import json
+import re
+import time
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import confusion_matrix, log_loss, roc_auc_score
+
+import logitkit as lk
+from logitkit import readers
+from logitkit.cli import _status, main
+
+ORDER = ["unlikely", "somewhat likely", "very likely"]
+
+
+def _binary_frame(n=120, seed=0):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "id": [f"r{i:03d}" for i in range(n)],
+        "x1": rng.normal(size=n).round(3),
+        "x2": rng.integers(0, 10, size=n),
+        "group": rng.choice(["a", "b", "c"], size=n),
+    })
+    eta = frame["x1"] + 0.2 * frame["x2"] - 1 + (frame["group"] == "b")
+    frame["label"] = (eta + rng.logistic(size=n) > 0).astype(int)
+    return frame
+
+
+def _multinomial_frame(n=150, seed=1):
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({"x1": rng.normal(size=n).round(3), "x2": rng.normal(size=n).round(3),
+                          "color": rng.choice(["red", "blue"], size=n)})
+    scores = np.column_stack([np.zeros(n), frame["x1"], frame["x2"] + (frame["color"] == "red")])
+    choice = np.argmax(scores + rng.gumbel(size=(n, 3)), axis=1)
+    frame["animal"] = np.array(["cat", "dog", "fish"])[choice]
+    return frame
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory, ucla):
+    """Training files for the three kinds, as CSV and Parquet, and the Python fits."""
+    root = tmp_path_factory.mktemp("data")
+    ordinal = ucla.assign(apply=ucla["apply"].astype(str))
+    frames = {"binary": _binary_frame(), "multinomial": _multinomial_frame(),
+              "ordinal": ordinal}
+    targets = {"binary": "label", "multinomial": "animal", "ordinal": "apply"}
+    for kind, frame in frames.items():
+        frame.to_csv(root / f"{kind}.csv", index=False)
+        frame.to_parquet(root / f"{kind}.parquet", index=False)
+    return root, frames, targets
+
+
+def _python_fit(kind, frame, target):
+    features = frame.drop(columns=[target, "id"], errors="ignore")
+    if kind == "ordinal":
+        y = pd.Series(pd.Categorical(frame[target], categories=ORDER, ordered=True),
+                      name=target)
+        return lk.OrdinalLogisticRegression().fit(features, y), features
+    return lk.LogisticRegression().fit(features, frame[target]), features
+
+
+def _run(args, input=None):
+    return CliRunner().invoke(main, [str(a) for a in args], input=input, prog_name="logitkit")
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+def test_round_trip_equals_python_api(data, tmp_path, kind, fmt):
+    root, frames, targets = data
+    frame, target = frames[kind], targets[kind]
+    source, model_path = root / f"{kind}.{fmt}", tmp_path / "model.lkm"
+    args = ["fit", source, "--target", target, "--output", model_path]
+    if kind == "ordinal":
+        args += ["--order", ",".join(ORDER)]
+    fitted = _run(args)
+    assert fitted.exit_code == 0, fitted.output
+    assert f"wrote {model_path}" in fitted.stderr
+    expected, X = _python_fit(kind, frame, target)
+    model = lk.load(model_path)
+    assert list(model.classes_) == list(expected.classes_)
+    np.testing.assert_array_equal(model.coef_, expected.coef_)
+
+    summary = _run(["summary", model_path])
+    assert summary.stdout == str(expected.summary()) + "\n"
+    as_json = json.loads(_run(["summary", model_path, "--format", "json"]).stdout)
+    coefs = [row["coef"] for row in as_json["coefficients"]]
+    np.testing.assert_array_equal(coefs, expected.summary().table["coef"].to_numpy())
+
+    predicted = _run(["predict", model_path, source, "--proba", "-o", tmp_path / "p.csv"])
+    assert predicted.exit_code == 0, predicted.output
+    out = pd.read_csv(tmp_path / "p.csv")
+    proba = expected.predict_proba(X)
+    columns = [f"proba_{c}" for c in expected.classes_]
+    assert list(out.columns) == [("id" if kind == "binary" else "row"), "prediction", *columns]
+    np.testing.assert_array_equal(out[columns].to_numpy(), proba)
+    assert list(out["prediction"]) == list(expected.predict(X))
+    if kind == "binary":
+        assert list(out["id"]) == list(frame["id"])
+
+    evaluated = _run(["evaluate", model_path, source, "--format", "json"])
+    scores = json.loads(evaluated.stdout)
+    codes = np.array([list(expected.classes_).index(v) for v in frame[target]])
+    assert scores["n"] == len(frame)
+    assert scores["log_loss"] == pytest.approx(log_loss(codes, proba), rel=1e-12)
+    assert scores["accuracy"] == expected.score(X, frame[target].to_numpy())
+    auc = (roc_auc_score(codes, proba[:, 1]) if kind == "binary"
+           else roc_auc_score(codes, proba, multi_class="ovr"))
+    assert scores["auc"] == pytest.approx(auc, rel=1e-12)
+    assert scores["confusion_matrix"] == confusion_matrix(codes, proba.argmax(1)).tolist()
+    assert scores["classes"] == list(expected.classes_)
+    text = _run(["evaluate", model_path, source]).stdout
+    assert f"accuracy:  {scores['accuracy']:.4f}" in text and "confusion matrix" in text
+
+
+def test_stdin_and_stdout(data):
+    root, frames, _ = data
+    csv_text = (root / "binary.csv").read_text()
+    fitted = _run(["fit", "-", "--target", "label", "--output", "-"], input=csv_text)
+    assert fitted.exit_code == 0, fitted.stderr
+    model = lk.load(io.BytesIO(fitted.stdout_bytes))
+    expected, X = _python_fit("binary", frames["binary"], "label")
+    np.testing.assert_array_equal(model.coef_, expected.coef_)
+    summary = _run(["summary", "-"], input=fitted.stdout_bytes)
+    assert summary.stdout == str(expected.summary()) + "\n"
+    predicted = _run(["predict", root / "binary.parquet", "-"], input=csv_text)
+    assert predicted.exit_code == 2 and "error: " in predicted.stderr  # a CSV is no model
+    model.save(root / "stdin.lkm")
+    predicted = _run(["predict", root / "stdin.lkm", "-"], input=csv_text)
+    out = pd.read_csv(io.StringIO(predicted.stdout))
+    assert list(out["prediction"]) == list(expected.predict(X))
+
+
+def test_predictions_as_tsv_and_parquet(data, tmp_path):
+    root, _, _ = data
+    _run(["fit", root / "multinomial.csv", "--target", "animal", "-o", tmp_path / "m.lkm"])
+    written = {}
+    for name in ("p.csv", "p.tsv", "p.parquet"):
+        result = _run(["predict", tmp_path / "m.lkm", root / "multinomial.parquet", "--proba",
+                       "-o", tmp_path / name])
+        assert result.exit_code == 0, result.output
+        written[name] = (pd.read_parquet(tmp_path / name) if name.endswith("parquet") else
+                         pd.read_csv(tmp_path / name, sep="\t" if name.endswith("tsv") else ","))
+    pd.testing.assert_frame_equal(written["p.csv"], written["p.tsv"])
+    pd.testing.assert_frame_equal(written["p.csv"], written["p.parquet"], check_dtype=False)
+
+
+def test_sniffed_separators_and_tsv(data, tmp_path):
+    _, frames, _ = data
+    frame = frames["binary"]
+    frame.to_csv(tmp_path / "semi.txt", sep=";", index=False)
+    frame.to_csv(tmp_path / "tabs.tsv", sep="\t", index=False)
+    frame.to_csv(tmp_path / "pipes.dat", sep="|", index=False)
+    coefs = []
+    for name, extra in (("semi.txt", []), ("tabs.tsv", []), ("pipes.dat", ["--sep", "|"])):
+        result = _run(["fit", tmp_path / name, "--target", "label", "-o", tmp_path / "m.lkm",
+                       *extra])
+        assert result.exit_code == 0, result.output
+        coefs.append(lk.load(tmp_path / "m.lkm").coef_)
+    np.testing.assert_array_equal(coefs[0], coefs[1])
+    np.testing.assert_array_equal(coefs[0], coefs[2])
+
+
+def test_threshold(data, tmp_path):
+    root, frames, _ = data
+    model_path = tmp_path / "m.lkm"
+    _run(["fit", root / "binary.csv", "--target", "label", "-o", model_path])
+    expected, X = _python_fit("binary", frames["binary"], "label")
+    p1 = expected.predict_proba(X)[:, 1]
+    for threshold in (0.0, 0.3, 1.0):
+        out = _run(["predict", model_path, root / "binary.csv", "--threshold", threshold])
+        labels = pd.read_csv(io.StringIO(out.stdout))["prediction"].to_numpy()
+        np.testing.assert_array_equal(labels, (p1 >= threshold).astype(int))
+    _run(["fit", root / "multinomial.csv", "--target", "animal", "-o", model_path])
+    out = _run(["predict", model_path, root / "multinomial.csv", "--threshold", "0.3"])
+    assert out.exit_code == 2
+    assert out.stderr == "error: --threshold applies to binary models; this one has 3 classes\n"
+
+
+def test_options_reach_the_estimator(data, tmp_path):
+    root, frames, _ = data
+    frame = frames["binary"].assign(w=np.arange(120) % 3)
+    frame.to_csv(tmp_path / "w.csv", index=False)
+    result = _run(["fit", tmp_path / "w.csv", "--target", "label", "--features", "x1,x2",
+                   "--categorical", "x2", "--weights", "w", "--alpha", "0.1", "--solver",
+                   "lbfgs", "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 0, result.output
+    model = lk.load(tmp_path / "m.lkm")
+    assert model.get_params()["alpha"] == 0.1 and model.result_.solver == "lbfgs"
+    assert model.coef_names_ == ["x1"] + [f"x2[{k}]" for k in range(1, 10)]
+    X = frame[["x1", "x2"]].astype({"x2": object})
+    expected = lk.LogisticRegression(alpha=0.1, solver="lbfgs").fit(
+        X, frame["label"], sample_weight=frame["w"].to_numpy(float))
+    np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-12)
+    out = _run(["predict", tmp_path / "m.lkm", tmp_path / "w.csv", "--proba"])
+    proba = pd.read_csv(io.StringIO(out.stdout))[["proba_0", "proba_1"]].to_numpy()
+    np.testing.assert_allclose(proba, expected.predict_proba(X), rtol=1e-10)
+
+
+def test_multinomial_json_summary_names_the_class(data, tmp_path):
+    root, _, _ = data
+    _run(["fit", root / "multinomial.csv", "--target", "animal", "-o", tmp_path / "m.lkm"])
+    rows = json.loads(_run(["summary", tmp_path / "m.lkm", "--format", "json"]).stdout)
+    assert [(r["class"], r["term"]) for r in rows["coefficients"]][:2] == [
+        ("dog", "Intercept"), ("dog", "x1")]
+    assert rows["header"]["Model"] == "Multinomial logit"
+
+
+def test_output_into_a_missing_directory(data, tmp_path):
+    root, _, _ = data
+    result = _run(["fit", root / "binary.csv", "--target", "label",
+                   "-o", tmp_path / "nowhere" / "m.lkm"])
+    assert result.exit_code == 2
+    assert result.stderr == f"error: no such file or directory: {tmp_path / 'nowhere'}\n"
+
+
+def test_dropna_reports_and_keeps_row_ids(tmp_path):
+    frame = _binary_frame()
+    frame.loc[[3, 10], "x1"] = np.nan
+    frame.loc[20, "x1"] = np.inf
+    frame.to_csv(tmp_path / "holes.csv", index=False)
+    refused = _run(["fit", tmp_path / "holes.csv", "--target", "label", "-o", tmp_path / "m"])
+    assert refused.exit_code == 2
+    assert ("column 'x1' has a missing or infinite value in row 4; 3 of 120 rows have such "
+            "values; fix them, or drop those rows (--dropna)") in refused.stderr
+    result = _run(["fit", tmp_path / "holes.csv", "--target", "label", "--dropna",
+                   "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 0
+    assert "note: dropped 3 of 120 rows with missing or infinite values" in result.stderr
+    assert "117 rows" in result.stderr
+    out = _run(["predict", tmp_path / "m.lkm", tmp_path / "holes.csv", "--dropna"])
+    ids = pd.read_csv(io.StringIO(out.stdout))["id"]
+    assert list(ids) == [i for k, i in enumerate(frame["id"]) if k not in (3, 10, 20)]
+
+
+def test_separation_is_a_note_and_still_writes(tmp_path):
+    lk.datasets.load_seed_table().to_csv(tmp_path / "seed.csv", index=False)
+    result = _run(["fit", tmp_path / "seed.csv", "--target", "Label", "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 0
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert len(notes) == 1 and "PerfectSeparationWarning" in notes[0]
+    assert lk.load(tmp_path / "m.lkm").separation_.separated
+
+
+def test_non_convergence_exits_1_without_a_model(data, tmp_path):
+    root, _, _ = data
+    result = _run(["fit", root / "ordinal.csv", "--target", "apply", "--order",
+                   ",".join(ORDER), "--solver", "lbfgs", "--max-iter", "1",
+                   "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: the fit failed: lbfgs did not converge")
+    assert len(result.stderr.splitlines()) == 1
+    assert not (tmp_path / "m.lkm").exists()
+
+
+def test_numerical_failure_exits_1(data, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("Matrix is singular")
+
+    monkeypatch.setattr("logitkit.estimators.fit_objective", broken)
+    root, _, _ = data
+    result = _run(["fit", root / "binary.csv", "--target", "label", "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 1
+    assert result.stderr == "error: the fit failed: LinAlgError: Matrix is singular\n"
+    assert not (tmp_path / "m.lkm").exists()
+    debug = _run(["fit", root / "binary.csv", "--target", "label", "-o", tmp_path / "m.lkm",
+                  "--debug"])
+    assert isinstance(debug.exception, np.linalg.LinAlgError)
+
+
+def test_help_on_every_command():
+    for command in ([], ["fit"], ["summary"], ["predict"], ["evaluate"], ["demo"]):
+        result = _run([*command, "--help"])
+        assert result.exit_code == 0 and "Usage: logitkit" in result.stdout
+
+
+def test_status_line_only_on_terminals():
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    terminal = Terminal()
+    with _status("fitting", terminal, delay=0):
+        time.sleep(0.25)
+    shown = terminal.getvalue()
+    assert re.match(r"\r\| fitting \d+\.\d s\r/ fitting", shown) and shown.endswith("\r\x1b[K")
+    pipe = io.StringIO()
+    with _status("fitting", pipe, delay=0):
+        pass
+    assert pipe.getvalue() == ""
+
+
+# ---------------------------------------------------------------- minibatch options
+
+def _adam_accepted():
+    try:
+        lk.LogisticRegression(solver="adam", epochs=1).fit([[0.0], [1.0]], [0, 1])
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+ADAM = _adam_accepted()
+
+
+@pytest.mark.skipif(not ADAM, reason='solver="adam" is not accepted by the estimator yet')
+def test_minibatch_options_equal_python_api(data, tmp_path):
+    root, frames, _ = data
+    result = _run(["fit", root / "binary.csv", "--target", "label", "--solver", "adam",
+                   "--epochs", 5, "--batch-size", 16, "--learning-rate", 0.05, "--seed", 3,
+                   "-o", tmp_path / "m.lkm"])
+    assert result.exit_code in (0, 1), result.output
+    features = frames["binary"].drop(columns=["id", "label"]).astype({"x2": float})
+    params = {"solver": "adam", "epochs": 5, "batch_size": 16, "learning_rate": 0.05,
+              "random_state": 3}
+    if result.exit_code == 1:  # did not converge in 5 epochs: that is a failed fit
+        assert "did not converge" in result.stderr
+        return
+    expected = lk.LogisticRegression(**params).fit(features, frames["binary"]["label"])
+    model = lk.load(tmp_path / "m.lkm")
+    assert {k: model.get_params()[k] for k in params} == params
+    np.testing.assert_array_equal(model.coef_, expected.coef_)
+    if hasattr(expected, "history_"):
+        assert model.history_ == expected.history_
+
+
+@pytest.mark.skipif(ADAM, reason='solver="adam" is accepted: see the round-trip test')
+def test_minibatch_options_rejected_cleanly_until_available(data, tmp_path):
+    root, _, _ = data
+    result = _run(["fit", root / "binary.csv", "--target", "label", "--solver", "adam",
+                   "--epochs", 5, "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 2 and result.stderr.startswith("error: ")
+    assert len(result.stderr.splitlines()) == 1 and not (tmp_path / "m.lkm").exists()
+
+
+def test_minibatch_options_need_a_minibatch_solver(data, tmp_path):
+    root, _, _ = data
+    result = _run(["fit", root / "binary.csv", "--target", "label", "--epochs", 5,
+                   "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 2
+    assert "--epochs, --batch-size, --learning-rate and --seed apply to --solver" in result.stderr
+
+
+# ------------------------------------------------------------------------ bad input
+
+def _write(tmp_path, name, text):
+    (tmp_path / name).write_text(text)
+    return tmp_path / name
+
+
+@pytest.fixture
+def model_file(data, tmp_path):
+    root, _, _ = data
+    _run(["fit", root / "binary.csv", "--target", "label", "-o", tmp_path / "model.lkm"])
+    return tmp_path / "model.lkm"
+
+
+def _wrong_version(model_file):
+    """Rewrite the model file as if a future logitkit (format 99) had written it."""
+    with zipfile.ZipFile(model_file) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    meta = json.loads(members["metadata.json"])
+    meta["format_version"] = 99
+    members["metadata.json"] = json.dumps(meta)
+    with zipfile.ZipFile(model_file, "w") as zf:
+        for name, content in members.items():
+            zf.writestr(name, content)
+    return model_file
+
+
+GOOD = "id,x1,x2,group,label\nr1,0.5,3,a,1\nr2,-1,2,b,0\nr3,0.1,7,c,1\nr4,2,1,a,0\n"
+BAD_INPUTS = {
+    "missing file": (lambda p, m: ["fit", p / "absent.csv", "--target", "y"],
+                     "no such file or directory: "),
+    "empty file": (lambda p, m: ["fit", _write(p, "e.csv", ""), "--target", "y"],
+                   "e.csv is empty"),
+    "header only": (lambda p, m: ["fit", _write(p, "h.csv", "a,y\n"), "--target", "y"],
+                    "h.csv has a header but no data rows"),
+    "missing target": (lambda p, m: ["fit", _write(p, "t.csv", GOOD), "--target", "y"],
+                       "no target column 'y'; the columns are ['id', 'x1'"),
+    "missing feature": (lambda p, m: ["fit", _write(p, "f.csv", GOOD), "--target", "label",
+                                      "--features", "x1,x9"], "no feature column 'x9'"),
+    "non-numeric value": (
+        lambda p, m: ["fit", _write(p, "n.csv", GOOD.replace("-1,", "abc,")), "--target",
+                      "label"],
+        "column 'x1' should be numeric but row 2 has the value 'abc'"),
+    "NaN": (lambda p, m: ["fit", _write(p, "na.csv", GOOD.replace("r3,0.1", "r3,")),
+                          "--target", "label"],
+            "column 'x1' has a missing or infinite value in row 3; 1 of 4 rows have such "
+            "values"),
+    "inf": (lambda p, m: ["fit", _write(p, "inf.csv", GOOD.replace("r3,0.1", "r3,inf")),
+                          "--target", "label"], "missing or infinite value in row 3"),
+    "one class": (lambda p, m: ["fit", _write(p, "one.csv", GOOD.replace(",0\n", ",1\n")),
+                                "--target", "label"],
+                  "the target 'label' has only one class (1); a model needs at least 2"),
+    "outside order": (
+        lambda p, m: ["fit", _write(p, "o.csv", "x,y\n1,low\n2,high\n3,huge\n"), "--target",
+                      "y", "--order", "low,high"],
+        "the target 'y' has values outside the order ['low', 'high']: ['huge'] (first in "
+        "row 3)"),
+    "text ordinal without order": (
+        lambda p, m: ["fit", _write(p, "o2.csv", "x,y\n1,low\n2,high\n"), "--target", "y",
+                      "--kind", "ordinal"], 'give its levels in order with --order'),
+    "unseen category": (
+        lambda p, m: ["predict", m, _write(p, "u.csv", GOOD.replace("r4,2,1,a", "r4,2,1,z"))],
+        "column 'group' has the category 'z' in row 4, which was not seen in training"),
+    "predict file missing a feature": (
+        lambda p, m: ["predict", m, _write(p, "mf.csv", "id,x1,group\nr1,1,a\n")],
+        "lacks the feature column(s) ['x2'] that the model was fitted on"),
+    "evaluate label unknown": (
+        lambda p, m: ["evaluate", m, _write(p, "ev.csv", GOOD.replace(",0\n", ",7\n"))],
+        "the target 'label' has values the model does not know: ['7'] (first in row 2)"),
+    "incompatible model version": (
+        lambda p, m: ["summary", _wrong_version(m)],
+        "model format version 99 (written by logitkit"),
+    "corrupted model": (
+        lambda p, m: ["summary", _write(p, "c.lkm", "PK\x03\x04 not really")],
+        "not a logitkit model file, or a truncated or corrupted one"),
+    "usage": (lambda p, m: ["fit", "x.csv"],
+              "Missing option '--target'. (see 'logitkit fit --help')"),
+    "both stdin": (lambda p, m: ["predict", "-", "-"], "cannot both be read from stdin"),
+    "bad parquet": (lambda p, m: ["fit", _write(p, "b.parquet", "PAR1garbage"), "--target",
+                                  "y"], "cannot read the Parquet file"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_input_is_one_clean_line_and_exit_2(case, tmp_path, model_file):
+    make_args, message = BAD_INPUTS[case]
+    args = make_args(tmp_path, model_file)
+    output = tmp_path / "out.file"
+    args += ["--output", output] if args[0] in ("fit", "predict") else []
+    result = _run(args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert not output.exists()
+
+
+# Python API: the same problems raise ValueError subclasses with the same messages
+
+def test_python_api_bad_input(tmp_path, model_file):
+    frame = pd.read_csv(io.StringIO(GOOD))
+    with pytest.raises(FileNotFoundError):
+        readers.read_table(tmp_path / "absent.csv")
+    with pytest.raises(lk.DataFileError, match="is empty"):
+        readers.read_table(_write(tmp_path, "e.csv", " \n"))
+    with pytest.raises(lk.DataFileError, match="no target column 'y'"):
+        readers.training_data(frame, "y")
+    with pytest.raises(lk.DataFileError, match="no feature column 'x9'"):
+        readers.training_data(frame, "label", ["x1", "x9"])
+    bad = frame.assign(x1=["0.5", "-1", "abc", "2"])
+    with pytest.raises(lk.DataFileError, match="'x1' should be numeric but row 3 has the "
+                       "value 'abc'"):
+        readers.training_data(bad, "label")
+    holes = frame.assign(x1=[0.5, np.nan, np.inf, 2.0])
+    with pytest.raises(lk.DataFileError, match="missing or infinite value in row 2"):
+        readers.training_data(holes, "label")
+    kept = readers.training_data(holes, "label", dropna=True)
+    assert kept.n_dropped == 2 and list(kept.X["x1"]) == [0.5, 2.0]
+    with pytest.raises(ValueError, match="only one class"):
+        lk.LogisticRegression().fit(frame[["x1"]], np.ones(4))
+    with pytest.raises(lk.DataFileError, match=r"outside the order \['low'\]"):
+        readers.training_data(frame.assign(label=["low", "high"] * 2), "label", order=["low"])
+    model = lk.load(model_file)
+    with pytest.raises(lk.DataFileError, match="'group' has the category 'z' in row 1"):
+        readers.prediction_features(frame.assign(group="z"), model)
+    with pytest.raises(ValueError, match="categories not seen during fit"):
+        model.predict(frame.drop(columns=["label", "id"]).assign(x2=1.0, group="z"))
+    later = frame.assign(x1=[np.nan, 1, 2, 3], group=["a", "a", "z", "a"])
+    with pytest.raises(lk.DataFileError, match="category 'z' in row 3"):  # rows of the file
+        readers.prediction_features(later, model, dropna=True)
+    with pytest.raises(lk.DataFileError, match=r"lacks the feature column\(s\) \['x2'\]"):
+        readers.prediction_features(frame.drop(columns="x2"), model)
+    with pytest.raises(lk.ModelFileError, match="format version 99"):
+        lk.load(_wrong_version(model_file))
+
+
+# --------------------------------------------------------------------------- fuzzing
+
+_cells = st.sampled_from(["0", "1", "2.5", "-1", "", "x", "NA", "inf", "1e400", '"a,b"', '"',
+                          "label", "y", "\\", "  ", "ä", "\x00"])
+_lines = st.lists(st.lists(_cells, min_size=1, max_size=4).map(",".join), max_size=12)
+_tails = st.one_of(st.just(b""), st.binary(max_size=20))
+
+
+@st.composite
+def _tables(draw):
+    """CSV text: a valid x,g,y table with a few cells spoilt, or rows of junk."""
+    if draw(st.booleans()):
+        head = draw(st.sampled_from(["x,y", "y", "x;y", "label,x", ""]))
+        return "\n".join([head, *draw(_lines)]) + "\n"
+    row = st.tuples(st.sampled_from(["0.5", "1", "2", "-1.5", "3"]), st.sampled_from("ab"),
+                    st.sampled_from("01")).map(list)
+    rows = draw(st.lists(row, min_size=2, max_size=15))
+    for _ in range(draw(st.integers(0, 2))):
+        rows[draw(st.integers(0, len(rows) - 1))][draw(st.integers(0, 2))] = draw(_cells)
+    return "\n".join(["x,g,y", *map(",".join, rows)]) + "\n"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                   HealthCheck.data_too_large])
+@given(table=_tables(), tail=_tails, flags=st.sampled_from([[], ["--dropna"], ["--alpha", "1"]]))
+def test_malformed_csv_never_crashes(tmp_path_factory, table, tail, flags):
+    tmp = tmp_path_factory.mktemp("fuzz")
+    path = tmp / "in.csv"
+    path.write_bytes(table.encode() + tail)
+    out = tmp / "m.lkm"
+    result = _run(["fit", path, "--target", "y", "-o", out, *flags])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    assert result.exit_code in (0, 1, 2)
+    if result.exit_code:
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+        assert not out.exists()
+    else:
+        assert lk.load(out).n_features_in_ >= 1
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(lines=_lines, tail=_tails)
+def test_malformed_predict_input_never_crashes(tmp_path_factory, lines, tail):
+    tmp = tmp_path_factory.mktemp("fuzz")
+    model = lk.LogisticRegression().fit(pd.DataFrame({"x": [0.0, 1, 2, 3]}), [0, 1, 0, 1])
+    model.save(tmp / "m.lkm")
+    (tmp / "in.csv").write_bytes(("\n".join(["x", *lines]) + "\n").encode() + tail)
+    result = _run(["predict", tmp / "m.lkm", tmp / "in.csv", "-o", tmp / "p.csv"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.output
+    if result.exit_code:
+        assert result.exit_code == 2 and result.stderr.startswith("error: ")
+        assert not (tmp / "p.csv").exists()
+    else:
+        assert set(pd.read_csv(tmp / "p.csv")["prediction"]) <= {0, 1}
+
