@@ -7,13 +7,16 @@ Both default to the maximum-likelihood fit (``alpha=0``), as R and Stata do.
 
 from __future__ import annotations
 
+import math
 import numbers
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -31,10 +34,22 @@ from logitkit.inference import collect
 from logitkit.objective import Objective
 from logitkit.reporting import ReportedParameters, StatisticsMixin
 from logitkit.separation import detect_separation
+from logitkit.solvers import stochastic
+from logitkit.solvers.optimizers import OPTIMIZERS
 
-_SOLVERS = ("auto", "newton", "lbfgs")
+_SOLVERS = ("auto", "newton", "lbfgs") + OPTIMIZERS
 # the separation linear program is only run up to this many constraint entries
 _SEPARATION_LP_MAX = 2e7
+
+
+def _missing(y) -> np.ndarray:
+    """(n,) bool: which labels are NaN or None (no per-element objects for numeric y)."""
+    values = np.asarray(y)
+    if values.dtype.kind in "fc":
+        return np.isnan(values)
+    if values.dtype.kind == "O" or isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
+        return np.asarray(pd.isna(values))
+    return np.zeros(values.shape, dtype=bool)
 
 
 class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
@@ -65,6 +80,11 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
             raise ValueError(f"tol must be a number > 0, got {self.tol!r}")
         if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
             raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+        if self.solver in OPTIMIZERS:
+            self._training_config()
+        elif self.validation_split:
+            raise ValueError("validation_split applies to the minibatch solvers "
+                             f"{OPTIMIZERS}, not to solver={self.solver!r}")
 
     def _design(self, X, reset: bool) -> np.ndarray:
         """Numeric (n, d) design matrix; DataFrames go through the fitted encoder."""
@@ -93,10 +113,11 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
         categorical = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
         if not categorical:
             y = column_or_1d(y, warn=True)
-        missing = pd.isna(pd.Series(np.asarray(y, dtype=object)))
+        missing = _missing(y)
         if missing.any():
             raise ValueError(
-                f"y contains missing values (NaN or None), first at row {missing.idxmax()}"
+                "y contains missing values (NaN or None), first at row "
+                f"{int(np.argmax(missing))}"
             )
         if not categorical:
             check_classification_targets(y)
@@ -129,14 +150,16 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
         return weights
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, clusters=None):
-        """Fit by (penalised) maximum likelihood.
+    def fit(self, X, y, sample_weight=None, clusters=None, validation_data=None):
+        """Fit by (penalised) maximum likelihood, exactly or by minibatch training.
 
         X: (n, d) array or DataFrame (categorical/string/bool columns are one-hot
         encoded). y: (n,) labels; a pandas Categorical fixes the class order.
         sample_weight: (n,) frequency weights (2 == the row repeated).
         clusters: (n,) group labels for cluster-robust standard errors
         (``summary(cov_type="cluster")``).
+        validation_data: (X_val, y_val) or (X_val, y_val, sample_weight_val), minibatch
+        solvers only: ``val_loss`` and ``val_accuracy`` in ``history_`` every epoch.
         """
         self._check_params()
         Xd = self._design(X, reset=True)
@@ -146,14 +169,19 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
             clusters = column_or_1d(clusters)
             check_consistent_length(Xd, clusters)
         family = self._family(len(classes))
-        objective = Objective(family, Xd, codes.astype(np.float64), weights, len(classes),
-                              self._fits_intercept(), alpha=float(self.alpha))
-        with np.errstate(over="ignore", under="ignore"):
-            result = fit_objective(objective, self.solver, self.tol, self.max_iter)
         self.classes_ = classes
         self.target_name_ = getattr(y, "name", None)
         self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
                             else [f"x{j}" for j in range(Xd.shape[1])])
+        if self.solver in OPTIMIZERS:
+            return self._fit_minibatch(Xd, codes, weights, clusters, validation_data)
+        if validation_data is not None:
+            raise ValueError("validation_data applies to the minibatch solvers "
+                             f"{OPTIMIZERS}, not to solver={self.solver!r}")
+        objective = Objective(family, Xd, codes, weights, len(classes),
+                              self._fits_intercept(), alpha=float(self.alpha))
+        with np.errstate(over="ignore", under="ignore"):
+            result = fit_objective(objective, self.solver, self.tol, self.max_iter)
         self.result_ = result
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
@@ -170,9 +198,8 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
         """Warn about separation or non-convergence; returns the SeparationReport or None."""
         report = None
         if self.alpha == 0:
-            proba = self._proba(Xd)
-            observed = proba[np.arange(len(codes)), codes][weights > 0]
-            symptomatic = not result.converged or observed.max() > 1 - 1e-8
+            symptomatic = (not result.converged
+                           or self._max_observed_proba(Xd, codes, weights) > 1 - 1e-8)
             size = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1)
             if symptomatic and size <= _SEPARATION_LP_MAX:
                 report = detect_separation(Xd, codes, family.name, len(self.classes_),
@@ -199,6 +226,16 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
             )
         return report
 
+    def _max_observed_proba(self, Xd, codes, weights, block=8192) -> float:
+        """Largest fitted probability of a row's own class (rows with weight > 0)."""
+        largest = 0.0
+        for start in range(0, len(codes), block):
+            rows = slice(start, start + block)
+            proba = self._proba(Xd[rows])
+            observed = proba[np.arange(proba.shape[0]), codes[rows]][weights[rows] > 0]
+            largest = max(largest, float(observed.max(initial=0.0)))
+        return largest
+
     # -- prediction -------------------------------------------------------------------
     def predict_proba(self, X):
         """(n, K) class probabilities, columns in the order of ``classes_``."""
@@ -221,6 +258,209 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    # -- minibatch training (solver "sgd", "adam", "rmsprop", "adagrad") -------------
+    def _training_config(self) -> stochastic.TrainingConfig:
+        return stochastic.TrainingConfig.from_params(self.solver, self.get_params())
+
+    def _objective(self, Xd, codes, weights) -> Objective:
+        return Objective(self._family(len(self.classes_)), Xd, codes.astype(np.float64),
+                         weights, len(self.classes_), self._fits_intercept(),
+                         alpha=float(self.alpha))
+
+    def _fit_minibatch(self, Xd, codes, weights, clusters, validation_data):
+        config = self._training_config()
+        validation = None
+        if validation_data is not None:
+            validation = self._validation_objective(validation_data)
+        elif config.validation_split:
+            # Keras's convention: the last fraction of the rows, before any shuffling
+            split = math.ceil(Xd.shape[0] * (1 - config.validation_split))
+            if not 1 <= split < Xd.shape[0]:
+                raise ValueError(f"validation_split={config.validation_split} leaves no rows "
+                                 f"for training or for validation out of {Xd.shape[0]}")
+            validation = self._objective(Xd[split:], codes[split:], weights[split:])
+            Xd, codes, weights = Xd[:split], codes[:split], weights[:split]
+            if clusters is not None:
+                clusters = clusters[:split]
+            totals = np.bincount(codes, weights=weights, minlength=len(self.classes_))
+            if np.any(totals <= 0):
+                raise ValueError(
+                    f"validation_split={config.validation_split} leaves class(es) "
+                    f"{list(self.classes_[totals <= 0])} out of the training rows (it takes "
+                    "the last rows, as Keras does); shuffle the rows first")
+        problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights))
+        trainer = stochastic.Trainer(problem, config, np.random.default_rng(self.random_state),
+                                     config.steps_per_epoch(problem.train.n))
+        with np.errstate(over="ignore", under="ignore"):
+            report = trainer.run(problem, config.epochs,
+                                 None if validation is None else problem.like(validation),
+                                 early_stopping=config.early_stopping)
+        self._trainer = trainer
+        self._set_minibatch_result(problem, report, clusters, check=True)
+        return self
+
+    def _set_minibatch_result(self, problem, report, clusters, check):
+        with np.errstate(over="ignore", under="ignore"):
+            result, distance = stochastic.fit_result(problem, report, self.solver, check)
+        self.history_ = {k: list(v) for k, v in self._trainer.history.items()}
+        self.result_ = result
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self.optimum_distance_ = distance
+        self._set_coefficients(problem.objective, result.params)
+        self.separation_ = None  # a minibatch fit is not an MLE: no separation diagnosis
+        self.inference_ = (collect(problem.objective, result.params, clusters, result.hessian)
+                           if self.alpha == 0 and result.converged else None)
+
+    def _uses_minibatch(self) -> bool:
+        return self.solver in OPTIMIZERS
+
+    @available_if(_uses_minibatch)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One pass (epoch) of minibatch training over the rows given, keeping the
+        parameters and the optimizer's state from the previous calls (or from ``fit``).
+
+        classes: every label y will ever hold, required on the first call (the class
+        order for ordinal models, else sorted). No standard errors: ``summary()`` reports
+        the estimates only. ``class_weight="balanced"`` is not available here.
+        """
+        self._check_params()
+        config = self._training_config()
+        first = getattr(self, "_trainer", None) is None
+        fitted = hasattr(self, "result_")  # e.g. loaded from a file: continue from it
+        if first and not fitted:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit "
+                                 "(every label that y will hold)")
+            Xd = self._design(X, reset=True)
+            self.classes_ = self._partial_classes(classes)
+            self.target_name_ = getattr(y, "name", None)
+            self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
+                                else [f"x{j}" for j in range(Xd.shape[1])])
+        else:
+            Xd = self._design(X, reset=False)
+            if classes is not None and set(np.asarray(classes).tolist()) != set(
+                    self.classes_.tolist()):
+                raise ValueError(f"classes {list(classes)} differ from those of the earlier "
+                                 f"fit, {list(self.classes_)}")
+        codes = self._encode_labels(y, Xd.shape[0])
+        if isinstance(self.class_weight, str):
+            raise ValueError(f"class_weight={self.class_weight!r} needs the whole data; "
+                             "pass a dict {label: weight} to partial_fit")
+        weights = self._plain_weights(sample_weight, Xd)
+        if self.class_weight is not None:
+            per_class = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
+            weights = weights * per_class[codes]
+        problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights))
+        if first:
+            self._trainer = stochastic.Trainer(
+                problem, config, np.random.default_rng(self.random_state),
+                config.steps_per_epoch(problem.train.n),
+                start=self.result_.params if fitted else None,
+                history=getattr(self, "history_", None))
+        with np.errstate(over="ignore", under="ignore"):
+            report = self._trainer.run(problem, 1)
+        self._set_minibatch_result(problem, report, None, check=False)
+        return self
+
+    def _partial_classes(self, classes) -> np.ndarray:
+        if isinstance(getattr(classes, "dtype", None), pd.CategoricalDtype):
+            return np.asarray(pd.Categorical(classes).categories, dtype=object)
+        classes = np.asarray(classes)
+        if classes.ndim != 1 or len(classes) < 2 or len(set(classes.tolist())) != len(classes):
+            raise ValueError(f"classes must list at least 2 distinct labels, got {classes!r}")
+        return classes if isinstance(self, OrdinalLogisticRegression) else np.sort(classes)
+
+    def _encode_labels(self, y, n_rows) -> np.ndarray:
+        """(n,) int codes of labels y into ``classes_``; unknown labels are an error."""
+        if y is None:
+            raise ValueError("requires y to be passed, but the target y is None")
+        values = (np.asarray(y, dtype=object)
+                  if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
+                  else column_or_1d(y, warn=True))
+        check_consistent_length(np.empty(n_rows), values)
+        codes = pd.Index(self.classes_).get_indexer(values)
+        if np.any(codes < 0):
+            unknown = sorted({str(v) for v in np.asarray(values, dtype=object)[codes < 0]})
+            raise ValueError(f"y has labels {unknown[:10]} that are not among classes_ "
+                             f"{list(self.classes_)}")
+        return codes.astype(np.int64)
+
+    def _plain_weights(self, sample_weight, Xd) -> np.ndarray:
+        weights = _check_sample_weight(sample_weight, Xd, dtype=np.float64)
+        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
+            raise ValueError("sample_weight must be finite and >= 0")
+        return weights
+
+    def _validation_objective(self, validation_data) -> Objective:
+        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
+            raise ValueError("validation_data must be (X_val, y_val) or "
+                             "(X_val, y_val, sample_weight_val)")
+        Xv = self._design(validation_data[0], reset=False)
+        codes = self._encode_labels(validation_data[1], Xv.shape[0])
+        sw = validation_data[2] if len(validation_data) == 3 else None
+        return self._objective(Xv, codes, self._plain_weights(sw, Xv))
+
+    def evaluate(self, X, y, sample_weight=None) -> dict:
+        """{"loss": mean log-loss + penalty (the objective), "accuracy": weighted share of
+        rows whose most probable class is y}, like Keras's ``model.evaluate``."""
+        check_is_fitted(self)
+        Xd = self._design(X, reset=False)
+        objective = self._objective(Xd, self._encode_labels(y, Xd.shape[0]),
+                                    self._plain_weights(sample_weight, Xd))
+        loss, accuracy = stochastic.evaluate_objective(objective, self.result_.params)
+        return {"loss": loss, "accuracy": accuracy}
+
+    def describe(self):
+        """A one-glance description of the model's shape, like Keras's ``model.summary()``
+        (inputs, outputs, activation, trainable parameters); ``summary()`` is the
+        statistical one."""
+        from logitkit.describe import describe_model
+
+        return describe_model(self)
+
+    def _is_minibatch_fit(self) -> bool:
+        return self.result_.solver in OPTIMIZERS
+
+    def _header(self, cov_label):
+        rows = super()._header(cov_label)
+        if not self._is_minibatch_fit():
+            return rows
+        out = []
+        for label, value in rows:
+            if label == "Solver":
+                value = f"{value} (minibatch)"
+            elif label == "Iterations":
+                label = "Epochs"
+            out.append((label, value))
+            if label == "Converged":
+                out.append(("Distance to optimum (SE)", self.optimum_distance_))
+        return out
+
+    def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust", base_class=None):
+        result = super().summary(alpha, cov_type, base_class)
+        if not self._is_minibatch_fit() or self.inference_ is not None or self.alpha > 0:
+            return result
+        header = tuple((label, "none (approximate fit)" if label == "Covariance type" else value)
+                       for label, value in result.header)
+        return replace(result, header=header, notes=(self._approximate_note(),))
+
+    def _approximate_note(self) -> str:
+        distance = self.optimum_distance_
+        where = ("an unknown number of" if not np.isfinite(distance) else f"{distance:.2g}")
+        return (f"Minibatch fit ({self.result_.solver}): the estimates are {where} standard "
+                "errors from the maximum-likelihood estimate, so standard errors are not "
+                f"reported (they are when within {stochastic.SE_TOLERANCE:g}). Refit with "
+                "solver='newton' for exact inference, or train to convergence (e.g. "
+                "full-batch steps with momentum: solver='sgd', batch_size=None, "
+                "momentum=0.9).")
+
+    def _natural_covariance(self, cov_type):
+        check_is_fitted(self)
+        if self.inference_ is None and self.alpha == 0 and self._is_minibatch_fit():
+            raise ValueError(self._approximate_note())
+        return super()._natural_covariance(cov_type)
+
 
 class LogisticRegression(_LogitBase):
     """Binary (2 classes) or multinomial softmax (K > 2) logistic regression.
@@ -232,10 +472,19 @@ class LogisticRegression(_LogitBase):
 
     solver: "auto" (Newton with Cholesky up to 1000 parameters, else L-BFGS), "newton"
     or "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
+    The minibatch solvers "sgd", "adam", "rmsprop" and "adagrad" train the same objective
+    the way Keras does; their keyword-only parameters (learning_rate, epochs, batch_size,
+    ...) are described in :class:`logitkit.solvers.stochastic.TrainingConfig` and
+    docs/training.md.
     """
 
     def __init__(self, alpha=0.0, l1_ratio=0.0, fit_intercept=True, class_weight=None,
-                 solver="auto", tol=1e-8, max_iter=100):
+                 solver="auto", tol=1e-8, max_iter=100, *,
+                 learning_rate=None, epochs=100, batch_size=32, momentum=0.0, nesterov=False,
+                 beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-7, schedule=None,
+                 decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
+                 min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
+                 kernel_initializer="zeros", random_state=None, verbose=0):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -243,6 +492,27 @@ class LogisticRegression(_LogitBase):
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.rho = rho
+        self.epsilon = epsilon
+        self.schedule = schedule
+        self.decay_rate = decay_rate
+        self.decay_steps = decay_steps
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.kernel_initializer = kernel_initializer
+        self.random_state = random_state
+        self.verbose = verbose
 
     def _family(self, n_classes):
         return Binomial() if n_classes == 2 else Multinomial()
@@ -299,6 +569,12 @@ class LogisticRegression(_LogitBase):
             raise ValueError(f"base_class {label!r} is not one of classes_ {list(self.classes_)}")
         return int(matches[0])
 
+    def get_weights(self) -> list:
+        """Keras's layout of a ``Dense(m, sigmoid | softmax)`` layer: [kernel (d, m), bias
+        (m,)], m = 1 for two classes, else K (the centred softmax weights)."""
+        check_is_fitted(self)
+        return [self.coef_.T.copy(), np.asarray(self.intercept_, dtype=float).copy()]
+
     def decision_function(self, X):
         """Linear predictor: (n,) log-odds of classes_[1] for 2 classes, else (n, K) logits."""
         check_is_fitted(self)
@@ -324,7 +600,12 @@ class OrdinalLogisticRegression(_LogitBase):
     """
 
     def __init__(self, link="logit", alpha=0.0, l1_ratio=0.0, class_weight=None,
-                 solver="auto", tol=1e-8, max_iter=100):
+                 solver="auto", tol=1e-8, max_iter=100, *,
+                 learning_rate=None, epochs=100, batch_size=32, momentum=0.0, nesterov=False,
+                 beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-7, schedule=None,
+                 decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
+                 min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
+                 kernel_initializer="zeros", random_state=None, verbose=0):
         self.link = link
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -332,6 +613,27 @@ class OrdinalLogisticRegression(_LogitBase):
         self.solver = solver
         self.tol = tol
         self.max_iter = max_iter
+        self.learning_rate = learning_rate
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.nesterov = nesterov
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.rho = rho
+        self.epsilon = epsilon
+        self.schedule = schedule
+        self.decay_rate = decay_rate
+        self.decay_steps = decay_steps
+        self.early_stopping = early_stopping
+        self.patience = patience
+        self.min_delta = min_delta
+        self.restore_best_weights = restore_best_weights
+        self.validation_split = validation_split
+        self.shuffle = shuffle
+        self.kernel_initializer = kernel_initializer
+        self.random_state = random_state
+        self.verbose = verbose
 
     def _check_params(self):
         if self.link not in LINKS:
@@ -366,6 +668,11 @@ class OrdinalLogisticRegression(_LogitBase):
         return ReportedParameters(np.eye(d + q), pd.Index(list(self.coef_names_) + cuts,
                                                           name="term"),
                                   slope & (self.link == "logit"), slope)
+
+    def get_weights(self) -> list:
+        """[kernel (d, 1), thresholds (K-1,)]: the slopes as a Keras kernel and the cut points."""
+        check_is_fitted(self)
+        return [self.coef_[:, None].copy(), self.thresholds_.copy()]
 
     def _proba(self, Xd):
         eta = np.asarray(Xd @ self.coef_, dtype=np.float64)[:, None]

@@ -20,8 +20,8 @@ from logitkit.backends import get_namespace, gram, to_numpy
 from logitkit.families import Family
 from logitkit.penalties import L2Penalty
 
-# rows per block: keeps a block of X (and its weighted copies) around 16 MB
-_BLOCK_BYTES = 16 * 2**20
+# rows per block: keeps a block of X (and its weighted copies) around 8 MB
+_BLOCK_BYTES = 8 * 2**20
 
 
 class Objective:
@@ -48,11 +48,15 @@ class Objective:
         self.n_params = self.m * self.d1 + self.q
         self.total_weight = float(to_numpy(self.xp.sum(weights)))
         self.penalty = L2Penalty(alpha, family.slope_gram(n_classes), self.d)
-        row_bytes = max(1, self.d * X.dtype.itemsize * self.m)
-        self.block_rows = max(256, _BLOCK_BYTES // row_bytes)
+        # a block's temporaries stay within 1/32 of X and 8 MB (DESIGN.md rule 4): passes
+        # for values and gradients hold about one float64 row per row, passes for
+        # Hessians and scores about m + 2 of them
+        budget = min(_BLOCK_BYTES, X.shape[0] * X.shape[1] * X.dtype.itemsize // 32)
+        self.block_rows = max(256, budget // max(1, 8 * self.d))
+        self.wide_block_rows = max(256, self.block_rows // (self.m + 2))
 
     def subset(self, rows) -> Objective:
-        """The same objective over the rows ``rows`` (an index array); a copy of those rows."""
+        """The same objective over X[rows], y[rows], w[rows] (a view for a slice)."""
         return Objective(self.family, self.X[rows], self.y[rows], self.w[rows],
                          self.n_classes, self.fit_intercept, self.alpha)
 
@@ -66,16 +70,19 @@ class Objective:
         return np.concatenate([np.asarray(W, float).ravel(), np.asarray(aux, float)])
 
     # -- evaluation -------------------------------------------------------------------
-    def _blocks(self):
-        for start in range(0, self.n, self.block_rows):
-            yield slice(start, min(start + self.block_rows, self.n))
+    def _blocks(self, wide: bool = False):
+        size = self.wide_block_rows if wide else self.block_rows
+        for start in range(0, self.n, size):
+            yield slice(start, min(start + size, self.n))
 
     def _block_derivatives(self, rows, W, aux, order):
         """(X block, family derivatives) for one block at coefficients W (m, d1)."""
         xp = self.xp
         Xb = self.X[rows]
-        B = xp.asarray(W[:, : self.d], dtype=Xb.dtype)
-        eta = xp.astype(Xb @ B.T, xp.float64)
+        B = xp.asarray(np.ascontiguousarray(W[:, : self.d]), dtype=Xb.dtype)
+        # one column: a matrix-vector product, several times faster than (n, d) @ (d, 1)
+        eta = (Xb @ B[0])[:, None] if self.m == 1 else Xb @ B.T
+        eta = xp.astype(eta, xp.float64)
         if self.fit_intercept:
             eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64)
         return Xb, self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
@@ -83,7 +90,10 @@ class Objective:
     def _cross(self, Xb, V) -> np.ndarray:
         """X_b' V as float64 host (d, k) for V (n, k) float64."""
         xp = self.xp
-        return to_numpy(Xb.T @ xp.astype(V, Xb.dtype)).astype(np.float64)
+        V = xp.astype(V, Xb.dtype)
+        # OpenBLAS is slow on X' V for tall, thin blocks: use V' X, and a vector for k = 1
+        product = (V[:, 0] @ Xb)[None, :] if V.shape[1] == 1 else V.T @ Xb
+        return to_numpy(product).T.astype(np.float64)
 
     def loss_terms(self, theta, order: int):
         """Unpenalised weighted loss sum and its derivatives over all rows.
@@ -97,7 +107,7 @@ class Objective:
         loss = 0.0
         grad_B, grad_c, grad_aux = np.zeros((m, d)), np.zeros(m), np.zeros(q)
         hess = _HessianSum(m, d, q, self.fit_intercept) if order >= 2 else None
-        for rows in self._blocks():
+        for rows in self._blocks(wide=order >= 2):
             Xb, der = self._block_derivatives(rows, W, aux, order)
             loss += float(to_numpy(der.loss))
             if order == 0:
@@ -126,19 +136,19 @@ class Objective:
         aux = xp.asarray(aux_np, dtype=xp.float64)
         rows_product = np.zeros((self.n_params, self.n_params))
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
-        for rows in self._blocks():
+        for rows in self._blocks(wide=True):
             Xb, der = self._block_derivatives(rows, W, aux, 1)
             X64 = xp.astype(Xb, xp.float64)
             columns = []
             for k in range(self.m):
                 g = der.grad_eta[:, k][:, None]
                 columns += [g * X64, g] if self.fit_intercept else [g * X64]
-            scores = to_numpy(xp.concat(columns + [der.grad_aux_rows], axis=1))
-            w = to_numpy(self.w[rows])
-            positive = w > 0
-            rows_product += (scores[positive] / w[positive, None]).T @ scores[positive]
+            scores = xp.concat(columns + [der.grad_aux_rows], axis=1)
+            w = xp.astype(self.w[rows], xp.float64)
+            root = xp.where(w > 0, 1.0 / xp.sqrt(xp.where(w > 0, w, 1.0)), 0.0)
+            rows_product += gram(root[:, None] * scores)
             if group_sums is not None:
-                np.add.at(group_sums, groups[rows], scores)
+                np.add.at(group_sums, groups[rows], to_numpy(scores))
         clusters = None if group_sums is None else group_sums.T @ group_sums
         return rows_product, clusters
 
@@ -166,19 +176,24 @@ class Objective:
         Returns (value, grad (p,) or None if ``order`` is 0, eta (b, m) float64).
         """
         xp = self.xp
-        host = isinstance(self.X, np.ndarray)
+        host = isinstance(self.X, np.ndarray)  # NumPy data: skip the namespace wrappers
         W, aux = self.unpack(theta)
         Xb = self.X[rows]
-        B = W[:, : self.d] if host else xp.asarray(W[:, : self.d])
-        eta = xp.astype(Xb @ xp.astype(B, Xb.dtype).T, xp.float64)
-        if self.fit_intercept:
-            eta = eta + (W[:, self.d] if host else xp.asarray(W[:, self.d]))
-        if not host:
+        if host:
+            # a batch is small: computing it in float64 costs one cast, saves several
+            Xb = Xb.astype(np.float64, copy=False)
+            eta = Xb @ W[:, : self.d].T
+            if self.fit_intercept:
+                eta += W[:, self.d]
+        else:
+            eta = xp.astype(Xb @ xp.asarray(W[:, : self.d], dtype=Xb.dtype).T, xp.float64)
+            if self.fit_intercept:
+                eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64)
             aux = xp.asarray(aux, dtype=xp.float64)
         der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
         b = Xb.shape[0]
         scale = self.n / (b * self.total_weight) if b else 0.0
-        value = float(to_numpy(der.loss)) * scale
+        value = float(der.loss if host else to_numpy(der.loss)) * scale
         penalised = self.penalty.alpha > 0
         if penalised:
             value += self.penalty.value(W)
@@ -187,9 +202,13 @@ class Objective:
         md = self.m * self.d1
         grad = np.empty(self.n_params)
         grad_W = grad[:md].reshape(self.m, self.d1)
-        grad_W[:, : self.d] = self._cross(Xb, der.grad_eta).T
+        G = der.grad_eta
+        if host:
+            grad_W[:, : self.d] = G.T @ Xb
+        else:
+            grad_W[:, : self.d] = self._cross(Xb, G).T
         if self.fit_intercept:
-            grad_W[:, self.d] = to_numpy(xp.sum(der.grad_eta, axis=0))
+            grad_W[:, self.d] = G.sum(axis=0) if host else to_numpy(xp.sum(G, axis=0))
         grad[md:] = to_numpy(der.grad_aux)
         grad *= scale
         if penalised:

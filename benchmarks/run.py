@@ -1,0 +1,169 @@
+"""Side-by-side timings of logitkit and its peers on the same data and objective.
+
+    python benchmarks/run.py                 # full sizes (several minutes on 2 cores)
+    python benchmarks/run.py --scale 0.1     # a quick run at a tenth of the rows
+    python benchmarks/run.py --only binary   # one case
+
+Each case fits the same objective with every solver (peers with their default settings,
+as a user would run them), reports how far each objective is from the best one, and
+prints a table of wall time, time ratio to logitkit, objective value (weighted mean
+log-loss + penalty) and tracemalloc's peak of extra memory during the fit. Peers are
+installed from benchmarks/requirements.txt. Timings are one run each: read the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import scipy.special as sc
+
+import logitkit as lk
+
+
+def unscaled_binary(n, d, rng):
+    scales = np.logspace(-3, 4, d)
+    Z = rng.normal(size=(n, d))
+    beta = rng.normal(size=d) / np.sqrt(d)
+    y = (Z @ beta + rng.logistic(size=n) > 0).astype(np.int64)
+    return Z * scales, y
+
+
+def multinomial_data(n, d, k, rng):
+    Z = rng.normal(size=(n, d)) * np.logspace(-2, 2, d)
+    B = rng.normal(size=(d, k)) / np.sqrt(d) / np.logspace(-2, 2, d)[:, None]
+    return Z, np.argmax(Z @ B + rng.gumbel(size=(n, k)), axis=1)
+
+
+def ordinal_data(n, d, k, rng):
+    Z = rng.normal(size=(n, d))
+    latent = Z @ (rng.normal(size=d) / np.sqrt(d)) + rng.logistic(size=n)
+    cuts = np.quantile(latent, np.linspace(0, 1, k + 1)[1:-1])
+    return Z, np.digitize(latent, cuts)
+
+
+def softmax_objective(X, y, coef, intercept, alpha):
+    """Mean log-loss + alpha/2 ||coef||^2 in the symmetric (K, d) form."""
+    logits = X @ np.atleast_2d(coef).T + intercept
+    if logits.shape[1] == 1:
+        logits = np.hstack([np.zeros_like(logits), logits])
+    loss = np.mean(sc.logsumexp(logits, axis=1) - logits[np.arange(len(y)), y])
+    return loss + 0.5 * alpha * np.sum(np.asarray(coef) ** 2)
+
+
+def ordinal_objective(X, y, coef, cuts):
+    eta = X @ coef
+    full = np.concatenate([[-np.inf], cuts, [np.inf]])
+    upper, lower = full[y + 1] - eta, full[y] - eta
+    return -np.mean(np.log(sc.expit(upper) - sc.expit(lower)))
+
+
+def measure(fit):
+    """(seconds, peak extra bytes, result) of ``fit()``."""
+    tracemalloc.start()
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = fit()
+    seconds = time.perf_counter() - start
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return seconds, peak, result
+
+
+def run_binary(scale, rng, with_statsmodels):
+    n, d, alpha = int(1_000_000 * scale), 100, 1e-4
+    X, y = unscaled_binary(n, d, rng)
+    rows = []
+
+    def ours():
+        return lk.LogisticRegression(alpha=alpha).fit(X, y)
+
+    sec, peak, m = measure(ours)
+    rows.append(("logitkit (newton)", sec, softmax_objective(X, y, m.coef_, m.intercept_, alpha),
+                 peak))
+    from sklearn.linear_model import LogisticRegression as SkLR
+
+    for solver in ("lbfgs", "newton-cholesky"):
+        sec, peak, sk = measure(lambda s=solver: SkLR(C=1 / (alpha * n), solver=s).fit(X, y))
+        rows.append((f"scikit-learn {solver}", sec,
+                     softmax_objective(X, y, sk.coef_, sk.intercept_, alpha), peak))
+    try:
+        from glum import GeneralizedLinearRegressor
+
+        sec, peak, g = measure(lambda: GeneralizedLinearRegressor(
+            family="binomial", alpha=alpha, l1_ratio=0.0).fit(X, y))
+        rows.append(("glum", sec, softmax_objective(X, y, g.coef_, g.intercept_, alpha), peak))
+    except ImportError:
+        pass
+    return f"binary {n} x {d}, unscaled columns (1e-3..1e4), alpha={alpha:g}", X, rows
+
+
+def run_multinomial(scale, rng, with_statsmodels):
+    n, d, k, alpha = int(200_000 * scale), 50, 10, 1e-4
+    X, y = multinomial_data(n, d, k, rng)
+    rows = []
+    sec, peak, m = measure(lambda: lk.LogisticRegression(alpha=alpha).fit(X, y))
+    rows.append(("logitkit (newton)", sec, softmax_objective(X, y, m.coef_, m.intercept_, alpha),
+                 peak))
+    from sklearn.linear_model import LogisticRegression as SkLR
+
+    for solver in ("lbfgs", "newton-cholesky"):
+        sec, peak, sk = measure(lambda s=solver: SkLR(C=1 / (alpha * n), solver=s).fit(X, y))
+        rows.append((f"scikit-learn {solver}", sec,
+                     softmax_objective(X, y, sk.coef_, sk.intercept_, alpha), peak))
+    return f"multinomial K={k}, {n} x {d}, alpha={alpha:g}", X, rows
+
+
+def run_ordinal(scale, rng, with_statsmodels):
+    n, d, k = int(100_000 * scale), 20, 4
+    X, y = ordinal_data(n, d, k, rng)
+    rows = []
+    sec, peak, m = measure(lambda: lk.OrdinalLogisticRegression().fit(X, y))
+    rows.append(("logitkit (newton)", sec, ordinal_objective(X, y, m.coef_, m.thresholds_), peak))
+    if with_statsmodels:
+        from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+        sec, peak, r = measure(lambda: OrderedModel(y, X, distr="logit").fit(
+            method="bfgs", disp=0, maxiter=10_000))
+        params = np.asarray(r.params)
+        cuts = np.cumsum(np.r_[params[d], np.exp(params[d + 1:])])
+        rows.append(("statsmodels OrderedModel bfgs", sec,
+                     ordinal_objective(X, y, params[:d], cuts), peak))
+    return f"ordinal {k} classes, {n} x {d}, maximum likelihood", X, rows
+
+
+CASES = {"binary": run_binary, "multinomial": run_multinomial, "ordinal": run_ordinal}
+
+
+def print_table(title, X, rows):
+    ours = rows[0]
+    best = min(r[2] for r in rows)
+    print(f"\n{title}   (X: {X.nbytes / 2**20:.0f} MiB)")
+    print(f"{'solver':<32}{'seconds':>9}{'x ours':>8}{'objective':>22}{'rel. gap':>11}"
+          f"{'peak MiB':>10}{'% of X':>8}")
+    for name, sec, obj, peak in rows:
+        print(f"{name:<32}{sec:>9.2f}{sec / ours[1]:>8.1f}{obj:>22.15f}"
+              f"{(obj - best) / abs(best):>11.1e}{peak / 2**20:>10.1f}"
+              f"{100 * peak / X.nbytes:>8.1f}")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full rows")
+    parser.add_argument("--only", choices=sorted(CASES), action="append")
+    parser.add_argument("--no-statsmodels", action="store_true")
+    args = parser.parse_args()
+    print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; "
+          f"numpy {np.__version__}; logitkit {lk.__version__}")
+    for name in args.only or CASES:
+        rng = np.random.default_rng(0)
+        print_table(*CASES[name](args.scale, rng, not args.no_statsmodels))
+
+
+if __name__ == "__main__":
+    main()
