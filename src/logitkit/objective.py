@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from logitkit.backends import get_namespace, gram, to_numpy
+from logitkit.backends import device, get_namespace, gram, to_numpy
 from logitkit.families import Family
 from logitkit.penalties import L2Penalty
 
@@ -79,12 +79,12 @@ class Objective:
         """(X block, family derivatives) for one block at coefficients W (m, d1)."""
         xp = self.xp
         Xb = self.X[rows]
-        B = xp.asarray(np.ascontiguousarray(W[:, : self.d]), dtype=Xb.dtype)
+        B = xp.asarray(np.ascontiguousarray(W[:, : self.d]), dtype=Xb.dtype, device=device(Xb))
         # one column: a matrix-vector product, several times faster than (n, d) @ (d, 1)
         eta = (Xb @ B[0])[:, None] if self.m == 1 else Xb @ B.T
         eta = xp.astype(eta, xp.float64)
         if self.fit_intercept:
-            eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64)
+            eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64, device=device(Xb))
         return Xb, self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
 
     def _cross(self, Xb, V) -> np.ndarray:
@@ -102,7 +102,7 @@ class Objective:
         """
         xp = self.xp
         W, aux_np = self.unpack(theta)
-        aux = xp.asarray(aux_np, dtype=xp.float64)
+        aux = xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
         loss = 0.0
         grad_B, grad_c, grad_aux = np.zeros((m, d)), np.zeros(m), np.zeros(q)
@@ -133,7 +133,7 @@ class Objective:
         """
         xp = self.xp
         W, aux_np = self.unpack(theta)
-        aux = xp.asarray(aux_np, dtype=xp.float64)
+        aux = xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         rows_product = np.zeros((self.n_params, self.n_params))
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
         for rows in self._blocks(wide=True):
@@ -186,10 +186,11 @@ class Objective:
             if self.fit_intercept:
                 eta += W[:, self.d]
         else:
-            eta = xp.astype(Xb @ xp.asarray(W[:, : self.d], dtype=Xb.dtype).T, xp.float64)
+            B = xp.asarray(W[:, : self.d], dtype=Xb.dtype, device=device(Xb))
+            eta = xp.astype(Xb @ B.T, xp.float64)
             if self.fit_intercept:
-                eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64)
-            aux = xp.asarray(aux, dtype=xp.float64)
+                eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64, device=device(Xb))
+            aux = xp.asarray(aux, dtype=xp.float64, device=device(Xb))
         der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
         b = Xb.shape[0]
         scale = self.n / (b * self.total_weight) if b else 0.0

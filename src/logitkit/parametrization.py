@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from logitkit.backends import to_numpy
+from logitkit.backends import device, to_numpy
 from logitkit.objective import Objective
-
 
 # rows used to estimate the column scales: they only precondition, so a sample will do
 _MOMENT_ROWS = 10_000
@@ -36,7 +35,7 @@ def column_moments(objective: Objective, center: bool):
     if total <= 0:
         w, total = xp.ones_like(w), float(X.shape[0])
     means = to_numpy(w @ X) / total if center else np.zeros(objective.d)
-    X -= xp.asarray(means, dtype=xp.float64)
+    X -= xp.asarray(means, dtype=xp.float64, device=device(X))
     X *= X
     scales = np.sqrt(to_numpy(w @ X) / total)
     tiny = 1e-12 * np.maximum(1.0, np.abs(means))

@@ -4,7 +4,7 @@ Numerical code takes arrays and asks :func:`get_namespace` for their namespace
 (DESIGN.md rule 2); it never calls ``np.`` on data that may live on a GPU.
 """
 
-from logitkit.backends.namespace import get_namespace, gram, to_numpy
+from logitkit.backends.namespace import device, get_namespace, gram, to_numpy
 from logitkit.backends.special import (
     log_expit,
     log_ndtr,
@@ -14,6 +14,7 @@ from logitkit.backends.special import (
 )
 
 __all__ = [
+    "device",
     "get_namespace",
     "gram",
     "to_numpy",

@@ -1,7 +1,9 @@
-"""Which array library an array belongs to, and moving small results to the host."""
+"""Which array library an array belongs to, its device, and moving small results to the host."""
+
+__all__ = ["device", "get_namespace", "gram", "to_numpy"]
 
 import numpy as np
-from array_api_compat import array_namespace, is_torch_array
+from array_api_compat import array_namespace, device, is_torch_array
 
 
 def get_namespace(*arrays):

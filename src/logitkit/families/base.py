@@ -66,6 +66,12 @@ class Family:
         """(n, K) class probabilities from eta (n, m) and aux (q,)."""
         raise NotImplementedError
 
+    def predict_class(self, eta, aux):
+        """(n,) index of the most probable class (the minibatch loop's accuracy)."""
+        from logitkit.backends import get_namespace
+
+        return get_namespace(eta).argmax(self.predict_proba(eta, aux), axis=1)
+
     def null_parameters(self, class_weights_sum):
         """Intercepts (m,) and aux (q,) of the intercept-only fit, from per-class weight sums."""
         raise NotImplementedError

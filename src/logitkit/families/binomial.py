@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from logitkit.backends import get_namespace, log_expit
+from logitkit.backends import device, get_namespace, log_expit
 from logitkit.families.base import EtaDerivatives, Family
 
 
@@ -24,20 +24,23 @@ class Binomial(Family):
         if order >= 1:
             p = xp.exp(log_expit(z))
             out.grad_eta = (w * (p - y))[:, None]
-            out.grad_aux = xp.zeros(0, dtype=eta.dtype)
-            out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype)
+            out.grad_aux = xp.zeros(0, dtype=eta.dtype, device=device(eta))
+            out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype, device=device(eta))
         if order >= 2:
             q = xp.exp(log_expit(-z))
             out.hess_eta_diag = (w * p * q)[:, None]
             out.hess_eta = out.hess_eta_diag[:, :, None]
-            out.hess_eta_aux = xp.zeros((z.shape[0], 1, 0), dtype=eta.dtype)
-            out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype)
+            out.hess_eta_aux = xp.zeros((z.shape[0], 1, 0), dtype=eta.dtype, device=device(eta))
+            out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))
         return out
 
     def predict_proba(self, eta, aux):
         xp = get_namespace(eta)
         p1 = xp.exp(log_expit(eta[:, 0]))
         return xp.stack([1.0 - p1, p1], axis=1)
+
+    def predict_class(self, eta, aux):
+        return eta[:, 0] > 0
 
     def null_parameters(self, class_weights_sum):
         n0, n1 = class_weights_sum

@@ -14,7 +14,7 @@ that their trajectories match Keras's (Adam is not reparametrisation-invariant).
 
 import numpy as np
 
-from logitkit.backends import get_namespace, logsumexp
+from logitkit.backends import device, get_namespace, logsumexp
 from logitkit.families.base import EtaDerivatives, Family
 
 
@@ -32,7 +32,8 @@ class Multinomial(Family):
         if self.full:
             return eta
         xp = get_namespace(eta)
-        return xp.concat([xp.zeros((eta.shape[0], 1), dtype=eta.dtype), eta], axis=1)
+        zeros = xp.zeros((eta.shape[0], 1), dtype=eta.dtype, device=device(eta))
+        return xp.concat([zeros, eta], axis=1)
 
     def slope_gram(self, n_classes):
         if self.full:
@@ -46,30 +47,34 @@ class Multinomial(Family):
         lse = logsumexp(self._logits(eta), axis=1)
         codes = xp.astype(y, xp.int64)
         first = 0 if self.full else 1  # the class of eta's column 0
-        onehot = xp.astype(codes[:, None] == xp.arange(first, m + first)[None, :], eta.dtype)
+        columns = xp.arange(first, m + first, device=device(eta))
+        onehot = xp.astype(codes[:, None] == columns[None, :], eta.dtype)
         observed = xp.sum(onehot * eta, axis=1)  # full logit of the observed class (0 for base)
         out = EtaDerivatives(loss=xp.sum(w * (lse - observed)))
         if order >= 1:
             p = xp.exp(eta - lse[:, None])
             out.grad_eta = w[:, None] * (p - onehot)
-            out.grad_aux = xp.zeros(0, dtype=eta.dtype)
-            out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype)
+            out.grad_aux = xp.zeros(0, dtype=eta.dtype, device=device(eta))
+            out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype, device=device(eta))
         if order >= 2:
             wp = w[:, None] * p
             hess = -wp[:, :, None] * p[:, None, :]
-            idx = xp.arange(m)
+            idx = xp.arange(m, device=device(eta))
             hess[:, idx, idx] += wp
             out.hess_eta = hess
             out.hess_eta_diag = wp
             out.hess_eta_lowrank = xp.sqrt(w)[:, None] * p
-            out.hess_eta_aux = xp.zeros((n, m, 0), dtype=eta.dtype)
-            out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype)
+            out.hess_eta_aux = xp.zeros((n, m, 0), dtype=eta.dtype, device=device(eta))
+            out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))
         return out
 
     def predict_proba(self, eta, aux):
         xp = get_namespace(eta)
         full = self._logits(eta)
         return xp.exp(full - logsumexp(full, axis=1)[:, None])
+
+    def predict_class(self, eta, aux):
+        return get_namespace(eta).argmax(self._logits(eta), axis=1)
 
     def null_parameters(self, class_weights_sum):
         logs = np.log(np.asarray(class_weights_sum, dtype=float))

@@ -15,6 +15,7 @@ import numpy as np
 import scipy.special as sc
 
 from logitkit.backends import (
+    device,
     get_namespace,
     log_expit,
     log_ndtr,
@@ -121,7 +122,7 @@ class Ordinal(Family):
     def _bounds(self, eta, aux, y):
         """a = theta_c - eta and b = theta_{c-1} - eta, infinite beyond the ends; (n,) each."""
         xp = get_namespace(eta)
-        inf = xp.asarray([math.inf], dtype=eta.dtype)
+        inf = xp.asarray([math.inf], dtype=eta.dtype, device=device(eta))
         cuts = xp.concat([-inf, aux, inf])
         codes = xp.astype(y, xp.int64)
         z = eta[:, 0]
@@ -151,7 +152,7 @@ class Ordinal(Family):
         r_a = xp.where(has_a, xp.exp(F.log_pdf(a0) - log_p), xp.zeros_like(a))
         r_b = xp.where(has_b, xp.exp(F.log_pdf(b0) - log_p), xp.zeros_like(b))
         q = aux.shape[0]
-        levels = xp.arange(q)
+        levels = xp.arange(q, device=device(eta))
         upper = xp.astype(codes[:, None] == levels[None, :], eta.dtype)  # theta_c is row's a
         lower = xp.astype(codes[:, None] - 1 == levels[None, :], eta.dtype)  # theta_{c-1} is b
         dl_da, dl_db = -r_a, r_b
@@ -178,7 +179,7 @@ class Ordinal(Family):
 
     def predict_proba(self, eta, aux):
         xp = get_namespace(eta)
-        inf = xp.asarray([math.inf], dtype=eta.dtype)
+        inf = xp.asarray([math.inf], dtype=eta.dtype, device=device(eta))
         cuts = xp.concat([-inf, aux, inf])
         a = cuts[None, 1:] - eta  # (n, K)
         b = cuts[None, :-1] - eta

@@ -2,8 +2,9 @@
 
 Values and gradients are always exact; the Hessian may come from a row subsample
 (``problem.hessian``). Where a Hessian costs many gradient passes
-(``problem.reuse_hessian``) it is kept while the gradient keeps falling fast. Equilibration (D H D with D = diag(H)^-1/2) makes the
-solve insensitive to how the parameters are scaled. A Hessian that is not positive
+(``problem.reuse_hessian``) it is kept while the gradient keeps falling fast.
+Equilibration (D H D with D = diag(H)^-1/2) makes the solve insensitive to how the
+parameters are scaled. A Hessian that is not positive
 definite (collinear columns) falls back to a minimum-norm step through its
 eigen-decomposition.
 """
