@@ -26,15 +26,15 @@ count (0 at the first update, as Keras evaluates its schedules).
 
 Parameters are flat float64 NumPy vectors. For speed, ``update`` writes into the state's
 buffers in place and returns that same state: the caller owns the state and must not
-keep references to old ones (copy the state to keep a snapshot).
+keep references to old ones (``copy.deepcopy`` it to keep a snapshot). Transformations
+and schedules are small classes rather than closures, so a model that keeps its
+optimizer state for ``partial_fit`` can be pickled and cloned.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, NamedTuple
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -43,11 +43,14 @@ OPTIMIZERS = tuple(DEFAULT_LEARNING_RATES)
 SCHEDULES = ("constant", "exponential", "step", "cosine")
 
 
-class GradientTransformation(NamedTuple):
+class GradientTransformation:
     """``init(params) -> state``; ``update(grads, state, params) -> (updates, state)``."""
 
-    init: Callable[[np.ndarray], Any]
-    update: Callable[[np.ndarray, Any, np.ndarray], tuple[np.ndarray, Any]]
+    def init(self, params: np.ndarray):
+        raise NotImplementedError
+
+    def update(self, grads: np.ndarray, state, params: np.ndarray | None = None):
+        raise NotImplementedError
 
 
 def apply_updates(params: np.ndarray, updates: np.ndarray) -> np.ndarray:
@@ -56,177 +59,192 @@ def apply_updates(params: np.ndarray, updates: np.ndarray) -> np.ndarray:
 
 
 # -- learning-rate schedules ----------------------------------------------------------
-Schedule = Callable[[int], float]
+@dataclass(frozen=True)
+class Constant:
+    """lr at every step."""
+
+    learning_rate: float
+
+    def __call__(self, step: int) -> float:
+        return self.learning_rate
 
 
-def constant_schedule(learning_rate: float) -> Schedule:
-    def schedule(step: int) -> float:
-        return learning_rate
-
-    return schedule
-
-
-def exponential_decay(learning_rate: float, decay_steps: int, decay_rate: float,
-                      staircase: bool = False) -> Schedule:
+@dataclass(frozen=True)
+class ExponentialDecay:
     """lr * decay_rate ** (step / decay_steps), the exponent floored if ``staircase``
     (Keras ``ExponentialDecay``)."""
 
-    def schedule(step: int) -> float:
-        p = step / decay_steps
-        if staircase:
+    learning_rate: float
+    decay_steps: int
+    decay_rate: float
+    staircase: bool = False
+
+    def __call__(self, step: int) -> float:
+        p = step / self.decay_steps
+        if self.staircase:
             p = math.floor(p)
-        return learning_rate * decay_rate**p
-
-    return schedule
+        return self.learning_rate * self.decay_rate**p
 
 
-def cosine_decay(learning_rate: float, decay_steps: int, alpha: float = 0.0) -> Schedule:
+@dataclass(frozen=True)
+class CosineDecay:
     """lr * ((1 - alpha) * (1 + cos(pi * min(step, decay_steps) / decay_steps)) / 2 + alpha)
     (Keras ``CosineDecay`` without warm-up)."""
 
-    def schedule(step: int) -> float:
-        fraction = min(step, decay_steps) / decay_steps
-        return learning_rate * ((1 - alpha) * 0.5 * (1 + math.cos(math.pi * fraction)) + alpha)
+    learning_rate: float
+    decay_steps: int
+    alpha: float = 0.0
 
-    return schedule
+    def __call__(self, step: int) -> float:
+        fraction = min(step, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1.0 + math.cos(math.pi * fraction))
+        return self.learning_rate * ((1.0 - self.alpha) * cosine + self.alpha)
 
 
 def make_schedule(learning_rate: float, schedule=None, *, decay_rate: float = 0.96,
                   decay_steps: int | None = None, steps_per_epoch: int = 1,
-                  total_steps: int = 1) -> Schedule:
+                  total_steps: int = 1):
     """A schedule by name: None or "constant"; "exponential" (smooth) and "step"
     (staircase) multiply the rate by ``decay_rate`` every ``decay_steps`` steps (default:
     once per epoch); "cosine" decays to 0 over ``decay_steps`` steps (default: the whole
-    fit). A callable ``schedule(step) -> lr`` is used as it is."""
+    fit). A callable ``schedule(step) -> lr`` is used as it is (``learning_rate`` unused)."""
     if callable(schedule):
         return schedule
     if schedule in (None, "constant"):
-        return constant_schedule(learning_rate)
+        return Constant(learning_rate)
     if schedule in ("exponential", "step"):
-        steps = decay_steps or steps_per_epoch
-        return exponential_decay(learning_rate, steps, decay_rate, staircase=schedule == "step")
+        return ExponentialDecay(learning_rate, decay_steps or max(1, steps_per_epoch),
+                                decay_rate, staircase=schedule == "step")
     if schedule == "cosine":
-        return cosine_decay(learning_rate, decay_steps or max(1, total_steps))
+        return CosineDecay(learning_rate, decay_steps or max(1, total_steps))
     raise ValueError(f"schedule must be one of {SCHEDULES}, None or a callable, got {schedule!r}")
 
 
 # -- building blocks ------------------------------------------------------------------
 @dataclass
-class _Count:
+class TransformState:
+    """Per-parameter buffers (updated in place) and the number of updates so far."""
+
+    buffers: tuple = ()
     count: int = 0
+
+
+def _zeros(params, n):
+    return tuple(np.zeros(np.shape(params), dtype=float) for _ in range(n))
 
 
 @dataclass
-class _Buffers:
-    """Per-parameter buffers (in place) and the step count."""
-
-    buffers: tuple
-    count: int = 0
+class ChainState:
+    states: list = field(default_factory=list)
 
 
-def chain(*transforms: GradientTransformation) -> GradientTransformation:
+class chain(GradientTransformation):
     """Apply ``transforms`` in order, each to the previous one's output."""
 
-    def init(params):
-        return tuple(t.init(params) for t in transforms)
+    def __init__(self, *transforms: GradientTransformation):
+        self.transforms = transforms
 
-    def update(grads, state, params=None):
-        new_state = []
-        for t, s in zip(transforms, state, strict=True):
-            grads, s = t.update(grads, s, params)
-            new_state.append(s)
-        return grads, tuple(new_state)
+    def init(self, params):
+        return ChainState([t.init(params) for t in self.transforms])
 
-    return GradientTransformation(init, update)
+    def update(self, grads, state, params=None):
+        for t, s in zip(self.transforms, state.states, strict=True):
+            grads, _ = t.update(grads, s, params)
+        return grads, state
 
 
-def scale_by_learning_rate(learning_rate) -> GradientTransformation:
-    """updates = -lr(step) * grads; ``learning_rate`` a number or a schedule."""
-    schedule = learning_rate if callable(learning_rate) else constant_schedule(learning_rate)
+class scale_by_learning_rate(GradientTransformation):
+    """updates = -lr(step) * grads; ``learning_rate`` a number or a schedule(step)."""
 
-    def init(params):
-        return _Count()
+    def __init__(self, learning_rate):
+        self.schedule = learning_rate if callable(learning_rate) else Constant(learning_rate)
 
-    def update(grads, state, params=None):
-        lr = schedule(state.count)
+    def init(self, params):
+        return TransformState()
+
+    def update(self, grads, state, params=None):
+        lr = self.schedule(state.count)
         state.count += 1
         return grads * -lr, state
 
-    return GradientTransformation(init, update)
 
-
-def trace(decay: float, nesterov: bool = False) -> GradientTransformation:
+class trace(GradientTransformation):
     """Momentum on (already scaled) steps u: v = decay * v + u; returns v, or
     decay * v + u with ``nesterov`` (Keras's SGD and RMSprop momentum)."""
 
-    def init(params):
-        return _Buffers((np.zeros_like(params, dtype=float),))
+    def __init__(self, decay: float, nesterov: bool = False):
+        self.decay, self.nesterov = decay, nesterov
 
-    def update(grads, state, params=None):
+    def init(self, params):
+        return TransformState(_zeros(params, 1))
+
+    def update(self, grads, state, params=None):
         (v,) = state.buffers
-        v *= decay
+        v *= self.decay
         v += grads
         state.count += 1
-        return (v * decay + grads if nesterov else v.copy()), state
-
-    return GradientTransformation(init, update)
+        return (v * self.decay + grads if self.nesterov else v.copy()), state
 
 
-def scale_by_adam(b1: float = 0.9, b2: float = 0.999, eps: float = 1e-7) -> GradientTransformation:
-    """m * sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps), Keras's form (eps not corrected)."""
+class scale_by_adam(GradientTransformation):
+    """m * sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps): Keras's form, eps uncorrected."""
 
-    def init(params):
-        return _Buffers((np.zeros_like(params, dtype=float), np.zeros_like(params, dtype=float)))
+    def __init__(self, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-7):
+        self.b1, self.b2, self.eps = b1, b2, eps
 
-    def update(grads, state, params=None):
+    def init(self, params):
+        return TransformState(_zeros(params, 2))
+
+    def update(self, grads, state, params=None):
         m, v = state.buffers
         state.count += 1
         t = state.count
-        m += (grads - m) * (1 - b1)
-        v += (grads * grads - v) * (1 - b2)
-        correction = math.sqrt(1 - b2**t) / (1 - b1**t)
-        return m * correction / (np.sqrt(v) + eps), state
+        m += (grads - m) * (1.0 - self.b1)
+        v += (grads * grads - v) * (1.0 - self.b2)
+        correction = math.sqrt(1.0 - self.b2**t) / (1.0 - self.b1**t)
+        out = np.sqrt(v)
+        out += self.eps
+        np.divide(m, out, out=out)
+        out *= correction
+        return out, state
 
-    return GradientTransformation(init, update)
 
-
-def scale_by_rms(decay: float = 0.9, eps: float = 1e-7,
-                 centered: bool = False) -> GradientTransformation:
+class scale_by_rms(GradientTransformation):
     """g / sqrt(v + eps) with v = decay v + (1 - decay) g^2 (centred: v - mean(g)^2 + eps)."""
 
-    def init(params):
-        n_buffers = 2 if centered else 1
-        return _Buffers(tuple(np.zeros_like(params, dtype=float) for _ in range(n_buffers)))
+    def __init__(self, decay: float = 0.9, eps: float = 1e-7, centered: bool = False):
+        self.decay, self.eps, self.centered = decay, eps, centered
 
-    def update(grads, state, params=None):
+    def init(self, params):
+        return TransformState(_zeros(params, 2 if self.centered else 1))
+
+    def update(self, grads, state, params=None):
         v = state.buffers[0]
-        v *= decay
-        v += (1 - decay) * (grads * grads)
+        v *= self.decay
+        v += (1.0 - self.decay) * (grads * grads)
         state.count += 1
-        if centered:
+        if self.centered:
             mean = state.buffers[1]
-            mean *= decay
-            mean += (1 - decay) * grads
-            return grads / np.sqrt(v - mean * mean + eps), state
-        return grads / np.sqrt(v + eps), state
-
-    return GradientTransformation(init, update)
+            mean *= self.decay
+            mean += (1.0 - self.decay) * grads
+            return grads / np.sqrt(v - mean * mean + self.eps), state
+        return grads / np.sqrt(v + self.eps), state
 
 
-def scale_by_sum_of_squares(initial_accumulator_value: float = 0.1,
-                            eps: float = 1e-7) -> GradientTransformation:
-    """g / sqrt(a + eps) with a += g^2 (Adagrad)."""
+class scale_by_sum_of_squares(GradientTransformation):
+    """g / sqrt(a + eps) with a += g^2, a starting at ``initial_accumulator_value``."""
 
-    def init(params):
-        return _Buffers((np.full_like(params, initial_accumulator_value, dtype=float),))
+    def __init__(self, initial_accumulator_value: float = 0.1, eps: float = 1e-7):
+        self.initial, self.eps = initial_accumulator_value, eps
 
-    def update(grads, state, params=None):
+    def init(self, params):
+        return TransformState((np.full(np.shape(params), self.initial, dtype=float),))
+
+    def update(self, grads, state, params=None):
         (a,) = state.buffers
         a += grads * grads
         state.count += 1
-        return grads / np.sqrt(a + eps), state
-
-    return GradientTransformation(init, update)
+        return grads / np.sqrt(a + self.eps), state
 
 
 # -- the named optimizers -------------------------------------------------------------

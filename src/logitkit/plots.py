@@ -1,0 +1,147 @@
+"""Figures of fitted models (matplotlib, the ``plot`` extra).
+
+Each function draws on ``ax`` (a new figure's axes when None) and returns the Axes:
+
+* :func:`plot_sigmoid_fit` -- one feature: the data and the fitted probability curve;
+* :func:`plot_decision_boundary` -- two features: the regions each class wins (binary:
+  the P = 0.5 line; multiclass: one colour per class) with the points on top;
+* :func:`plot_history` -- a minibatch fit's per-epoch loss and accuracy (``history_``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["plot_decision_boundary", "plot_history", "plot_sigmoid_fit"]
+
+_MARKERS = ("o", "x", "s", "^", "v", "D", "P", "*")
+
+
+def _axes(ax):
+    if ax is not None:
+        return ax
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("logitkit.plots needs matplotlib: pip install 'logitkit[plot]'") from exc
+    return plt.figure(figsize=(7, 5)).add_subplot()
+
+
+def _class_colours(n):
+    import matplotlib.pyplot as plt
+
+    cmap = plt.get_cmap("tab10")
+    return [cmap(k % 10) for k in range(n)]
+
+
+def _column(X, j=0) -> np.ndarray:
+    values = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+    values = values.reshape(len(values), -1)
+    return values[:, j].astype(float)
+
+
+def plot_sigmoid_fit(model, X, y, ax=None, grid=None, positive=None):
+    """Scatter (x, y == positive) and the fitted P(y == positive | x) of a 1-feature model.
+
+    model: a fitted binary LogisticRegression with one feature. X: (n, 1) or (n,).
+    grid: x values for the curve (default: 200 points spanning the data with a margin).
+    positive: the class whose probability is drawn (default ``classes_[-1]``).
+    """
+    ax = _axes(ax)
+    classes = list(model.classes_)
+    positive = classes[-1] if positive is None else positive
+    k = classes.index(positive)
+    x = _column(X)
+    if grid is None:
+        lo, hi = float(x.min()), float(x.max())
+        pad = 0.1 * (hi - lo or 1.0)
+        grid = np.linspace(lo - pad, hi + pad, 200)
+    grid = np.asarray(grid, dtype=float)
+    proba = model.predict_proba(grid.reshape(-1, 1))[:, k]
+    outcome = (np.asarray(y) == positive).astype(float)
+    ax.scatter(x, outcome, alpha=0.3, s=12, label="data")
+    ax.plot(grid, proba, color="tab:red", lw=2, label=f"P(y = {positive} | x)")
+    ax.axhline(0.5, color="grey", lw=0.8, ls=":")
+    slope = float(np.ravel(model.coef_)[0])
+    if slope != 0:
+        boundary = -float(np.ravel(model.intercept_)[0]) / slope
+        if grid.min() <= boundary <= grid.max():
+            ax.axvline(boundary, color="grey", lw=0.8, ls="--",
+                       label=f"boundary x = {boundary:.3g}")
+    ax.set_xlabel("x")
+    ax.set_ylabel("probability")
+    ax.set_ylim(-0.05, 1.05)
+    ax.legend(loc="best")
+    return ax
+
+
+def plot_decision_boundary(model, X, y=None, ax=None, resolution=200, margin=0.1,
+                           show_points=True, labels=None):
+    """The classes' regions over the plane of a 2-feature model, with the points.
+
+    Binary models shade P(classes_[1]) < 0.5 and >= 0.5 and draw the 0.5 line;
+    multiclass models shade the region where each class is the most probable. Points
+    are coloured and marked by ``y`` (the observed classes), or by the model's
+    predictions when ``y`` is None (the seed's "predicted-class scatter").
+    labels: legend names per class (default: the class labels).
+    """
+    import matplotlib.colors as mcolors
+
+    ax = _axes(ax)
+    x1, x2 = _column(X, 0), _column(X, 1)
+    pad1 = margin * (np.ptp(x1) or 1.0)
+    pad2 = margin * (np.ptp(x2) or 1.0)
+    g1 = np.linspace(x1.min() - pad1, x1.max() + pad1, resolution)
+    g2 = np.linspace(x2.min() - pad2, x2.max() + pad2, resolution)
+    G1, G2 = np.meshgrid(g1, g2)
+    grid = np.column_stack([G1.ravel(), G2.ravel()])
+    proba = model.predict_proba(grid)
+    classes = list(model.classes_)
+    K = len(classes)
+    colours = _class_colours(K)
+    if K == 2:
+        P = proba[:, 1].reshape(G1.shape)
+        cmap = mcolors.ListedColormap([colours[0], colours[1]])
+        ax.contourf(G1, G2, P, levels=[0.0, 0.5, 1.0], cmap=cmap, alpha=0.25)
+        ax.contour(G1, G2, P, levels=[0.5], colors="k", linewidths=1.2)
+    else:
+        winner = proba.argmax(axis=1).reshape(G1.shape)
+        cmap = mcolors.ListedColormap(colours)
+        ax.contourf(G1, G2, winner, levels=np.arange(K + 1) - 0.5, cmap=cmap, alpha=0.25)
+    if show_points:
+        shown = model.predict(np.column_stack([x1, x2])) if y is None else np.asarray(y)
+        names = labels or [str(c) for c in classes]
+        for k, c in enumerate(classes):
+            mask = shown == c
+            ax.scatter(x1[mask], x2[mask], s=18, color=colours[k],
+                       marker=_MARKERS[k % len(_MARKERS)], label=f"class {names[k]}")
+        ax.legend(loc="best", title="predicted" if y is None else None)
+    ax.set_xlabel("x1")
+    ax.set_ylabel("x2")
+    ax.set_xlim(g1[0], g1[-1])
+    ax.set_ylim(g2[0], g2[-1])
+    return ax
+
+
+def plot_history(history, metrics=("loss", "accuracy"), ax=None):
+    """Per-epoch curves of a minibatch fit: training solid, validation (``val_``) dashed.
+
+    history: a fitted model (its ``history_``) or a dict of per-epoch lists. Metrics of
+    different scales share the axes; pass ``metrics=("loss",)`` for one of them.
+    """
+    if hasattr(history, "history_"):
+        history = history.history_
+    if not isinstance(history, dict) or "loss" not in history:
+        raise ValueError("history must be a minibatch-fitted model or a dict with a 'loss' list")
+    ax = _axes(ax)
+    colours = _class_colours(len(metrics))
+    for colour, name in zip(colours, metrics, strict=True):
+        for key, style in ((name, "-"), (f"val_{name}", "--")):
+            if key in history:
+                values = history[key]
+                ax.plot(np.arange(1, len(values) + 1), values, style, color=colour, label=key)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(" / ".join(metrics))
+    ax.legend(loc="best")
+    ax.grid(True, ls="--", alpha=0.5)
+    return ax
