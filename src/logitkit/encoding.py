@@ -133,5 +133,7 @@ def encode_target(y) -> tuple[np.ndarray, np.ndarray]:
         lookup = {c: i for i, c in enumerate(classes)}
         codes = np.array([lookup[v] for v in series.to_numpy(dtype=object)], dtype=np.int64)
         return classes, codes
-    classes, codes = np.unique(np.asarray(y), return_inverse=True)
-    return classes, codes.astype(np.int64)
+    values = np.asarray(y)
+    classes = np.unique(values)
+    # searchsorted needs less memory than unique(return_inverse=True) on long targets
+    return classes, np.searchsorted(classes, values).astype(np.int64, copy=False)

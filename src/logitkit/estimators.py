@@ -226,7 +226,7 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
             )
         return report
 
-    def _max_observed_proba(self, Xd, codes, weights, block=8192) -> float:
+    def _max_observed_proba(self, Xd, codes, weights, block=2048) -> float:
         """Largest fitted probability of a row's own class (rows with weight > 0)."""
         largest = 0.0
         for start in range(0, len(codes), block):

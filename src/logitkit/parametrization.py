@@ -69,6 +69,8 @@ class SolverProblem:
         self.T = T
         self.n_aux_start = ob.m * ob.d1
         self.last_hessian = None  # (theta, natural mean Hessian) of the full objective
+        # relative precision of values computed from X (float32 data: float32 products)
+        self.eps = float(np.finfo(str(ob.X.dtype).replace("torch.", "")).eps)
         # a Hessian (~ n_h p^2 / 2 flops) worth more than 16 gradients (~ 4 n p flops each)
         self.reuse_hessian = self.hessian_objective.n * self.n_params > 32 * ob.n
 

@@ -36,6 +36,13 @@ class Link:
     def dlog_pdf(self, x): ...
     def ppf(self, p: np.ndarray) -> np.ndarray: ...
 
+    def log_prob(self, a, b):
+        """log(F(a) - F(b)) for a > b, from the CDF side or the survival side."""
+        xp = get_namespace(a)
+        lower = self.log_cdf(a) + log_one_minus_exp(self.log_cdf(b) - self.log_cdf(a))
+        upper = self.log_sf(b) + log_one_minus_exp(self.log_sf(a) - self.log_sf(b))
+        return xp.where(a + b > 0, upper, lower)
+
 
 class LogitLink(Link):
     name = "logit"
@@ -55,6 +62,13 @@ class LogitLink(Link):
 
     def ppf(self, p):
         return sc.logit(p)
+
+    def log_prob(self, a, b):
+        """log(sigma(a) - sigma(b)) = log_sigmoid(a) + log_sigmoid(-b) + log(1 - e^(b-a))."""
+        xp = get_namespace(a)
+        with np.errstate(invalid="ignore"):
+            gap = xp.where(xp.isinf(a) | xp.isinf(b), -math.inf, b - a)
+        return log_expit(a) + log_expit(-b) + log_one_minus_exp(gap)
 
 
 class ProbitLink(Link):
@@ -129,12 +143,8 @@ class Ordinal(Family):
         return cuts[codes + 1] - z, cuts[codes] - z, codes
 
     def _log_prob(self, a, b):
-        """log(F(a) - F(b)) for a > b, using the CDF side or the survival side."""
-        xp = get_namespace(a)
-        F = self._F
-        lower = F.log_cdf(a) + log_one_minus_exp(F.log_cdf(b) - F.log_cdf(a))
-        upper = F.log_sf(b) + log_one_minus_exp(F.log_sf(a) - F.log_sf(b))
-        return xp.where(a + b > 0, upper, lower)
+        """log(F(a) - F(b)) for a > b (stable forms in :meth:`Link.log_prob`)."""
+        return self._F.log_prob(a, b)
 
     def derivatives(self, eta, aux, y, w, order):
         xp = get_namespace(eta)

@@ -56,7 +56,10 @@ def _grad_max(grad) -> float:
 def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
     """Minimise ``problem`` from ``s0`` until max |gradient| <= tol."""
     s = np.array(s0, dtype=float)
-    value, grad, _ = problem.evaluate(s, 1)
+    # when the curvature comes from all rows and is refreshed every step, the pass that
+    # evaluates a trial point also forms its Hessian
+    fused = problem.hessian_objective is problem.objective and not problem.reuse_hessian
+    value, grad, hess = problem.evaluate(s, 2 if fused else 1)
     history, system, singular = [], None, False
     converged, reason, it = False, "maximum number of iterations reached", 0
     while True:
@@ -69,36 +72,37 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
             break
         fresh = system is None
         if fresh:
-            system = NewtonSystem(problem.hessian(s))
+            system = NewtonSystem(hess if hess is not None else problem.hessian(s))
             singular |= system.singular
         step = system.solve(grad)
         decrement = -float(grad @ step)
-        if decrement <= 1e3 * _EPS * max(1.0, abs(value)):
-            # the objective can no longer show a decrease: trust the full Newton step
-            # while it still shrinks the gradient
-            new_value, new_grad, _ = problem.evaluate(s + step, 1)
+        if decrement <= 1e3 * problem.eps * max(1.0, abs(value)):
+            # the objective, computed at the data's precision, can no longer show a
+            # decrease: trust the full Newton step while it still shrinks the gradient
+            new_value, new_grad, new_hess = problem.evaluate(s + step, 2 if fused else 1)
             if _grad_max(new_grad) >= grad_max:
                 if not fresh:
-                    system = None
+                    system = hess = None
                     continue
                 converged, reason = True, "no further progress at machine precision"
                 break
-            s, value, grad, it = s + step, new_value, new_grad, it + 1
+            s, value, grad, hess, it = s + step, new_value, new_grad, new_hess, it + 1
+            system = None
             continue
         t, accepted = 1.0, False
         for _ in range(40):
-            new_value, new_grad, _ = problem.evaluate(s + t * step, 1)
+            new_value, new_grad, new_hess = problem.evaluate(s + t * step, 2 if fused else 1)
             if new_value <= value - 1e-4 * t * decrement:
                 accepted = True
                 break
             t *= 0.5
         if not accepted:
             if not fresh:  # a stale Hessian may be to blame: refresh and retry
-                system = None
+                system = hess = None
                 continue
             reason = "line search failed"
             break
-        s, value, it = s + t * step, new_value, it + 1
+        s, value, hess, it = s + t * step, new_value, new_hess, it + 1
         if (not problem.reuse_hessian or t < 1
                 or _grad_max(new_grad) > _REUSE_RATIO * grad_max):
             system = None
