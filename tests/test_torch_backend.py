@@ -68,3 +68,65 @@ def test_float32_tensors_are_computed_in_float32_and_agree():
     ours = fit_objective(torch_ob, "newton", 1e-6, 100)
     reference = fit_objective(numpy_ob, "newton", 1e-10, 100)
     assert ours.objective_value == pytest.approx(reference.objective_value, rel=1e-6)
+
+
+def _binary_data(n=1500, seed=3):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)) * [1.0, 100.0, 0.01, 1.0]
+    y = (X @ [1.0, -0.01, 50.0, 0.0] + rng.logistic(size=n) > 0).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+def test_estimators_take_tensors_and_agree_with_numpy(kind):
+    import logitkit as lk
+
+    X, y = _binary_data()
+    if kind != "binary":
+        noise = np.random.default_rng(4).logistic(size=len(y))
+        y = np.digitize(X @ [1.0, -0.01, 50.0, 0.0] + noise, [-1.0, 1.0])
+    make = lk.OrdinalLogisticRegression if kind == "ordinal" else lk.LogisticRegression
+    reference = make().fit(X, y)
+    for model in (make().fit(torch.as_tensor(X), torch.as_tensor(y)),
+                  make(device="cpu").fit(X, y)):
+        np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(model.predict_proba(torch.as_tensor(X)),
+                                   reference.predict_proba(X), atol=1e-12)
+        np.testing.assert_allclose(model.summary().to_frame()["std_err"],
+                                   reference.summary().to_frame()["std_err"], rtol=1e-9)
+
+
+def test_float32_tensor_fit_matches_float64_objective():
+    import logitkit as lk
+
+    X, y = _binary_data()
+    reference = lk.LogisticRegression().fit(X, y)
+    model = lk.LogisticRegression().fit(torch.as_tensor(X, dtype=torch.float32), y)
+    assert model.converged_
+    assert model.result_.objective_value == pytest.approx(reference.result_.objective_value,
+                                                          rel=1e-6)
+
+
+def test_minibatch_training_on_tensors_matches_numpy():
+    import logitkit as lk
+
+    X, y = _binary_data()
+    params = {"solver": "adam", "epochs": 3, "batch_size": 64, "random_state": 0}
+    reference = lk.LogisticRegression(**params).fit(X, y)
+    model = lk.LogisticRegression(**params).fit(torch.as_tensor(X), y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
+
+
+def test_bad_tensors_are_clear_errors():
+    import logitkit as lk
+
+    X, y = _binary_data()
+    bad = torch.tensor(X)  # a copy: as_tensor would share X's memory
+    bad[3, 1] = float("nan")
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        lk.LogisticRegression().fit(bad, y)
+    with pytest.raises(ValueError, match="2-D tensor"):
+        lk.LogisticRegression().fit(torch.as_tensor(X[:, 0]), y)
+    model = lk.LogisticRegression().fit(torch.as_tensor(X), y)
+    with pytest.raises(ValueError, match="expecting 4 features"):
+        model.predict(torch.as_tensor(X[:, :3]))

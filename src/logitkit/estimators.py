@@ -7,16 +7,14 @@ Both default to the maximum-likelihood fit (``alpha=0``), as R and Stata do.
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
-from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from array_api_compat import is_torch_array
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -26,6 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from logitkit.backends import host_product, like, to_numpy
 from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
 from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
@@ -34,8 +33,8 @@ from logitkit.inference import collect
 from logitkit.objective import Objective
 from logitkit.reporting import ReportedParameters, StatisticsMixin
 from logitkit.separation import detect_separation
-from logitkit.solvers import stochastic
 from logitkit.solvers.optimizers import OPTIMIZERS
+from logitkit.training import MinibatchMixin
 
 _SOLVERS = ("auto", "newton", "lbfgs") + OPTIMIZERS
 # the separation linear program is only run up to this many constraint entries
@@ -52,7 +51,7 @@ def _missing(y) -> np.ndarray:
     return np.zeros(values.shape, dtype=bool)
 
 
-class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
+class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------
@@ -86,8 +85,37 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
             raise ValueError("validation_split applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
 
-    def _design(self, X, reset: bool) -> np.ndarray:
-        """Numeric (n, d) design matrix; DataFrames go through the fitted encoder."""
+    def _design(self, X, reset: bool):
+        """Numeric (n, d) design matrix; DataFrames go through the fitted encoder.
+
+        A torch tensor stays a tensor (on ``device`` if set); with ``device`` set, other
+        input is validated on the host, then moved there as a tensor.
+        """
+        if is_torch_array(X):
+            return self._tensor_design(X, reset)
+        Xd = self._host_design(X, reset)
+        if self.device is None:
+            return Xd
+        import torch
+
+        return torch.as_tensor(Xd, device=self.device)
+
+    def _tensor_design(self, X, reset: bool):
+        if X.ndim != 2 or X.shape[0] == 0:
+            raise ValueError(f"X must be a 2-D tensor with at least one row, got shape "
+                             f"{tuple(X.shape)}")
+        if not X.is_floating_point():
+            X = X.double()
+        if not bool(X.isfinite().all()):
+            raise ValueError("Input X contains NaN or infinity")
+        if reset:
+            self.n_features_in_, self.encoder_ = X.shape[1], None
+        elif X.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
+                             f"expecting {self.n_features_in_} features as input")
+        return X if self.device is None else X.to(self.device)
+
+    def _host_design(self, X, reset: bool) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             validate_data(self, X, reset=reset, skip_check_array=True)
             if reset:
@@ -110,6 +138,8 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
     def _target(self, y, n_rows):
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
+        if is_torch_array(y):
+            y = to_numpy(y)
         categorical = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
         if not categorical:
             y = column_or_1d(y, warn=True)
@@ -178,7 +208,7 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
         if validation_data is not None:
             raise ValueError("validation_data applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
-        objective = Objective(family, Xd, codes, weights, len(classes),
+        objective = Objective(family, Xd, like(codes, Xd), like(weights, Xd), len(classes),
                               self._fits_intercept(), alpha=float(self.alpha))
         with np.errstate(over="ignore", under="ignore"):
             result = fit_objective(objective, self.solver, self.tol, self.max_iter)
@@ -202,7 +232,8 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
                            or self._max_observed_proba(Xd, codes, weights) > 1 - 1e-8)
             size = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1)
             if symptomatic and size <= _SEPARATION_LP_MAX:
-                report = detect_separation(Xd, codes, family.name, len(self.classes_),
+                report = detect_separation(to_numpy(Xd), codes, family.name,
+                                           len(self.classes_),
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=weights)
         if report is not None and report.separated:
@@ -258,210 +289,6 @@ class _LogitBase(StatisticsMixin, ClassifierMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    # -- minibatch training (solver "sgd", "adam", "rmsprop", "adagrad") -------------
-    def _training_config(self) -> stochastic.TrainingConfig:
-        return stochastic.TrainingConfig.from_params(self.solver, self.get_params())
-
-    def _objective(self, Xd, codes, weights) -> Objective:
-        return Objective(self._family(len(self.classes_)), Xd, codes.astype(np.float64),
-                         weights, len(self.classes_), self._fits_intercept(),
-                         alpha=float(self.alpha))
-
-    def _fit_minibatch(self, Xd, codes, weights, clusters, validation_data):
-        config = self._training_config()
-        validation = None
-        if validation_data is not None:
-            validation = self._validation_objective(validation_data)
-        elif config.validation_split:
-            # Keras's convention: the last fraction of the rows, before any shuffling
-            split = math.ceil(Xd.shape[0] * (1 - config.validation_split))
-            if not 1 <= split < Xd.shape[0]:
-                raise ValueError(f"validation_split={config.validation_split} leaves no rows "
-                                 f"for training or for validation out of {Xd.shape[0]}")
-            validation = self._objective(Xd[split:], codes[split:], weights[split:])
-            Xd, codes, weights = Xd[:split], codes[:split], weights[:split]
-            if clusters is not None:
-                clusters = clusters[:split]
-            totals = np.bincount(codes, weights=weights, minlength=len(self.classes_))
-            if np.any(totals <= 0):
-                raise ValueError(
-                    f"validation_split={config.validation_split} leaves class(es) "
-                    f"{list(self.classes_[totals <= 0])} out of the training rows (it takes "
-                    "the last rows, as Keras does); shuffle the rows first")
-        problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights))
-        trainer = stochastic.Trainer(problem, config, np.random.default_rng(self.random_state),
-                                     config.steps_per_epoch(problem.train.n))
-        with np.errstate(over="ignore", under="ignore"):
-            report = trainer.run(problem, config.epochs,
-                                 None if validation is None else problem.like(validation),
-                                 early_stopping=config.early_stopping)
-        self._trainer = trainer
-        self._set_minibatch_result(problem, report, clusters, check=True)
-        return self
-
-    def _set_minibatch_result(self, problem, report, clusters, check):
-        with np.errstate(over="ignore", under="ignore"):
-            result, distance = stochastic.fit_result(problem, report, self.solver, check)
-        self.history_ = {k: list(v) for k, v in self._trainer.history.items()}
-        self.result_ = result
-        self.n_iter_ = result.n_iter
-        self.converged_ = result.converged
-        self.optimum_distance_ = distance
-        self._set_coefficients(problem.objective, result.params)
-        self.separation_ = None  # a minibatch fit is not an MLE: no separation diagnosis
-        self.inference_ = (collect(problem.objective, result.params, clusters, result.hessian)
-                           if self.alpha == 0 and result.converged else None)
-
-    def _uses_minibatch(self) -> bool:
-        return self.solver in OPTIMIZERS
-
-    @available_if(_uses_minibatch)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One pass (epoch) of minibatch training over the rows given, keeping the
-        parameters and the optimizer's state from the previous calls (or from ``fit``).
-
-        classes: every label y will ever hold, required on the first call (the class
-        order for ordinal models, else sorted). No standard errors: ``summary()`` reports
-        the estimates only. ``class_weight="balanced"`` is not available here.
-        """
-        self._check_params()
-        config = self._training_config()
-        first = getattr(self, "_trainer", None) is None
-        fitted = hasattr(self, "result_")  # e.g. loaded from a file: continue from it
-        if first and not fitted:
-            if classes is None:
-                raise ValueError("classes must be passed on the first call to partial_fit "
-                                 "(every label that y will hold)")
-            Xd = self._design(X, reset=True)
-            self.classes_ = self._partial_classes(classes)
-            self.target_name_ = getattr(y, "name", None)
-            self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
-                                else [f"x{j}" for j in range(Xd.shape[1])])
-        else:
-            Xd = self._design(X, reset=False)
-            if classes is not None and set(np.asarray(classes).tolist()) != set(
-                    self.classes_.tolist()):
-                raise ValueError(f"classes {list(classes)} differ from those of the earlier "
-                                 f"fit, {list(self.classes_)}")
-        codes = self._encode_labels(y, Xd.shape[0])
-        if isinstance(self.class_weight, str):
-            raise ValueError(f"class_weight={self.class_weight!r} needs the whole data; "
-                             "pass a dict {label: weight} to partial_fit")
-        weights = self._plain_weights(sample_weight, Xd)
-        if self.class_weight is not None:
-            per_class = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
-            weights = weights * per_class[codes]
-        problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights))
-        if first:
-            self._trainer = stochastic.Trainer(
-                problem, config, np.random.default_rng(self.random_state),
-                config.steps_per_epoch(problem.train.n),
-                start=self.result_.params if fitted else None,
-                history=getattr(self, "history_", None))
-        with np.errstate(over="ignore", under="ignore"):
-            report = self._trainer.run(problem, 1)
-        self._set_minibatch_result(problem, report, None, check=False)
-        return self
-
-    def _partial_classes(self, classes) -> np.ndarray:
-        if isinstance(getattr(classes, "dtype", None), pd.CategoricalDtype):
-            return np.asarray(pd.Categorical(classes).categories, dtype=object)
-        classes = np.asarray(classes)
-        if classes.ndim != 1 or len(classes) < 2 or len(set(classes.tolist())) != len(classes):
-            raise ValueError(f"classes must list at least 2 distinct labels, got {classes!r}")
-        return classes if isinstance(self, OrdinalLogisticRegression) else np.sort(classes)
-
-    def _encode_labels(self, y, n_rows) -> np.ndarray:
-        """(n,) int codes of labels y into ``classes_``; unknown labels are an error."""
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None")
-        values = (np.asarray(y, dtype=object)
-                  if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
-                  else column_or_1d(y, warn=True))
-        check_consistent_length(np.empty(n_rows), values)
-        codes = pd.Index(self.classes_).get_indexer(values)
-        if np.any(codes < 0):
-            unknown = sorted({str(v) for v in np.asarray(values, dtype=object)[codes < 0]})
-            raise ValueError(f"y has labels {unknown[:10]} that are not among classes_ "
-                             f"{list(self.classes_)}")
-        return codes.astype(np.int64)
-
-    def _plain_weights(self, sample_weight, Xd) -> np.ndarray:
-        weights = _check_sample_weight(sample_weight, Xd, dtype=np.float64)
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise ValueError("sample_weight must be finite and >= 0")
-        return weights
-
-    def _validation_objective(self, validation_data) -> Objective:
-        if not (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
-            raise ValueError("validation_data must be (X_val, y_val) or "
-                             "(X_val, y_val, sample_weight_val)")
-        Xv = self._design(validation_data[0], reset=False)
-        codes = self._encode_labels(validation_data[1], Xv.shape[0])
-        sw = validation_data[2] if len(validation_data) == 3 else None
-        return self._objective(Xv, codes, self._plain_weights(sw, Xv))
-
-    def evaluate(self, X, y, sample_weight=None) -> dict:
-        """{"loss": mean log-loss + penalty (the objective), "accuracy": weighted share of
-        rows whose most probable class is y}, like Keras's ``model.evaluate``."""
-        check_is_fitted(self)
-        Xd = self._design(X, reset=False)
-        objective = self._objective(Xd, self._encode_labels(y, Xd.shape[0]),
-                                    self._plain_weights(sample_weight, Xd))
-        loss, accuracy = stochastic.evaluate_objective(objective, self.result_.params)
-        return {"loss": loss, "accuracy": accuracy}
-
-    def describe(self):
-        """A one-glance description of the model's shape, like Keras's ``model.summary()``
-        (inputs, outputs, activation, trainable parameters); ``summary()`` is the
-        statistical one."""
-        from logitkit.describe import describe_model
-
-        return describe_model(self)
-
-    def _is_minibatch_fit(self) -> bool:
-        return self.result_.solver in OPTIMIZERS
-
-    def _header(self, cov_label):
-        rows = super()._header(cov_label)
-        if not self._is_minibatch_fit():
-            return rows
-        out = []
-        for label, value in rows:
-            if label == "Solver":
-                value = f"{value} (minibatch)"
-            elif label == "Iterations":
-                label = "Epochs"
-            out.append((label, value))
-            if label == "Converged":
-                out.append(("Distance to optimum (SE)", self.optimum_distance_))
-        return out
-
-    def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust", base_class=None):
-        result = super().summary(alpha, cov_type, base_class)
-        if not self._is_minibatch_fit() or self.inference_ is not None or self.alpha > 0:
-            return result
-        header = tuple((label, "none (approximate fit)" if label == "Covariance type" else value)
-                       for label, value in result.header)
-        return replace(result, header=header, notes=(self._approximate_note(),))
-
-    def _approximate_note(self) -> str:
-        distance = self.optimum_distance_
-        where = ("an unknown number of" if not np.isfinite(distance) else f"{distance:.2g}")
-        return (f"Minibatch fit ({self.result_.solver}): the estimates are {where} standard "
-                "errors from the maximum-likelihood estimate, so standard errors are not "
-                f"reported (they are when within {stochastic.SE_TOLERANCE:g}). Refit with "
-                "solver='newton' for exact inference, or train to convergence (e.g. "
-                "full-batch steps with momentum: solver='sgd', batch_size=None, "
-                "momentum=0.9).")
-
-    def _natural_covariance(self, cov_type):
-        check_is_fitted(self)
-        if self.inference_ is None and self.alpha == 0 and self._is_minibatch_fit():
-            raise ValueError(self._approximate_note())
-        return super()._natural_covariance(cov_type)
-
-
 class LogisticRegression(_LogitBase):
     """Binary (2 classes) or multinomial softmax (K > 2) logistic regression.
 
@@ -484,7 +311,7 @@ class LogisticRegression(_LogitBase):
                  beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-7, schedule=None,
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
-                 kernel_initializer="zeros", random_state=None, verbose=0):
+                 kernel_initializer="zeros", random_state=None, verbose=0, device=None):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -513,6 +340,7 @@ class LogisticRegression(_LogitBase):
         self.kernel_initializer = kernel_initializer
         self.random_state = random_state
         self.verbose = verbose
+        self.device = device
 
     def _family(self, n_classes):
         return Binomial() if n_classes == 2 else Multinomial()
@@ -579,11 +407,11 @@ class LogisticRegression(_LogitBase):
         """Linear predictor: (n,) log-odds of classes_[1] for 2 classes, else (n, K) logits."""
         check_is_fitted(self)
         Xd = self._design(X, reset=False)
-        scores = Xd @ self.coef_.T + self.intercept_
+        scores = host_product(Xd, self.coef_) + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
     def _proba(self, Xd):
-        scores = np.asarray(Xd @ self.coef_.T + self.intercept_, dtype=np.float64)
+        scores = host_product(Xd, self.coef_) + self.intercept_
         if scores.shape[1] == 1:
             return Binomial().predict_proba(scores, np.zeros(0))
         return Multinomial().predict_proba(scores[:, 1:] - scores[:, :1], np.zeros(0))
@@ -605,7 +433,7 @@ class OrdinalLogisticRegression(_LogitBase):
                  beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-7, schedule=None,
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
-                 kernel_initializer="zeros", random_state=None, verbose=0):
+                 kernel_initializer="zeros", random_state=None, verbose=0, device=None):
         self.link = link
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -634,6 +462,9 @@ class OrdinalLogisticRegression(_LogitBase):
         self.kernel_initializer = kernel_initializer
         self.random_state = random_state
         self.verbose = verbose
+        self.device = device
+
+    _ordered_classes = True
 
     def _check_params(self):
         if self.link not in LINKS:
@@ -675,5 +506,5 @@ class OrdinalLogisticRegression(_LogitBase):
         return [self.coef_[:, None].copy(), self.thresholds_.copy()]
 
     def _proba(self, Xd):
-        eta = np.asarray(Xd @ self.coef_, dtype=np.float64)[:, None]
+        eta = host_product(Xd, self.coef_[None, :])
         return Ordinal(self.link).predict_proba(eta, self.thresholds_)

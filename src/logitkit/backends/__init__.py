@@ -4,7 +4,14 @@ Numerical code takes arrays and asks :func:`get_namespace` for their namespace
 (DESIGN.md rule 2); it never calls ``np.`` on data that may live on a GPU.
 """
 
-from logitkit.backends.namespace import device, get_namespace, gram, to_numpy
+from logitkit.backends.namespace import (
+    device,
+    get_namespace,
+    gram,
+    host_product,
+    like,
+    to_numpy,
+)
 from logitkit.backends.special import (
     log_expit,
     log_ndtr,
@@ -17,6 +24,8 @@ __all__ = [
     "device",
     "get_namespace",
     "gram",
+    "host_product",
+    "like",
     "to_numpy",
     "log_expit",
     "log_ndtr",

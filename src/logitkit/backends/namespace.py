@@ -1,6 +1,6 @@
 """Which array library an array belongs to, its device, and moving small results to the host."""
 
-__all__ = ["device", "get_namespace", "gram", "to_numpy"]
+__all__ = ["device", "get_namespace", "gram", "host_product", "like", "to_numpy"]
 
 import numpy as np
 from array_api_compat import array_namespace, device, is_torch_array
@@ -21,3 +21,22 @@ def to_numpy(a) -> np.ndarray:
 def gram(Z) -> np.ndarray:
     """Z' Z as a float64 host array, for Z of shape (n, k) (NumPy calls BLAS syrk)."""
     return np.asarray(to_numpy(Z.T @ Z), dtype=np.float64)
+
+
+def like(values: np.ndarray, X):
+    """A host array as an array of X's library on X's device (unchanged for NumPy X)."""
+    if is_torch_array(X):
+        import torch
+
+        return torch.as_tensor(values, device=X.device)
+    return values
+
+
+def host_product(X, matrix: np.ndarray) -> np.ndarray:
+    """X @ matrix.T as a float64 host array (n, k), computed where X lives."""
+    if is_torch_array(X):
+        import torch
+
+        M = torch.as_tensor(np.ascontiguousarray(matrix), dtype=X.dtype, device=X.device)
+        return to_numpy(X @ M.T).astype(np.float64)
+    return np.asarray(X @ matrix.T, dtype=np.float64)
