@@ -79,17 +79,26 @@ def measure(fit):
     return seconds, peak, result
 
 
+def ours(fit, objective, penalised=True):
+    """Rows for logitkit: the fit alone (what the peers do), then, for unpenalised fits,
+    with the matrices for standard errors (the default, what summary() needs)."""
+    rows = []
+    variants = [("logitkit (newton)", False)]
+    if not penalised:
+        variants.append(("logitkit + inference", True))
+    for label, inference in variants:
+        sec, peak, m = measure(lambda inference=inference: fit(inference=inference))
+        rows.append((label, sec, objective(m), peak))
+    return rows
+
+
 def run_binary(scale, rng, with_statsmodels):
     n, d, alpha = int(1_000_000 * scale), 100, 1e-4
     X, y = unscaled_binary(n, d, rng)
     rows = []
 
-    def ours():
-        return lk.LogisticRegression(alpha=alpha).fit(X, y)
-
-    sec, peak, m = measure(ours)
-    rows.append(("logitkit (newton)", sec, softmax_objective(X, y, m.coef_, m.intercept_, alpha),
-                 peak))
+    rows += ours(lambda **kw: lk.LogisticRegression(alpha=alpha, **kw).fit(X, y),
+                 lambda m: softmax_objective(X, y, m.coef_, m.intercept_, alpha))
     from sklearn.linear_model import LogisticRegression as SkLR
 
     for solver in ("lbfgs", "newton-cholesky"):
@@ -111,9 +120,8 @@ def run_multinomial(scale, rng, with_statsmodels):
     n, d, k, alpha = int(200_000 * scale), 50, 10, 1e-4
     X, y = multinomial_data(n, d, k, rng)
     rows = []
-    sec, peak, m = measure(lambda: lk.LogisticRegression(alpha=alpha).fit(X, y))
-    rows.append(("logitkit (newton)", sec, softmax_objective(X, y, m.coef_, m.intercept_, alpha),
-                 peak))
+    rows += ours(lambda **kw: lk.LogisticRegression(alpha=alpha, **kw).fit(X, y),
+                 lambda m: softmax_objective(X, y, m.coef_, m.intercept_, alpha))
     from sklearn.linear_model import LogisticRegression as SkLR
 
     for solver in ("lbfgs", "newton-cholesky"):
@@ -127,8 +135,8 @@ def run_ordinal(scale, rng, with_statsmodels):
     n, d, k = int(100_000 * scale), 20, 4
     X, y = ordinal_data(n, d, k, rng)
     rows = []
-    sec, peak, m = measure(lambda: lk.OrdinalLogisticRegression().fit(X, y))
-    rows.append(("logitkit (newton)", sec, ordinal_objective(X, y, m.coef_, m.thresholds_), peak))
+    rows += ours(lambda **kw: lk.OrdinalLogisticRegression(**kw).fit(X, y),
+                 lambda m: ordinal_objective(X, y, m.coef_, m.thresholds_), penalised=False)
     if with_statsmodels:
         from statsmodels.miscmodels.ordinal_model import OrderedModel
 

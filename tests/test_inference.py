@@ -154,7 +154,7 @@ def test_penalised_fit_refuses_inference(spector):
     frame = m.summary().to_frame()
     assert frame["std_err"].isna().all() and frame["coef"].notna().all()
     assert "penalised fit" in str(m.summary())
-    with pytest.raises(ValueError, match="penalised fit"):
+    with pytest.raises(ValueError, match="is penalised"):
         m.covariance_  # noqa: B018
 
 
@@ -182,3 +182,15 @@ def test_lr_test_of_nested_models(spector):
     assert small.lr_test(full) == test
     with pytest.raises(ValueError, match="same kind"):
         full.lr_test(lk.OrdinalLogisticRegression().fit(spector[SPECTOR], spector["GRADE"]))
+
+
+def test_inference_false_skips_the_matrices_and_says_so(spector):
+    m = lk.LogisticRegression(inference=False).fit(spector[SPECTOR], spector["GRADE"])
+    full = lk.LogisticRegression().fit(spector[SPECTOR], spector["GRADE"])
+    assert m.inference_ is None
+    np.testing.assert_array_equal(m.coef_, full.coef_)
+    assert m.log_likelihood_ == full.log_likelihood_
+    assert m.summary().to_frame()["std_err"].isna().all()
+    assert "inference=False" in str(m.summary())
+    with pytest.raises(ValueError, match="inference=True"):
+        m.covariance_  # noqa: B018

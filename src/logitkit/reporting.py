@@ -96,11 +96,7 @@ class StatisticsMixin:
     def _natural_covariance(self, cov_type):
         check_is_fitted(self)
         if self.inference_ is None:
-            raise ValueError(
-                f"standard errors are not available for a penalised fit (alpha={self.alpha}): "
-                "the penalty biases the estimates and the usual covariance does not apply; "
-                "refit with alpha=0 for maximum-likelihood inference"
-            )
+            raise ValueError("standard errors are not available: " + self._no_inference()[1])
         return covariance(self.inference_, cov_type)[0]
 
     # -- summary ----------------------------------------------------------------------
@@ -115,9 +111,8 @@ class StatisticsMixin:
         notes = []
         if self.inference_ is None:
             cov = np.full((len(estimates), len(estimates)), np.nan)
-            cov_label = f"none (penalised fit, alpha={self.alpha:g})"
-            notes.append("Standard errors are not reported for a penalised fit; refit with "
-                         "alpha=0 for maximum-likelihood inference.")
+            cov_label, reason = self._no_inference()
+            notes.append(f"Standard errors are not reported: {reason}.")
         else:
             natural, singular = covariance(self.inference_, cov_type)
             cov = reported.matrix @ natural @ reported.matrix.T
@@ -138,6 +133,16 @@ class StatisticsMixin:
                          "errors are unreliable. Fit with alpha > 0 for finite estimates.")
         return Summary(self._title(), tuple(self._header(cov_label)), table, tuple(notes),
                        level=1 - alpha)
+
+    def _no_inference(self) -> tuple[str, str]:
+        """(covariance-type label, reason) for a fit without inference matrices."""
+        if self.alpha > 0:
+            return (f"none (penalised fit, alpha={self.alpha:g})",
+                    f"the fit is penalised (alpha={self.alpha:g}), which biases the estimates "
+                    "so that the usual covariance does not apply; refit with alpha=0 for "
+                    "maximum-likelihood inference")
+        return ("none (inference=False)", "the model was fitted with inference=False; refit "
+                "with inference=True (the default) for standard errors")
 
     def _separated_rows(self, index) -> np.ndarray:
         report = self.separation_

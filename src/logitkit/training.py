@@ -83,7 +83,8 @@ class MinibatchMixin:
         self._set_coefficients(problem.objective, result.params)
         self.separation_ = None  # a minibatch fit is not an MLE: no separation diagnosis
         self.inference_ = (collect(problem.objective, result.params, clusters, result.hessian)
-                           if self.alpha == 0 and result.converged else None)
+                           if self.alpha == 0 and self.inference and result.converged
+                           else None)
 
     def _uses_minibatch(self) -> bool:
         return self.solver in OPTIMIZERS

@@ -19,15 +19,16 @@ class Binomial(Family):
         xp = get_namespace(eta)
         z = eta[:, 0]
         # loss = log(1 + e^z) - y z = -log_sigmoid(-z) - y z, stable for large |z|
-        loss_i = -log_expit(-z) - y * z
+        log_q = log_expit(-z)
+        loss_i = -log_q - y * z
         out = EtaDerivatives(loss=xp.sum(w * loss_i))
         if order >= 1:
-            p = xp.exp(log_expit(z))
+            q = xp.exp(log_q)  # P(y = 0), accurate when tiny
+            p = xp.exp(log_q + z)  # log sigmoid(z) = z + log sigmoid(-z)
             out.grad_eta = (w * (p - y))[:, None]
             out.grad_aux = xp.zeros(0, dtype=eta.dtype, device=device(eta))
             out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype, device=device(eta))
         if order >= 2:
-            q = xp.exp(log_expit(-z))
             out.hess_eta_diag = (w * p * q)[:, None]
             out.hess_eta = out.hess_eta_diag[:, :, None]
             out.hess_eta_aux = xp.zeros((z.shape[0], 1, 0), dtype=eta.dtype, device=device(eta))
