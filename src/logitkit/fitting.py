@@ -13,9 +13,12 @@ from logitkit.solvers import SOLVERS, SolverReport
 
 # Newton's p x p Hessian is cheap up to this many parameters; beyond it, L-BFGS
 NEWTON_MAX_PARAMS = 1000
-# Newton takes its Hessian from a row subsample of this many rows (at least 50 per
-# parameter) when X has more than twice as many; gradients stay exact
-HESSIAN_SAMPLE_ROWS = 50_000
+# Newton takes its Hessian from a row subsample (500 rows per parameter, between these
+# bounds) when X has more than twice as many rows and the model enough parameters;
+# gradients stay exact
+HESSIAN_SAMPLE_ROWS = (20_000, 50_000)
+# below this many parameters a full Hessian costs little more than a gradient pass
+_MIN_SAMPLED_PARAMS = 50
 
 
 @dataclass(frozen=True)
@@ -82,8 +85,8 @@ def null_log_likelihood(objective: Objective) -> float:
 def hessian_objective(objective: Objective) -> Objective:
     """The objective Newton takes curvature from: itself, or every k-th row (a view of X,
     no copy; evenly spaced rows also represent data sorted by class)."""
-    rows = max(HESSIAN_SAMPLE_ROWS, 50 * objective.n_params)
-    if objective.n <= 2 * rows:
+    rows = int(np.clip(500 * objective.n_params, *HESSIAN_SAMPLE_ROWS))
+    if objective.n <= 2 * rows or objective.n_params < _MIN_SAMPLED_PARAMS:
         return objective
     return objective.subset(slice(0, None, objective.n // rows))
 
@@ -93,8 +96,8 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int) 
     name = choose_solver(solver, objective.n_params)
     curvature = hessian_objective(objective) if name == "newton" else None
     problem = SolverProblem(objective, curvature)
-    start = null_parameters(objective)
-    report = SOLVERS[name](problem, problem.from_natural(start), tol, max_iter)
+    start = problem.from_natural(null_parameters(objective))
+    report = SOLVERS[name](problem, start, tol, max_iter)
     params = problem.to_natural(report.params)
     W, _ = objective.unpack(params)
     loss = (report.value - objective.penalty.value(W)) * objective.total_weight
