@@ -149,13 +149,13 @@ def _name(path: str) -> str:
 
 
 def _read(path: str, sep: str | None):
-    source = click.get_binary_stream("stdin") if path == "-" else path
+    source = sys.stdin.buffer if path == "-" else path
     return readers.read_table(source, sep=sep, name=_name(path))
 
 
 def _load_model(path: str):
     if path == "-":
-        return io.model_from_bytes(click.get_binary_stream("stdin").read(), _name(path))
+        return io.model_from_bytes(sys.stdin.buffer.read(), _name(path))
     return io.load(path)
 
 
@@ -236,7 +236,7 @@ def fit(data, target, kind, features, categorical, order, weights, id_column, al
     with progress:
         _fit(model, train)
     if output == "-":
-        click.get_binary_stream("stdout").write(io.model_to_bytes(model))
+        sys.stdout.buffer.write(io.model_to_bytes(model))
     else:
         io.save_model(model, output)
     steps = "epochs" if solver in MINIBATCH_SOLVERS else "iterations"

@@ -159,8 +159,9 @@ class Ordinal(Family):
         a0 = xp.where(has_a, a, xp.zeros_like(a))
         b0 = xp.where(has_b, b, xp.zeros_like(b))
         # r = f / P at each end (0 at an infinite end)
-        r_a = xp.where(has_a, xp.exp(F.log_pdf(a0) - log_p), xp.zeros_like(a))
-        r_b = xp.where(has_b, xp.exp(F.log_pdf(b0) - log_p), xp.zeros_like(b))
+        never = xp.full_like(a, -math.inf)  # exp(-inf) = 0 at an infinite end
+        r_a = xp.exp(xp.where(has_a, F.log_pdf(a0) - log_p, never))
+        r_b = xp.exp(xp.where(has_b, F.log_pdf(b0) - log_p, never))
         q = aux.shape[0]
         levels = xp.arange(q, device=device(eta))
         upper = xp.astype(codes[:, None] == levels[None, :], eta.dtype)  # theta_c is row's a
