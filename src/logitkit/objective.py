@@ -49,12 +49,12 @@ class Objective:
         self.n_params = self.m * self.d1 + self.q
         self.total_weight = float(to_numpy(self.xp.sum(weights)))
         self.penalty = L2Penalty(alpha, family.slope_gram(n_classes), self.d)
-        # a block's temporaries stay within 1/32 of X and 8 MB (DESIGN.md rule 4): passes
+        # a block's temporaries stay within 1/16 of X and 8 MB (DESIGN.md rule 4): passes
         # for values and gradients hold about one float64 row per row, passes for
         # Hessians and scores about m + 2 of them. On an accelerator, where each operation
         # costs a kernel launch, a block is a quarter of X (at most 2 GiB) instead.
         x_bytes = X.shape[0] * X.shape[1] * X.dtype.itemsize
-        budget = min(_BLOCK_BYTES, x_bytes // 32)
+        budget = min(_BLOCK_BYTES, x_bytes // 16)
         if getattr(getattr(X, "device", None), "type", "cpu") != "cpu":
             budget = min(_ACCELERATOR_BLOCK_BYTES, max(_BLOCK_BYTES, x_bytes // 4))
         self.block_rows = max(256, budget // max(1, 8 * self.d))

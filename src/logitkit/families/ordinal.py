@@ -10,6 +10,7 @@ b = theta_{c-1} - eta (-inf for the first).
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.special as sc
@@ -25,6 +26,16 @@ from logitkit.backends import (
 from logitkit.families.base import EtaDerivatives, Family
 
 
+class Cell(NamedTuple):
+    """Per-row terms of a cell (a, b]: log P, log f and f'/f at both ends."""
+
+    log_p: Any
+    log_pdf_a: Any
+    log_pdf_b: Any
+    dlog_pdf_a: Any
+    dlog_pdf_b: Any
+
+
 class Link:
     """A CDF F given through stable log forms: log F, log(1-F), log f and f'/f."""
 
@@ -35,6 +46,12 @@ class Link:
     def log_pdf(self, x): ...
     def dlog_pdf(self, x): ...
     def ppf(self, p: np.ndarray) -> np.ndarray: ...
+
+    def cell(self, a, b, a0, b0, has_a, has_b) -> Cell:
+        """The log probability of the cells (a, b] and the log density and its slope at
+        each end; a0, b0 are a and b with their infinite entries replaced by 0."""
+        return Cell(self.log_prob(a, b), self.log_pdf(a0), self.log_pdf(b0),
+                    self.dlog_pdf(a0), self.dlog_pdf(b0))
 
     def log_prob(self, a, b):
         """log(F(a) - F(b)) for a > b, from the CDF side or the survival side."""
@@ -62,6 +79,18 @@ class LogitLink(Link):
 
     def ppf(self, p):
         return sc.logit(p)
+
+    def cell(self, a, b, a0, b0, has_a, has_b) -> Cell:
+        """Two log-sigmoids per row: log sigma(-x) = log sigma(x) - x, log f(x) =
+        log sigma(x) + log sigma(-x) and f'/f (x) = 1 - 2 sigma(x)."""
+        xp = get_namespace(a)
+        log_sig_a, log_sig_b = log_expit(a0), log_expit(b0)
+        upper = xp.where(has_a, log_sig_a, xp.zeros_like(a))  # log sigma(a); 0 at +inf
+        lower = xp.where(has_b, log_sig_b - b0, xp.zeros_like(b))  # log sigma(-b); 0 at -inf
+        gap = xp.where(has_a & has_b, b0 - a0, xp.full_like(a, -math.inf))
+        log_p = upper + lower + log_one_minus_exp(gap)
+        return Cell(log_p, 2.0 * log_sig_a - a0, 2.0 * log_sig_b - b0,
+                    1.0 - 2.0 * xp.exp(log_sig_a), 1.0 - 2.0 * xp.exp(log_sig_b))
 
     def log_prob(self, a, b):
         """log(sigma(a) - sigma(b)) = log_sigmoid(a) + log_sigmoid(-b) + log(1 - e^(b-a))."""
@@ -149,19 +178,19 @@ class Ordinal(Family):
     def derivatives(self, eta, aux, y, w, order):
         xp = get_namespace(eta)
         a, b, codes = self._bounds(eta, aux, y)
-        with np.errstate(invalid="ignore"):
-            log_p = self._log_prob(a, b)
-        out = EtaDerivatives(loss=-xp.sum(w * log_p))
-        if order == 0:
-            return out
-        F = self._F
         has_a, has_b = xp.isfinite(a), xp.isfinite(b)
         a0 = xp.where(has_a, a, xp.zeros_like(a))
         b0 = xp.where(has_b, b, xp.zeros_like(b))
+        with np.errstate(invalid="ignore"):
+            cell = self._F.cell(a, b, a0, b0, has_a, has_b)
+        log_p = cell.log_p
+        out = EtaDerivatives(loss=-xp.sum(w * log_p))
+        if order == 0:
+            return out
         # r = f / P at each end (0 at an infinite end)
-        never = xp.full_like(a, -math.inf)  # exp(-inf) = 0 at an infinite end
-        r_a = xp.exp(xp.where(has_a, F.log_pdf(a0) - log_p, never))
-        r_b = xp.exp(xp.where(has_b, F.log_pdf(b0) - log_p, never))
+        never = xp.full_like(a, -math.inf)
+        r_a = xp.exp(xp.where(has_a, cell.log_pdf_a - log_p, never))
+        r_b = xp.exp(xp.where(has_b, cell.log_pdf_b - log_p, never))
         q = aux.shape[0]
         levels = xp.arange(q, device=device(eta))
         upper = xp.astype(codes[:, None] == levels[None, :], eta.dtype)  # theta_c is row's a
@@ -171,8 +200,8 @@ class Ordinal(Family):
         out.grad_aux_rows = (w * dl_da)[:, None] * upper + (w * dl_db)[:, None] * lower
         out.grad_aux = xp.sum(out.grad_aux_rows, axis=0)
         if order >= 2:
-            l_aa = r_a * r_a - F.dlog_pdf(a0) * r_a
-            l_bb = r_b * r_b + F.dlog_pdf(b0) * r_b
+            l_aa = r_a * r_a - cell.dlog_pdf_a * r_a
+            l_bb = r_b * r_b + cell.dlog_pdf_b * r_b
             l_ab = -r_a * r_b
             out.hess_eta_diag = (w * (l_aa + 2.0 * l_ab + l_bb))[:, None]
             out.hess_eta = out.hess_eta_diag[:, :, None]
