@@ -160,12 +160,18 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
             )
         return classes, codes
 
-    def _weights(self, sample_weight, X, classes, codes):
+    def _plain_weights(self, sample_weight, X) -> np.ndarray:
+        """(n,) validated frequency weights (ones when None)."""
         weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
         if not np.all(np.isfinite(weights)):
             raise ValueError("sample_weight contains NaN or infinity")
         if np.any(weights < 0):
             raise ValueError("sample_weight has negative values; weights must be >= 0")
+        return weights
+
+    def _weights(self, sample_weight, X, classes, codes):
+        """Frequency weights times class weights; every class needs positive weight."""
+        weights = self._plain_weights(sample_weight, X)
         if self.class_weight is not None:
             per_class = compute_class_weight(self.class_weight, classes=classes,
                                              y=classes[codes])

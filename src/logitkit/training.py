@@ -12,7 +12,6 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
@@ -27,7 +26,8 @@ from logitkit.solvers.optimizers import OPTIMIZERS
 
 class MinibatchMixin:
     """Needs from the estimator: _design, _family, _fits_intercept, _set_coefficients,
-    _check_params, classes_, and the training parameters (see TrainingConfig)."""
+    _check_params, _plain_weights, classes_, and the training parameters (see
+    TrainingConfig)."""
 
     _ordered_classes = False  # True for ordinal models: partial_fit keeps the given order
 
@@ -159,12 +159,6 @@ class MinibatchMixin:
             raise ValueError(f"y has labels {unknown[:10]} that are not among classes_ "
                              f"{list(self.classes_)}")
         return codes.astype(np.int64)
-
-    def _plain_weights(self, sample_weight, Xd) -> np.ndarray:
-        weights = _check_sample_weight(sample_weight, Xd, dtype=np.float64)
-        if not np.all(np.isfinite(weights)) or np.any(weights < 0):
-            raise ValueError("sample_weight must be finite and >= 0")
-        return weights
 
     def _validation_objective(self, validation_data) -> Objective:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
