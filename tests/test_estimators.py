@@ -187,3 +187,15 @@ def test_non_convergence_warns_with_the_reason():
     with pytest.warns(lk.ConvergenceWarning, match=r"did not converge.*max \|gradient\|"):
         m = lk.LogisticRegression(solver="lbfgs", max_iter=2).fit(X, y)
     assert not m.converged_ and m.n_iter_ == 2
+
+
+def test_separation_on_data_too_large_for_the_linear_program_still_warns(monkeypatch):
+    from logitkit import estimators
+
+    monkeypatch.setattr(estimators, "_SEPARATION_LP_MAX", 10)
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(lk.PerfectSeparationWarning, match="may be separated"):
+        m = lk.LogisticRegression().fit(X, y)
+    assert m.separation_ is None and np.all(np.isfinite(m.coef_))

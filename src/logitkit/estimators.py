@@ -232,16 +232,25 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
 
     def _diagnose(self, Xd, codes, weights, family, result):
         """Warn about separation or non-convergence; returns the SeparationReport or None."""
-        report = None
+        report, extreme = None, False
         if self.alpha == 0:
-            symptomatic = (not result.converged
-                           or self._max_observed_proba(Xd, codes, weights) > 1 - 1e-8)
+            extreme = self._max_observed_proba(Xd, codes, weights) > 1 - 1e-8
             size = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1)
-            if symptomatic and size <= _SEPARATION_LP_MAX:
+            if (extreme or not result.converged) and size <= _SEPARATION_LP_MAX:
                 report = detect_separation(to_numpy(Xd), codes, family.name,
                                            len(self.classes_),
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=weights)
+            elif extreme:
+                warnings.warn(
+                    "Fitted probabilities of 0 or 1 occurred: the classes may be separated, "
+                    "in which case the maximum-likelihood estimate does not exist. The exact "
+                    f"check (a linear program) is skipped above {_SEPARATION_LP_MAX:g} "
+                    "entries (rows x columns x (classes - 1)); fit with alpha > 0 if the "
+                    "coefficients are implausibly large.",
+                    PerfectSeparationWarning,
+                    stacklevel=3,
+                )
         if report is not None and report.separated:
             names = [self.coef_names_[j] for j in report.features]
             by = f"by {', '.join(names)}" if names else "by the intercept or cut points alone"
