@@ -9,8 +9,6 @@ prints w1, w2 and b, and shades the decision regions over a mesh with the points
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 import matplotlib
@@ -21,7 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 import logitkit as lk  # noqa: E402
 from logitkit import datasets  # noqa: E402
-from logitkit.plots import plot_decision_boundary  # noqa: E402
+from logitkit.plots import plot_decision_boundary, save_figure  # noqa: E402
 
 
 def main(small: bool = False, out: str | Path = "decision_boundary_2d.png") -> Path:
@@ -39,18 +37,12 @@ def main(small: bool = False, out: str | Path = "decision_boundary_2d.png") -> P
     ax.set_ylabel("X2")
     ax.set_title("Decision boundary of the logistic model (SGD, 50 epochs)")
     ax.grid(True, linestyle="--", alpha=0.6)
-    out = Path(out)
-    fig.savefig(out, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    out = save_figure(fig, out)
     print(f"Wrote {out}")
     return out
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true",
-                        default=bool(os.environ.get("LOGITKIT_EXAMPLES_SMALL")),
-                        help="a quick run on less data (also LOGITKIT_EXAMPLES_SMALL=1)")
-    parser.add_argument("--out", default="decision_boundary_2d.png", help="the PNG to write")
-    args = parser.parse_args()
-    main(args.small, args.out)
+    from _cli import run  # examples/_cli.py, beside this script
+
+    run(main, __doc__, "decision_boundary_2d.png")

@@ -16,8 +16,6 @@ exist).
 
 from __future__ import annotations
 
-import argparse
-import os
 import warnings
 from pathlib import Path
 
@@ -30,7 +28,7 @@ import numpy as np  # noqa: E402
 
 import logitkit as lk  # noqa: E402
 from logitkit import datasets  # noqa: E402
-from logitkit.plots import plot_decision_boundary, plot_history  # noqa: E402
+from logitkit.plots import plot_decision_boundary, plot_history, save_figure  # noqa: E402
 
 
 def main(small: bool = False, out: str | Path = "gradient_descent_table.png") -> Path:
@@ -70,18 +68,12 @@ def main(small: bool = False, out: str | Path = "gradient_descent_table.png") ->
     right.set_xlabel("Feature1")
     right.set_ylabel("Feature2")
     right.set_title("The seed table and the boundary reached")
-    out = Path(out)
-    fig.savefig(out, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    out = save_figure(fig, out)
     print(f"Wrote {out}")
     return out
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true",
-                        default=bool(os.environ.get("LOGITKIT_EXAMPLES_SMALL")),
-                        help="a quick run with fewer steps (also LOGITKIT_EXAMPLES_SMALL=1)")
-    parser.add_argument("--out", default="gradient_descent_table.png", help="the PNG to write")
-    args = parser.parse_args()
-    main(args.small, args.out)
+    from _cli import run  # examples/_cli.py, beside this script
+
+    run(main, __doc__, "gradient_descent_table.png")

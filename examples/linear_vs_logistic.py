@@ -11,8 +11,6 @@ Both models are fitted on the same data; the figure shows the two cases side by 
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 import matplotlib
@@ -24,7 +22,7 @@ import numpy as np  # noqa: E402
 
 import logitkit as lk  # noqa: E402
 from logitkit import datasets  # noqa: E402
-from logitkit.plots import plot_sigmoid_fit  # noqa: E402
+from logitkit.plots import plot_sigmoid_fit, save_figure  # noqa: E402
 
 
 def compare(X, y, ax, title):
@@ -57,18 +55,12 @@ def main(small: bool = False, out: str | Path = "linear_vs_logistic.png") -> Pat
         print(f"{name:>10}: least squares predicts class 1 from x = {threshold:5.2f} "
               f"(accuracy {lin_acc:.3f}); logistic boundary x = {boundary:5.2f} "
               f"(accuracy {log_acc:.3f})")
-    out = Path(out)
-    fig.savefig(out, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    out = save_figure(fig, out)
     print(f"Wrote {out}")
     return out
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true",
-                        default=bool(os.environ.get("LOGITKIT_EXAMPLES_SMALL")),
-                        help="a quick run on less data (also LOGITKIT_EXAMPLES_SMALL=1)")
-    parser.add_argument("--out", default="linear_vs_logistic.png", help="the PNG to write")
-    args = parser.parse_args()
-    main(args.small, args.out)
+    from _cli import run  # examples/_cli.py, beside this script
+
+    run(main, __doc__, "linear_vs_logistic.png")

@@ -10,20 +10,17 @@ Here the same training is one estimator; the figure goes to a PNG.
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import logitkit as lk  # noqa: E402
 from logitkit import datasets  # noqa: E402
-from logitkit.plots import plot_sigmoid_fit  # noqa: E402
+from logitkit.plots import plot_sigmoid_fit, save_figure  # noqa: E402
 
 
 def main(small: bool = False, out: str | Path = "sigmoid_1d.png") -> Path:
@@ -37,18 +34,12 @@ def main(small: bool = False, out: str | Path = "sigmoid_1d.png") -> Path:
     print(f"Training accuracy: {model.history_['accuracy'][-1]:.4f}")
     ax = plot_sigmoid_fit(model, X, y, grid=np.linspace(-10, 10, 100))
     ax.set_title("Logistic regression in 1-D: Adam, 30 epochs, batch 32")
-    out = Path(out)
-    ax.figure.savefig(out, dpi=100, bbox_inches="tight")
-    plt.close(ax.figure)
+    out = save_figure(ax.figure, out)
     print(f"Wrote {out}")
     return out
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true",
-                        default=bool(os.environ.get("LOGITKIT_EXAMPLES_SMALL")),
-                        help="a quick run on less data (also LOGITKIT_EXAMPLES_SMALL=1)")
-    parser.add_argument("--out", default="sigmoid_1d.png", help="the PNG to write")
-    args = parser.parse_args()
-    main(args.small, args.out)
+    from _cli import run  # examples/_cli.py, beside this script
+
+    run(main, __doc__, "sigmoid_1d.png")

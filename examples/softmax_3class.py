@@ -11,8 +11,6 @@ same, plus the regions each class wins and the training curves.
 
 from __future__ import annotations
 
-import argparse
-import os
 from pathlib import Path
 
 import matplotlib
@@ -24,7 +22,7 @@ import numpy as np  # noqa: E402
 
 import logitkit as lk  # noqa: E402
 from logitkit import datasets  # noqa: E402
-from logitkit.plots import plot_decision_boundary, plot_history  # noqa: E402
+from logitkit.plots import plot_decision_boundary, plot_history, save_figure  # noqa: E402
 
 
 def main(small: bool = False, out: str | Path = "softmax_3class.png") -> Path:
@@ -48,18 +46,12 @@ def main(small: bool = False, out: str | Path = "softmax_3class.png") -> Path:
     left.set_title("Model predictions on the test set")
     plot_history(model, ax=right)
     right.set_title("Training (solid) and test (dashed) curves")
-    out = Path(out)
-    fig.savefig(out, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    out = save_figure(fig, out)
     print(f"Wrote {out}")
     return out
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--small", action="store_true",
-                        default=bool(os.environ.get("LOGITKIT_EXAMPLES_SMALL")),
-                        help="a quick run on less data (also LOGITKIT_EXAMPLES_SMALL=1)")
-    parser.add_argument("--out", default="softmax_3class.png", help="the PNG to write")
-    args = parser.parse_args()
-    main(args.small, args.out)
+    from _cli import run  # examples/_cli.py, beside this script
+
+    run(main, __doc__, "softmax_3class.png")

@@ -64,3 +64,15 @@ def test_plot_history():
     assert len(ax.get_lines()) == 1
     with pytest.raises(ValueError, match="history"):
         plot_history(lk.LogisticRegression(alpha=0.1).fit(X, y))
+
+
+def test_save_figure_writes_and_closes(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from logitkit.plots import save_figure
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    out = save_figure(fig, tmp_path / "line.png")
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)

@@ -5,14 +5,18 @@ Each function draws on ``ax`` (a new figure's axes when None) and returns the Ax
 * :func:`plot_sigmoid_fit` -- one feature: the data and the fitted probability curve;
 * :func:`plot_decision_boundary` -- two features: the regions each class wins (binary:
   the P = 0.5 line; multiclass: one colour per class) with the points on top;
-* :func:`plot_history` -- a minibatch fit's per-epoch loss and accuracy (``history_``).
+* :func:`plot_history` -- a minibatch fit's per-epoch loss and accuracy (``history_``);
+
+and :func:`save_figure` writes a figure to a file and closes it.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
-__all__ = ["plot_decision_boundary", "plot_history", "plot_sigmoid_fit"]
+__all__ = ["plot_decision_boundary", "plot_history", "plot_sigmoid_fit", "save_figure"]
 
 _MARKERS = ("o", "x", "s", "^", "v", "D", "P", "*")
 
@@ -145,3 +149,13 @@ def plot_history(history, metrics=("loss", "accuracy"), ax=None):
     ax.legend(loc="best")
     ax.grid(True, ls="--", alpha=0.5)
     return ax
+
+
+def save_figure(fig, path) -> Path:
+    """Write ``fig`` to ``path`` (format from the suffix), close it, and return the path."""
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
