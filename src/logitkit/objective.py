@@ -82,15 +82,23 @@ class Objective:
 
     def _block_derivatives(self, rows, W, aux, order):
         """(X block, family derivatives) for one block at coefficients W (m, d1)."""
-        xp = self.xp
         Xb = self.X[rows]
-        B = xp.asarray(np.ascontiguousarray(W[:, : self.d]), dtype=Xb.dtype, device=device(Xb))
+        eta = self._eta(Xb, W)
+        return Xb, self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
+
+    def _eta(self, Xb, W):
+        """(b, m) float64 linear predictor of the rows Xb at coefficients W (m, d1)."""
+        B = np.ascontiguousarray(W[:, : self.d])
+        if isinstance(Xb, np.ndarray):  # NumPy: no namespace wrappers (minibatch steps)
+            B = B.astype(Xb.dtype, copy=False)
+        else:
+            B = self.xp.asarray(B, dtype=Xb.dtype, device=device(Xb))
         # one column: a matrix-vector product, several times faster than (n, d) @ (d, 1)
         eta = (Xb @ B[0])[:, None] if self.m == 1 else Xb @ B.T
-        eta = xp.astype(eta, xp.float64)
+        eta = self.xp.astype(eta, self.xp.float64, copy=False)
         if self.fit_intercept:
-            eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64, device=device(Xb))
-        return Xb, self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
+            eta = eta + self.xp.asarray(W[:, self.d], dtype=self.xp.float64, device=device(Xb))
+        return eta
 
     def _cross(self, Xb, V) -> np.ndarray:
         """X_b' V as float64 host (d, k) for V (n, k) float64."""
@@ -187,15 +195,9 @@ class Objective:
         if host:
             # a batch is small: computing it in float64 costs one cast, saves several
             Xb = Xb.astype(np.float64, copy=False)
-            eta = Xb @ W[:, : self.d].T
-            if self.fit_intercept:
-                eta += W[:, self.d]
         else:
-            B = xp.asarray(W[:, : self.d], dtype=Xb.dtype, device=device(Xb))
-            eta = xp.astype(Xb @ B.T, xp.float64)
-            if self.fit_intercept:
-                eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64, device=device(Xb))
             aux = xp.asarray(aux, dtype=xp.float64, device=device(Xb))
+        eta = self._eta(Xb, W)
         der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
         b = Xb.shape[0]
         scale = self.n / (b * self.total_weight) if b else 0.0
