@@ -272,8 +272,13 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
             )
         return report
 
-    def _max_observed_proba(self, Xd, codes, weights, block=2048) -> float:
-        """Largest fitted probability of a row's own class (rows with weight > 0)."""
+    def _max_observed_proba(self, Xd, codes, weights) -> float:
+        """Largest fitted probability of a row's own class (rows with weight > 0).
+
+        Host blocks are small (the probabilities' temporaries stay far below X); a tensor's
+        are large, as each costs kernel launches and a transfer.
+        """
+        block = (1 << 20) if is_torch_array(Xd) else 2048
         largest = 0.0
         for start in range(0, len(codes), block):
             rows = slice(start, start + block)
