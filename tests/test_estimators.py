@@ -199,3 +199,4 @@ def test_separation_on_data_too_large_for_the_linear_program_still_warns(monkeyp
     with pytest.warns(lk.PerfectSeparationWarning, match="may be separated"):
         m = lk.LogisticRegression().fit(X, y)
     assert m.separation_ is None and np.all(np.isfinite(m.coef_))
+    assert "possible (too large to check)" in str(m.summary())

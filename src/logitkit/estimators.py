@@ -231,8 +231,12 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
         return True
 
     def _diagnose(self, Xd, codes, weights, family, result):
-        """Warn about separation or non-convergence; returns the SeparationReport or None."""
+        """Warn about separation or non-convergence; returns the SeparationReport or None.
+
+        Sets ``separation_status_``, the summary's one-word account of the check.
+        """
         report, extreme = None, False
+        self.separation_status_ = "none" if self.alpha == 0 else "not checked (penalised)"
         if self.alpha == 0:
             extreme = self._max_observed_proba(Xd, codes, weights) > 1 - 1e-8
             size = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1)
@@ -242,6 +246,7 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=weights)
             elif extreme:
+                self.separation_status_ = "possible (too large to check)"
                 warnings.warn(
                     "Fitted probabilities of 0 or 1 occurred: the classes may be separated, "
                     "in which case the maximum-likelihood estimate does not exist. The exact "
@@ -252,6 +257,7 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
                     stacklevel=3,
                 )
         if report is not None and report.separated:
+            self.separation_status_ = "complete" if report.complete else "quasi-complete"
             names = [self.coef_names_[j] for j in report.features]
             by = f"by {', '.join(names)}" if names else "by the intercept or cut points alone"
             kind = "completely" if report.complete else "quasi-completely"

@@ -156,9 +156,7 @@ class StatisticsMixin:
         r = self.result_
         lr = 2 * (r.log_likelihood - r.null_log_likelihood)
         df = self.df_model_
-        separation = "none"
-        if self.separation_ is not None and self.separation_.separated:
-            separation = "complete" if self.separation_.complete else "quasi-complete"
+        separation = self.separation_status_
         return [
             ("Dep. variable", self.target_name_ or "y"),
             ("Model", self._model_name()),

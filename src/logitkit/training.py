@@ -82,6 +82,7 @@ class MinibatchMixin:
         self.optimum_distance_ = distance
         self._set_coefficients(problem.objective, result.params)
         self.separation_ = None  # a minibatch fit is not an MLE: no separation diagnosis
+        self.separation_status_ = "not checked (minibatch fit)"
         self.inference_ = (collect(problem.objective, result.params, clusters, result.hessian)
                            if self.alpha == 0 and self.inference and result.converged
                            else None)
