@@ -83,6 +83,8 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--cols", type=int, default=100)
     parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--profile", action="store_true",
+                        help="print cProfile's top functions of logitkit's exact fit and epoch")
     args = parser.parse_args()
     alpha, device = 1e-4, args.device
     name = torch.cuda.get_device_name() if torch.device(device).type == "cuda" else "cpu"
@@ -119,6 +121,19 @@ def main():
     print(f"\nminibatch Adam, one epoch, batch {args.batch_size}")
     print(f"logitkit {sec_ours:.3f} s, PyTorch autograd loop {sec_torch:.3f} s: "
           f"{sec_torch / sec_ours:.1f}x")
+    if args.profile:
+        profile(device, lambda: lk.LogisticRegression(alpha=alpha, inference=False).fit(X, y))
+        profile(device, lambda: ours.fit(X, y))
+
+
+def profile(device, fit):
+    import cProfile
+    import pstats
+
+    with cProfile.Profile() as p:
+        fit()
+        synchronize(device)
+    pstats.Stats(p).sort_stats("tottime").print_stats(25)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""The same objective and solvers on PyTorch tensors (CPU here; CUDA on a GPU machine)."""
+"""The same objective and solvers on PyTorch tensors.
+
+CPU torch by default (CI); ``LOGITKIT_TEST_DEVICE=cuda pytest tests/test_torch_backend.py``
+runs them on a GPU.
+"""
+
+import os
 
 import numpy as np
 import pytest
@@ -8,6 +14,7 @@ from logitkit.fitting import fit_objective
 from logitkit.objective import Objective
 
 torch = pytest.importorskip("torch")
+DEVICE = os.environ.get("LOGITKIT_TEST_DEVICE", "cpu")
 
 CASES = [
     ("binomial", Binomial, 2, True),
@@ -29,8 +36,9 @@ def _data(n_classes, seed=0, n=600):
 def _pair(make, n_classes, fit_intercept, dtype=torch.float64):
     X, y, w = _data(n_classes)
     numpy_ob = Objective(make(), X, y, w, n_classes, fit_intercept, alpha=0.01)
-    torch_ob = Objective(make(), torch.as_tensor(X, dtype=dtype), torch.as_tensor(y),
-                         torch.as_tensor(w), n_classes, fit_intercept, alpha=0.01)
+    torch_ob = Objective(make(), torch.as_tensor(X, dtype=dtype, device=DEVICE),
+                         torch.as_tensor(y, device=DEVICE), torch.as_tensor(w, device=DEVICE),
+                         n_classes, fit_intercept, alpha=0.01)
     return numpy_ob, torch_ob
 
 
@@ -87,10 +95,11 @@ def test_estimators_take_tensors_and_agree_with_numpy(kind):
         y = np.digitize(X @ [1.0, -0.01, 50.0, 0.0] + noise, [-1.0, 1.0])
     make = lk.OrdinalLogisticRegression if kind == "ordinal" else lk.LogisticRegression
     reference = make().fit(X, y)
-    for model in (make().fit(torch.as_tensor(X), torch.as_tensor(y)),
-                  make(device="cpu").fit(X, y)):
+    for model in (make().fit(torch.as_tensor(X, device=DEVICE),
+                             torch.as_tensor(y, device=DEVICE)),
+                  make(device=DEVICE).fit(X, y)):
         np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-10)
-        np.testing.assert_allclose(model.predict_proba(torch.as_tensor(X)),
+        np.testing.assert_allclose(model.predict_proba(torch.as_tensor(X, device=DEVICE)),
                                    reference.predict_proba(X), atol=1e-12)
         np.testing.assert_allclose(model.summary().to_frame()["std_err"],
                                    reference.summary().to_frame()["std_err"], rtol=1e-9)
@@ -101,7 +110,8 @@ def test_float32_tensor_fit_matches_float64_objective():
 
     X, y = _binary_data()
     reference = lk.LogisticRegression().fit(X, y)
-    model = lk.LogisticRegression().fit(torch.as_tensor(X, dtype=torch.float32), y)
+    model = lk.LogisticRegression().fit(
+        torch.as_tensor(X, dtype=torch.float32, device=DEVICE), y)
     assert model.converged_
     assert model.result_.objective_value == pytest.approx(reference.result_.objective_value,
                                                           rel=1e-6)
@@ -113,7 +123,7 @@ def test_minibatch_training_on_tensors_matches_numpy():
     X, y = _binary_data()
     params = {"solver": "adam", "epochs": 3, "batch_size": 64, "random_state": 0}
     reference = lk.LogisticRegression(**params).fit(X, y)
-    model = lk.LogisticRegression(**params).fit(torch.as_tensor(X), y)
+    model = lk.LogisticRegression(**params).fit(torch.as_tensor(X, device=DEVICE), y)
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
 
 
@@ -121,12 +131,12 @@ def test_bad_tensors_are_clear_errors():
     import logitkit as lk
 
     X, y = _binary_data()
-    bad = torch.tensor(X)  # a copy: as_tensor would share X's memory
+    bad = torch.tensor(X, device=DEVICE)  # a copy: as_tensor would share X's memory
     bad[3, 1] = float("nan")
     with pytest.raises(ValueError, match="NaN or infinity"):
         lk.LogisticRegression().fit(bad, y)
     with pytest.raises(ValueError, match="2-D tensor"):
-        lk.LogisticRegression().fit(torch.as_tensor(X[:, 0]), y)
-    model = lk.LogisticRegression().fit(torch.as_tensor(X), y)
+        lk.LogisticRegression().fit(torch.as_tensor(X[:, 0], device=DEVICE), y)
+    model = lk.LogisticRegression().fit(torch.as_tensor(X, device=DEVICE), y)
     with pytest.raises(ValueError, match="expecting 4 features"):
-        model.predict(torch.as_tensor(X[:, :3]))
+        model.predict(torch.as_tensor(X[:, :3], device=DEVICE))

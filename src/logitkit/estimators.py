@@ -24,7 +24,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from logitkit.backends import host_product, like, to_numpy
+from logitkit.backends import device, get_namespace, like, product, to_numpy, weighted_counts
 from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
 from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
@@ -49,6 +49,54 @@ def _missing(y) -> np.ndarray:
     if values.dtype.kind == "O" or isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
         return np.asarray(pd.isna(values))
     return np.zeros(values.shape, dtype=bool)
+
+
+def _tensor_target(y, X):
+    """(classes, codes) of a label tensor, encoded on X's device (sorted classes)."""
+    import torch
+
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim != 1:
+        raise ValueError(f"y should be a 1d array, got a tensor of shape {tuple(y.shape)}")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError("Found input variables with inconsistent numbers of samples: "
+                         f"[{X.shape[0]}, {y.shape[0]}]")
+    y = y.to(X.device)
+    if y.is_floating_point():
+        missing = torch.isnan(y)
+        if bool(missing.any()):
+            first = int(torch.nonzero(missing)[0, 0])
+            raise ValueError(f"y contains missing values (NaN or None), first at row {first}")
+        if not bool((torch.isfinite(y) & (y == torch.round(y))).all()):
+            raise ValueError("Unknown label type: continuous. Maybe you are trying to fit a "
+                             "classifier, which expects discrete classes on a regression "
+                             "target with continuous values.")
+    classes, codes = torch.unique(y, sorted=True, return_inverse=True)
+    return to_numpy(classes), codes
+
+
+def _tensor_weights(sample_weight, X):
+    """(n,) float64 weights on X's device, validated there."""
+    import torch
+
+    n = X.shape[0]
+    if sample_weight is None:
+        return torch.ones(n, dtype=torch.float64, device=X.device)
+    weights = torch.as_tensor(sample_weight, dtype=torch.float64, device=X.device)
+    if weights.ndim == 0:
+        return torch.full((n,), float(weights), dtype=torch.float64, device=X.device)
+    if tuple(weights.shape) != (n,):
+        raise ValueError(f"sample_weight.shape == {tuple(weights.shape)}, expected {(n,)}!")
+    _check_weight_values(bool(torch.isfinite(weights).all()), bool((weights < 0).any()))
+    return weights
+
+
+def _check_weight_values(finite: bool, negative: bool):
+    if not finite:
+        raise ValueError("sample_weight contains NaN or infinity")
+    if negative:
+        raise ValueError("sample_weight has negative values; weights must be >= 0")
 
 
 class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator):
@@ -135,11 +183,24 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
             self.encoder_ = None
         return validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
 
-    def _target(self, y, n_rows):
+    def _target(self, y, Xd):
+        """(classes (K,) host array, codes (n,) int64 kept where Xd lives)."""
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
-        if is_torch_array(y):
-            y = to_numpy(y)
+        if is_torch_array(y) and is_torch_array(Xd):
+            classes, codes = _tensor_target(y, Xd)
+        else:
+            classes, codes = self._host_target(to_numpy(y) if is_torch_array(y) else y,
+                                               Xd.shape[0])
+            codes = like(codes, Xd)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has only one class ({classes[0]!r}); this classifier needs samples "
+                "of at least 2 classes in the data"
+            )
+        return classes, codes
+
+    def _host_target(self, y, n_rows):
         categorical = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
         if not categorical:
             y = column_or_1d(y, warn=True)
@@ -152,31 +213,25 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
         if not categorical:
             check_classification_targets(y)
         check_consistent_length(np.empty(n_rows), y)
-        classes, codes = encode_target(y)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y has only one class ({classes[0]!r}); this classifier needs samples "
-                "of at least 2 classes in the data"
-            )
-        return classes, codes
+        return encode_target(y)
 
-    def _plain_weights(self, sample_weight, X) -> np.ndarray:
-        """(n,) validated frequency weights (ones when None)."""
+    def _plain_weights(self, sample_weight, X):
+        """(n,) validated frequency weights (ones when None), float64, where X lives."""
+        if is_torch_array(X):
+            return _tensor_weights(sample_weight, X)
         weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        if not np.all(np.isfinite(weights)):
-            raise ValueError("sample_weight contains NaN or infinity")
-        if np.any(weights < 0):
-            raise ValueError("sample_weight has negative values; weights must be >= 0")
+        _check_weight_values(np.all(np.isfinite(weights)), np.any(weights < 0))
         return weights
 
     def _weights(self, sample_weight, X, classes, codes):
         """Frequency weights times class weights; every class needs positive weight."""
         weights = self._plain_weights(sample_weight, X)
         if self.class_weight is not None:
+            counts = weighted_counts(codes, None, len(classes)).astype(np.int64)
             per_class = compute_class_weight(self.class_weight, classes=classes,
-                                             y=classes[codes])
-            weights = weights * per_class[codes]
-        totals = np.bincount(codes, weights=weights, minlength=len(classes))
+                                             y=np.repeat(classes, counts))
+            weights = weights * like(per_class, weights)[codes]
+        totals = weighted_counts(codes, weights, len(classes))
         empty = [classes[k] for k in np.flatnonzero(totals <= 0)]
         if empty:
             raise ValueError(
@@ -199,7 +254,7 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
         """
         self._check_params()
         Xd = self._design(X, reset=True)
-        classes, codes = self._target(y, Xd.shape[0])
+        classes, codes = self._target(y, Xd)
         weights = self._weights(sample_weight, Xd, classes, codes)
         if clusters is not None:
             clusters = column_or_1d(clusters)
@@ -214,7 +269,7 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
         if validation_data is not None:
             raise ValueError("validation_data applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
-        objective = Objective(family, Xd, like(codes, Xd), like(weights, Xd), len(classes),
+        objective = Objective(family, Xd, codes, weights, len(classes),
                               self._fits_intercept(), alpha=float(self.alpha))
         with np.errstate(over="ignore", under="ignore"):
             result = fit_objective(objective, self.solver, self.tol, self.max_iter)
@@ -241,10 +296,10 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
             extreme = self._max_observed_proba(Xd, codes, weights) > 1 - 1e-8
             size = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1)
             if (extreme or not result.converged) and size <= _SEPARATION_LP_MAX:
-                report = detect_separation(to_numpy(Xd), codes, family.name,
+                report = detect_separation(to_numpy(Xd), to_numpy(codes), family.name,
                                            len(self.classes_),
                                            fit_intercept=self._fits_intercept(),
-                                           sample_weight=weights)
+                                           sample_weight=to_numpy(weights))
             elif extreme:
                 self.separation_status_ = "possible (too large to check)"
                 warnings.warn(
@@ -279,25 +334,28 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
         return report
 
     def _max_observed_proba(self, Xd, codes, weights) -> float:
-        """Largest fitted probability of a row's own class (rows with weight > 0).
+        """Largest fitted probability of a row's own class (rows with weight > 0),
+        computed where Xd lives.
 
         Host blocks are small (the probabilities' temporaries stay far below X); a tensor's
-        are large, as each costs kernel launches and a transfer.
+        are large, as each costs kernel launches.
         """
         block = (1 << 20) if is_torch_array(Xd) else 2048
         largest = 0.0
         for start in range(0, len(codes), block):
             rows = slice(start, start + block)
             proba = self._proba(Xd[rows])
-            observed = proba[np.arange(proba.shape[0]), codes[rows]][weights[rows] > 0]
-            largest = max(largest, float(observed.max(initial=0.0)))
+            xp = get_namespace(proba)
+            own = proba[xp.arange(proba.shape[0], device=device(proba)), codes[rows]]
+            own = xp.where(weights[rows] > 0, own, xp.zeros_like(own))
+            largest = max(largest, float(to_numpy(xp.max(own))))
         return largest
 
     # -- prediction -------------------------------------------------------------------
     def predict_proba(self, X):
         """(n, K) class probabilities, columns in the order of ``classes_``."""
         check_is_fitted(self)
-        return self._proba(self._design(X, reset=False))
+        return to_numpy(self._proba(self._design(X, reset=False)))
 
     def predict(self, X):
         """(n,) the most probable class."""
@@ -446,11 +504,16 @@ class LogisticRegression(_LogitBase):
         """Linear predictor: (n,) log-odds of classes_[1] for 2 classes, else (n, K) logits."""
         check_is_fitted(self)
         Xd = self._design(X, reset=False)
-        scores = host_product(Xd, self.coef_) + self.intercept_
+        scores = to_numpy(self._scores(Xd))
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
+    def _scores(self, Xd):
+        """(n, m) float64 linear predictor where Xd lives: m = 1 for two classes, else K."""
+        return product(Xd, self.coef_) + like(self.intercept_, Xd)
+
     def _proba(self, Xd):
-        scores = host_product(Xd, self.coef_) + self.intercept_
+        """(n, K) float64 probabilities, where Xd lives."""
+        scores = self._scores(Xd)
         if scores.shape[1] == 1:
             return Binomial().predict_proba(scores, np.zeros(0))
         return Multinomial().predict_proba(scores[:, 1:] - scores[:, :1], np.zeros(0))
@@ -547,8 +610,8 @@ class OrdinalLogisticRegression(_LogitBase):
         return [self.coef_[:, None].copy(), self.thresholds_.copy()]
 
     def _proba(self, Xd):
-        eta = host_product(Xd, self.coef_[None, :])
-        return Ordinal(self.link).predict_proba(eta, self.thresholds_)
+        eta = product(Xd, self.coef_[None, :])
+        return Ordinal(self.link).predict_proba(eta, like(self.thresholds_, eta))
 
 
 for _estimator in (LogisticRegression, OrdinalLogisticRegression):

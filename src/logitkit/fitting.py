@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from logitkit.backends import to_numpy
+from logitkit.backends import weighted_counts
 from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
 from logitkit.solvers import SOLVERS, SolverReport
@@ -66,9 +66,7 @@ def null_parameters(objective: Objective) -> np.ndarray:
 
 def class_weight_sums(objective: Objective) -> np.ndarray:
     """(K,) total weight of each class."""
-    return np.bincount(np.asarray(to_numpy(objective.y), dtype=np.int64),
-                       weights=np.asarray(to_numpy(objective.w), dtype=np.float64),
-                       minlength=objective.n_classes)
+    return weighted_counts(objective.y, objective.w, objective.n_classes)
 
 
 def null_log_likelihood(objective: Objective) -> float:

@@ -17,7 +17,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from logitkit.backends import like
+from logitkit.backends import like, weighted_counts
 from logitkit.inference import collect
 from logitkit.objective import Objective
 from logitkit.solvers import stochastic
@@ -55,7 +55,7 @@ class MinibatchMixin:
             Xd, codes, weights = Xd[:split], codes[:split], weights[:split]
             if clusters is not None:
                 clusters = clusters[:split]
-            totals = np.bincount(codes, weights=weights, minlength=len(self.classes_))
+            totals = weighted_counts(codes, weights, len(self.classes_))
             if np.any(totals <= 0):
                 raise ValueError(
                     f"validation_split={config.validation_split} leaves class(es) "
@@ -125,7 +125,7 @@ class MinibatchMixin:
         weights = self._plain_weights(sample_weight, Xd)
         if self.class_weight is not None:
             per_class = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
-            weights = weights * per_class[codes]
+            weights = weights * like(per_class[codes], weights)
         problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights))
         if first:
             self._trainer = stochastic.Trainer(

@@ -8,9 +8,10 @@ from logitkit.backends.namespace import (
     device,
     get_namespace,
     gram,
-    host_product,
     like,
+    product,
     to_numpy,
+    weighted_counts,
 )
 from logitkit.backends.special import (
     log_expit,
@@ -24,9 +25,10 @@ __all__ = [
     "device",
     "get_namespace",
     "gram",
-    "host_product",
     "like",
+    "product",
     "to_numpy",
+    "weighted_counts",
     "log_expit",
     "log_ndtr",
     "log_one_minus_exp",

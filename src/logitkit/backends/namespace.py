@@ -1,6 +1,6 @@
 """Which array library an array belongs to, its device, and moving small results to the host."""
 
-__all__ = ["device", "get_namespace", "gram", "host_product", "like", "to_numpy"]
+__all__ = ["device", "get_namespace", "gram", "like", "product", "to_numpy", "weighted_counts"]
 
 import numpy as np
 from array_api_compat import array_namespace, device, is_torch_array
@@ -32,11 +32,26 @@ def like(values: np.ndarray, X):
     return values
 
 
-def host_product(X, matrix: np.ndarray) -> np.ndarray:
-    """X @ matrix.T as a float64 host array (n, k), computed where X lives."""
+def product(X, matrix: np.ndarray):
+    """X @ matrix.T (n, k) in float64, computed and kept where X lives (X's dtype in the
+    product, so float32 data is multiplied in float32)."""
     if is_torch_array(X):
         import torch
 
         M = torch.as_tensor(np.ascontiguousarray(matrix), dtype=X.dtype, device=X.device)
-        return to_numpy(X @ M.T).astype(np.float64)
+        return (X @ M.T).to(torch.float64)
     return np.asarray(X @ matrix.T, dtype=np.float64)
+
+
+def weighted_counts(codes, weights, minlength: int) -> np.ndarray:
+    """(minlength,) float64 host array: the sum of ``weights`` (None: 1 each) over the
+    rows of each integer code, computed where ``codes`` live."""
+    if is_torch_array(codes):
+        import torch
+
+        w = None if weights is None else weights.to(torch.float64)
+        counts = torch.bincount(codes.to(torch.int64), weights=w, minlength=minlength)
+        return to_numpy(counts).astype(np.float64)
+    w = None if weights is None else np.asarray(weights, dtype=np.float64)
+    return np.bincount(np.asarray(codes, dtype=np.int64), weights=w,
+                       minlength=minlength).astype(np.float64)

@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from logitkit.backends import to_numpy
+from logitkit.backends import to_numpy, weighted_counts
 from logitkit.families import Multinomial
 from logitkit.objective import Objective
 from logitkit.solvers.optimizers import (
@@ -243,9 +243,7 @@ class TrainingProblem:
             W[:, : ob.d] = rng.uniform(-limit, limit, size=(ob.d, ob.m)).T  # kernel (d, m)
         aux = np.zeros(0)
         if ob.q:
-            sums = np.bincount(np.asarray(to_numpy(ob.y), dtype=np.int64),
-                               weights=np.asarray(to_numpy(ob.w), dtype=float),
-                               minlength=ob.n_classes)
+            sums = weighted_counts(ob.y, ob.w, ob.n_classes)
             aux = ob.family.null_parameters(np.maximum(sums, 1e-3 * max(sums.sum(), 1.0)))[1]
         return self.from_natural(ob.pack(W, aux))
 
