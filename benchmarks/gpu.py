@@ -3,23 +3,30 @@
     python benchmarks/gpu.py                      # 10M x 100 float32 on cuda
     python benchmarks/gpu.py --device cpu --rows 200000   # a small check without a GPU
 
-Cases (binary, alpha=1e-4, float32 X on the device):
-- exact fit: logitkit Newton vs torch.optim.LBFGS with autograd (strong Wolfe line
-  search), each reporting its objective's gap to a float64 logitkit fit;
-- minibatch epochs: logitkit's Adam vs the usual autograd loop (BCE-with-logits, Adam),
-  same batch size, time per epoch.
-Every timing synchronises the device before reading the clock.
+Cases (alpha=1e-4 on the slopes, float32 X on the device):
+- exact fits, binary, multinomial (K=10) and ordinal (K=4, logit): logitkit's estimator
+  (Newton) against torch.optim.LBFGS with autograd (strong Wolfe line search), each with
+  its objective's relative gap to a float64 logitkit fit (objectives in float64);
+- minibatch Adam (binary): logitkit's whole fit against the usual autograd loop
+  (BCE-with-logits, torch.optim.Adam with Keras's epsilon), same batches, same epochs.
+Times are medians of --repeat runs after a warm-up; each synchronises the device before
+reading the clock.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 import warnings
 
+import numpy as np
 import torch
+import torch.nn.functional as F
 
 import logitkit as lk
+
+KINDS = {"binary": 2, "multinomial": 10, "ordinal": 4}
 
 
 def synchronize(device):
@@ -27,103 +34,168 @@ def synchronize(device):
         torch.cuda.synchronize()
 
 
-def timed(device, fit):
-    synchronize(device)
-    start = time.perf_counter()
-    result = fit()
-    synchronize(device)
-    return time.perf_counter() - start, result
+def timed(device, fit, repeat=1):
+    """(median seconds, last result) of ``repeat`` synchronised runs."""
+    seconds = []
+    for _ in range(repeat):
+        synchronize(device)
+        start = time.perf_counter()
+        result = fit()
+        synchronize(device)
+        seconds.append(time.perf_counter() - start)
+    return statistics.median(seconds), result
 
 
-def objective(X, y, w, b, alpha):
-    """Mean log-loss + alpha/2 ||w||^2 in float64, computed on the device."""
-    z = X.double() @ w.double() + b.double()
-    loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y.double())
-    return float(loss + 0.5 * alpha * (w.double() ** 2).sum())
-
-
-def make_data(rows, cols, device):
+def make_data(kind, rows, cols, device):
     g = torch.Generator(device="cpu").manual_seed(0)
     X = torch.randn(rows, cols, generator=g)
-    beta = torch.randn(cols, generator=g) / cols**0.5
-    u = torch.rand(rows, generator=g).clamp(1e-7, 1 - 1e-7)
-    y = (X @ beta + torch.log(u / (1 - u)) > 0).float()  # logistic noise
+    if kind == "multinomial":
+        B = torch.randn(cols, KINDS[kind], generator=g) / cols**0.5
+        u = torch.rand(rows, KINDS[kind], generator=g).clamp(1e-12, 1 - 1e-12)
+        y = torch.argmax(X @ B - torch.log(-torch.log(u)), dim=1)  # Gumbel noise
+    else:
+        beta = torch.randn(cols, generator=g) / cols**0.5
+        u = torch.rand(rows, generator=g).clamp(1e-7, 1 - 1e-7)
+        latent = X @ beta + torch.log(u / (1 - u))  # logistic noise
+        if kind == "binary":
+            y = (latent > 0).float()
+        else:
+            y = torch.bucketize(latent, torch.tensor([-1.0, 0.0, 1.0]))
     return X.to(device), y.to(device)
 
 
-def torch_lbfgs(X, y, alpha, max_iter=100):
-    w = torch.zeros(X.shape[1], device=X.device, requires_grad=True)
-    b = torch.zeros((), device=X.device, requires_grad=True)
-    opt = torch.optim.LBFGS([w, b], max_iter=max_iter, line_search_fn="strong_wolfe",
-                            tolerance_grad=1e-10, tolerance_change=0)
+def objective(kind, X64, y, slopes, offsets, alpha):
+    """Mean log-loss + alpha/2 ||slopes||^2 in float64. binary: slopes (d,), offsets the
+    intercept; multinomial: (K, d) and (K,); ordinal: (d,) and the cut points (K-1,)."""
+    if kind == "binary":
+        loss = F.binary_cross_entropy_with_logits(X64 @ slopes + offsets, y.double())
+    elif kind == "multinomial":
+        loss = F.cross_entropy(X64 @ slopes.T + offsets, y)
+    else:
+        eta = X64 @ slopes
+        inf = torch.full((1,), torch.inf, dtype=torch.float64, device=X64.device)
+        cuts = torch.cat([-inf, offsets, inf])
+        upper, lower = cuts[y + 1] - eta, cuts[y] - eta
+        loss = -torch.log(torch.sigmoid(upper) - torch.sigmoid(lower)).mean()
+    return float(loss + 0.5 * alpha * (slopes * slopes).sum())
+
+
+def logitkit_params(kind, model, device):
+    if kind == "binary":
+        slopes, offsets = model.coef_[0], model.intercept_[0]
+    elif kind == "multinomial":
+        slopes, offsets = model.coef_, model.intercept_
+    else:
+        slopes, offsets = model.coef_, model.thresholds_
+    return (torch.as_tensor(np.asarray(slopes), dtype=torch.float64, device=device),
+            torch.as_tensor(np.asarray(offsets), dtype=torch.float64, device=device))
+
+
+def torch_lbfgs(kind, X, y, alpha, max_iter=100):
+    """The model fitted by torch.optim.LBFGS on autograd gradients (float32, like X)."""
+    d, K, dev = X.shape[1], KINDS[kind], X.device
+    m = 1 if kind != "multinomial" else K
+    slopes = torch.zeros((m, d), device=dev, requires_grad=True)
+    offsets = torch.zeros(K - 1 if kind == "ordinal" else m, device=dev, requires_grad=True)
+    opt = torch.optim.LBFGS([slopes, offsets], max_iter=max_iter,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-10,
+                            tolerance_change=0)
+
+    def cuts():  # increasing: the first cut point, then exp increments
+        return torch.cumsum(torch.cat([offsets[:1], torch.exp(offsets[1:])]), 0)
 
     def closure():
         opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(X @ w + b, y)
-        loss = loss + 0.5 * alpha * (w * w).sum()
+        if kind == "binary":
+            loss = F.binary_cross_entropy_with_logits(X @ slopes[0] + offsets[0], y)
+        elif kind == "multinomial":
+            loss = F.cross_entropy(X @ slopes.T + offsets, y)
+        else:
+            eta = X @ slopes[0]
+            inf = torch.full((1,), torch.inf, device=dev)
+            full = torch.cat([-inf, cuts(), inf])
+            p = torch.sigmoid(full[y + 1] - eta) - torch.sigmoid(full[y] - eta)
+            loss = -torch.log(p.clamp_min(1e-30)).mean()
+        loss = loss + 0.5 * alpha * (slopes * slopes).sum()
         loss.backward()
         return loss
 
     opt.step(closure)
-    return w.detach(), b.detach()
+    slopes, offsets = slopes.detach().double(), offsets.detach().double()
+    if kind == "binary":
+        return slopes[0], offsets[0]
+    if kind == "ordinal":
+        return slopes[0], cuts().detach().double()
+    return slopes, offsets
+
+
+def estimator(kind, alpha, **params):
+    if kind == "ordinal":
+        return lk.OrdinalLogisticRegression(alpha=alpha, inference=False, **params)
+    return lk.LogisticRegression(alpha=alpha, inference=False, **params)
+
+
+def exact_fits(kind, args, alpha):
+    device = args.device
+    X, y = make_data(kind, args.rows, args.cols, device)
+    warnings.simplefilter("ignore")
+    estimator(kind, alpha).fit(X[:10_000], y[:10_000])  # warm-up
+    X64 = X.double()
+    reference = estimator(kind, alpha).fit(X64, y)
+    best = objective(kind, X64, y, *logitkit_params(kind, reference, device), alpha)
+    sec, model = timed(device, lambda: estimator(kind, alpha).fit(X, y), args.repeat)
+    rows = [("logitkit newton (float32)", sec,
+             objective(kind, X64, y, *logitkit_params(kind, model, device), alpha))]
+    torch_lbfgs(kind, X[:10_000], y[:10_000], alpha, max_iter=5)  # warm-up
+    sec, params = timed(device, lambda: torch_lbfgs(kind, X, y, alpha), args.repeat)
+    rows.append(("torch.optim.LBFGS + autograd", sec, objective(kind, X64, y, *params, alpha)))
+    print(f"\nexact fit, {kind} (K={KINDS[kind]}), alpha={alpha:g}, float64 reference "
+          f"objective {best:.15f}")
+    print(f"{'solver':<32}{'seconds':>9}{'x ours':>8}{'objective':>22}{'gap to f64':>12}")
+    for label, sec, obj in rows:
+        print(f"{label:<32}{sec:>9.3f}{sec / rows[0][1]:>8.1f}{obj:>22.15f}"
+              f"{(obj - best) / abs(best):>12.1e}")
+    if args.profile:
+        profile(device, lambda: estimator(kind, alpha).fit(X, y))
 
 
 def torch_adam_epoch(X, y, w, b, opt, batch_size, alpha):
     for start in range(0, X.shape[0], batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
         opt.zero_grad()
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(xb @ w + b, yb)
+        loss = F.binary_cross_entropy_with_logits(xb @ w + b, yb)
         (loss + 0.5 * alpha * (w * w).sum()).backward()
         opt.step()
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cuda")
-    parser.add_argument("--rows", type=int, default=10_000_000)
-    parser.add_argument("--cols", type=int, default=100)
-    parser.add_argument("--batch-size", type=int, default=4096)
-    parser.add_argument("--profile", action="store_true",
-                        help="print cProfile's top functions of logitkit's exact fit and epoch")
-    args = parser.parse_args()
-    alpha, device = 1e-4, args.device
-    name = torch.cuda.get_device_name() if torch.device(device).type == "cuda" else "cpu"
-    print(f"device: {name}; torch {torch.__version__}; X {args.rows} x {args.cols} float32")
-    X, y = make_data(args.rows, args.cols, device)
-    warnings.simplefilter("ignore")
-    lk.LogisticRegression(alpha=alpha).fit(X[:1000], y[:1000])  # warm-up
+def minibatch(args, alpha):
+    device, epochs, batch = args.device, args.epochs, args.batch_size
+    X, y = make_data("binary", args.rows, args.cols, device)
 
-    reference = lk.LogisticRegression(alpha=alpha, inference=False).fit(X.double(), y)
-    best = objective(X, y, torch.as_tensor(reference.coef_[0], device=device),
-                     torch.as_tensor(reference.intercept_[0], device=device), alpha)
-    rows = []
-    sec, m = timed(device, lambda: lk.LogisticRegression(alpha=alpha, inference=False)
-                   .fit(X, y))
-    rows.append(("logitkit newton (float32)", sec, objective(
-        X, y, torch.as_tensor(m.coef_[0], device=device),
-        torch.as_tensor(m.intercept_[0], device=device), alpha)))
-    sec, (w, b) = timed(device, lambda: torch_lbfgs(X, y, alpha))
-    rows.append(("torch.optim.LBFGS + autograd", sec, objective(X, y, w, b, alpha)))
-    print(f"\nexact fit, binary, alpha={alpha:g}")
-    print(f"{'solver':<32}{'seconds':>9}{'x ours':>8}{'objective':>22}{'gap to f64':>12}")
-    for label, sec, obj in rows:
-        print(f"{label:<32}{sec:>9.3f}{sec / rows[0][1]:>8.1f}{obj:>22.15f}"
-              f"{(obj - best) / abs(best):>12.1e}")
+    def ours(rows):
+        return lk.LogisticRegression(alpha=alpha, solver="adam", learning_rate=1e-3,
+                                     epochs=epochs, batch_size=batch, shuffle=False,
+                                     inference=False).fit(X[:rows], y[:rows])
 
-    ours = lk.LogisticRegression(alpha=alpha, solver="adam", learning_rate=1e-3, epochs=1,
-                                 batch_size=args.batch_size, shuffle=False, inference=False)
-    sec_ours, _ = timed(device, lambda: ours.fit(X, y))
-    w = torch.zeros(args.cols, device=device, requires_grad=True)
-    b = torch.zeros((), device=device, requires_grad=True)
-    opt = torch.optim.Adam([w, b], lr=1e-3, eps=1e-7)
-    sec_torch, _ = timed(device, lambda: torch_adam_epoch(X, y, w, b, opt, args.batch_size,
-                                                          alpha))
-    print(f"\nminibatch Adam, one epoch, batch {args.batch_size}")
+    def plain(rows):
+        w = torch.zeros(args.cols, device=device, requires_grad=True)
+        b = torch.zeros((), device=device, requires_grad=True)
+        opt = torch.optim.Adam([w, b], lr=1e-3, eps=1e-7)
+        for _ in range(epochs):
+            torch_adam_epoch(X[:rows], y[:rows], w, b, opt, batch, alpha)
+        return w.detach()
+
+    ours(20 * batch)  # warm-ups
+    plain(20 * batch)
+    sec_ours, model = timed(device, lambda: ours(args.rows), args.repeat)
+    sec_torch, w = timed(device, lambda: plain(args.rows), args.repeat)
+    gap = float(np.max(np.abs(model.coef_[0] - w.cpu().numpy())))
+    print(f"\nminibatch Adam, binary, {epochs} epochs of {-(-args.rows // batch)} steps "
+          f"(batch {batch}); logitkit's time is its whole fit")
     print(f"logitkit {sec_ours:.3f} s, PyTorch autograd loop {sec_torch:.3f} s: "
-          f"{sec_torch / sec_ours:.1f}x")
+          f"{sec_torch / sec_ours:.1f}x; max |coef difference| {gap:.1e}")
     if args.profile:
-        profile(device, lambda: lk.LogisticRegression(alpha=alpha, inference=False).fit(X, y))
-        profile(device, lambda: ours.fit(X, y))
+        profile(device, lambda: ours(args.rows))
 
 
 def profile(device, fit):
@@ -133,7 +205,33 @@ def profile(device, fit):
     with cProfile.Profile() as p:
         fit()
         synchronize(device)
-    pstats.Stats(p).sort_stats("tottime").print_stats(25)
+    pstats.Stats(p).sort_stats("tottime").print_stats(15)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cuda")
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--cols", type=int, default=100)
+    parser.add_argument("--kinds", nargs="+", default=[*KINDS, "minibatch"],
+                        choices=[*KINDS, "minibatch"])
+    parser.add_argument("--batch-size", type=int, default=4096)
+    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--profile", action="store_true",
+                        help="print cProfile's top functions of logitkit's fits")
+    args = parser.parse_args()
+    alpha = 1e-4
+    on_cuda = torch.device(args.device).type == "cuda"
+    name = torch.cuda.get_device_name() if on_cuda else "cpu"
+    print(f"device: {name}; torch {torch.__version__}; X {args.rows} x {args.cols} float32")
+    for kind in args.kinds:
+        if kind == "minibatch":
+            minibatch(args, alpha)
+        else:
+            exact_fits(kind, args, alpha)
+        if on_cuda:
+            torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

@@ -149,12 +149,15 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
         return torch.as_tensor(Xd, device=self.device)
 
     def _tensor_design(self, X, reset: bool):
+        import torch
+
         if X.ndim != 2 or X.shape[0] == 0:
             raise ValueError(f"X must be a 2-D tensor with at least one row, got shape "
                              f"{tuple(X.shape)}")
         if not X.is_floating_point():
             X = X.double()
-        if not bool(X.isfinite().all()):
+        # one pass and no n x d temporary: NaN propagates through min and max
+        if not bool(torch.isfinite(torch.stack(torch.aminmax(X))).all()):
             raise ValueError("Input X contains NaN or infinity")
         if reset:
             self.n_features_in_, self.encoder_ = X.shape[1], None

@@ -22,7 +22,8 @@ from logitkit.penalties import L2Penalty
 
 # rows per block: keeps a block of X (and its weighted copies) around 8 MB
 _BLOCK_BYTES = 8 * 2**20
-_ACCELERATOR_BLOCK_BYTES = 2 * 2**30
+# on an accelerator: a quarter of X, between these bounds
+_ACCELERATOR_BLOCK_BYTES = (256 * 2**20, 2 * 2**30)
 
 
 class Objective:
@@ -52,11 +53,13 @@ class Objective:
         # a block's temporaries stay within 1/16 of X and 8 MB (DESIGN.md rule 4): passes
         # for values and gradients hold about one float64 row per row, passes for
         # Hessians and scores about m + 2 of them. On an accelerator, where each operation
-        # costs a kernel launch, a block is a quarter of X (at most 2 GiB) instead.
+        # costs a kernel launch, a block is a quarter of X (256 MiB to 2 GiB) instead, so
+        # a row sample for a Hessian is one or two blocks.
         x_bytes = X.shape[0] * X.shape[1] * X.dtype.itemsize
         budget = min(_BLOCK_BYTES, x_bytes // 16)
         if getattr(getattr(X, "device", None), "type", "cpu") != "cpu":
-            budget = min(_ACCELERATOR_BLOCK_BYTES, max(_BLOCK_BYTES, x_bytes // 4))
+            low, high = _ACCELERATOR_BLOCK_BYTES
+            budget = min(high, max(low, x_bytes // 4))
         self.block_rows = max(256, budget // max(1, 8 * self.d))
         self.wide_block_rows = max(256, self.block_rows // (self.m + 2))
 
@@ -87,54 +90,61 @@ class Objective:
         return Xb, self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
 
     def _eta(self, Xb, W):
-        """(b, m) float64 linear predictor of the rows Xb at coefficients W (m, d1)."""
-        B = np.ascontiguousarray(W[:, : self.d])
+        """(b, m) float64 linear predictor of the rows Xb at coefficients W (m, d1): a host
+        array, or a float64 array on Xb's device (no host transfer then)."""
+        xp = self.xp
         if isinstance(Xb, np.ndarray):  # NumPy: no namespace wrappers (minibatch steps)
-            B = B.astype(Xb.dtype, copy=False)
+            B = np.ascontiguousarray(W[:, : self.d]).astype(Xb.dtype, copy=False)
+            intercept = W[:, self.d] if self.fit_intercept else None
         else:
-            B = self.xp.asarray(B, dtype=Xb.dtype, device=device(Xb))
+            W = xp.asarray(W, dtype=xp.float64, device=device(Xb))
+            B = xp.astype(W[:, : self.d], Xb.dtype)
+            intercept = W[:, self.d] if self.fit_intercept else None
         # one column: a matrix-vector product, several times faster than (n, d) @ (d, 1)
         eta = (Xb @ B[0])[:, None] if self.m == 1 else Xb @ B.T
-        eta = self.xp.astype(eta, self.xp.float64, copy=False)
-        if self.fit_intercept:
-            eta = eta + self.xp.asarray(W[:, self.d], dtype=self.xp.float64, device=device(Xb))
-        return eta
+        eta = xp.astype(eta, xp.float64, copy=False)
+        return eta if intercept is None else eta + intercept
 
-    def _cross(self, Xb, V) -> np.ndarray:
-        """X_b' V as float64 host (d, k) for V (n, k) float64."""
+    def _cross(self, Xb, V):
+        """V' X_b as a float64 (k, d) array where X lives, for V (n, k) float64."""
         xp = self.xp
         V = xp.astype(V, Xb.dtype)
         # OpenBLAS is slow on X' V for tall, thin blocks: use V' X, and a vector for k = 1
         product = (V[:, 0] @ Xb)[None, :] if V.shape[1] == 1 else V.T @ Xb
-        return to_numpy(product).T.astype(np.float64)
+        return xp.astype(product, xp.float64)
+
+    def _zeros(self, *shape):
+        """A float64 accumulator where X lives (sums stay there until a pass ends)."""
+        return self.xp.zeros(shape, dtype=self.xp.float64, device=device(self.X))
 
     def loss_terms(self, theta, order: int):
         """Unpenalised weighted loss sum and its derivatives over all rows.
 
         Returns (loss, grad (p,), hess (p, p)) with None beyond ``order``; sums, not means.
+        Blocks add into float64 accumulators where X lives; the host sees the totals only.
         """
         xp = self.xp
         W, aux_np = self.unpack(theta)
         aux = xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
-        loss = 0.0
-        grad_B, grad_c, grad_aux = np.zeros((m, d)), np.zeros(m), np.zeros(q)
-        hess = _HessianSum(m, d, q, self.fit_intercept) if order >= 2 else None
+        loss = self._zeros()
+        grad_B, grad_c, grad_aux = self._zeros(m, d), self._zeros(m), self._zeros(q)
+        hess = _HessianSum(self) if order >= 2 else None
         for rows in self._blocks(wide=order >= 2):
             Xb, der = self._block_derivatives(rows, W, aux, order)
-            loss += float(to_numpy(der.loss))
+            loss += der.loss
             if order == 0:
                 continue
-            grad_B += self._cross(Xb, der.grad_eta).T
-            grad_c += to_numpy(xp.sum(der.grad_eta, axis=0))
-            grad_aux += to_numpy(der.grad_aux)
+            grad_B += self._cross(Xb, der.grad_eta)
+            grad_c += xp.sum(der.grad_eta, axis=0)
+            grad_aux += der.grad_aux
             if hess is not None:
-                hess.add_block(self, Xb, der)
+                hess.add_block(Xb, der)
         if order == 0:
-            return loss, None, None
-        grad_W = np.hstack([grad_B, grad_c[:, None]]) if self.fit_intercept else grad_B
-        grad = np.concatenate([grad_W.ravel(), grad_aux])
-        return loss, grad, None if hess is None else hess.matrix()
+            return float(to_numpy(loss)), None, None
+        grad_W = xp.concat([grad_B, grad_c[:, None]], axis=1) if self.fit_intercept else grad_B
+        grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux]))
+        return float(to_numpy(loss)), grad, None if hess is None else hess.matrix()
 
     def score_products(self, theta, groups=None):
         """Outer products of per-row scores at natural ``theta`` (sums, not means).
@@ -147,7 +157,7 @@ class Objective:
         xp = self.xp
         W, aux_np = self.unpack(theta)
         aux = xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
-        rows_product = np.zeros((self.n_params, self.n_params))
+        rows_product = self._zeros(self.n_params, self.n_params)
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
         for rows in self._blocks(wide=True):
             Xb, der = self._block_derivatives(rows, W, aux, 1)
@@ -163,7 +173,7 @@ class Objective:
             if group_sums is not None:
                 np.add.at(group_sums, groups[rows], to_numpy(scores))
         clusters = None if group_sums is None else group_sums.T @ group_sums
-        return rows_product, clusters
+        return to_numpy(rows_product), clusters
 
     def evaluate(self, theta, order: int):
         """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta."""
@@ -188,20 +198,23 @@ class Objective:
         reduces it); the penalty is added in full. One block, no intercept column.
         Returns (value, grad (p,) or None if ``order`` is 0, eta (b, m) float64).
         """
-        xp = self.xp
-        host = isinstance(self.X, np.ndarray)  # NumPy data: skip the namespace wrappers
         W, aux = self.unpack(theta)
-        Xb = self.X[rows]
-        if host:
-            # a batch is small: computing it in float64 costs one cast, saves several
-            Xb = Xb.astype(np.float64, copy=False)
-        else:
-            aux = xp.asarray(aux, dtype=xp.float64, device=device(Xb))
+        if not isinstance(self.X, np.ndarray):
+            xp, dev = self.xp, device(self.X)
+            loss, grad_W, grad_aux, eta = self.batch_terms(
+                xp.asarray(W, device=dev), xp.asarray(aux, device=dev), rows, order)
+            value = float(to_numpy(loss)) + self.penalty.value(W)
+            if order == 0:
+                return value, None, eta
+            grad_W = to_numpy(grad_W) + self.penalty.gradient(W)
+            return value, np.concatenate([grad_W.ravel(), to_numpy(grad_aux)]), eta
+        # NumPy: a batch is small, so computing it in float64 costs one cast, saves several
+        Xb = self.X[rows].astype(np.float64, copy=False)
         eta = self._eta(Xb, W)
         der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
         b = Xb.shape[0]
         scale = self.n / (b * self.total_weight) if b else 0.0
-        value = float(der.loss if host else to_numpy(der.loss)) * scale
+        value = float(der.loss) * scale
         penalised = self.penalty.alpha > 0
         if penalised:
             value += self.penalty.value(W)
@@ -211,21 +224,44 @@ class Objective:
         grad = np.empty(self.n_params)
         grad_W = grad[:md].reshape(self.m, self.d1)
         G = der.grad_eta
-        if host:
-            grad_W[:, : self.d] = G.T @ Xb
-        else:
-            grad_W[:, : self.d] = self._cross(Xb, G).T
+        grad_W[:, : self.d] = G.T @ Xb
         if self.fit_intercept:
-            grad_W[:, self.d] = G.sum(axis=0) if host else to_numpy(xp.sum(G, axis=0))
-        grad[md:] = to_numpy(der.grad_aux)
+            grad_W[:, self.d] = G.sum(axis=0)
+        grad[md:] = der.grad_aux
         grad *= scale
         if penalised:
             grad_W += self.penalty.gradient(W)
         return value, grad, eta
 
+    def batch_terms(self, W, aux, rows, order: int = 1):
+        """A minibatch's scaled loss and gradient, computed and kept where X lives.
+
+        W (m, d1) and aux (q,): float64 arrays on X's device. Returns (loss, grad_W
+        (m, d1), grad_aux (q,), eta (b, m)): arrays of X's namespace, gradients None if
+        ``order`` is 0; loss and gradients carry :meth:`batch_value_grad`'s scale and no
+        penalty. No host transfer and no data-dependent control flow, so a device loop
+        can capture it in a CUDA graph.
+        """
+        xp = self.xp
+        Xb = self.X[rows]
+        eta = self._eta(Xb, W)
+        der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
+        b = Xb.shape[0]
+        scale = self.n / (b * self.total_weight) if b else 0.0
+        if order == 0:
+            return der.loss * scale, None, None, eta
+        G = xp.astype(der.grad_eta, Xb.dtype)
+        slopes = (G[:, 0] @ Xb)[None, :] if self.m == 1 else G.T @ Xb
+        columns = [xp.astype(slopes, xp.float64)]
+        if self.fit_intercept:
+            columns.append(xp.sum(der.grad_eta, axis=0)[:, None])
+        grad_W = xp.concat(columns, axis=1) if len(columns) > 1 else columns[0]
+        return der.loss * scale, grad_W * scale, der.grad_aux * scale, eta
+
 
 class _HessianSum:
-    """Accumulates the natural Hessian over row blocks with Gram (syrk) products.
+    """Accumulates the natural Hessian over row blocks with Gram (syrk) products, in
+    float64 where X lives.
 
     Per block, with h_i = diag(a_i) - u_i u_i' (the family's eta-space Hessian):
     slopes x slopes = sum_k X' diag(a_k) X (block-diagonal) - A'A with A = [u_k * X]_k;
@@ -233,17 +269,21 @@ class _HessianSum:
     slopes x aux = X' hess_eta_aux; aux x aux from the family.
     """
 
-    def __init__(self, m, d, q, fit_intercept):
-        self.m, self.d, self.q, self.fit_intercept = m, d, q, fit_intercept
-        self.BB = np.zeros((m * d, m * d))
-        self.Bc = np.zeros((m * d, m))
-        self.cc = np.zeros((m, m))
-        self.Ba = np.zeros((m * d, q))
-        self.ca = np.zeros((m, q))
-        self.aa = np.zeros((q, q))
+    def __init__(self, objective: Objective):
+        ob = objective
+        self.objective = ob
+        self.m, self.d, self.q, self.fit_intercept = ob.m, ob.d, ob.q, ob.fit_intercept
+        m, d, q = self.m, self.d, self.q
+        self.BB = ob._zeros(m * d, m * d)
+        self.Bc = ob._zeros(m, m, d)  # [k, l] = X' h[:, k, l]
+        self.cc = ob._zeros(m, m)
+        self.Ba = ob._zeros(m, q, d)  # [k, j] = X' hess_eta_aux[:, k, j]
+        self.ca = ob._zeros(m, q)
+        self.aa = ob._zeros(q, q)
 
-    def add_block(self, objective, Xb, der):
-        xp, m, d = objective.xp, self.m, self.d
+    def add_block(self, Xb, der):
+        ob = self.objective
+        xp, m, d, q = ob.xp, self.m, self.d, self.q
         diag = der.hess_eta_diag
         for k in range(m):
             root = xp.astype(xp.sqrt(xp.clip(diag[:, k], 0.0, None)), Xb.dtype)
@@ -253,32 +293,34 @@ class _HessianSum:
             self.BB -= gram(xp.concat([U[:, k][:, None] * Xb for k in range(m)], axis=1))
         h = der.hess_eta
         n = h.shape[0]
-        self.Bc += objective._cross(Xb, xp.reshape(h, (n, m * m))).reshape(d, m, m) \
-            .transpose(1, 0, 2).reshape(m * d, m)
-        self.cc += to_numpy(xp.sum(h, axis=0))
-        if self.q:
+        self.Bc += xp.reshape(ob._cross(Xb, xp.reshape(h, (n, m * m))), (m, m, d))
+        self.cc += xp.sum(h, axis=0)
+        if q:
             ha = der.hess_eta_aux
-            self.Ba += objective._cross(Xb, xp.reshape(ha, (n, m * self.q))).reshape(
-                d, m, self.q).transpose(1, 0, 2).reshape(m * d, self.q)
-            self.ca += to_numpy(xp.sum(ha, axis=0))
-            self.aa += to_numpy(der.hess_aux)
+            self.Ba += xp.reshape(ob._cross(Xb, xp.reshape(ha, (n, m * q))), (m, q, d))
+            self.ca += xp.sum(ha, axis=0)
+            self.aa += der.hess_aux
 
     def matrix(self) -> np.ndarray:
         """The (p, p) Hessian in the natural layout (W rows of [slopes, intercept], aux)."""
         m, d, q = self.m, self.d, self.q
         d1 = d + int(self.fit_intercept)
+        BB, Bc, cc, Ba, ca, aa = (to_numpy(a) for a in (self.BB, self.Bc, self.cc, self.Ba,
+                                                        self.ca, self.aa))
+        Bc = Bc.transpose(0, 2, 1).reshape(m * d, m)  # row k*d + j, column l
+        Ba = Ba.transpose(0, 2, 1).reshape(m * d, q)
         slope = (np.arange(m)[:, None] * d1 + np.arange(d)[None, :]).ravel()
         cept = np.arange(m) * d1 + d
         aux = m * d1 + np.arange(q)
         H = np.zeros((m * d1 + q, m * d1 + q))
-        H[np.ix_(slope, slope)] = self.BB
-        H[np.ix_(slope, aux)] = self.Ba
-        H[np.ix_(aux, slope)] = self.Ba.T
-        H[np.ix_(aux, aux)] = self.aa
+        H[np.ix_(slope, slope)] = BB
+        H[np.ix_(slope, aux)] = Ba
+        H[np.ix_(aux, slope)] = Ba.T
+        H[np.ix_(aux, aux)] = aa
         if self.fit_intercept:
-            H[np.ix_(slope, cept)] = self.Bc
-            H[np.ix_(cept, slope)] = self.Bc.T
-            H[np.ix_(cept, cept)] = self.cc
-            H[np.ix_(cept, aux)] = self.ca
-            H[np.ix_(aux, cept)] = self.ca.T
+            H[np.ix_(slope, cept)] = Bc
+            H[np.ix_(cept, slope)] = Bc.T
+            H[np.ix_(cept, cept)] = cc
+            H[np.ix_(cept, aux)] = ca
+            H[np.ix_(aux, cept)] = ca.T
         return H

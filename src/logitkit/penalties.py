@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from logitkit.backends import like
+
 
 class L2Penalty:
     """alpha/2 * sum_j B[:, j]' G B[:, j] on slopes B (m, d).
@@ -24,13 +26,24 @@ class L2Penalty:
         self.n_slopes = n_slopes
 
     def value(self, W):
-        B = W[:, : self.n_slopes]
-        return 0.5 * self.alpha * float(np.sum((self.gram @ B) * B))
+        return float(self.slope_value(W[:, : self.n_slopes]))
 
     def gradient(self, W):
         grad = np.zeros_like(W)
-        grad[:, : self.n_slopes] = self.alpha * (self.gram @ W[:, : self.n_slopes])
+        grad[:, : self.n_slopes] = self.slope_gradient(W[:, : self.n_slopes])
         return grad
+
+    def slope_value(self, B):
+        """The penalty of slopes B (m, d): NumPy, or a tensor where a ``like`` penalty's
+        Gram lives."""
+        return 0.5 * self.alpha * ((self.gram @ B) * B).sum()
+
+    def slope_gradient(self, B):
+        return self.alpha * (self.gram @ B)
+
+    def like(self, X) -> L2Penalty:
+        """The same penalty with its Gram where X lives (for a device loop)."""
+        return L2Penalty(self.alpha, like(self.gram, X), self.n_slopes)
 
     def hessian(self, n_cols: int):
         """(m*n_cols, m*n_cols) Hessian over W.ravel() (row-major)."""

@@ -18,9 +18,15 @@ def to_numpy(a) -> np.ndarray:
     return np.asarray(a)
 
 
-def gram(Z) -> np.ndarray:
-    """Z' Z as a float64 host array, for Z of shape (n, k) (NumPy calls BLAS syrk)."""
-    return np.asarray(to_numpy(Z.T @ Z), dtype=np.float64)
+def gram(Z):
+    """Z' Z (k, k) in float64 where Z lives, for Z of shape (n, k) in its own dtype
+    (NumPy calls BLAS syrk)."""
+    G = Z.T @ Z
+    if is_torch_array(G):
+        import torch
+
+        return G.to(torch.float64)
+    return np.asarray(G, dtype=np.float64)
 
 
 def like(values: np.ndarray, X):

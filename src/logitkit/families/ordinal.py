@@ -165,7 +165,7 @@ class Ordinal(Family):
     def _bounds(self, eta, aux, y):
         """a = theta_c - eta and b = theta_{c-1} - eta, infinite beyond the ends; (n,) each."""
         xp = get_namespace(eta)
-        inf = xp.asarray([math.inf], dtype=eta.dtype, device=device(eta))
+        inf = xp.full((1,), math.inf, dtype=eta.dtype, device=device(eta))
         cuts = xp.concat([-inf, aux, inf])
         codes = xp.astype(y, xp.int64)
         z = eta[:, 0]
@@ -219,7 +219,7 @@ class Ordinal(Family):
 
     def predict_proba(self, eta, aux):
         xp = get_namespace(eta)
-        inf = xp.asarray([math.inf], dtype=eta.dtype, device=device(eta))
+        inf = xp.full((1,), math.inf, dtype=eta.dtype, device=device(eta))
         cuts = xp.concat([-inf, aux, inf])
         a = cuts[None, 1:] - eta  # (n, K)
         b = cuts[None, :-1] - eta

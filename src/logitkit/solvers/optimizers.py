@@ -24,7 +24,8 @@ Defaults are Keras's: learning rate 0.01 (sgd) or 0.001, beta_1 0.9, beta_2 0.99
 rho 0.9, epsilon 1e-7. The learning rate may be a schedule: a function of the step
 count (0 at the first update, as Keras evaluates its schedules).
 
-Parameters are flat float64 NumPy vectors. For speed, ``update`` writes into the state's
+Parameters are flat float64 NumPy vectors (``apply`` also takes torch tensors, for the
+device loop of :mod:`logitkit.solvers.device_loop`). For speed, ``update`` writes into the state's
 buffers in place and returns that same state: the caller owns the state and must not
 keep references to old ones (``copy.deepcopy`` it to keep a snapshot). Transformations
 and schedules are small classes rather than closures, so a model that keeps its
@@ -44,13 +45,34 @@ SCHEDULES = ("constant", "exponential", "step", "cosine")
 
 
 class GradientTransformation:
-    """``init(params) -> state``; ``update(grads, state, params) -> (updates, state)``."""
+    """``init(params) -> state``; ``update(grads, state, params) -> (updates, state)``.
+
+    An update is split in two so that a device loop can run it without the host:
+    ``scalars(count)`` gives the step's numbers (a learning rate, a bias correction:
+    host floats, ``n_scalars`` of them) and ``apply(grads, buffers, scalars)`` the array
+    arithmetic, in place on the buffers, for NumPy arrays and torch tensors alike.
+    """
+
+    n_scalars = 0
+    n_buffers = 0
 
     def init(self, params: np.ndarray):
         raise NotImplementedError
 
-    def update(self, grads: np.ndarray, state, params: np.ndarray | None = None):
+    def scalars(self, count: int) -> tuple:
+        return ()
+
+    def apply(self, grads, buffers, scalars):
         raise NotImplementedError
+
+    def update(self, grads: np.ndarray, state, params: np.ndarray | None = None):
+        updates = self.apply(grads, state.buffers, self.scalars(state.count))
+        state.count += 1
+        return updates, state
+
+
+def _sqrt(a):
+    return np.sqrt(a) if isinstance(a, np.ndarray) else a.sqrt()
 
 
 def apply_updates(params: np.ndarray, updates: np.ndarray) -> np.ndarray:
@@ -137,24 +159,47 @@ def _zeros(params, n):
 class ChainState:
     states: list = field(default_factory=list)
 
+    @property
+    def count(self) -> int:
+        return self.states[0].count if self.states else 0
+
+    @property
+    def buffers(self) -> list:
+        """Every transform's buffers, in order (one flat list)."""
+        return [b for s in self.states for b in s.buffers]
+
 
 class chain(GradientTransformation):
     """Apply ``transforms`` in order, each to the previous one's output."""
 
     def __init__(self, *transforms: GradientTransformation):
         self.transforms = transforms
+        self.n_scalars = sum(t.n_scalars for t in transforms)
+        self.n_buffers = sum(t.n_buffers for t in transforms)
 
     def init(self, params):
         return ChainState([t.init(params) for t in self.transforms])
 
+    def scalars(self, count):
+        return tuple(x for t in self.transforms for x in t.scalars(count))
+
+    def apply(self, grads, buffers, scalars):
+        b = s = 0
+        for t in self.transforms:
+            grads = t.apply(grads, buffers[b:b + t.n_buffers], scalars[s:s + t.n_scalars])
+            b, s = b + t.n_buffers, s + t.n_scalars
+        return grads
+
     def update(self, grads, state, params=None):
-        for t, s in zip(self.transforms, state.states, strict=True):
-            grads, _ = t.update(grads, s, params)
+        for t, st in zip(self.transforms, state.states, strict=True):
+            grads, _ = t.update(grads, st, params)
         return grads, state
 
 
 class scale_by_learning_rate(GradientTransformation):
     """updates = -lr(step) * grads; ``learning_rate`` a number or a schedule(step)."""
+
+    n_scalars = 1
 
     def __init__(self, learning_rate):
         self.schedule = learning_rate if callable(learning_rate) else Constant(learning_rate)
@@ -162,15 +207,18 @@ class scale_by_learning_rate(GradientTransformation):
     def init(self, params):
         return TransformState()
 
-    def update(self, grads, state, params=None):
-        lr = self.schedule(state.count)
-        state.count += 1
-        return grads * -lr, state
+    def scalars(self, count):
+        return (-self.schedule(count),)
+
+    def apply(self, grads, buffers, scalars):
+        return grads * scalars[0]
 
 
 class trace(GradientTransformation):
     """Momentum on (already scaled) steps u: v = decay * v + u; returns v, or
     decay * v + u with ``nesterov`` (Keras's SGD and RMSprop momentum)."""
+
+    n_buffers = 1
 
     def __init__(self, decay: float, nesterov: bool = False):
         self.decay, self.nesterov = decay, nesterov
@@ -178,16 +226,18 @@ class trace(GradientTransformation):
     def init(self, params):
         return TransformState(_zeros(params, 1))
 
-    def update(self, grads, state, params=None):
-        (v,) = state.buffers
+    def apply(self, grads, buffers, scalars):
+        (v,) = buffers
         v *= self.decay
         v += grads
-        state.count += 1
-        return (v * self.decay + grads if self.nesterov else v.copy()), state
+        return v * self.decay + grads if self.nesterov else v * 1.0
 
 
 class scale_by_adam(GradientTransformation):
     """m * sqrt(1 - b2^t) / (1 - b1^t) / (sqrt(v) + eps): Keras's form, eps uncorrected."""
+
+    n_scalars = 1
+    n_buffers = 2
 
     def __init__(self, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-7):
         self.b1, self.b2, self.eps = b1, b2, eps
@@ -195,18 +245,22 @@ class scale_by_adam(GradientTransformation):
     def init(self, params):
         return TransformState(_zeros(params, 2))
 
-    def update(self, grads, state, params=None):
-        m, v = state.buffers
-        state.count += 1
-        t = state.count
+    def scalars(self, count):
+        t = count + 1
+        return (math.sqrt(1.0 - self.b2**t) / (1.0 - self.b1**t),)
+
+    def apply(self, grads, buffers, scalars):
+        m, v = buffers
         m += (grads - m) * (1.0 - self.b1)
         v += (grads * grads - v) * (1.0 - self.b2)
-        correction = math.sqrt(1.0 - self.b2**t) / (1.0 - self.b1**t)
-        out = np.sqrt(v)
+        out = _sqrt(v)
         out += self.eps
-        np.divide(m, out, out=out)
-        out *= correction
-        return out, state
+        if isinstance(out, np.ndarray):
+            np.divide(m, out, out=out)
+        else:
+            out = m / out
+        out *= scalars[0]
+        return out
 
 
 class scale_by_rms(GradientTransformation):
@@ -214,25 +268,27 @@ class scale_by_rms(GradientTransformation):
 
     def __init__(self, decay: float = 0.9, eps: float = 1e-7, centered: bool = False):
         self.decay, self.eps, self.centered = decay, eps, centered
+        self.n_buffers = 2 if centered else 1
 
     def init(self, params):
         return TransformState(_zeros(params, 2 if self.centered else 1))
 
-    def update(self, grads, state, params=None):
-        v = state.buffers[0]
+    def apply(self, grads, buffers, scalars):
+        v = buffers[0]
         v *= self.decay
         v += (1.0 - self.decay) * (grads * grads)
-        state.count += 1
         if self.centered:
-            mean = state.buffers[1]
+            mean = buffers[1]
             mean *= self.decay
             mean += (1.0 - self.decay) * grads
-            return grads / np.sqrt(v - mean * mean + self.eps), state
-        return grads / np.sqrt(v + self.eps), state
+            return grads / _sqrt(v - mean * mean + self.eps)
+        return grads / _sqrt(v + self.eps)
 
 
 class scale_by_sum_of_squares(GradientTransformation):
     """g / sqrt(a + eps) with a += g^2, a starting at ``initial_accumulator_value``."""
+
+    n_buffers = 1
 
     def __init__(self, initial_accumulator_value: float = 0.1, eps: float = 1e-7):
         self.initial, self.eps = initial_accumulator_value, eps
@@ -240,11 +296,10 @@ class scale_by_sum_of_squares(GradientTransformation):
     def init(self, params):
         return TransformState((np.full(np.shape(params), self.initial, dtype=float),))
 
-    def update(self, grads, state, params=None):
-        (a,) = state.buffers
+    def apply(self, grads, buffers, scalars):
+        (a,) = buffers
         a += grads * grads
-        state.count += 1
-        return grads / np.sqrt(a + self.eps), state
+        return grads / _sqrt(a + self.eps)
 
 
 # -- the named optimizers -------------------------------------------------------------

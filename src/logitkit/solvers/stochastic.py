@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from logitkit.backends import to_numpy, weighted_counts
+from logitkit.backends import get_namespace, to_numpy, weighted_counts
 from logitkit.families import Multinomial
 from logitkit.objective import Objective
 from logitkit.solvers.optimizers import (
@@ -186,15 +186,13 @@ class TrainingProblem:
         return Objective(self.family, objective.X, objective.y, objective.w,
                          objective.n_classes, objective.fit_intercept, objective.alpha)
 
-    # u <-> natural parameters of ``train``
+    # u <-> natural parameters of ``train`` (NumPy vectors, or tensors in a device loop)
     def to_natural(self, u):
         if self.n_params - self.start < 2:
             return u
-        theta = u.copy()
-        i = self.start
-        theta[i + 1:] = np.exp(u[i + 1:])
-        theta[i:] = np.cumsum(theta[i:])
-        return theta
+        xp, i = get_namespace(u), self.start
+        cuts = xp.cumulative_sum(xp.concat([u[i:i + 1], xp.exp(u[i + 1:])]), axis=0)
+        return xp.concat([u[:i], cuts])
 
     def from_natural(self, theta):
         u = np.array(theta, dtype=float)
@@ -207,9 +205,10 @@ class TrainingProblem:
         """Chain rule from d/d theta to d/d u (in place on ``grad``)."""
         i = self.start
         if self.n_params - i >= 2:
-            tail = np.cumsum(grad[i:][::-1])[::-1]  # sum_{j >= k} dL/dtheta_j
+            xp = get_namespace(grad)
+            tail = xp.flip(xp.cumulative_sum(xp.flip(grad[i:]), axis=0))  # sum_{j >= k}
+            grad[i + 1:] = xp.exp(u[i + 1:]) * tail[1:]
             grad[i] = tail[0]
-            grad[i + 1:] = np.exp(u[i + 1:]) * tail[1:]
         return grad
 
     # natural parameters of ``train`` <-> those of the estimator's objective
@@ -314,8 +313,13 @@ class Trainer:
         best, best_u, best_epoch, wait = math.inf, None, -1, 0
         reason = f"completed {epochs} epoch{'s' * (epochs != 1)}"
         records = []
+        loop = None
+        if not isinstance(problem.train.X, np.ndarray):
+            from logitkit.solvers.device_loop import DeviceLoop
+
+            loop = DeviceLoop(problem, self, config.batch_size or problem.train.n)
         for epoch in range(epochs):
-            logs = self._epoch(problem, epoch, epochs, validation)
+            logs = self._epoch(problem, epoch, epochs, validation, loop)
             self._record(logs)
             records.append(logs)
             if config.verbose == 2:
@@ -351,7 +355,7 @@ class Trainer:
         self.epochs_done += 1
 
     def _epoch(self, problem: TrainingProblem, epoch: int, epochs: int,
-               validation: Objective | None) -> dict:
+               validation: Objective | None, loop=None) -> dict:
         objective = problem.train
         n = objective.n
         batch = self.config.batch_size or n
@@ -364,34 +368,15 @@ class Trainer:
             bar = tqdm(total=steps, desc=f"Epoch {self.epochs_done + 1}/"
                        f"{self.epochs_done - epoch + epochs}", unit="step", leave=True,
                        file=sys.stderr, dynamic_ncols=True)
-        every = max(1, steps // 10)
-        u, state, update = self.u, self.state, self.optimizer.update
-        identity = problem.n_params - problem.start < 2
-        unit = _unit_weights(objective)
-        loss_sum = correct = seen = 0.0
         # a learning rate too large sends the weights to infinity: report it below, once
         with np.errstate(over="ignore", invalid="ignore"):
-            for step in range(steps):
-                start = step * batch
-                rows = (order[start:start + batch] if order is not None
-                        else slice(start, min(start + batch, n)))
-                theta = u if identity else problem.to_natural(u)
-                value, grad, eta = objective.batch_value_grad(theta, rows)
-                if not identity:
-                    grad = problem.gradient(u, grad)
-                updates, state = update(grad, state, u)
-                u += updates
-                b = eta.shape[0]
-                loss_sum += value * b
-                correct += _correct(objective, theta, eta, rows, unit)
-                if bar is not None:
-                    bar.update(1)
-                    seen += b if unit else float(to_numpy(objective.xp.sum(objective.w[rows])))
-                    if (step + 1) % every == 0 or step + 1 == steps:
-                        bar.set_postfix_str(f"loss={loss_sum / seen:.4f}, "
-                                            f"accuracy={correct / seen:.4f}", refresh=False)
-        self.u, self.state = u, state
-        if not (np.all(np.isfinite(u)) and math.isfinite(loss_sum)):
+            if loop is None:
+                loss_sum, correct = self._host_steps(problem, order, batch, steps, bar)
+            else:
+                loss_sum, correct = loop.epoch(order, None if bar is None else (
+                    lambda done, loss, hits: _show_progress(bar, done - bar.n, loss, hits,
+                                                            min(done * batch, n))))
+        if not (np.all(np.isfinite(self.u)) and math.isfinite(loss_sum)):
             if bar is not None:
                 bar.close()
             raise FloatingPointError(
@@ -403,17 +388,55 @@ class Trainer:
                 "accuracy": correct / weight if weight > 0 else math.nan}
         if validation is not None:
             logs["val_loss"], logs["val_accuracy"] = evaluate_objective(
-                validation, problem.to_natural(u))
+                validation, problem.to_natural(self.u))
         if bar is not None:
+            bar.update(steps - bar.n)
             bar.set_postfix_str(_format_logs(logs, ", ", "="), refresh=False)
             bar.close()
         return logs
+
+    def _host_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
+        """One epoch's steps on the host; returns (sum of batch objective x rows, weight
+        of the correctly classified rows)."""
+        objective = problem.train
+        n = objective.n
+        every = max(1, steps // 10)
+        u, state, update = self.u, self.state, self.optimizer.update
+        identity = problem.n_params - problem.start < 2
+        unit = _unit_weights(objective)
+        loss_sum = correct = seen = 0.0
+        for step in range(steps):
+            start = step * batch
+            rows = (order[start:start + batch] if order is not None
+                    else slice(start, min(start + batch, n)))
+            theta = u if identity else problem.to_natural(u)
+            value, grad, eta = objective.batch_value_grad(theta, rows)
+            if not identity:
+                grad = problem.gradient(u, grad)
+            updates, state = update(grad, state, u)
+            u += updates
+            b = eta.shape[0]
+            loss_sum += value * b
+            correct += _correct(objective, theta, eta, rows, unit)
+            if bar is not None:
+                seen += b if unit else float(to_numpy(objective.xp.sum(objective.w[rows])))
+                if (step + 1) % every == 0 or step + 1 == steps:
+                    _show_progress(bar, step + 1 - bar.n, loss_sum, correct, seen)
+        self.u, self.state = u, state
+        return loss_sum, correct
 
     def _print(self, logs, remaining):
         from tqdm import tqdm
 
         tqdm.write(f"Epoch {self.epochs_done}/{self.epochs_done + remaining} - "
                    + _format_logs(logs, " - ", ": "), file=sys.stderr)
+
+
+def _show_progress(bar, steps: int, loss_sum: float, correct: float, seen: float):
+    """Advance the bar by ``steps`` and show the running loss and accuracy so far."""
+    bar.update(steps)
+    bar.set_postfix_str(f"loss={loss_sum / seen:.4f}, accuracy={correct / seen:.4f}",
+                        refresh=False)
 
 
 def _format_logs(logs, sep, eq):
