@@ -179,3 +179,15 @@ def test_softmax_trajectory_matches_keras_full_softmax():
     np.testing.assert_allclose(k, np.asarray(kernel) - np.mean(kernel, axis=1, keepdims=True),
                                atol=1e-5)
     np.testing.assert_allclose(b, np.asarray(bias) - np.mean(bias), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "rmsprop", "adagrad"])
+@pytest.mark.parametrize("schedule", [None, "cosine", lambda step: 0.01 / (1 + step)])
+def test_an_epoch_table_holds_each_step_scalars(name, schedule):
+    """The device loop's per-epoch table equals the step-by-step scalars."""
+    lr = opt.make_schedule(0.01, schedule, total_steps=50)
+    optimizer = opt.make_optimizer(name, lr, momentum=0.9)
+    table = optimizer.table(7, 20)
+    assert table.shape == (20, optimizer.n_scalars)
+    np.testing.assert_allclose(table, [optimizer.scalars(7 + s) for s in range(20)],
+                               rtol=1e-14)

@@ -15,6 +15,7 @@ p x p matrices, never on n-sized data.
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from logitkit.backends import device, to_numpy
 from logitkit.objective import Objective
@@ -67,6 +68,8 @@ class SolverProblem:
         if ob.q:
             T[ob.m * ob.d1, : ob.d] = shift  # theta = theta_centred + mean'b (m == 1)
         self.T = T
+        # T is two nonzeros per row at most: sparse products keep every map O(p^2)
+        self.T_sparse, self.Tt_sparse = sparse.csr_array(T), sparse.csr_array(T.T)
         self.n_aux_start = ob.m * ob.d1
         self.last_hessian = None  # (theta, natural mean Hessian) of the full objective
         # relative precision of values computed from X (float32 data: float32 products)
@@ -81,7 +84,7 @@ class SolverProblem:
         return np.cumsum(np.concatenate([v_aux[:1], np.exp(v_aux[1:])]))
 
     def to_natural(self, s):
-        v = self.T @ s
+        v = self.T_sparse @ s
         i = self.n_aux_start
         return np.concatenate([v[:i], self._cuts_from_increments(v[i:])])
 
@@ -107,7 +110,7 @@ class SolverProblem:
         return self.evaluate(s, 0)[0]
 
     def _evaluate(self, objective, s, order):
-        v = self.T @ s
+        v = self.T_sparse @ s
         theta = self.to_natural(s)
         value, grad, hess = objective.evaluate(theta, order)
         if order == 0:
@@ -115,17 +118,24 @@ class SolverProblem:
         if hess is not None and objective is self.objective:
             self.last_hessian = (theta, hess)
         i = self.n_aux_start
-        J = np.eye(self.n_params)
-        curvature = np.zeros(self.n_params)
-        if self.n_params > i:
+        q = self.n_params - i
+        if q >= 2:  # cut points from exp increments: the Jacobian J touches aux only
             inc = np.exp(v[i + 1 :])
-            q = self.n_params - i
-            J[i:, i] = 1.0
-            J[i:, i + 1 :] = np.tril(np.ones((q, q)))[:, 1:] * inc
-            # d2 theta_j / d v_m^2 = exp(v_m) for 1 <= m <= j
-            curvature[i + 1 :] = inc * np.cumsum(grad[i:][::-1])[::-1][1:]
-        grad_s = self.T.T @ (J.T @ grad)
+            J = np.zeros((q, q))
+            J[:, 0] = 1.0
+            J[:, 1:] = np.tril(np.ones((q, q)))[:, 1:] * inc
+            grad_v = np.concatenate([grad[:i], J.T @ grad[i:]])
+            if order >= 2:
+                hess = hess.copy()
+                hess[i:, :] = J.T @ hess[i:, :]
+                hess[:, i:] = hess[:, i:] @ J
+                # d2 theta_j / d v_m^2 = exp(v_m) for 1 <= m <= j
+                curvature = inc * np.cumsum(grad[i:][::-1])[::-1][1:]
+                hess[i + 1:, i + 1:] += np.diag(curvature)
+        else:
+            grad_v = grad
+        grad_s = self.Tt_sparse @ grad_v
         if order == 1:
             return value, grad_s, None
-        hess_v = J.T @ hess @ J + np.diag(curvature)
-        return value, grad_s, self.T.T @ hess_v @ self.T
+        # T' H T as T' (T' H)', H symmetric
+        return value, grad_s, self.Tt_sparse @ (self.Tt_sparse @ hess).T

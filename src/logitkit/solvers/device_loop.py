@@ -54,10 +54,8 @@ class DeviceLoop:
         trainer = self.trainer
         if order is not None:
             self.order.copy_(torch.from_numpy(order))
-        count = trainer.state.count
-        table = [trainer.optimizer.scalars(count + s) for s in range(self.steps)]
-        self.scalars.copy_(torch.as_tensor(np.asarray(table, dtype=np.float64)
-                                           .reshape(self.scalars.shape)))
+        self.scalars.copy_(torch.from_numpy(
+            trainer.optimizer.table(trainer.state.count, self.steps)))
         self.sums.zero_()
         self.step_index.zero_()
         every = max(1, self.steps // 10) if progress is not None else self.full + 1
@@ -98,9 +96,16 @@ class DeviceLoop:
             for _ in range(_WARMUP_STEPS):
                 self._full_step()
         torch.cuda.current_stream().wait_stream(side)
+        # capture_begin/end rather than torch.cuda.graph, whose entry collects garbage
+        # and empties the allocator's cache (tens of milliseconds, then fresh allocations)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self._full_step()
+        with torch.cuda.stream(side):
+            graph.capture_begin()
+            try:
+                self._full_step()
+            finally:
+                graph.capture_end()
+        torch.cuda.current_stream().wait_stream(side)
         return graph
 
     def _full_step(self):

@@ -62,6 +62,11 @@ class GradientTransformation:
     def scalars(self, count: int) -> tuple:
         return ()
 
+    def table(self, count: int, steps: int) -> np.ndarray:
+        """(steps, n_scalars) float64: ``scalars`` of the steps count .. count + steps - 1."""
+        return np.array([self.scalars(count + s) for s in range(steps)],
+                        dtype=np.float64).reshape(steps, self.n_scalars)
+
     def apply(self, grads, buffers, scalars):
         raise NotImplementedError
 
@@ -183,6 +188,9 @@ class chain(GradientTransformation):
     def scalars(self, count):
         return tuple(x for t in self.transforms for x in t.scalars(count))
 
+    def table(self, count, steps):
+        return np.hstack([t.table(count, steps) for t in self.transforms])
+
     def apply(self, grads, buffers, scalars):
         b = s = 0
         for t in self.transforms:
@@ -209,6 +217,11 @@ class scale_by_learning_rate(GradientTransformation):
 
     def scalars(self, count):
         return (-self.schedule(count),)
+
+    def table(self, count, steps):
+        if isinstance(self.schedule, Constant):
+            return np.full((steps, 1), -self.schedule.learning_rate)
+        return super().table(count, steps)
 
     def apply(self, grads, buffers, scalars):
         return grads * scalars[0]
@@ -248,6 +261,10 @@ class scale_by_adam(GradientTransformation):
     def scalars(self, count):
         t = count + 1
         return (math.sqrt(1.0 - self.b2**t) / (1.0 - self.b1**t),)
+
+    def table(self, count, steps):
+        t = count + 1.0 + np.arange(steps)
+        return (np.sqrt(1.0 - self.b2**t) / (1.0 - self.b1**t))[:, None]
 
     def apply(self, grads, buffers, scalars):
         m, v = buffers
