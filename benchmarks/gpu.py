@@ -211,7 +211,7 @@ def profile(device, fit):
     with cProfile.Profile() as p:
         fit()
         synchronize(device)
-    pstats.Stats(p).sort_stats("cumulative").print_stats(30)
+    pstats.Stats(p).sort_stats("tottime").print_stats(20)
 
 
 def main():

@@ -4,7 +4,7 @@ For data in a torch tensor, :class:`DeviceLoop` runs the steps of
 :class:`~logitkit.solvers.stochastic.Trainer` where X lives: the trained coordinates u,
 the optimizer's buffers and the epoch's loss and accuracy sums stay on the device, and
 the optimizer's per-step numbers (learning rates, bias corrections) are computed on the
-host for a whole epoch and uploaded at once. On CUDA the full-size step is captured
+host for a whole epoch and uploaded at once. On CUDA, 16 full-size steps are captured
 once as a CUDA graph and replayed, so a step costs its kernels and no Python; elsewhere
 (CPU torch) the same step runs eagerly. The row order comes from the trainer's NumPy
 generator, so a seed gives the same trajectory on every backend (the tests compare them).
@@ -21,6 +21,8 @@ from logitkit.backends import to_numpy
 
 # warm-up steps run eagerly on a side stream before a capture (PyTorch's recipe)
 _WARMUP_STEPS = 2
+# full-size steps per captured graph: one launch from Python replays all of them
+_GRAPH_STEPS = 16
 
 
 class DeviceLoop:
@@ -45,7 +47,8 @@ class DeviceLoop:
                                    dtype=torch.float64, device=dev)
         self.step_index = torch.zeros(1, dtype=torch.int64, device=dev)
         self.graph = None
-        self.capture = dev.type == "cuda" and self.full > _WARMUP_STEPS
+        self.graph_steps = min(_GRAPH_STEPS, self.full - _WARMUP_STEPS)
+        self.capture = dev.type == "cuda" and self.graph_steps > 0
 
     def epoch(self, order: np.ndarray | None, progress=None) -> tuple[float, float]:
         """Run one epoch in the row ``order`` (None: as stored); returns (sum over steps of
@@ -58,21 +61,21 @@ class DeviceLoop:
             trainer.optimizer.table(trainer.state.count, self.steps)))
         self.sums.zero_()
         self.step_index.zero_()
-        every = max(1, self.steps // 10) if progress is not None else self.full + 1
-        done = 0
+        every = max(1, self.steps // 10)
+        done, report_at = 0, every
         if self.capture and self.graph is None:
             self.graph = self._capture()
             done = _WARMUP_STEPS
         while done < self.full:
-            chunk = min(every - done % every, self.full - done)
-            for _ in range(chunk):
-                if self.graph is not None:
-                    self.graph.replay()
-                else:
-                    self._full_step()
-            done += chunk
-            if progress is not None and done % every == 0:
+            if self.graph is not None and done + self.graph_steps <= self.full:
+                self.graph.replay()
+                done += self.graph_steps
+            else:
+                self._full_step()
+                done += 1
+            if progress is not None and done >= report_at:
                 progress(done, *to_numpy(self.sums))
+                report_at = (done // every + 1) * every
         if self.full < self.steps:  # the last, short batch
             rows = self.order[self.full * self.batch:]
             self._step(rows, self.scalars[self.full])
@@ -89,7 +92,8 @@ class DeviceLoop:
             state.count += self.steps
 
     def _capture(self):
-        """Capture one full-size step as a CUDA graph, after warm-up steps (real ones)."""
+        """Capture ``graph_steps`` full-size steps as one CUDA graph, after warm-up steps
+        (real ones)."""
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
@@ -102,7 +106,8 @@ class DeviceLoop:
         with torch.cuda.stream(side):
             graph.capture_begin()
             try:
-                self._full_step()
+                for _ in range(self.graph_steps):
+                    self._full_step()
             finally:
                 graph.capture_end()
         torch.cuda.current_stream().wait_stream(side)
