@@ -83,6 +83,12 @@ class Objective:
         for start in range(0, self.n, size):
             yield slice(start, min(start + size, self.n))
 
+    def _here(self, W):
+        """W as a float64 array where X lives (one transfer per pass, not per block)."""
+        if isinstance(self.X, np.ndarray):
+            return W
+        return self.xp.asarray(W, dtype=self.xp.float64, device=device(self.X))
+
     def _block_derivatives(self, rows, W, aux, order):
         """(X block, family derivatives) for one block at coefficients W (m, d1)."""
         Xb = self.X[rows]
@@ -125,7 +131,7 @@ class Objective:
         """
         xp = self.xp
         W, aux_np = self.unpack(theta)
-        aux = xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
+        W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
         loss = self._zeros()
         grad_B, grad_c, grad_aux = self._zeros(m, d), self._zeros(m), self._zeros(q)
@@ -156,7 +162,7 @@ class Objective:
         """
         xp = self.xp
         W, aux_np = self.unpack(theta)
-        aux = xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
+        W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         rows_product = self._zeros(self.n_params, self.n_params)
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
         for rows in self._blocks(wide=True):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import sparse
+from scipy.sparse.linalg import spsolve_triangular
 
 from logitkit.backends import device, to_numpy
 from logitkit.objective import Objective
@@ -68,7 +69,8 @@ class SolverProblem:
         if ob.q:
             T[ob.m * ob.d1, : ob.d] = shift  # theta = theta_centred + mean'b (m == 1)
         self.T = T
-        # T is two nonzeros per row at most: sparse products keep every map O(p^2)
+        # T is a diagonal plus one row of shifts per intercept: sparse products keep
+        # every map O(p^2) (dense p x p products cost seconds at p ~ 1000 on some BLAS)
         self.T_sparse, self.Tt_sparse = sparse.csr_array(T), sparse.csr_array(T.T)
         self.n_aux_start = ob.m * ob.d1
         self.last_hessian = None  # (theta, natural mean Hessian) of the full objective
@@ -95,7 +97,8 @@ class SolverProblem:
         if aux.size:
             gaps = np.maximum(np.diff(aux), 1e-8)
             aux = np.concatenate([aux[:1], np.log(gaps)])
-        return np.linalg.solve(self.T, np.concatenate([theta[:i], aux]))
+        # T is lower triangular (intercepts and the first cut point follow the slopes)
+        return spsolve_triangular(self.T_sparse, np.concatenate([theta[:i], aux]), lower=True)
 
     # -- evaluation -------------------------------------------------------------------
     def evaluate(self, s, order: int):
