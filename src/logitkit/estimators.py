@@ -12,6 +12,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import scipy.special as sc
 from array_api_compat import is_torch_array
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.class_weight import compute_class_weight
@@ -24,7 +25,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from logitkit.backends import host_product, like, to_numpy
+from logitkit.backends import host_product, like, log_expit, to_numpy
 from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
 from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
@@ -281,17 +282,23 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
     def _max_observed_proba(self, Xd, codes, weights) -> float:
         """Largest fitted probability of a row's own class (rows with weight > 0).
 
-        Host blocks are small (the probabilities' temporaries stay far below X); a tensor's
-        are large, as each costs kernel launches and a transfer.
+        Host blocks are a sixteenth of the rows (at least 2048, at most 65536: the
+        temporaries stay far below X); a tensor's are large, as each costs kernel
+        launches and a transfer.
         """
-        block = (1 << 20) if is_torch_array(Xd) else 2048
-        largest = 0.0
-        for start in range(0, len(codes), block):
+        n = len(codes)
+        block = (1 << 20) if is_torch_array(Xd) else int(np.clip(n // 16, 2048, 65536))
+        largest = -np.inf
+        for start in range(0, n, block):
             rows = slice(start, start + block)
-            proba = self._proba(Xd[rows])
-            observed = proba[np.arange(proba.shape[0]), codes[rows]][weights[rows] > 0]
-            largest = max(largest, float(observed.max(initial=0.0)))
-        return largest
+            log_p = self._observed_log_proba(Xd[rows], codes[rows])[weights[rows] > 0]
+            largest = max(largest, float(log_p.max(initial=-np.inf)))
+        return float(np.exp(largest))
+
+    def _observed_log_proba(self, Xd, codes) -> np.ndarray:
+        """(n,) log fitted probability of each row's own class (host float64)."""
+        with np.errstate(divide="ignore"):
+            return np.log(self._proba(Xd)[np.arange(len(codes)), codes])
 
     # -- prediction -------------------------------------------------------------------
     def predict_proba(self, X):
@@ -455,6 +462,12 @@ class LogisticRegression(_LogitBase):
             return Binomial().predict_proba(scores, np.zeros(0))
         return Multinomial().predict_proba(scores[:, 1:] - scores[:, :1], np.zeros(0))
 
+    def _observed_log_proba(self, Xd, codes):
+        scores = host_product(Xd, self.coef_) + self.intercept_
+        if scores.shape[1] == 1:  # log sigmoid(+-z), the sign by the row's class
+            return log_expit(np.where(codes == 1, scores[:, 0], -scores[:, 0]))
+        return scores[np.arange(len(codes)), codes] - sc.logsumexp(scores, axis=1)
+
 
 class OrdinalLogisticRegression(_LogitBase):
     """Cumulative-link (proportional odds) model for ordered classes.
@@ -549,6 +562,11 @@ class OrdinalLogisticRegression(_LogitBase):
     def _proba(self, Xd):
         eta = host_product(Xd, self.coef_[None, :])
         return Ordinal(self.link).predict_proba(eta, self.thresholds_)
+
+    def _observed_log_proba(self, Xd, codes):
+        family = Ordinal(self.link)
+        eta = host_product(Xd, self.coef_[None, :])
+        return family.observed_log_proba(eta, self.thresholds_, codes)
 
 
 for _estimator in (LogisticRegression, OrdinalLogisticRegression):

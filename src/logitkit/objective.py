@@ -108,6 +108,18 @@ class Objective:
         product = (V[:, 0] @ Xb)[None, :] if V.shape[1] == 1 else V.T @ Xb
         return to_numpy(product).T.astype(np.float64)
 
+    def _cross_columns(self, der, hessian: bool):
+        """(n, k) columns whose products with the block of X a pass needs: the gradient
+        (m), then for Hessians the intercept rows (m * m, with intercepts) and the
+        slope x aux block (m * q)."""
+        xp, n, m = self.xp, der.grad_eta.shape[0], self.m
+        columns = [der.grad_eta]
+        if hessian and self.fit_intercept:
+            columns.append(xp.reshape(der.hess_eta, (n, m * m)))
+        if hessian and self.q:
+            columns.append(xp.reshape(der.hess_eta_aux, (n, m * self.q)))
+        return columns[0] if len(columns) == 1 else xp.concat(columns, axis=1)
+
     def loss_terms(self, theta, order: int):
         """Unpenalised weighted loss sum and its derivatives over all rows.
 
@@ -125,11 +137,15 @@ class Objective:
             loss += float(to_numpy(der.loss))
             if order == 0:
                 continue
-            grad_B += self._cross(Xb, der.grad_eta).T
-            grad_c += to_numpy(xp.sum(der.grad_eta, axis=0))
-            grad_aux += to_numpy(der.grad_aux)
+            # every X' (.) product of the block in one call: gradient columns first
+            crossed = self._cross(Xb, self._cross_columns(der, hess is not None))
+            grad_B += crossed[:, :m].T
+            if self.fit_intercept:
+                grad_c += to_numpy(xp.sum(der.grad_eta, axis=0))
+            if q:
+                grad_aux += to_numpy(der.grad_aux)
             if hess is not None:
-                hess.add_block(self, Xb, der)
+                hess.add_block(self, Xb, der, crossed[:, m:])
         if order == 0:
             return loss, None, None
         grad_W = np.hstack([grad_B, grad_c[:, None]]) if self.fit_intercept else grad_B
@@ -242,25 +258,27 @@ class _HessianSum:
         self.ca = np.zeros((m, q))
         self.aa = np.zeros((q, q))
 
-    def add_block(self, objective, Xb, der):
-        xp, m, d = objective.xp, self.m, self.d
+    def add_block(self, objective, Xb, der, crossed):
+        """Add one block; ``crossed`` is X_b' [hess_eta (m * m, with intercepts),
+        hess_eta_aux (m * q)] as :meth:`Objective._cross_columns` laid them out."""
+        xp, m, d, q = objective.xp, self.m, self.d, self.q
         diag = der.hess_eta_diag
         for k in range(m):
-            root = xp.astype(xp.sqrt(xp.clip(diag[:, k], 0.0, None)), Xb.dtype)
+            root = xp.astype(xp.sqrt(xp.maximum(diag[:, k], 0.0)), Xb.dtype)
             self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
         if der.hess_eta_lowrank is not None:
             U = xp.astype(der.hess_eta_lowrank, Xb.dtype)
             self.BB -= gram(xp.concat([U[:, k][:, None] * Xb for k in range(m)], axis=1))
-        h = der.hess_eta
-        n = h.shape[0]
-        self.Bc += objective._cross(Xb, xp.reshape(h, (n, m * m))).reshape(d, m, m) \
-            .transpose(1, 0, 2).reshape(m * d, m)
-        self.cc += to_numpy(xp.sum(h, axis=0))
-        if self.q:
+        if self.fit_intercept:
+            h = der.hess_eta
+            self.Bc += crossed[:, : m * m].reshape(d, m, m).transpose(1, 0, 2).reshape(m * d, m)
+            self.cc += to_numpy(xp.sum(h, axis=0))
+            crossed = crossed[:, m * m:]
+        if q:
             ha = der.hess_eta_aux
-            self.Ba += objective._cross(Xb, xp.reshape(ha, (n, m * self.q))).reshape(
-                d, m, self.q).transpose(1, 0, 2).reshape(m * d, self.q)
-            self.ca += to_numpy(xp.sum(ha, axis=0))
+            self.Ba += crossed.reshape(d, m, q).transpose(1, 0, 2).reshape(m * d, q)
+            if self.fit_intercept:
+                self.ca += to_numpy(xp.sum(ha, axis=0))
             self.aa += to_numpy(der.hess_aux)
 
     def matrix(self) -> np.ndarray:
