@@ -89,6 +89,13 @@ class Objective:
     def _eta(self, Xb, W):
         """(b, m) float64 linear predictor of the rows Xb at coefficients W (m, d1)."""
         B = np.ascontiguousarray(W[:, : self.d])
+        if not B.any():  # all slopes zero (the null model Newton starts from): X is finite
+            eta = self.xp.zeros((Xb.shape[0], self.m), dtype=self.xp.float64,
+                                device=device(Xb))
+            if self.fit_intercept:
+                eta = eta + self.xp.asarray(W[:, self.d], dtype=self.xp.float64,
+                                            device=device(Xb))
+            return eta
         if isinstance(Xb, np.ndarray):  # NumPy: no namespace wrappers (minibatch steps)
             B = B.astype(Xb.dtype, copy=False)
         else:
