@@ -163,7 +163,8 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
                 "y contains missing values (NaN or None), first at row "
                 f"{int(np.argmax(missing))}"
             )
-        if not categorical:
+        if not categorical and np.asarray(y).dtype.kind not in "iu":
+            # (1-D integer labels are always binary or multiclass: no scan needed)
             check_classification_targets(y)
         check_consistent_length(np.empty(n_rows), y)
         classes, codes = encode_target(y)
