@@ -115,17 +115,23 @@ class Objective:
         product = (V[:, 0] @ Xb)[None, :] if V.shape[1] == 1 else V.T @ Xb
         return to_numpy(product).T.astype(np.float64)
 
-    def _cross_columns(self, der, hessian: bool):
-        """(n, k) columns whose products with the block of X a pass needs: the gradient
-        (m), then for Hessians the intercept rows (m * m, with intercepts) and the
-        slope x aux block (m * q)."""
+    def _crossed(self, Xb, der, hessian: bool) -> np.ndarray:
+        """(d, k) float64 host X_b' V for every column V whose product with the block of X
+        a pass needs: the gradient (m), then for Hessians the intercept rows (m * m, with
+        intercepts) and the slope x aux block (m * q). A few columns go into one product
+        (one call instead of several); many are multiplied group by group (copying them
+        together would cost more than the calls)."""
         xp, n, m = self.xp, der.grad_eta.shape[0], self.m
         columns = [der.grad_eta]
         if hessian and self.fit_intercept:
             columns.append(xp.reshape(der.hess_eta, (n, m * m)))
         if hessian and self.q:
             columns.append(xp.reshape(der.hess_eta_aux, (n, m * self.q)))
-        return columns[0] if len(columns) == 1 else xp.concat(columns, axis=1)
+        if len(columns) == 1:
+            return self._cross(Xb, columns[0])
+        if sum(c.shape[1] for c in columns) <= 16:
+            return self._cross(Xb, xp.concat(columns, axis=1))
+        return np.hstack([self._cross(Xb, c) for c in columns])
 
     def loss_terms(self, theta, order: int):
         """Unpenalised weighted loss sum and its derivatives over all rows.
@@ -145,7 +151,7 @@ class Objective:
             if order == 0:
                 continue
             # every X' (.) product of the block in one call: gradient columns first
-            crossed = self._cross(Xb, self._cross_columns(der, hess is not None))
+            crossed = self._crossed(Xb, der, hess is not None)
             grad_B += crossed[:, :m].T
             if self.fit_intercept:
                 grad_c += to_numpy(xp.sum(der.grad_eta, axis=0))
@@ -267,7 +273,7 @@ class _HessianSum:
 
     def add_block(self, objective, Xb, der, crossed):
         """Add one block; ``crossed`` is X_b' [hess_eta (m * m, with intercepts),
-        hess_eta_aux (m * q)] as :meth:`Objective._cross_columns` laid them out."""
+        hess_eta_aux (m * q)] as :meth:`Objective._crossed` laid them out."""
         xp, m, d, q = objective.xp, self.m, self.d, self.q
         diag = der.hess_eta_diag
         for k in range(m):

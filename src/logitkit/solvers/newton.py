@@ -22,8 +22,10 @@ import scipy.linalg as la
 from logitkit.solvers.report import SolverReport
 
 _EPS = np.finfo(float).eps
-# keep the Hessian while each step cuts the largest gradient entry at least this much
-_REUSE_RATIO = 0.1
+# keep the Hessian while each step cuts the largest gradient entry at least fourfold (on
+# the benchmark's multinomial case, 0.25 rather than 0.1 saved one of three sampled
+# Hessians at the same number of iterations: 1.75 s instead of 2.23 s)
+_REUSE_RATIO = 0.25
 # a cheap (sampled) Hessian is kept only after a step whose Newton decrement g' H^-1 g
 # (twice the decrease the quadratic model predicts, in mean-loss units) is at most this:
 # the linear predictors then moved by about 0.2 (root mean square) or less
