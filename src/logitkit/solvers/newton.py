@@ -60,18 +60,17 @@ class NewtonSystem:
         return step * self.scale
 
 
-def _secant_update(matrix, system, step, change):
-    """(matrix, system) after a BFGS update of ``matrix`` from a step and the exact change
-    of the gradient along it; unchanged when the measured curvature y's disagrees with
-    the matrix's s'Hs by more than a factor 2 (noise, or a Hessian gone stale)."""
-    if system.singular:
-        return matrix, system
+def _secant_update(matrix, step, change) -> bool:
+    """BFGS update of ``matrix`` in place from a step and the exact change of the gradient
+    along it; skipped (False) when the measured curvature y's disagrees with the
+    matrix's s'Hs by more than a factor 2 (noise, or a Hessian gone stale)."""
     Hs = matrix @ step
     curvature, measured = float(step @ Hs), float(change @ step)
     if not (curvature > 0 and 0.5 * curvature <= measured <= 2.0 * curvature):
-        return matrix, system
-    matrix = matrix - np.outer(Hs, Hs) / curvature + np.outer(change, change) / measured
-    return matrix, NewtonSystem(matrix)
+        return False
+    matrix -= np.outer(Hs, Hs / curvature)
+    matrix += np.outer(change, change / measured)
+    return True
 
 
 def _grad_max(grad) -> float:
@@ -97,6 +96,7 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
             break
         fresh = system is None
         if fresh:
+            # (a fresh array from the problem: a kept one is updated in place)
             matrix = hess if hess is not None else problem.hessian(s)
             system = NewtonSystem(matrix)
             singular |= system.singular
@@ -132,7 +132,9 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
         if (problem.reuse_hessian and t == 1
                 and _grad_max(new_grad) <= _REUSE_RATIO * grad_max
                 and (problem.expensive_hessian or decrement <= _SETTLED_DECREMENT)):
-            matrix, system = _secant_update(matrix, system, step, new_grad - grad)
+            if not system.singular and _secant_update(matrix, step, new_grad - grad):
+                system = None  # (freed before the new factor is formed)
+                system = NewtonSystem(matrix)
         else:
             system = None
         grad = new_grad
