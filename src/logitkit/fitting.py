@@ -54,10 +54,12 @@ def choose_solver(solver: str, n_params: int) -> str:
     return solver
 
 
-def null_parameters(objective: Objective) -> np.ndarray:
-    """Natural parameters of the intercept-only (or, without intercepts, all-zero) model."""
+def null_parameters(objective: Objective, sums=None) -> np.ndarray:
+    """Natural parameters of the intercept-only (or, without intercepts, all-zero) model;
+    ``sums``: :func:`class_weight_sums` if already known."""
     ob = objective
-    intercepts, aux = ob.family.null_parameters(class_weight_sums(ob))
+    sums = class_weight_sums(ob) if sums is None else sums
+    intercepts, aux = ob.family.null_parameters(sums)
     W = np.zeros((ob.m, ob.d1))
     if ob.fit_intercept:
         W[:, ob.d] = intercepts
@@ -69,10 +71,10 @@ def class_weight_sums(objective: Objective) -> np.ndarray:
     return weighted_counts(objective.y, objective.w, objective.n_classes)
 
 
-def null_log_likelihood(objective: Objective) -> float:
+def null_log_likelihood(objective: Objective, sums=None) -> float:
     """Log-likelihood of the null model in closed form: class frequencies when the model
     has intercepts or cut points, equal probabilities when it has neither."""
-    sums = class_weight_sums(objective)
+    sums = class_weight_sums(objective) if sums is None else sums
     total = sums.sum()
     if objective.fit_intercept or objective.q:
         present = sums > 0
@@ -94,7 +96,8 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int) 
     name = choose_solver(solver, objective.n_params)
     curvature = hessian_objective(objective) if name == "newton" else None
     problem = SolverProblem(objective, curvature)
-    start = problem.from_natural(null_parameters(objective))
+    sums = class_weight_sums(objective)
+    start = problem.from_natural(null_parameters(objective, sums))
     report = SOLVERS[name](problem, start, tol, max_iter)
     params = problem.to_natural(report.params)
     W, _ = objective.unpack(params)
@@ -103,7 +106,7 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int) 
         params=params,
         objective_value=float(report.value),
         log_likelihood=-loss,
-        null_log_likelihood=null_log_likelihood(objective),
+        null_log_likelihood=null_log_likelihood(objective, sums),
         n_obs=objective.total_weight,
         solver=name,
         report=report,

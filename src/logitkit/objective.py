@@ -99,6 +99,12 @@ class Objective:
         """(b, m) float64 linear predictor of the rows Xb at coefficients W (m, d1): a host
         array, or a float64 array on Xb's device (no host transfer then)."""
         xp = self.xp
+        if isinstance(W, np.ndarray) and not W[:, : self.d].any():
+            # all slopes zero (the null model Newton starts from): no product with X
+            eta = xp.zeros((Xb.shape[0], self.m), dtype=xp.float64, device=device(Xb))
+            if self.fit_intercept:
+                eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64, device=device(Xb))
+            return eta
         if isinstance(Xb, np.ndarray):  # NumPy: no namespace wrappers (minibatch steps)
             B = np.ascontiguousarray(W[:, : self.d]).astype(Xb.dtype, copy=False)
             intercept = W[:, self.d] if self.fit_intercept else None
@@ -123,6 +129,24 @@ class Objective:
         """A float64 accumulator where X lives (sums stay there until a pass ends)."""
         return self.xp.zeros(shape, dtype=self.xp.float64, device=device(self.X))
 
+    def _crossed(self, Xb, der, hessian: bool):
+        """(k, d) float64 V' X_b, where X lives, for every column V whose product with the
+        block of X a pass needs: the gradient (m), then for Hessians the intercept rows (m * m, with
+        intercepts) and the slope x aux block (m * q). A few columns go into one product
+        (one call instead of several); many are multiplied group by group (copying them
+        together would cost more than the calls)."""
+        xp, n, m = self.xp, der.grad_eta.shape[0], self.m
+        columns = [der.grad_eta]
+        if hessian and self.fit_intercept:
+            columns.append(xp.reshape(der.hess_eta, (n, m * m)))
+        if hessian and self.q:
+            columns.append(xp.reshape(der.hess_eta_aux, (n, m * self.q)))
+        if len(columns) == 1:
+            return self._cross(Xb, columns[0])
+        if sum(c.shape[1] for c in columns) <= 16:
+            return self._cross(Xb, xp.concat(columns, axis=1))
+        return xp.concat([self._cross(Xb, c) for c in columns], axis=0)
+
     def loss_terms(self, theta, order: int):
         """Unpenalised weighted loss sum and its derivatives over all rows.
 
@@ -141,11 +165,15 @@ class Objective:
             loss += der.loss
             if order == 0:
                 continue
-            grad_B += self._cross(Xb, der.grad_eta)
-            grad_c += xp.sum(der.grad_eta, axis=0)
-            grad_aux += der.grad_aux
+            # every X' (.) product of the block in one call: gradient columns first
+            crossed = self._crossed(Xb, der, hess is not None)
+            grad_B += crossed[:m]
+            if self.fit_intercept:
+                grad_c += xp.sum(der.grad_eta, axis=0)
+            if q:
+                grad_aux += der.grad_aux
             if hess is not None:
-                hess.add_block(Xb, der)
+                hess.add_block(Xb, der, crossed[m:])
         if order == 0:
             return float(to_numpy(loss)), None, None
         grad_W = xp.concat([grad_B, grad_c[:, None]], axis=1) if self.fit_intercept else grad_B
@@ -287,24 +315,25 @@ class _HessianSum:
         self.ca = ob._zeros(m, q)
         self.aa = ob._zeros(q, q)
 
-    def add_block(self, Xb, der):
-        ob = self.objective
-        xp, m, d, q = ob.xp, self.m, self.d, self.q
+    def add_block(self, Xb, der, crossed):
+        """Add one block; ``crossed`` is [hess_eta (m * m, with intercepts), hess_eta_aux
+        (m * q)]' X_b as :meth:`Objective._crossed` laid them out."""
+        xp, m, d, q = self.objective.xp, self.m, self.d, self.q
         diag = der.hess_eta_diag
         for k in range(m):
-            root = xp.astype(xp.sqrt(xp.clip(diag[:, k], 0.0, None)), Xb.dtype)
+            root = xp.astype(xp.sqrt(xp.maximum(diag[:, k], 0.0)), Xb.dtype)
             self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
         if der.hess_eta_lowrank is not None:
             U = xp.astype(der.hess_eta_lowrank, Xb.dtype)
             self.BB -= gram(xp.concat([U[:, k][:, None] * Xb for k in range(m)], axis=1))
-        h = der.hess_eta
-        n = h.shape[0]
-        self.Bc += xp.reshape(ob._cross(Xb, xp.reshape(h, (n, m * m))), (m, m, d))
-        self.cc += xp.sum(h, axis=0)
+        if self.fit_intercept:
+            self.Bc += xp.reshape(crossed[: m * m], (m, m, d))
+            self.cc += xp.sum(der.hess_eta, axis=0)
+            crossed = crossed[m * m:]
         if q:
-            ha = der.hess_eta_aux
-            self.Ba += xp.reshape(ob._cross(Xb, xp.reshape(ha, (n, m * q))), (m, q, d))
-            self.ca += xp.sum(ha, axis=0)
+            self.Ba += xp.reshape(crossed, (m, q, d))
+            if self.fit_intercept:
+                self.ca += xp.sum(der.hess_eta_aux, axis=0)
             self.aa += der.hess_aux
 
     def matrix(self) -> np.ndarray:

@@ -77,7 +77,10 @@ class SolverProblem:
         # relative precision of values computed from X (float32 data: float32 products)
         self.eps = float(np.finfo(str(ob.X.dtype).replace("torch.", "")).eps)
         # a Hessian (~ n_h p^2 / 2 flops) worth more than 16 gradients (~ 4 n p flops each)
-        self.reuse_hessian = self.hessian_objective.n * self.n_params > 32 * ob.n
+        self.expensive_hessian = self.hessian_objective.n * self.n_params > 32 * ob.n
+        # Newton may keep a Hessian over several steps when it is expensive or sampled (a
+        # sample's error already limits each step to a linear rate)
+        self.reuse_hessian = self.expensive_hessian or self.hessian_objective is not ob
 
     # -- coordinate maps --------------------------------------------------------------
     def _cuts_from_increments(self, v_aux):

@@ -18,18 +18,19 @@ class Binomial(Family):
     def derivatives(self, eta, aux, y, w, order):
         xp = get_namespace(eta)
         z = eta[:, 0]
-        # loss = log(1 + e^z) - y z = -log_sigmoid(-z) - y z, stable for large |z|
-        log_q = log_expit(-z)
-        loss_i = -log_q - y * z
-        out = EtaDerivatives(loss=xp.sum(w * loss_i))
+        # with t = exp(-|z|): loss = log(1 + e^z) - y z = max(z, 0) - y z + log1p(t),
+        # P(y=1) = 1 / (1 + t) for z >= 0, t / (1 + t) below, p (1 - p) = t / (1 + t)^2;
+        # one exp and one log1p, stable for any z
+        t = xp.exp(-xp.abs(z))
+        out = EtaDerivatives(loss=xp.sum(w * (xp.maximum(z, 0.0) - y * z + xp.log1p(t))))
         if order >= 1:
-            q = xp.exp(log_q)  # P(y = 0), accurate when tiny
-            p = xp.exp(log_q + z)  # log sigmoid(z) = z + log sigmoid(-z)
+            inv = 1.0 / (1.0 + t)
+            p = xp.where(z >= 0, inv, t * inv)
             out.grad_eta = (w * (p - y))[:, None]
             out.grad_aux = xp.zeros(0, dtype=eta.dtype, device=device(eta))
             out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype, device=device(eta))
         if order >= 2:
-            out.hess_eta_diag = (w * p * q)[:, None]
+            out.hess_eta_diag = (w * t * inv * inv)[:, None]
             out.hess_eta = out.hess_eta_diag[:, :, None]
             out.hess_eta_aux = xp.zeros((z.shape[0], 1, 0), dtype=eta.dtype, device=device(eta))
             out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))

@@ -26,14 +26,21 @@ from logitkit.backends import (
 from logitkit.families.base import EtaDerivatives, Family
 
 
-class Cell(NamedTuple):
-    """Per-row terms of a cell (a, b]: log P, log f and f'/f at both ends."""
+class Ends(NamedTuple):
+    """Per-row terms of a cell (a, b] with loss l = -log(F(a) - F(b)).
+
+    log_p: log P = log(F(a) - F(b)); r_a, r_b: f/P at each end (0 at an infinite end),
+    so that dl/da = -r_a and dl/db = r_b. For order 2 (None otherwise), with l_xy the
+    second derivatives of l: s_a = l_aa + l_ab, s_b = l_bb + l_ab and c = l_ab
+    (what the eta-space Hessian and its cut-point blocks are made of).
+    """
 
     log_p: Any
-    log_pdf_a: Any
-    log_pdf_b: Any
-    dlog_pdf_a: Any
-    dlog_pdf_b: Any
+    r_a: Any = None
+    r_b: Any = None
+    s_a: Any = None
+    s_b: Any = None
+    c: Any = None
 
 
 class Link:
@@ -47,11 +54,25 @@ class Link:
     def dlog_pdf(self, x): ...
     def ppf(self, p: np.ndarray) -> np.ndarray: ...
 
-    def cell(self, a, b, a0, b0, has_a, has_b) -> Cell:
-        """The log probability of the cells (a, b] and the log density and its slope at
-        each end; a0, b0 are a and b with their infinite entries replaced by 0."""
-        return Cell(self.log_prob(a, b), self.log_pdf(a0), self.log_pdf(b0),
-                    self.dlog_pdf(a0), self.dlog_pdf(b0))
+    def ends(self, a, b, order: int) -> Ends:
+        """The terms of the cells (a, b] up to ``order`` from the log forms; a may be
+        +inf, b may be -inf."""
+        xp = get_namespace(a)
+        log_p = self.log_prob(a, b)
+        if order == 0:
+            return Ends(log_p)
+        has_a, has_b = xp.isfinite(a), xp.isfinite(b)
+        a0 = xp.where(has_a, a, xp.zeros_like(a))
+        b0 = xp.where(has_b, b, xp.zeros_like(b))
+        never = xp.full_like(a, -math.inf)
+        r_a = xp.exp(xp.where(has_a, self.log_pdf(a0) - log_p, never))
+        r_b = xp.exp(xp.where(has_b, self.log_pdf(b0) - log_p, never))
+        if order == 1:
+            return Ends(log_p, r_a, r_b)
+        c = -r_a * r_b
+        s_a = r_a * r_a - self.dlog_pdf(a0) * r_a + c
+        s_b = r_b * r_b + self.dlog_pdf(b0) * r_b + c
+        return Ends(log_p, r_a, r_b, s_a, s_b, c)
 
     def log_prob(self, a, b):
         """log(F(a) - F(b)) for a > b, from the CDF side or the survival side."""
@@ -80,17 +101,27 @@ class LogitLink(Link):
     def ppf(self, p):
         return sc.logit(p)
 
-    def cell(self, a, b, a0, b0, has_a, has_b) -> Cell:
-        """Two log-sigmoids per row: log sigma(-x) = log sigma(x) - x, log f(x) =
-        log sigma(x) + log sigma(-x) and f'/f (x) = 1 - 2 sigma(x)."""
+    def ends(self, a, b, order: int) -> Ends:
+        """Closed forms with one exp and one log1p per end and no special cases at the
+        infinite ends. With u = log1p(exp(-|x|)): log sigma(x) = min(x, 0) - u,
+        log sigma(-x) = -max(x, 0) - u and log f(x) = -|x| - 2u;
+        log P = log sigma(a) + log sigma(-b) + log(-expm1(b - a)) (DESIGN.md rule 3).
+        For the logistic f' = f (1 - 2 sigma), which makes s_a = f(a), s_b = f(b)."""
         xp = get_namespace(a)
-        log_sig_a, log_sig_b = log_expit(a0), log_expit(b0)
-        upper = xp.where(has_a, log_sig_a, xp.zeros_like(a))  # log sigma(a); 0 at +inf
-        lower = xp.where(has_b, log_sig_b - b0, xp.zeros_like(b))  # log sigma(-b); 0 at -inf
-        gap = xp.where(has_a & has_b, b0 - a0, xp.full_like(a, -math.inf))
-        log_p = upper + lower + log_one_minus_exp(gap)
-        return Cell(log_p, 2.0 * log_sig_a - a0, 2.0 * log_sig_b - b0,
-                    1.0 - 2.0 * xp.exp(log_sig_a), 1.0 - 2.0 * xp.exp(log_sig_b))
+        abs_a, abs_b = xp.abs(a), xp.abs(b)
+        u_a = xp.log1p(xp.exp(-abs_a))
+        u_b = xp.log1p(xp.exp(-abs_b))
+        log_p = (xp.minimum(a, 0.0) - xp.maximum(b, 0.0) - u_a - u_b
+                 + xp.log(-xp.expm1(b - a)))
+        if order == 0:
+            return Ends(log_p)
+        log_f_a = -abs_a - 2.0 * u_a
+        log_f_b = -abs_b - 2.0 * u_b
+        r_a = xp.exp(log_f_a - log_p)
+        r_b = xp.exp(log_f_b - log_p)
+        if order == 1:
+            return Ends(log_p, r_a, r_b)
+        return Ends(log_p, r_a, r_b, xp.exp(log_f_a), xp.exp(log_f_b), -r_a * r_b)
 
     def log_prob(self, a, b):
         """log(sigma(a) - sigma(b)) = log_sigmoid(a) + log_sigmoid(-b) + log(1 - e^(b-a))."""
@@ -146,6 +177,7 @@ class CloglogLink(Link):
 
 LINKS = {link.name: link for link in (LogitLink(), ProbitLink(), CloglogLink())}
 
+
 class Ordinal(Family):
     name = "ordinal"
 
@@ -167,7 +199,7 @@ class Ordinal(Family):
         xp = get_namespace(eta)
         inf = xp.full((1,), math.inf, dtype=eta.dtype, device=device(eta))
         cuts = xp.concat([-inf, aux, inf])
-        codes = xp.astype(y, xp.int64)
+        codes = xp.astype(y, xp.int64, copy=False)
         z = eta[:, 0]
         return cuts[codes + 1] - z, cuts[codes] - z, codes
 
@@ -178,44 +210,41 @@ class Ordinal(Family):
     def derivatives(self, eta, aux, y, w, order):
         xp = get_namespace(eta)
         a, b, codes = self._bounds(eta, aux, y)
-        has_a, has_b = xp.isfinite(a), xp.isfinite(b)
-        a0 = xp.where(has_a, a, xp.zeros_like(a))
-        b0 = xp.where(has_b, b, xp.zeros_like(b))
         with np.errstate(invalid="ignore"):
-            cell = self._F.cell(a, b, a0, b0, has_a, has_b)
-        log_p = cell.log_p
-        out = EtaDerivatives(loss=-xp.sum(w * log_p))
+            ends = self._F.ends(a, b, order)
+        out = EtaDerivatives(loss=-xp.sum(w * ends.log_p))
         if order == 0:
             return out
-        # r = f / P at each end (0 at an infinite end)
-        never = xp.full_like(a, -math.inf)
-        r_a = xp.exp(xp.where(has_a, cell.log_pdf_a - log_p, never))
-        r_b = xp.exp(xp.where(has_b, cell.log_pdf_b - log_p, never))
         q = aux.shape[0]
-        levels = xp.arange(q, device=device(eta))
-        upper = xp.astype(codes[:, None] == levels[None, :], eta.dtype)  # theta_c is row's a
-        lower = xp.astype(codes[:, None] - 1 == levels[None, :], eta.dtype)  # theta_{c-1} is b
-        dl_da, dl_db = -r_a, r_b
-        out.grad_eta = (w * (r_a - r_b))[:, None]
-        out.grad_aux_rows = (w * dl_da)[:, None] * upper + (w * dl_db)[:, None] * lower
+        # one-hot of the row's class: column j < q marks theta_j as the row's upper end
+        # (a), column j + 1 marks it as the lower end (b)
+        levels = xp.arange(q + 1, device=device(eta))
+        onehot = xp.astype(codes[:, None] == levels[None, :], eta.dtype)
+        upper, lower = onehot[:, :q], onehot[:, 1:]
+        w_a, w_b = w * ends.r_a, w * ends.r_b
+        out.grad_eta = (w_a - w_b)[:, None]
+        out.grad_aux_rows = lower * w_b[:, None] - upper * w_a[:, None]
         out.grad_aux = xp.sum(out.grad_aux_rows, axis=0)
         if order >= 2:
-            l_aa = r_a * r_a - cell.dlog_pdf_a * r_a
-            l_bb = r_b * r_b + cell.dlog_pdf_b * r_b
-            l_ab = -r_a * r_b
-            out.hess_eta_diag = (w * (l_aa + 2.0 * l_ab + l_bb))[:, None]
+            h_a, h_b, h_ab = w * ends.s_a, w * ends.s_b, w * ends.c
+            out.hess_eta_diag = (h_a + h_b)[:, None]
             out.hess_eta = out.hess_eta_diag[:, :, None]
-            out.hess_eta_aux = (
-                -(w * (l_aa + l_ab))[:, None] * upper - (w * (l_ab + l_bb))[:, None] * lower
-            )[:, None, :]
-            cross = (upper * (w * l_ab)[:, None]).T @ lower
-            out.hess_aux = (
-                (upper * (w * l_aa)[:, None]).T @ upper
-                + (lower * (w * l_bb)[:, None]).T @ lower
-                + cross
-                + cross.T
-            )
+            out.hess_eta_aux = -(upper * h_a[:, None] + lower * h_b[:, None])[:, None, :]
+            # the cut points' Hessian is tridiagonal: per-class sums of l_aa, l_bb, l_ab
+            sums = onehot.T @ xp.stack([h_a - h_ab, h_b - h_ab, h_ab], axis=1)  # (q+1, 3)
+            idx = xp.arange(q, device=device(eta))
+            hess_aux = xp.zeros((q, q), dtype=eta.dtype, device=device(eta))
+            hess_aux[idx, idx] = sums[:q, 0] + sums[1:, 1]
+            hess_aux[idx[1:], idx[:-1]] = sums[1:q, 2]
+            hess_aux[idx[:-1], idx[1:]] = sums[1:q, 2]
+            out.hess_aux = hess_aux
         return out
+
+    def observed_log_proba(self, eta, aux, y):
+        """(n,) log probability of each row's own class y."""
+        a, b, _ = self._bounds(eta, aux, y)
+        with np.errstate(invalid="ignore"):
+            return self._F.ends(a, b, 0).log_p
 
     def predict_proba(self, eta, aux):
         xp = get_namespace(eta)
