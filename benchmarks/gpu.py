@@ -229,6 +229,8 @@ def main():
     args = parser.parse_args()
     alpha = 1e-4
     on_cuda = torch.device(args.device).type == "cuda"
+    if on_cuda and not torch.cuda.is_available():
+        parser.error("no CUDA device here; `--device cpu --rows 200000` runs a small check")
     name = torch.cuda.get_device_name() if on_cuda else "cpu"
     print(f"device: {name}; torch {torch.__version__}; X {args.rows} x {args.cols} float32")
     for kind in args.kinds:

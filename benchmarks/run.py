@@ -3,6 +3,7 @@
     python benchmarks/run.py                 # full sizes (several minutes on 2 cores)
     python benchmarks/run.py --scale 0.1     # a quick run at a tenth of the rows
     python benchmarks/run.py --only binary   # one case
+    python benchmarks/run.py --gpu           # the GPU cases against plain PyTorch (gpu.py)
 
 Each case fits the same objective with every solver (peers with their default settings,
 as a user would run them), reports how far each objective is from the best one, and
@@ -185,7 +186,17 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full rows")
     parser.add_argument("--only", choices=sorted(CASES), action="append")
     parser.add_argument("--no-statsmodels", action="store_true")
+    parser.add_argument("--gpu", action="store_true",
+                        help="run the GPU cases against plain PyTorch instead (benchmarks/gpu.py, "
+                             "10M x 100 float32 on cuda; its options: python benchmarks/gpu.py -h)")
     args = parser.parse_args()
+    if args.gpu:
+        import sys
+
+        from gpu import main as gpu_main  # benchmarks/ is on sys.path when run as a script
+
+        sys.argv = [sys.argv[0]]
+        return gpu_main()
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; "
           f"numpy {np.__version__}; logitkit {lk.__version__}")
     warm_up()

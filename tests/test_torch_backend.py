@@ -154,26 +154,89 @@ MINIBATCH_CONFIGS = [
 ]
 
 
+def _refuse_host_data(monkeypatch):
+    """Make a device step fail, as a CUDA graph capture does, when host data (a Python
+    scalar, list or NumPy array) is copied into a tensor inside it; on CPU torch too."""
+    from logitkit.solvers.device_loop import DeviceLoop
+
+    inside = []
+    for name in ("asarray", "as_tensor", "tensor"):
+        original = getattr(torch, name)
+
+        def guarded(obj, *args, _original=original, _name=name, **kwargs):
+            if inside and not isinstance(obj, torch.Tensor):
+                raise AssertionError(f"torch.{_name}({type(obj).__name__}) in a device step")
+            return _original(obj, *args, **kwargs)
+
+        monkeypatch.setattr(torch, name, guarded)
+    step = DeviceLoop._step
+
+    def guarded_step(self, rows, scalars):
+        inside.append(1)
+        try:
+            return step(self, rows, scalars)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(DeviceLoop, "_step", guarded_step)
+
+
 @pytest.mark.parametrize("config", MINIBATCH_CONFIGS, ids=[c["solver"] for c in MINIBATCH_CONFIGS])
-@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal", "probit", "cloglog"])
 def test_the_device_loop_follows_the_host_trajectory(config, kind, monkeypatch):
     """Every optimizer and family: the device loop (CUDA graphs on a GPU) reproduces the
-    host loop's weights and history; 203 rows in batches of 16 leave a short last batch."""
+    host loop's weights and history; 203 rows in batches of 16 leave a short last batch.
+    No step copies host data to the device (a CUDA graph capture would refuse it)."""
     import logitkit as lk
     from logitkit.solvers.device_loop import DeviceLoop
 
     captures = []
     capture = DeviceLoop._capture
     monkeypatch.setattr(DeviceLoop, "_capture", lambda self: captures.append(1) or capture(self))
+    _refuse_host_data(monkeypatch)
     X, y = _binary_data(n=203)
     if kind != "binary":
         y = np.digitize(X @ [1.0, -0.01, 50.0, 0.0], [-1.0, 1.0])
     X = X / X.std(axis=0)
-    make = lk.OrdinalLogisticRegression if kind == "ordinal" else lk.LogisticRegression
     params = {"epochs": 3, "batch_size": 16, "random_state": 0, **config}
+    make = lk.LogisticRegression
+    if kind not in ("binary", "multinomial"):
+        make = lk.OrdinalLogisticRegression
+        params["link"] = "logit" if kind == "ordinal" else kind
     reference = make(**params).fit(X, y)
     model = make(**params).fit(torch.as_tensor(X, device=DEVICE), torch.as_tensor(y, device=DEVICE))
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-12)
     for key in ("loss", "accuracy"):
         np.testing.assert_allclose(model.history_[key], reference.history_[key], rtol=1e-9)
     assert len(captures) == (1 if DEVICE.startswith("cuda") else 0)
+
+
+def test_a_failed_graph_capture_falls_back_to_eager_steps(monkeypatch):
+    """If a step cannot be captured (on CUDA), training warns and goes on step by step,
+    with the same results; simulated on CPU torch."""
+    import logitkit as lk
+    from logitkit.solvers.device_loop import DeviceLoop
+
+    init = DeviceLoop.__init__
+
+    def capturing(self, *args):
+        init(self, *args)
+        self.capture = True
+
+    def warm_up(self):
+        for _ in range(2):
+            self._full_step()
+        return 2
+
+    def capture(self):
+        raise RuntimeError("Cannot copy between CPU and CUDA tensors during capture")
+
+    monkeypatch.setattr(DeviceLoop, "__init__", capturing)
+    monkeypatch.setattr(DeviceLoop, "_warm_up", warm_up)
+    monkeypatch.setattr(DeviceLoop, "_capture", capture)
+    X, y = _binary_data(n=203)
+    params = {"solver": "adam", "epochs": 2, "batch_size": 16, "random_state": 0}
+    reference = lk.LogisticRegression(**params).fit(X, y)
+    with pytest.warns(RuntimeWarning, match="could not be captured"):
+        model = lk.LogisticRegression(**params).fit(torch.as_tensor(X), y)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9, atol=1e-12)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from logitkit.backends import device, get_namespace, gram, to_numpy
+from logitkit.backends import clip_min, device, get_namespace, gram, to_numpy
 from logitkit.families import Family
 from logitkit.penalties import L2Penalty
 
@@ -321,7 +321,7 @@ class _HessianSum:
         xp, m, d, q = self.objective.xp, self.m, self.d, self.q
         diag = der.hess_eta_diag
         for k in range(m):
-            root = xp.astype(xp.sqrt(xp.maximum(diag[:, k], 0.0)), Xb.dtype)
+            root = xp.astype(xp.sqrt(clip_min(diag[:, k], 0.0)), Xb.dtype)
             self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
         if der.hess_eta_lowrank is not None:
             U = xp.astype(der.hess_eta_lowrank, Xb.dtype)

@@ -14,6 +14,8 @@ from logitkit.backends.namespace import (
     weighted_counts,
 )
 from logitkit.backends.special import (
+    clip_max,
+    clip_min,
     log_expit,
     log_ndtr,
     log_one_minus_exp,
@@ -22,6 +24,8 @@ from logitkit.backends.special import (
 )
 
 __all__ = [
+    "clip_max",
+    "clip_min",
     "device",
     "get_namespace",
     "gram",

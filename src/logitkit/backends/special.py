@@ -12,6 +12,21 @@ from array_api_compat import is_torch_array
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
+def clip_min(x, low: float):
+    """max(x, low) elementwise. The scalar stays a scalar (array_api_compat's maximum
+    would copy it to the device, which a CUDA graph capture refuses)."""
+    if is_torch_array(x):
+        return x.clamp(min=low)
+    return np.maximum(x, low)
+
+
+def clip_max(x, high: float):
+    """min(x, high) elementwise (see :func:`clip_min`)."""
+    if is_torch_array(x):
+        return x.clamp(max=high)
+    return np.minimum(x, high)
+
+
 def log_expit(z):
     """log(sigmoid(z)) = -log1p(exp(-z)), stable for large |z|."""
     if is_torch_array(z):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from logitkit.backends import device, get_namespace, log_expit
+from logitkit.backends import clip_min, device, get_namespace, log_expit
 from logitkit.families.base import EtaDerivatives, Family
 
 
@@ -22,7 +22,7 @@ class Binomial(Family):
         # P(y=1) = 1 / (1 + t) for z >= 0, t / (1 + t) below, p (1 - p) = t / (1 + t)^2;
         # one exp and one log1p, stable for any z
         t = xp.exp(-xp.abs(z))
-        out = EtaDerivatives(loss=xp.sum(w * (xp.maximum(z, 0.0) - y * z + xp.log1p(t))))
+        out = EtaDerivatives(loss=xp.sum(w * (clip_min(z, 0.0) - y * z + xp.log1p(t))))
         if order >= 1:
             inv = 1.0 / (1.0 + t)
             p = xp.where(z >= 0, inv, t * inv)

@@ -16,6 +16,8 @@ import numpy as np
 import scipy.special as sc
 
 from logitkit.backends import (
+    clip_max,
+    clip_min,
     device,
     get_namespace,
     log_expit,
@@ -111,7 +113,7 @@ class LogitLink(Link):
         abs_a, abs_b = xp.abs(a), xp.abs(b)
         u_a = xp.log1p(xp.exp(-abs_a))
         u_b = xp.log1p(xp.exp(-abs_b))
-        log_p = (xp.minimum(a, 0.0) - xp.maximum(b, 0.0) - u_a - u_b
+        log_p = (clip_max(a, 0.0) - clip_min(b, 0.0) - u_a - u_b
                  + xp.log(-xp.expm1(b - a)))
         if order == 0:
             return Ends(log_p)
@@ -127,7 +129,7 @@ class LogitLink(Link):
         """log(sigma(a) - sigma(b)) = log_sigmoid(a) + log_sigmoid(-b) + log(1 - e^(b-a))."""
         xp = get_namespace(a)
         with np.errstate(invalid="ignore"):
-            gap = xp.where(xp.isinf(a) | xp.isinf(b), -math.inf, b - a)
+            gap = xp.where(xp.isinf(a) | xp.isinf(b), xp.full_like(a, -math.inf), b - a)
         return log_expit(a) + log_expit(-b) + log_one_minus_exp(gap)
 
 

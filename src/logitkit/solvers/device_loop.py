@@ -13,6 +13,7 @@ generator, so a seed gives the same trajectory on every backend (the tests compa
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
@@ -64,8 +65,14 @@ class DeviceLoop:
         every = max(1, self.steps // 10)
         done, report_at = 0, every
         if self.capture and self.graph is None:
-            self.graph = self._capture()
-            done = _WARMUP_STEPS
+            done = self._warm_up()
+            try:
+                self.graph = self._capture()
+            except RuntimeError as error:  # a step a graph cannot hold: run it eagerly
+                self.capture = False
+                warnings.warn(f"minibatch steps could not be captured as a CUDA graph "
+                              f"({error}); they run one launch at a time (same results, "
+                              "slower)", RuntimeWarning, stacklevel=4)
         while done < self.full:
             if self.graph is not None and done + self.graph_steps <= self.full:
                 self.graph.replay()
@@ -91,26 +98,30 @@ class DeviceLoop:
         for state in trainer.state.states:
             state.count += self.steps
 
-    def _capture(self):
-        """Capture ``graph_steps`` full-size steps as one CUDA graph, after warm-up steps
-        (real ones)."""
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
+    def _warm_up(self) -> int:
+        """Run the first steps on a side stream (PyTorch's recipe before a capture); they
+        are real steps. Returns how many ran."""
+        self._side = torch.cuda.Stream()
+        self._side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(self._side):
             for _ in range(_WARMUP_STEPS):
                 self._full_step()
-        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.current_stream().wait_stream(self._side)
+        return _WARMUP_STEPS
+
+    def _capture(self):
+        """Capture ``graph_steps`` full-size steps as one CUDA graph (nothing runs)."""
         # capture_begin/end rather than torch.cuda.graph, whose entry collects garbage
         # and empties the allocator's cache (tens of milliseconds, then fresh allocations)
         graph = torch.cuda.CUDAGraph()
-        with torch.cuda.stream(side):
+        with torch.cuda.stream(self._side):
             graph.capture_begin()
             try:
                 for _ in range(self.graph_steps):
                     self._full_step()
             finally:
                 graph.capture_end()
-        torch.cuda.current_stream().wait_stream(side)
+        torch.cuda.current_stream().wait_stream(self._side)
         return graph
 
     def _full_step(self):
