@@ -7,6 +7,8 @@ estimator boundary until one exists.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from logitkit.backends import like
@@ -24,6 +26,8 @@ class L2Penalty:
         self.alpha = float(alpha)
         self.gram = gram
         self.n_slopes = n_slopes
+        # the identity (one column, or the full softmax): no Gram product per step
+        self.identity = bool(np.array_equal(np.asarray(gram), np.eye(len(gram))))
 
     def value(self, W):
         return float(self.slope_value(W[:, : self.n_slopes]))
@@ -36,14 +40,17 @@ class L2Penalty:
     def slope_value(self, B):
         """The penalty of slopes B (m, d): NumPy, or a tensor where a ``like`` penalty's
         Gram lives."""
-        return 0.5 * self.alpha * ((self.gram @ B) * B).sum()
+        GB = B if self.identity else self.gram @ B
+        return 0.5 * self.alpha * (GB * B).sum()
 
     def slope_gradient(self, B):
-        return self.alpha * (self.gram @ B)
+        return self.alpha * (B if self.identity else self.gram @ B)
 
     def like(self, X) -> L2Penalty:
         """The same penalty with its Gram where X lives (for a device loop)."""
-        return L2Penalty(self.alpha, like(self.gram, X), self.n_slopes)
+        twin = copy.copy(self)
+        twin.gram = like(self.gram, X)
+        return twin
 
     def hessian(self, n_cols: int):
         """(m*n_cols, m*n_cols) Hessian over W.ravel() (row-major)."""
