@@ -128,6 +128,27 @@ def test_minibatch_training_on_tensors_matches_numpy():
     np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-10, atol=1e-12)
 
 
+def test_every_entry_point_takes_tensors_on_the_device():
+    """partial_fit, evaluate, score and validation data with X, y and weights as tensors on
+    DEVICE give what the same NumPy calls give."""
+    import logitkit as lk
+
+    X, y = _binary_data()
+    w = np.random.default_rng(5).uniform(0.5, 2.0, size=len(y))
+    Xt, yt, wt = (torch.as_tensor(a, device=DEVICE) for a in (X, y, w))
+    params = {"solver": "adam", "epochs": 2, "batch_size": 64, "random_state": 0}
+    results = []
+    for Xs, ys, ws in ((X, y, w), (Xt, yt, wt)):
+        model = lk.LogisticRegression(**params).fit(Xs, ys, sample_weight=ws,
+                                                    validation_data=(Xs, ys, ws))
+        model.partial_fit(Xs, ys, sample_weight=ws)
+        results.append((model.coef_, model.history_["val_loss"],
+                        model.evaluate(Xs, ys, sample_weight=ws)["loss"],
+                        model.score(Xs, ys, sample_weight=ws)))
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-9)
+
+
 def test_bad_tensors_are_clear_errors():
     import logitkit as lk
 

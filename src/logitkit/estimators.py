@@ -1,8 +1,10 @@
-"""scikit-learn estimators: validate and encode, build the Objective, solve, keep the result.
+"""scikit-learn estimators: build the Objective from validated input, solve, keep the result.
 
 ``LogisticRegression`` fits binary (2 classes) or multinomial softmax (more) models;
 ``OrdinalLogisticRegression`` fits cumulative-link (proportional odds) models.
-Both default to the maximum-likelihood fit (``alpha=0``), as R and Stata do.
+Both default to the maximum-likelihood fit (``alpha=0``), as R and Stata do. Input
+validation and encoding live in :mod:`logitkit.inputs`, minibatch training in
+:mod:`logitkit.training`, summaries in :mod:`logitkit.reporting`.
 """
 
 from __future__ import annotations
@@ -15,15 +17,10 @@ import numpy as np
 import pandas as pd
 from array_api_compat import is_torch_array
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils import assert_all_finite
-from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
     check_consistent_length,
     check_is_fitted,
     column_or_1d,
-    validate_data,
 )
 
 from logitkit.backends import (
@@ -34,13 +31,12 @@ from logitkit.backends import (
     logsumexp,
     product,
     to_numpy,
-    weighted_counts,
 )
-from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
 from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
 from logitkit.fitting import fit_objective
 from logitkit.inference import collect
+from logitkit.inputs import InputMixin
 from logitkit.objective import Objective
 from logitkit.reporting import ReportedParameters, StatisticsMixin
 from logitkit.separation import detect_separation
@@ -48,78 +44,20 @@ from logitkit.solvers.optimizers import OPTIMIZERS
 from logitkit.training import MinibatchMixin
 
 _SOLVERS = ("auto", "newton", "lbfgs") + OPTIMIZERS
+
+
+def _set_params(estimator, values: dict) -> None:
+    """Store a constructor's arguments unchanged under their own names (scikit-learn's
+    rule: ``__init__`` only records its parameters; validation happens in fit)."""
+    for name, value in values.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
 # the separation linear program is only run up to this many constraint entries
 _SEPARATION_LP_MAX = 2e7
 
 
-def _missing(y) -> np.ndarray:
-    """(n,) bool: which labels are NaN or None (no per-element objects for numeric y)."""
-    values = np.asarray(y)
-    if values.dtype.kind in "fc":
-        return np.isnan(values)
-    if values.dtype.kind == "O" or isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
-        return np.asarray(pd.isna(values))
-    return np.zeros(values.shape, dtype=bool)
-
-
-def _tensor_target(y, X):
-    """(classes, codes) of a label tensor, encoded on X's device (sorted classes)."""
-    import torch
-
-    if y.ndim == 2 and y.shape[1] == 1:
-        y = y[:, 0]
-    if y.ndim != 1:
-        raise ValueError(f"y should be a 1d array, got a tensor of shape {tuple(y.shape)}")
-    if y.shape[0] != X.shape[0]:
-        raise ValueError("Found input variables with inconsistent numbers of samples: "
-                         f"[{X.shape[0]}, {y.shape[0]}]")
-    y = y.to(X.device)
-    if y.is_floating_point():
-        missing = torch.isnan(y)
-        if bool(missing.any()):
-            first = int(torch.nonzero(missing)[0, 0])
-            raise ValueError(f"y contains missing values (NaN or None), first at row {first}")
-        if not bool((torch.isfinite(y) & (y == torch.round(y))).all()):
-            raise ValueError("Unknown label type: continuous. Maybe you are trying to fit a "
-                             "classifier, which expects discrete classes on a regression "
-                             "target with continuous values.")
-    classes, codes = torch.unique(y, sorted=True, return_inverse=True)
-    return to_numpy(classes), codes
-
-
-def _tensor_weights(sample_weight, X):
-    """(n,) float64 weights on X's device, validated there."""
-    import torch
-
-    n = X.shape[0]
-    if sample_weight is None:
-        return torch.ones(n, dtype=torch.float64, device=X.device)
-    weights = torch.as_tensor(sample_weight, dtype=torch.float64, device=X.device)
-    if weights.ndim == 0:
-        return torch.full((n,), float(weights), dtype=torch.float64, device=X.device)
-    if tuple(weights.shape) != (n,):
-        raise ValueError(f"sample_weight.shape == {tuple(weights.shape)}, expected {(n,)}!")
-    _check_weight_values(bool(torch.isfinite(weights).all()), bool((weights < 0).any()))
-    return weights
-
-
-def _check_weight_values(finite: bool, negative: bool):
-    if not finite:
-        raise ValueError("sample_weight contains NaN or infinity")
-    if negative:
-        raise ValueError("sample_weight has negative values; weights must be >= 0")
-
-
-def _check_finite(X: np.ndarray) -> None:
-    """scikit-learn's error for NaN or infinity in X. NaN and infinity propagate through
-    sums, so the common all-finite case costs one threaded matrix-vector product (half
-    the time of scikit-learn's check on a 1M x 100 array); the exact check runs only when
-    a row sum is not finite."""
-    if X.size and not np.isfinite(X @ np.ones(X.shape[1], dtype=X.dtype)).all():
-        assert_all_finite(X, input_name="X")
-
-
-class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator):
+class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
+                 BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------
@@ -152,120 +90,6 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
         elif self.validation_split:
             raise ValueError("validation_split applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
-
-    def _design(self, X, reset: bool):
-        """Numeric (n, d) design matrix; DataFrames go through the fitted encoder.
-
-        A torch tensor stays a tensor (on ``device`` if set); with ``device`` set, other
-        input is validated on the host, then moved there as a tensor.
-        """
-        if is_torch_array(X):
-            return self._tensor_design(X, reset)
-        Xd = self._host_design(X, reset)
-        if self.device is None:
-            return Xd
-        import torch
-
-        return torch.as_tensor(Xd, device=self.device)
-
-    def _tensor_design(self, X, reset: bool):
-        import torch
-
-        if X.ndim != 2 or X.shape[0] == 0:
-            raise ValueError(f"X must be a 2-D tensor with at least one row, got shape "
-                             f"{tuple(X.shape)}")
-        if not X.is_floating_point():
-            X = X.double()
-        # one pass and no n x d temporary: NaN propagates through min and max
-        if not bool(torch.isfinite(torch.stack(torch.aminmax(X))).all()):
-            raise ValueError("Input X contains NaN or infinity")
-        if reset:
-            self.n_features_in_, self.encoder_ = X.shape[1], None
-        elif X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
-                             f"expecting {self.n_features_in_} features as input")
-        return X if self.device is None else X.to(self.device)
-
-    def _host_design(self, X, reset: bool) -> np.ndarray:
-        if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=reset, skip_check_array=True)
-            if reset:
-                self.encoder_ = DesignEncoder.fit(X)
-            if self.encoder_ is not None:
-                Xd = self.encoder_.transform(X)
-                if Xd.shape[0] == 0:
-                    raise ValueError("X has 0 samples; at least one is required")
-                return Xd
-        elif not reset and self.encoder_ is not None and self.encoder_.has_categorical:
-            raise ValueError(
-                "the model was fitted on a DataFrame with categorical columns "
-                f"{[c.name for c in self.encoder_.columns if c.levels is not None]}; "
-                "pass a DataFrame with the same columns"
-            )
-        if reset:
-            self.encoder_ = None
-        Xd = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32),
-                           ensure_all_finite=False)
-        _check_finite(Xd)
-        return Xd
-
-    def _target(self, y, Xd):
-        """(classes (K,) host array, codes (n,) int64 kept where Xd lives)."""
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None")
-        if is_torch_array(y) and is_torch_array(Xd):
-            classes, codes = _tensor_target(y, Xd)
-        else:
-            classes, codes = self._host_target(to_numpy(y) if is_torch_array(y) else y,
-                                               Xd.shape[0])
-            codes = like(codes, Xd)
-        if len(classes) < 2:
-            raise ValueError(
-                f"y has only one class ({classes[0]!r}); this classifier needs samples "
-                "of at least 2 classes in the data"
-            )
-        return classes, codes
-
-    def _host_target(self, y, n_rows):
-        categorical = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
-        if not categorical:
-            y = column_or_1d(y, warn=True)
-        missing = _missing(y)
-        if missing.any():
-            raise ValueError(
-                "y contains missing values (NaN or None), first at row "
-                f"{int(np.argmax(missing))}"
-            )
-        if not categorical and np.asarray(y).dtype.kind not in "iu":
-            # (1-D integer labels are always binary or multiclass: no scan needed)
-            check_classification_targets(y)
-        check_consistent_length(np.empty(n_rows), y)
-        return encode_target(y)
-
-    def _plain_weights(self, sample_weight, X):
-        """(n,) validated frequency weights (ones when None), float64, where X lives."""
-        if is_torch_array(X):
-            return _tensor_weights(sample_weight, X)
-        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        _check_weight_values(np.all(np.isfinite(weights)), np.any(weights < 0))
-        return weights
-
-    def _weights(self, sample_weight, X, classes, codes):
-        """Frequency weights times class weights; every class needs positive weight."""
-        weights = self._plain_weights(sample_weight, X)
-        if self.class_weight is not None:
-            counts = weighted_counts(codes, None, len(classes)).astype(np.int64)
-            per_class = compute_class_weight(self.class_weight, classes=classes,
-                                             y=np.repeat(classes, counts))
-            weights = weights * like(per_class, weights)[codes]
-        totals = weighted_counts(codes, weights, len(classes))
-        empty = [classes[k] for k in np.flatnonzero(totals <= 0)]
-        if empty:
-            raise ValueError(
-                f"class(es) {empty} have zero total sample weight; every class in y needs "
-                "positive weight (drop those rows or those classes)"
-            )
-        return weights
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, clusters=None, validation_data=None):
@@ -404,6 +228,12 @@ class _LogitBase(MinibatchMixin, StatisticsMixin, ClassifierMixin, BaseEstimator
         check_is_fitted(self)
         save_model(self, path)
 
+    def score(self, X, y, sample_weight=None):
+        """Weighted accuracy (scikit-learn's ``score``); y and sample_weight may be tensors
+        on any device."""
+        y, sample_weight = (to_numpy(a) if is_torch_array(a) else a for a in (y, sample_weight))
+        return super().score(X, y, sample_weight)
+
     def predict_log_proba(self, X):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
@@ -444,36 +274,7 @@ class LogisticRegression(_LogitBase):
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
                  inference=True):
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.fit_intercept = fit_intercept
-        self.class_weight = class_weight
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.rho = rho
-        self.epsilon = epsilon
-        self.schedule = schedule
-        self.decay_rate = decay_rate
-        self.decay_steps = decay_steps
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.min_delta = min_delta
-        self.restore_best_weights = restore_best_weights
-        self.validation_split = validation_split
-        self.shuffle = shuffle
-        self.kernel_initializer = kernel_initializer
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
-        self.inference = inference
+        _set_params(self, locals())
 
     def _family(self, n_classes):
         return Binomial() if n_classes == 2 else Multinomial()
@@ -581,36 +382,7 @@ class OrdinalLogisticRegression(_LogitBase):
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
                  inference=True):
-        self.link = link
-        self.alpha = alpha
-        self.l1_ratio = l1_ratio
-        self.class_weight = class_weight
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.learning_rate = learning_rate
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.nesterov = nesterov
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.rho = rho
-        self.epsilon = epsilon
-        self.schedule = schedule
-        self.decay_rate = decay_rate
-        self.decay_steps = decay_steps
-        self.early_stopping = early_stopping
-        self.patience = patience
-        self.min_delta = min_delta
-        self.restore_best_weights = restore_best_weights
-        self.validation_split = validation_split
-        self.shuffle = shuffle
-        self.kernel_initializer = kernel_initializer
-        self.random_state = random_state
-        self.verbose = verbose
-        self.device = device
-        self.inference = inference
+        _set_params(self, locals())
 
     _ordered_classes = True
 

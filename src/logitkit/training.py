@@ -26,7 +26,7 @@ from logitkit.solvers.optimizers import OPTIMIZERS
 
 class MinibatchMixin:
     """Needs from the estimator: _design, _family, _fits_intercept, _set_coefficients,
-    _check_params, _plain_weights, classes_, and the training parameters (see
+    _check_params, _plain_weights, _encode_labels, classes_, and the training parameters (see
     TrainingConfig)."""
 
     _ordered_classes = False  # True for ordinal models: partial_fit keeps the given order
