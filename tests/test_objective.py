@@ -89,3 +89,24 @@ def test_binomial_loss_is_stable_for_huge_eta():
                                  np.array([0.0, 1.0]), np.ones(2), 2)
     assert der.loss == pytest.approx(1600.0)
     np.testing.assert_allclose(der.grad_eta[:, 0], [1.0, -1.0])
+
+
+def test_the_logit_closed_forms_equal_the_generic_link_terms():
+    """LogitLink's one-exp-one-log1p ends and log_prob agree with the generic forms built
+    from its log CDF, survival, density and density slope, infinite ends included."""
+    from logitkit.families.ordinal import Link, LogitLink
+
+    # the generic second-order terms are differences of larger numbers: in far tails (a cell
+    # of probability 1e-13) and narrow cells they lose digits, which is why logit has its own
+
+    rng = np.random.default_rng(0)
+    lower = rng.normal(scale=5, size=200)
+    b = np.concatenate([[-np.inf, -np.inf], lower, [3.0]])  # -inf: the first class
+    a = np.concatenate([[0.5, -30.0], lower + rng.exponential(2.0, size=200), [np.inf]])
+    logit = LogitLink()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        closed, generic = logit.ends(a, b, 2), Link.ends(logit, a, b, 2)
+        np.testing.assert_allclose(logit.log_prob(a, b), Link.log_prob(logit, a, b),
+                                   rtol=1e-12)
+    for x, y in zip(closed, generic, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-7, atol=1e-12)
