@@ -7,8 +7,9 @@ Cases (alpha=1e-4 on the slopes, float32 X on the device):
 - exact fits, binary, multinomial (K=10) and ordinal (K=4, logit): logitkit's estimator
   (Newton) against torch.optim.LBFGS with autograd (strong Wolfe line search), each with
   its objective's relative gap to a float64 logitkit fit (objectives in float64);
-- minibatch Adam (binary): logitkit's whole fit against the usual autograd loop
-  (BCE-with-logits, torch.optim.Adam with Keras's epsilon), same batches, same epochs.
+- minibatch Adam (binary; --minibatch-kinds adds multinomial and ordinal): logitkit's
+  whole fit against the usual autograd loop (the same losses, torch.optim.Adam with
+  Keras's epsilon), same batches, same epochs.
 Times are medians of --repeat runs after a warm-up; each synchronises the device before
 reading the clock.
 """
@@ -91,42 +92,66 @@ def logitkit_params(kind, model, device):
             torch.as_tensor(np.asarray(offsets), dtype=torch.float64, device=device))
 
 
-def torch_lbfgs(kind, X, y, alpha, max_iter=100):
-    """The model fitted by torch.optim.LBFGS on autograd gradients (float32, like X)."""
-    d, K, dev = X.shape[1], KINDS[kind], X.device
+def torch_model(kind, d, y):
+    """Float32 parameters with gradients, started where logitkit starts: zero slopes (m, d)
+    and intercepts; ordinal cut points those of the null model, as the first and then log
+    increments."""
+    K = KINDS[kind]
     m = 1 if kind != "multinomial" else K
-    slopes = torch.zeros((m, d), device=dev, requires_grad=True)
-    offsets = torch.zeros(K - 1 if kind == "ordinal" else m, device=dev, requires_grad=True)
-    opt = torch.optim.LBFGS([slopes, offsets], max_iter=max_iter,
-                            line_search_fn="strong_wolfe", tolerance_grad=1e-10,
-                            tolerance_change=0)
+    slopes = torch.zeros((m, d), device=y.device, requires_grad=True)
+    if kind != "ordinal":
+        return slopes, torch.zeros(m, device=y.device, requires_grad=True)
+    cuts = torch.logit(torch.cumsum(torch.bincount(y, minlength=K), 0)[:-1] / len(y))
+    raw = torch.cat([cuts[:1], torch.log(torch.diff(cuts))]).float()
+    return slopes, raw.requires_grad_()
 
-    def cuts():  # increasing: the first cut point, then exp increments
-        return torch.cumsum(torch.cat([offsets[:1], torch.exp(offsets[1:])]), 0)
 
-    def closure():
-        opt.zero_grad()
-        if kind == "binary":
-            loss = F.binary_cross_entropy_with_logits(X @ slopes[0] + offsets[0], y)
-        elif kind == "multinomial":
-            loss = F.cross_entropy(X @ slopes.T + offsets, y)
-        else:
-            eta = X @ slopes[0]
-            inf = torch.full((1,), torch.inf, device=dev)
-            full = torch.cat([-inf, cuts(), inf])
-            p = torch.sigmoid(full[y + 1] - eta) - torch.sigmoid(full[y] - eta)
-            loss = -torch.log(p.clamp_min(1e-30)).mean()
-        loss = loss + 0.5 * alpha * (slopes * slopes).sum()
-        loss.backward()
-        return loss
+def increasing_cuts(offsets):
+    """The first cut point, then exp increments (logitkit's training coordinates)."""
+    return torch.cumsum(torch.cat([offsets[:1], torch.exp(offsets[1:])]), 0)
 
-    opt.step(closure)
+
+def torch_loss(kind, X, y, slopes, offsets, alpha):
+    """The penalised mean log-loss as a plain PyTorch user writes it (autograd)."""
+    if kind == "binary":
+        loss = F.binary_cross_entropy_with_logits(X @ slopes[0] + offsets[0], y)
+    elif kind == "multinomial":
+        loss = F.cross_entropy(X @ slopes.T + offsets, y)
+    else:
+        eta = X @ slopes[0]
+        inf = torch.full((1,), torch.inf, device=X.device)
+        full = torch.cat([-inf, increasing_cuts(offsets), inf])
+        p = torch.sigmoid(full[y + 1] - eta) - torch.sigmoid(full[y] - eta)
+        loss = -torch.log(p.clamp_min(1e-30)).mean()
+    return loss + 0.5 * alpha * (slopes * slopes).sum()
+
+
+def fitted(kind, slopes, offsets):
+    """(slopes, offsets) as logitkit reports them, in float64: a multinomial's centred over
+    the classes (the softmax is unchanged, the ridge penalty smallest)."""
     slopes, offsets = slopes.detach().double(), offsets.detach().double()
     if kind == "binary":
         return slopes[0], offsets[0]
     if kind == "ordinal":
-        return slopes[0], cuts().detach().double()
-    return slopes, offsets
+        return slopes[0], increasing_cuts(offsets)
+    return slopes - slopes.mean(dim=0), offsets - offsets.mean()
+
+
+def torch_lbfgs(kind, X, y, alpha, max_iter=100):
+    """The model fitted by torch.optim.LBFGS on autograd gradients (float32, like X)."""
+    slopes, offsets = torch_model(kind, X.shape[1], y)
+    opt = torch.optim.LBFGS([slopes, offsets], max_iter=max_iter,
+                            line_search_fn="strong_wolfe", tolerance_grad=1e-10,
+                            tolerance_change=0)
+
+    def closure():
+        opt.zero_grad()
+        loss = torch_loss(kind, X, y, slopes, offsets, alpha)
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return fitted(kind, slopes, offsets)
 
 
 def estimator(kind, alpha, **params):
@@ -159,47 +184,45 @@ def exact_fits(kind, args, alpha):
         profile(device, lambda: estimator(kind, alpha).fit(X, y))
 
 
-def torch_adam_epoch(X, y, w, b, opt, batch_size, alpha):
+def torch_adam_epoch(kind, X, y, slopes, offsets, opt, batch_size, alpha):
     for start in range(0, X.shape[0], batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
         opt.zero_grad()
-        loss = F.binary_cross_entropy_with_logits(xb @ w + b, yb)
-        (loss + 0.5 * alpha * (w * w).sum()).backward()
+        torch_loss(kind, xb, yb, slopes, offsets, alpha).backward()
         opt.step()
 
 
-def minibatch(args, alpha):
+def minibatch(kind, args, alpha):
     device, epochs, batch = args.device, args.epochs, args.batch_size
-    X, y = make_data("binary", args.rows, args.cols, device)
+    X, y = make_data(kind, args.rows, args.cols, device)
 
     def ours(rows, epochs):
-        return lk.LogisticRegression(alpha=alpha, solver="adam", learning_rate=1e-3,
-                                     epochs=epochs, batch_size=batch, shuffle=False,
-                                     inference=False).fit(X[:rows], y[:rows])
+        return estimator(kind, alpha, solver="adam", learning_rate=1e-3, epochs=epochs,
+                         batch_size=batch, shuffle=False).fit(X[:rows], y[:rows])
 
     def plain(rows):
-        w = torch.zeros(args.cols, device=device, requires_grad=True)
-        b = torch.zeros((), device=device, requires_grad=True)
-        opt = torch.optim.Adam([w, b], lr=1e-3, eps=1e-7)
+        slopes, offsets = torch_model(kind, args.cols, y[:rows])
+        opt = torch.optim.Adam([slopes, offsets], lr=1e-3, eps=1e-7)  # Keras's epsilon
         for _ in range(epochs):
-            torch_adam_epoch(X[:rows], y[:rows], w, b, opt, batch, alpha)
-        return w.detach()
+            torch_adam_epoch(kind, X[:rows], y[:rows], slopes, offsets, opt, batch, alpha)
+        return fitted(kind, slopes, offsets)
 
     ours(20 * batch, 1)  # warm-ups
     plain(20 * batch)
     sec_one, _ = timed(device, lambda: ours(args.rows, 1), args.repeat)
     sec_ours, model = timed(device, lambda: ours(args.rows, epochs + 1), args.repeat)
-    sec_torch, w = timed(device, lambda: plain(args.rows), args.repeat)
+    sec_torch, params = timed(device, lambda: plain(args.rows), args.repeat)
     epoch_ours, epoch_torch = (sec_ours - sec_one) / epochs, sec_torch / epochs
-    print(f"\nminibatch Adam, binary, batch {batch} ({-(-args.rows // batch)} steps per epoch)")
+    print(f"\nminibatch Adam, {kind} (K={KINDS[kind]}), batch {batch} "
+          f"({-(-args.rows // batch)} steps per epoch)")
     print(f"per epoch: logitkit {epoch_ours:.3f} s (from fits of 1 and {epochs + 1} epochs), "
           f"PyTorch autograd loop {epoch_torch:.3f} s: {epoch_torch / epoch_ours:.1f}x")
     print(f"whole fit of 1 epoch (setup, the epoch, the final checks): logitkit {sec_one:.3f} s "
           f"vs {epoch_torch:.3f} s: {epoch_torch / sec_one:.1f}x")
-    # after the same first `epochs` epochs the weights agree (float32 vs float64 steps)
-    same = ours(args.rows, epochs)
-    gap = float(np.max(np.abs(same.coef_[0] - w.cpu().numpy())))
-    print(f"max |coef difference| after {epochs} epochs: {gap:.1e}")
+    # after the same first `epochs` epochs the models agree (float32 vs float64 steps)
+    same = logitkit_params(kind, ours(args.rows, epochs), device)
+    gap = max(float(torch.max(torch.abs(a - b))) for a, b in zip(same, params, strict=True))
+    print(f"max |coefficient difference| after {epochs} epochs: {gap:.1e}")
     if args.profile:
         profile(device, lambda: ours(args.rows, epochs))
 
@@ -220,7 +243,9 @@ def main():
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--cols", type=int, default=100)
     parser.add_argument("--kinds", nargs="+", default=[*KINDS, "minibatch"],
-                        choices=[*KINDS, "minibatch"])
+                        choices=[*KINDS, "minibatch"], help="exact fits and/or minibatch")
+    parser.add_argument("--minibatch-kinds", nargs="+", default=["binary"], choices=KINDS,
+                        help="the kinds trained by minibatch Adam")
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=3)
@@ -234,12 +259,10 @@ def main():
     name = torch.cuda.get_device_name() if on_cuda else "cpu"
     print(f"device: {name}; torch {torch.__version__}; X {args.rows} x {args.cols} float32")
     for kind in args.kinds:
-        if kind == "minibatch":
-            minibatch(args, alpha)
-        else:
-            exact_fits(kind, args, alpha)
-        if on_cuda:
-            torch.cuda.empty_cache()
+        for case in args.minibatch_kinds if kind == "minibatch" else [kind]:
+            (minibatch if kind == "minibatch" else exact_fits)(case, args, alpha)
+            if on_cuda:
+                torch.cuda.empty_cache()
 
 
 if __name__ == "__main__":

@@ -84,6 +84,18 @@ def test_ordinal_probabilities_are_stable_in_the_tails():
     assert np.isfinite(der.loss) and np.all(np.isfinite(der.hess_aux))
 
 
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
+def test_ordinal_predicted_class_is_the_most_probable(link):
+    """predict_class (CDF differences) picks predict_proba's argmax (log probabilities),
+    in the tails too; K = 2 and K = 5."""
+    fam = Ordinal(link)
+    eta = np.linspace(-60.0, 60.0, 2001)[:, None]
+    for cuts in (np.array([0.3]), np.array([-9.0, -3.0, 1.0, 7.0])):
+        expected = np.argmax(fam.predict_proba(eta, cuts), axis=1)
+        np.testing.assert_array_equal(fam.predict_class(eta, cuts), expected)
+        assert set(expected) == set(range(len(cuts) + 1))
+
+
 def test_binomial_loss_is_stable_for_huge_eta():
     der = Binomial().derivatives(np.array([[800.0], [-800.0]]), np.zeros(0),
                                  np.array([0.0, 1.0]), np.ones(2), 2)

@@ -115,6 +115,25 @@ def test_full_batch_gradient_descent_converges_and_gets_standard_errors():
     assert "adam (minibatch)" in text and "Epochs" in text
 
 
+def test_distance_without_standard_errors_takes_curvature_from_a_row_sample():
+    """When no standard errors are wanted, the distance to the optimum uses Newton's row
+    sample for H (one exact gradient pass, no full Hessian): close to the full one."""
+    from logitkit.fitting import hessian_objective
+    from logitkit.solvers.stochastic import optimality_distance
+
+    rng = np.random.default_rng(1)
+    Xb = rng.normal(size=(70_000, 30))
+    y = np.argmax(Xb @ rng.normal(size=(30, 3)) / 5 + rng.gumbel(size=(70_000, 3)), axis=1)
+    ob = Objective(Multinomial(), Xb, y, np.ones(len(y)), 3, True)
+    assert hessian_objective(ob).n <= ob.n / 2  # the sample is a real one here
+    params = 0.01 * rng.normal(size=ob.n_params)
+    full, grad_max, hess = optimality_distance(ob, params)
+    sampled, same_grad_max, none = optimality_distance(ob, params, keep_hessian=False)
+    assert hess.shape == (ob.n_params, ob.n_params) and none is None
+    assert same_grad_max == pytest.approx(grad_max, rel=1e-12) and full > 10
+    assert sampled == pytest.approx(full, rel=0.05)
+
+
 def test_approximate_fit_withholds_standard_errors():
     mb = lk.LogisticRegression(solver="adam", learning_rate=0.05, epochs=5,
                                random_state=0).fit(X, Y_BIN)

@@ -4,6 +4,7 @@ CPU torch by default (CI); ``LOGITKIT_TEST_DEVICE=cuda pytest tests/test_torch_b
 runs them on a GPU.
 """
 
+import contextlib
 import os
 
 import numpy as np
@@ -192,10 +193,10 @@ def _refuse_host_data(monkeypatch):
         monkeypatch.setattr(torch, name, guarded)
     step = DeviceLoop._step
 
-    def guarded_step(self, rows, scalars):
+    def guarded_step(self, *args):
         inside.append(1)
         try:
-            return step(self, rows, scalars)
+            return step(self, *args)
         finally:
             inside.pop()
 
@@ -244,16 +245,11 @@ def test_a_failed_graph_capture_falls_back_to_eager_steps(monkeypatch):
         init(self, *args)
         self.capture = True
 
-    def warm_up(self):
-        for _ in range(2):
-            self._full_step()
-        return 2
-
     def capture(self):
         raise RuntimeError("Cannot copy between CPU and CUDA tensors during capture")
 
     monkeypatch.setattr(DeviceLoop, "__init__", capturing)
-    monkeypatch.setattr(DeviceLoop, "_warm_up", warm_up)
+    monkeypatch.setattr(DeviceLoop, "_side_stream", lambda self: contextlib.nullcontext())
     monkeypatch.setattr(DeviceLoop, "_capture", capture)
     X, y = _binary_data(n=203)
     params = {"solver": "adam", "epochs": 2, "batch_size": 16, "random_state": 0}

@@ -110,7 +110,7 @@ class Objective:
             intercept = W[:, self.d] if self.fit_intercept else None
         else:
             W = xp.asarray(W, dtype=xp.float64, device=device(Xb))
-            B = xp.astype(W[:, : self.d], Xb.dtype)
+            B = xp.astype(W[:, : self.d], Xb.dtype, copy=False)
             intercept = W[:, self.d] if self.fit_intercept else None
         # one column: a matrix-vector product, several times faster than (n, d) @ (d, 1)
         eta = (Xb @ B[0])[:, None] if self.m == 1 else Xb @ B.T
@@ -219,8 +219,7 @@ class Objective:
             grad[: self.m * self.d1] += self.penalty.gradient(W).ravel()
         if order >= 2:
             hess = hess / self.total_weight
-            md = self.m * self.d1
-            hess[:md, :md] += self.penalty.hessian(self.d1)
+            self.penalty.add_hessian(hess, self.d1)
         return value, grad, hess
 
     def batch_value_grad(self, theta, rows, order: int = 1):
@@ -235,13 +234,18 @@ class Objective:
         W, aux = self.unpack(theta)
         if not isinstance(self.X, np.ndarray):
             xp, dev = self.xp, device(self.X)
-            loss, grad_W, grad_aux, eta = self.batch_terms(
-                xp.asarray(W, device=dev), xp.asarray(aux, device=dev), rows, order)
+            Xb = self.X[rows]
+            b = Xb.shape[0]
+            w = self.w[rows] * (self.n / (b * self.total_weight) if b else 0.0)
+            grad = None if order == 0 else xp.empty(self.n_params, dtype=xp.float64, device=dev)
+            loss, eta = self.batch_terms(xp.asarray(W, device=dev), xp.asarray(aux, device=dev),
+                                         Xb, self.y[rows], w, grad)
             value = float(to_numpy(loss)) + self.penalty.value(W)
             if order == 0:
                 return value, None, eta
-            grad_W = to_numpy(grad_W) + self.penalty.gradient(W)
-            return value, np.concatenate([grad_W.ravel(), to_numpy(grad_aux)]), eta
+            grad = to_numpy(grad)
+            grad[: self.m * self.d1] += self.penalty.gradient(W).ravel()
+            return value, grad, eta
         # NumPy: a batch is small, so computing it in float64 costs one cast, saves several
         Xb = self.X[rows].astype(np.float64, copy=False)
         eta = self._eta(Xb, W)
@@ -267,30 +271,30 @@ class Objective:
             grad_W += self.penalty.gradient(W)
         return value, grad, eta
 
-    def batch_terms(self, W, aux, rows, order: int = 1):
-        """A minibatch's scaled loss and gradient, computed and kept where X lives.
+    def batch_terms(self, W, aux, Xb, y, w, grad=None):
+        """A minibatch's loss and gradient, computed and kept where X lives.
 
-        W (m, d1) and aux (q,): float64 arrays on X's device. Returns (loss, grad_W
-        (m, d1), grad_aux (q,), eta (b, m)): arrays of X's namespace, gradients None if
-        ``order`` is 0; loss and gradients carry :meth:`batch_value_grad`'s scale and no
-        penalty. No host transfer and no data-dependent control flow, so a device loop
-        can capture it in a CUDA graph.
+        W (m, d1) and aux (q,): float64 arrays on X's device; Xb (b, d), y (b,), w (b,):
+        the batch's rows, labels and weights, the weights already times the batch's scale
+        (:meth:`batch_value_grad`'s). ``grad``: a float64 (p,) array there that receives
+        the gradient (None: the loss only). Returns (loss, eta (b, m)), no penalty. No
+        host transfer and no data-dependent control flow, so a device loop can capture it
+        in a CUDA graph.
         """
         xp = self.xp
-        Xb = self.X[rows]
         eta = self._eta(Xb, W)
-        der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
-        b = Xb.shape[0]
-        scale = self.n / (b * self.total_weight) if b else 0.0
-        if order == 0:
-            return der.loss * scale, None, None, eta
-        G = xp.astype(der.grad_eta, Xb.dtype)
-        slopes = (G[:, 0] @ Xb)[None, :] if self.m == 1 else G.T @ Xb
-        columns = [xp.astype(slopes, xp.float64)]
+        der = self.family.derivatives(eta, aux, y, w, 0 if grad is None else 1)
+        if grad is None:
+            return der.loss, eta
+        md, d = self.m * self.d1, self.d
+        grad_W = xp.reshape(grad[:md], (self.m, self.d1))
+        G = xp.astype(der.grad_eta, Xb.dtype, copy=False)
+        grad_W[:, :d] = (G[:, 0] @ Xb)[None, :] if self.m == 1 else G.T @ Xb
         if self.fit_intercept:
-            columns.append(xp.sum(der.grad_eta, axis=0)[:, None])
-        grad_W = xp.concat(columns, axis=1) if len(columns) > 1 else columns[0]
-        return der.loss * scale, grad_W * scale, der.grad_aux * scale, eta
+            grad_W[:, d] = xp.sum(der.grad_eta, axis=0)
+        if self.q:
+            grad[md:] = der.grad_aux
+        return der.loss, eta
 
 
 class _HessianSum:

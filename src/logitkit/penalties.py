@@ -30,21 +30,18 @@ class L2Penalty:
         self.identity = bool(np.array_equal(np.asarray(gram), np.eye(len(gram))))
 
     def value(self, W):
-        return float(self.slope_value(W[:, : self.n_slopes]))
+        B = W[:, : self.n_slopes]
+        return 0.5 * self.alpha * float((self.gram_times(B) * B).sum())
 
     def gradient(self, W):
         grad = np.zeros_like(W)
-        grad[:, : self.n_slopes] = self.slope_gradient(W[:, : self.n_slopes])
+        grad[:, : self.n_slopes] = self.alpha * self.gram_times(W[:, : self.n_slopes])
         return grad
 
-    def slope_value(self, B):
-        """The penalty of slopes B (m, d): NumPy, or a tensor where a ``like`` penalty's
-        Gram lives."""
-        GB = B if self.identity else self.gram @ B
-        return 0.5 * self.alpha * (GB * B).sum()
-
-    def slope_gradient(self, B):
-        return self.alpha * (B if self.identity else self.gram @ B)
+    def gram_times(self, B):
+        """G @ B for slopes B (m, d): NumPy, or a tensor where a ``like`` penalty's Gram
+        lives."""
+        return B if self.identity else self.gram @ B
 
     def like(self, X) -> L2Penalty:
         """The same penalty with its Gram where X lives (for a device loop)."""
@@ -52,8 +49,9 @@ class L2Penalty:
         twin.gram = like(self.gram, X)
         return twin
 
-    def hessian(self, n_cols: int):
-        """(m*n_cols, m*n_cols) Hessian over W.ravel() (row-major)."""
-        mask = np.zeros(n_cols)
-        mask[: self.n_slopes] = 1.0
-        return self.alpha * np.kron(self.gram, np.diag(mask))
+    def add_hessian(self, hess: np.ndarray, n_cols: int):
+        """Add the Hessian over W.ravel() (W of shape (m, n_cols), row-major) to the
+        leading (m*n_cols, m*n_cols) block of ``hess``, in place: alpha * G[k, l] at
+        entries (k*n_cols + j, l*n_cols + j) for the slopes j."""
+        index = np.arange(len(self.gram))[:, None] * n_cols + np.arange(self.n_slopes)
+        hess[index[:, None, :], index[None, :, :]] += self.alpha * self.gram[:, :, None]

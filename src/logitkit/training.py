@@ -73,8 +73,10 @@ class MinibatchMixin:
         return self
 
     def _set_minibatch_result(self, problem, report, clusters, check):
+        standard_errors = self.alpha == 0 and self.inference
         with np.errstate(over="ignore", under="ignore"):
-            result, distance = stochastic.fit_result(problem, report, self.solver, check)
+            result, distance = stochastic.fit_result(problem, report, self.solver, check,
+                                                     keep_hessian=standard_errors)
         self.history_ = {k: list(v) for k, v in self._trainer.history.items()}
         self.result_ = result
         self.n_iter_ = result.n_iter
@@ -84,7 +86,7 @@ class MinibatchMixin:
         self.separation_ = None  # a minibatch fit is not an MLE: no separation diagnosis
         self.separation_status_ = "not checked (minibatch fit)"
         self.inference_ = (collect(problem.objective, result.params, clusters, result.hessian)
-                           if self.alpha == 0 and self.inference and result.converged
+                           if standard_errors and result.converged
                            else None)
 
     def _uses_minibatch(self) -> bool:

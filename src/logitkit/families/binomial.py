@@ -40,12 +40,14 @@ class Binomial(Family):
         return out
 
     def _device_derivatives(self, z, y, w, order):
-        """Loss and gradient from the device's single-kernel log-sigmoid and sigmoid: a
-        minibatch step runs 10 array operations here instead of 18 (torch profiler, CPU)."""
+        """Loss and gradient from the device's single-kernel softplus and sigmoid: six
+        kernels for a minibatch step. softplus is log(1 + e^z) up to its threshold and z
+        beyond; at 40 that switch is exact in float64 (e^-40 is below z's rounding)."""
         import torch
 
-        loss_i = -(torch.nn.functional.logsigmoid(-z) + y * z)  # log(1 + e^z) - y z
-        out = EtaDerivatives(loss=(w * loss_i).sum())
+        loss_i = torch.addcmul(torch.nn.functional.softplus(z, threshold=40.0), y, z,
+                               value=-1.0)  # log(1 + e^z) - y z
+        out = EtaDerivatives(loss=torch.dot(w, loss_i))
         if order >= 1:
             out.grad_eta = (w * (torch.sigmoid(z) - y))[:, None]
             out.grad_aux = z.new_zeros(0)

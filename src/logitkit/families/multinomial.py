@@ -13,6 +13,7 @@ that their trajectories match Keras's (Adam is not reparametrisation-invariant).
 """
 
 import numpy as np
+from array_api_compat import is_torch_array
 
 from logitkit.backends import device, get_namespace, logsumexp
 from logitkit.families.base import EtaDerivatives, Family
@@ -42,10 +43,12 @@ class Multinomial(Family):
         return np.eye(m) - np.full((m, m), 1.0 / n_classes)
 
     def derivatives(self, eta, aux, y, w, order):
+        if order < 2 and self.full and is_torch_array(eta):
+            return self._device_derivatives(eta, y, w, order)
         xp = get_namespace(eta)
         n, m = eta.shape
         lse = logsumexp(self._logits(eta), axis=1)
-        codes = xp.astype(y, xp.int64)
+        codes = xp.astype(y, xp.int64, copy=False)
         first = 0 if self.full else 1  # the class of eta's column 0
         columns = xp.arange(first, m + first, device=device(eta))
         onehot = xp.astype(codes[:, None] == columns[None, :], eta.dtype)
@@ -66,6 +69,20 @@ class Multinomial(Family):
             out.hess_eta_lowrank = xp.sqrt(w)[:, None] * p
             out.hess_eta_aux = xp.zeros((n, m, 0), dtype=eta.dtype, device=device(eta))
             out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))
+        return out
+
+    def _device_derivatives(self, eta, y, w, order):
+        """The full softmax's loss and gradient from torch's log-softmax, gather and
+        scatter: eight kernels for a minibatch step instead of sixteen."""
+        import torch
+
+        log_p = torch.log_softmax(eta, dim=1)
+        codes = y.long()[:, None]
+        out = EtaDerivatives(loss=-torch.dot(w, log_p.gather(1, codes)[:, 0]))
+        if order >= 1:  # w (p - onehot)
+            out.grad_eta = torch.exp(log_p).mul_(w[:, None]).scatter_add_(1, codes, -w[:, None])
+            out.grad_aux = eta.new_zeros(0)
+            out.grad_aux_rows = eta.new_zeros((eta.shape[0], 0))
         return out
 
     def predict_proba(self, eta, aux):

@@ -268,14 +268,15 @@ class scale_by_adam(GradientTransformation):
 
     def apply(self, grads, buffers, scalars):
         m, v = buffers
+        if not isinstance(m, np.ndarray):  # torch: fused in-place updates, fewer kernels
+            m.lerp_(grads, 1.0 - self.b1)
+            v.mul_(self.b2).addcmul_(grads, grads, value=1.0 - self.b2)
+            return (m / v.sqrt().add_(self.eps)).mul_(scalars[0])
         m += (grads - m) * (1.0 - self.b1)
         v += (grads * grads - v) * (1.0 - self.b2)
-        out = _sqrt(v)
+        out = np.sqrt(v)
         out += self.eps
-        if isinstance(out, np.ndarray):
-            np.divide(m, out, out=out)
-        else:
-            out = m / out
+        np.divide(m, out, out=out)
         out *= scalars[0]
         return out
 

@@ -444,30 +444,42 @@ def _format_logs(logs, sep, eq):
 
 
 # -- a complete fit -------------------------------------------------------------------
-def optimality_distance(objective: Objective, params):
+def optimality_distance(objective: Objective, params, keep_hessian: bool = True):
     """(distance, max |gradient|, mean Hessian or None) at natural ``params``.
 
     distance = sqrt(N g' H^-1 g) (g, H of the mean objective, N the total weight): the
     largest error left in any linear combination of the estimates, in standard errors
     (alpha = 0), estimated by one Newton step; equivalently twice the log-likelihood
-    still to gain is distance^2. NaN above CHECK_MAX_PARAMS parameters."""
+    still to gain is distance^2. NaN above CHECK_MAX_PARAMS parameters. The gradient is
+    exact; H comes from all rows and is returned (for standard errors) if
+    ``keep_hessian``, else from Newton's row sample (:func:`~logitkit.fitting.
+    hessian_objective`) and is not returned."""
+    from logitkit.fitting import hessian_objective
     from logitkit.inference import inverse_information
 
     if objective.n_params > CHECK_MAX_PARAMS:
         _, grad, _ = objective.evaluate(params, 1)
         return math.nan, float(np.max(np.abs(grad), initial=0.0)), None
-    _, grad, hess = objective.evaluate(params, 2)
+    curvature = objective if keep_hessian else hessian_objective(objective)
+    if curvature is objective:
+        _, grad, hess = objective.evaluate(params, 2)
+    else:
+        _, grad, _ = objective.evaluate(params, 1)
+        hess = curvature.evaluate(params, 2)[2]
     decrement = max(0.0, float(grad @ inverse_information(hess)[0] @ grad))
     grad_max = float(np.max(np.abs(grad), initial=0.0))
-    return math.sqrt(objective.total_weight * decrement), grad_max, hess
+    return (math.sqrt(objective.total_weight * decrement), grad_max,
+            hess if keep_hessian else None)
 
 
 def fit_result(problem: TrainingProblem, report: SolverReport, solver: str,
-               check: bool = True):
+               check: bool = True, keep_hessian: bool = True):
     """(FitResult in the estimator's layout, distance to the optimum in standard errors).
 
     ``converged`` is decided by the distance (see :data:`SE_TOLERANCE`); without
     ``check`` (streaming fits) the distance is NaN and the fit does not count as converged.
+    ``keep_hessian``: the result carries the full Hessian (for standard errors); else the
+    distance uses a row sample's (cheaper for many rows) and the result has none.
     """
     from logitkit.fitting import FitResult, null_log_likelihood
 
@@ -475,7 +487,7 @@ def fit_result(problem: TrainingProblem, report: SolverReport, solver: str,
     params = problem.to_estimator(problem.to_natural(report.params))
     distance, grad_max, hessian = math.nan, math.nan, None
     if check:
-        distance, grad_max, hessian = optimality_distance(objective, params)
+        distance, grad_max, hessian = optimality_distance(objective, params, keep_hessian)
     converged = bool(distance <= SE_TOLERANCE)
     reason = report.reason
     if math.isfinite(distance):
