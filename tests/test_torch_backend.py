@@ -150,6 +150,24 @@ def test_every_entry_point_takes_tensors_on_the_device():
         np.testing.assert_allclose(b, a, rtol=1e-9)
 
 
+def test_the_progress_bar_on_the_device_shows_what_the_host_shows(capsys):
+    """verbose=1: the device loop reports per window of steps; each epoch's bar ends at the
+    same step count, loss and accuracy as the host loop's."""
+    import re
+
+    import logitkit as lk
+
+    X, y = _binary_data()
+    params = {"solver": "adam", "epochs": 2, "batch_size": 32, "random_state": 0,
+              "verbose": 1}
+    ends = []
+    for Xs in (X, torch.as_tensor(X, device=DEVICE)):
+        lk.LogisticRegression(**params).fit(Xs, y)
+        ends.append(re.findall(r"(\d+/47) \[[^\]]*?(loss=[\d.]+, accuracy=[\d.]+)\]",
+                               capsys.readouterr().err)[-2:])
+    assert ends[0] == ends[1] and len(ends[0]) == 2 and ends[0][1][0] == "47/47"
+
+
 def test_bad_tensors_are_clear_errors():
     import logitkit as lk
 
