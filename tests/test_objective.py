@@ -72,6 +72,30 @@ def test_solver_coordinates_chain_rule(name, make, n_classes, fit_intercept):
     np.testing.assert_allclose(hess, num_hess, rtol=1e-5, atol=1e-7)
 
 
+@pytest.mark.parametrize("name,make,n_classes,fit_intercept", CASES, ids=[c[0] for c in CASES])
+def test_score_products_are_the_sums_of_row_score_outer_products(name, make, n_classes,
+                                                                 fit_intercept):
+    """rows = sum_i s_i s_i' / w_i with s_i = w_i dl_i/dtheta (each row's own gradient);
+    clusters = sum_g S_g S_g'. Zero weights included, float64 and float32 X."""
+    rng = np.random.default_rng(7)
+    ob, theta = _problem(make(), n_classes, fit_intercept, 0.0, rng)
+    ob.w[::10] = 0.0
+    scores = np.array([Objective(make(), ob.X[i:i + 1], ob.y[i:i + 1], ob.w[i:i + 1],
+                                 n_classes, fit_intercept).loss_terms(theta, 1)[1]
+                       for i in range(ob.n)])
+    nonzero = ob.w > 0
+    expected = (scores[nonzero] / ob.w[nonzero, None]).T @ scores[nonzero]
+    groups = rng.integers(0, 7, size=ob.n)
+    sums = np.array([scores[groups == g].sum(axis=0) for g in range(7)])
+    rows, clusters = ob.score_products(theta, groups)
+    np.testing.assert_allclose(rows, expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(clusters, sums.T @ sums, rtol=1e-10, atol=1e-10)
+    single = Objective(make(), ob.X.astype(np.float32), ob.y, ob.w, n_classes, fit_intercept)
+    single.block_rows = 64
+    np.testing.assert_allclose(single.score_products(theta)[0], expected, rtol=1e-5,
+                               atol=1e-5 * np.abs(expected).max())
+
+
 def test_ordinal_probabilities_are_stable_in_the_tails():
     fam = Ordinal("logit")
     eta = np.array([[-60.0], [0.0], [60.0]])

@@ -18,6 +18,7 @@ import numpy as np
 
 from logitkit.backends import clip_min, device, get_namespace, gram, to_numpy
 from logitkit.families import Family
+from logitkit.families.base import EtaDerivatives
 from logitkit.penalties import L2Penalty
 
 # rows per block: keeps a block of X (and its weighted copies) around 8 MB
@@ -129,18 +130,20 @@ class Objective:
         """A float64 accumulator where X lives (sums stay there until a pass ends)."""
         return self.xp.zeros(shape, dtype=self.xp.float64, device=device(self.X))
 
-    def _crossed(self, Xb, der, hessian: bool):
+    def _crossed(self, Xb, der, hessian: bool, gradient: bool = True):
         """(k, d) float64 V' X_b, where X lives, for every column V whose product with the
-        block of X a pass needs: the gradient (m), then for Hessians the intercept rows (m * m, with
-        intercepts) and the slope x aux block (m * q). A few columns go into one product
-        (one call instead of several); many are multiplied group by group (copying them
-        together would cost more than the calls)."""
-        xp, n, m = self.xp, der.grad_eta.shape[0], self.m
-        columns = [der.grad_eta]
+        block of X a pass needs: the gradient (m, unless not ``gradient``), then for
+        Hessians the intercept rows (m * m, with intercepts) and the slope x aux block
+        (m * q). A few columns go into one product (one call instead of several); many are
+        multiplied group by group (copying them together would cost more than the calls)."""
+        xp, n, m = self.xp, Xb.shape[0], self.m
+        columns = [der.grad_eta] if gradient else []
         if hessian and self.fit_intercept:
             columns.append(xp.reshape(der.hess_eta, (n, m * m)))
         if hessian and self.q:
             columns.append(xp.reshape(der.hess_eta_aux, (n, m * self.q)))
+        if not columns:
+            return self._zeros(0, self.d)
         if len(columns) == 1:
             return self._cross(Xb, columns[0])
         if sum(c.shape[1] for c in columns) <= 16:
@@ -186,28 +189,35 @@ class Objective:
         Returns (rows, clusters): rows = sum_i w_i s_i s_i' with s_i the score of one
         copy of row i (frequency weights count as repeats); clusters = sum_g S_g S_g'
         with S_g the weighted score sum of group g, or None without ``groups``
-        ((n,) int codes 0..G-1).
+        ((n,) int codes 0..G-1). ``rows`` is accumulated like the Hessian (Gram products
+        in X's dtype, no n x p score matrix): it is minus the Hessian sum of the
+        eta-space matrices -v_i v_i', v_i = [w_i dl_i/deta, w_i dl_i/daux] / sqrt(w_i).
         """
         xp = self.xp
         W, aux_np = self.unpack(theta)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
-        rows_product = self._zeros(self.n_params, self.n_params)
+        total = _HessianSum(self)
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
         for rows in self._blocks(wide=True):
             Xb, der = self._block_derivatives(rows, W, aux, 1)
-            X64 = xp.astype(Xb, xp.float64)
-            columns = []
-            for k in range(self.m):
-                g = der.grad_eta[:, k][:, None]
-                columns += [g * X64, g] if self.fit_intercept else [g * X64]
-            scores = xp.concat(columns + [der.grad_aux_rows], axis=1)
-            w = xp.astype(self.w[rows], xp.float64)
-            root = xp.where(w > 0, 1.0 / xp.sqrt(xp.where(w > 0, w, 1.0)), 0.0)
-            rows_product += gram(root[:, None] * scores)
+            w = xp.astype(self.w[rows], xp.float64, copy=False)
+            root = xp.where(w > 0, 1.0 / xp.sqrt(xp.where(w > 0, w, 1.0)), 0.0)[:, None]
+            outer = _negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
+            total.add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
             if group_sums is not None:
-                np.add.at(group_sums, groups[rows], to_numpy(scores))
+                np.add.at(group_sums, groups[rows], to_numpy(self._row_scores(Xb, der)))
         clusters = None if group_sums is None else group_sums.T @ group_sums
-        return to_numpy(rows_product), clusters
+        return -total.matrix(), clusters
+
+    def _row_scores(self, Xb, der):
+        """(b, p) float64 weighted scores of a block's rows, in the natural layout."""
+        xp = self.xp
+        X64 = xp.astype(Xb, xp.float64, copy=False)
+        columns = []
+        for k in range(self.m):
+            g = der.grad_eta[:, k][:, None]
+            columns += [g * X64, g] if self.fit_intercept else [g * X64]
+        return xp.concat(columns + [der.grad_aux_rows], axis=1)
 
     def evaluate(self, theta, order: int):
         """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta."""
@@ -297,11 +307,26 @@ class Objective:
         return der.loss, eta
 
 
+def _negated_outer(V, A) -> EtaDerivatives:
+    """The eta-space matrices h_i = -v_i v_i' of rows v_i = [V_i, A_i] (V (n, m) for eta,
+    A (n, q) for aux) in the layout of a family's Hessian, for :class:`_HessianSum`."""
+    xp = get_namespace(V)
+    return EtaDerivatives(
+        loss=None,
+        hess_eta=-(V[:, :, None] * V[:, None, :]),
+        hess_eta_lowrank=V,
+        hess_eta_aux=-(V[:, :, None] * A[:, None, :]),
+        hess_aux=-(A.T @ A) if A.shape[1] else xp.zeros((0, 0), dtype=A.dtype,
+                                                         device=device(A)),
+    )
+
+
 class _HessianSum:
     """Accumulates the natural Hessian over row blocks with Gram (syrk) products, in
     float64 where X lives.
 
-    Per block, with h_i = diag(a_i) - u_i u_i' (the family's eta-space Hessian):
+    Per block, with h_i = diag(a_i) - u_i u_i' (the family's eta-space Hessian; no diag
+    part if hess_eta_diag is None):
     slopes x slopes = sum_k X' diag(a_k) X (block-diagonal) - A'A with A = [u_k * X]_k;
     slopes x intercepts = X' h[:, k, l]; intercepts x intercepts = sum_i h_i;
     slopes x aux = X' hess_eta_aux; aux x aux from the family.
@@ -324,7 +349,7 @@ class _HessianSum:
         (m * q)]' X_b as :meth:`Objective._crossed` laid them out."""
         xp, m, d, q = self.objective.xp, self.m, self.d, self.q
         diag = der.hess_eta_diag
-        for k in range(m):
+        for k in range(m if diag is not None else 0):
             root = xp.astype(xp.sqrt(clip_min(diag[:, k], 0.0)), Xb.dtype)
             self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
         if der.hess_eta_lowrank is not None:
