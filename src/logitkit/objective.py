@@ -371,20 +371,19 @@ class _HessianSum:
         d1 = d + int(self.fit_intercept)
         BB, Bc, cc, Ba, ca, aa = (to_numpy(a) for a in (self.BB, self.Bc, self.cc, self.Ba,
                                                         self.ca, self.aa))
-        Bc = Bc.transpose(0, 2, 1).reshape(m * d, m)  # row k*d + j, column l
-        Ba = Ba.transpose(0, 2, 1).reshape(m * d, q)
-        slope = (np.arange(m)[:, None] * d1 + np.arange(d)[None, :]).ravel()
-        cept = np.arange(m) * d1 + d
-        aux = m * d1 + np.arange(q)
-        H = np.zeros((m * d1 + q, m * d1 + q))
-        H[np.ix_(slope, slope)] = BB
-        H[np.ix_(slope, aux)] = Ba
-        H[np.ix_(aux, slope)] = Ba.T
-        H[np.ix_(aux, aux)] = aa
+        # the W block as (k, column of W_k, l, column of W_l), W x aux as (k, column, a)
+        HW, Wa = np.zeros((m, d1, m, d1)), np.zeros((m, d1, q))
+        HW[:, :d, :, :d] = BB.reshape(m, d, m, d)
+        Wa[:, :d, :] = Ba.transpose(0, 2, 1)  # [k, j, a] = X' hess_eta_aux[:, k, a]
         if self.fit_intercept:
-            H[np.ix_(slope, cept)] = Bc
-            H[np.ix_(cept, slope)] = Bc.T
-            H[np.ix_(cept, cept)] = cc
-            H[np.ix_(cept, aux)] = ca
-            H[np.ix_(aux, cept)] = ca.T
+            HW[:, :d, :, d] = Bc.transpose(0, 2, 1)  # [k, j, l] = X' h[:, k, l]
+            HW[:, d, :, :d] = Bc.transpose(1, 0, 2)
+            HW[:, d, :, d] = cc
+            Wa[:, d, :] = ca
+        p_W = m * d1
+        H = np.empty((p_W + q, p_W + q))
+        H[:p_W, :p_W] = HW.reshape(p_W, p_W)
+        H[:p_W, p_W:] = Wa.reshape(p_W, q)
+        H[p_W:, :p_W] = H[:p_W, p_W:].T
+        H[p_W:, p_W:] = aa
         return H
