@@ -64,6 +64,15 @@ def test_solver_coordinates_chain_rule(name, make, n_classes, fit_intercept):
     problem = SolverProblem(ob)
     s = problem.from_natural(theta)
     np.testing.assert_allclose(problem.to_natural(s), theta, rtol=1e-12, atol=1e-12)
+    # s: slopes times the column scales; intercepts (or the first cut point, less) plus
+    # the column means times the slopes: the model on centred, scaled columns
+    W, aux = ob.unpack(theta)
+    S = s[: ob.m * ob.d1].reshape(ob.m, ob.d1)
+    np.testing.assert_allclose(S[:, : ob.d], W[:, : ob.d] * problem.scales, rtol=1e-12)
+    if fit_intercept:
+        np.testing.assert_allclose(S[:, ob.d], W[:, ob.d] + W[:, : ob.d] @ problem.means)
+    if ob.q:
+        np.testing.assert_allclose(s[ob.m * ob.d1], aux[0] - W[0, : ob.d] @ problem.means)
     _, grad, hess = problem.evaluate(s, 2)
     np.testing.assert_allclose(grad, _numeric_gradient(problem.value, s), rtol=1e-6, atol=1e-8)
     num_hess = np.array(

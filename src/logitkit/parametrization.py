@@ -45,6 +45,28 @@ def column_moments(objective: Objective, center: bool):
     return means, scales
 
 
+def _coordinate_map(objective: Objective, means, scales) -> sparse.csr_array:
+    """The sparse lower-triangular (p, p) T of v = T s: 1 / scale_j on each slope j, 1 on
+    intercepts and aux; an intercept's row holds -mean_j / scale_j at its slopes, the
+    first cut point's +mean_j / scale_j (theta = theta_centred + mean'b, m == 1)."""
+    ob = objective
+    diagonal = np.ones(ob.n_params)
+    slope = (np.arange(ob.m)[:, None] * ob.d1 + np.arange(ob.d)).ravel()
+    diagonal[slope] = np.tile(1.0 / scales, ob.m)
+    rows, cols, values = [np.arange(ob.n_params)], [np.arange(ob.n_params)], [diagonal]
+    shift = means / scales
+    for k in range(ob.m if ob.fit_intercept else 0):
+        rows.append(np.full(ob.d, k * ob.d1 + ob.d))
+        cols.append(k * ob.d1 + np.arange(ob.d))
+        values.append(-shift)
+    if ob.q:
+        rows.append(np.full(ob.d, ob.m * ob.d1))
+        cols.append(np.arange(ob.d))
+        values.append(shift)
+    entries = (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols)))
+    return sparse.coo_array(entries, shape=(ob.n_params, ob.n_params)).tocsr()
+
+
 class SolverProblem:
     """Value, gradient and Hessian of an :class:`Objective` in solver coordinates s.
 
@@ -59,19 +81,10 @@ class SolverProblem:
         self.n_params = ob.n_params
         center = ob.fit_intercept or ob.q > 0
         self.means, self.scales = column_moments(ob, center)
-        T = np.eye(ob.n_params)
-        shift = self.means / self.scales
-        for k in range(ob.m):
-            row = k * ob.d1
-            T[row : row + ob.d, row : row + ob.d] = np.diag(1.0 / self.scales)
-            if ob.fit_intercept:
-                T[row + ob.d, row : row + ob.d] = -shift
-        if ob.q:
-            T[ob.m * ob.d1, : ob.d] = shift  # theta = theta_centred + mean'b (m == 1)
-        self.T = T
         # T is a diagonal plus one row of shifts per intercept: sparse products keep
         # every map O(p^2) (dense p x p products cost seconds at p ~ 1000 on some BLAS)
-        self.T_sparse, self.Tt_sparse = sparse.csr_array(T), sparse.csr_array(T.T)
+        self.T_sparse = _coordinate_map(ob, self.means, self.scales)
+        self.Tt_sparse = self.T_sparse.T.tocsr()
         self.n_aux_start = ob.m * ob.d1
         self.last_hessian = None  # (theta, natural mean Hessian) of the full objective
         # relative precision of values computed from X (float32 data: float32 products)
