@@ -31,9 +31,10 @@ _REUSE_RATIO = 0.25
 # (twice the decrease the quadratic model predicts, in mean-loss units) is at most this:
 # the linear predictors then moved by about 0.2 (root mean square) or less
 _SETTLED_DECREMENT = 1e-2
-# a p x p factorisation (p <= 1000) gains little from many BLAS threads, and many lose
-# badly when another runtime's threads still hold the cores (a 909 x 909 Cholesky took
-# 4 ms alone but ~110 ms inside a fit on PyTorch CUDA tensors, 16 cores)
+# a p x p factorisation (p <= 1000) and its solves gain little from many BLAS threads,
+# and many lose badly when another runtime's threads still hold the cores (a 909 x 909
+# Cholesky took 4 ms alone but ~110 ms inside a fit on PyTorch CUDA tensors, 16 cores;
+# a solve with it 2.6 ms there, 0.5 ms on 2 cores)
 _FACTOR_THREADS = 4
 _BLAS = ThreadpoolController()
 
@@ -71,7 +72,8 @@ class NewtonSystem:
     def solve(self, grad: np.ndarray) -> np.ndarray:
         g = grad * self.scale
         if self.factor is not None:
-            step = la.cho_solve(self.factor, -g, check_finite=False)
+            with _BLAS.limit(limits=_factor_threads(), user_api="blas"):
+                step = la.cho_solve(self.factor, -g, check_finite=False)
         else:
             step = -self.evecs @ ((self.evecs.T @ g) / self.evals)
         return step * self.scale
