@@ -204,6 +204,48 @@ def test_options_reach_the_estimator(data, tmp_path):
     np.testing.assert_allclose(proba, expected.predict_proba(X), rtol=1e-10)
 
 
+def test_link_clusters_and_covariance_types_equal_python_api(data, tmp_path):
+    """fit --link / --clusters and summary --cov-type give what the estimators give; the
+    clusters column is no feature."""
+    root, frames, _ = data
+    frame = frames["ordinal"].assign(school=np.arange(len(frames["ordinal"])) % 20)
+    frame.to_csv(tmp_path / "o.csv", index=False)
+    result = _run(["fit", tmp_path / "o.csv", "--target", "apply", "--order", ",".join(ORDER),
+                   "--link", "probit", "--clusters", "school", "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 0, result.output
+    assert "ordinal probit model" in result.stderr
+    model = lk.load(tmp_path / "m.lkm")
+    assert model.coef_names_ == ["pared", "public", "gpa"]
+    y = pd.Series(pd.Categorical(frame["apply"], categories=ORDER, ordered=True), name="apply")
+    expected = lk.OrdinalLogisticRegression(link="probit").fit(
+        frame[["pared", "public", "gpa"]], y, clusters=frame["school"].to_numpy())
+    np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-12)
+    for cov_type in ("nonrobust", "HC0", "HC1", "cluster"):
+        summary = _run(["summary", tmp_path / "m.lkm", "--cov-type", cov_type])
+        assert summary.exit_code == 0, summary.output
+        assert summary.stdout == str(expected.summary(cov_type=cov_type)) + "\n"
+    assert "cluster (20 clusters)" in summary.stdout
+
+
+def test_link_and_cluster_covariance_refused_where_they_do_not_apply(data, tmp_path):
+    root, _, _ = data
+    binary = root / "binary.csv"
+    result = _run(["fit", binary, "--target", "label", "--link", "probit", "-o",
+                   tmp_path / "m.lkm"])
+    assert result.exit_code == 2 and "--link applies to ordinal models" in result.stderr
+    assert not (tmp_path / "m.lkm").exists()
+    result = _run(["fit", binary, "--target", "label", "--clusters", "label", "-o",
+                   tmp_path / "m.lkm"])
+    assert result.exit_code == 2 and "cannot be both the clusters column" in result.stderr
+    result = _run(["fit", binary, "--target", "label", "--clusters", "school", "-o",
+                   tmp_path / "m.lkm"])
+    assert result.exit_code == 2 and "no clusters column 'school'" in result.stderr
+    _run(["fit", binary, "--target", "label", "-o", tmp_path / "m.lkm"])
+    result = _run(["summary", tmp_path / "m.lkm", "--cov-type", "cluster"])
+    assert result.exit_code == 2
+    assert "--cov-type cluster needs a model fitted with --clusters" in result.stderr
+
+
 def test_multinomial_json_summary_names_the_class(data, tmp_path):
     root, _, _ = data
     _run(["fit", root / "multinomial.csv", "--target", "animal", "-o", tmp_path / "m.lkm"])

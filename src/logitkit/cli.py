@@ -24,6 +24,8 @@ import pandas as pd
 from logitkit import io, readers
 from logitkit.cli_demo import demo
 from logitkit.exceptions import ConvergenceWarning
+from logitkit.families.ordinal import LINKS
+from logitkit.inference import COV_TYPES
 
 __all__ = ["main"]
 
@@ -187,7 +189,11 @@ def _with(options):
 @click.option("--categorical", help="Comma-separated columns to one-hot encode (text and "
               "true/false columns always are).")
 @click.option("--order", help='Ordered levels of an ordinal target, e.g. "low,mid,high".')
+@click.option("--link", type=click.Choice(list(LINKS)), help="Link of an ordinal model "
+              "(default: logit, proportional odds).")
 @click.option("--weights", help="Column of frequency weights.")
+@click.option("--clusters", help="Column of cluster labels, never a feature: keeps what "
+              "`summary --cov-type cluster` needs.")
 @click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '
               'column named "id").')
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0, show_default=True,
@@ -204,8 +210,8 @@ def _with(options):
 @click.option("--output", "-o", required=True, help="Model file to write (- for stdout).")
 @_with(_data_options)
 @_guarded
-def fit(data, target, kind, features, categorical, order, weights, id_column, alpha, solver,
-        max_iter, epochs, batch_size, learning_rate, seed, output, sep, dropna):
+def fit(data, target, kind, features, categorical, order, link, weights, clusters, id_column,
+        alpha, solver, max_iter, epochs, batch_size, learning_rate, seed, output, sep, dropna):
     """Fit a model to a data file and save it.
 
     DATA is a CSV, TSV or Parquet file, or - for stdin.
@@ -220,10 +226,13 @@ def fit(data, target, kind, features, categorical, order, weights, id_column, al
     if order is not None and kind not in (None, "ordinal"):
         raise CliError(f"--order applies to ordinal models, not --kind {kind}")
     kind = "ordinal" if order is not None else kind
+    if link is not None and kind != "ordinal":
+        raise CliError("--link applies to ordinal models (--kind ordinal or --order); "
+                       "binary and multinomial models are logits")
     frame = _read(data, sep)
     id_column = readers.find_id_column(frame, id_column)
     train = readers.training_data(frame, target, _split(features), _split(categorical) or (),
-                                  order, weights, id_column, dropna, _name(data))
+                                  order, weights, id_column, dropna, _name(data), clusters)
     if train.n_dropped:
         _note(f"dropped {train.n_dropped} of {len(frame)} rows with missing or infinite "
               "values")
@@ -232,7 +241,9 @@ def fit(data, target, kind, features, categorical, order, weights, id_column, al
     if solver in MINIBATCH_SOLVERS:  # the estimator draws a tqdm bar per epoch on stderr
         minibatch["verbose"] = int(sys.stderr.isatty())
         progress = nullcontext()
-    model = _estimator(kind, alpha=alpha, solver=solver, max_iter=max_iter, **minibatch)
+    options = {"link": link} if link is not None else {}
+    model = _estimator(kind, alpha=alpha, solver=solver, max_iter=max_iter, **options,
+                       **minibatch)
     with progress:
         _fit(model, train)
     if output == "-":
@@ -272,7 +283,8 @@ def _fit(model, train) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model.fit(train.X, train.y, sample_weight=train.sample_weight)
+            model.fit(train.X, train.y, sample_weight=train.sample_weight,
+                      clusters=train.clusters)
         except (np.linalg.LinAlgError, ArithmeticError) as e:
             raise CliError(f"the fit failed: {type(e).__name__}: {e}", exit_code=1) from e
         except (ValueError, NotImplementedError, TypeError) as e:
@@ -309,11 +321,17 @@ def _plain(value):
 
 @main.command()
 @click.argument("model")
+@click.option("--cov-type", type=click.Choice(COV_TYPES), default="nonrobust",
+              show_default=True, help="Covariance of the estimates: the inverse information, "
+              "sandwich (HC0, HC1), or cluster-robust (a fit with --clusters).")
 @_format_option
 @_guarded
-def summary(model, fmt):
+def summary(model, cov_type, fmt):
     """Print the statistical summary of a saved MODEL (- for stdin)."""
-    result = _load_model(model).summary()
+    fitted = _load_model(model)
+    if cov_type == "cluster" and getattr(fitted.inference_, "cluster_meat", 0) is None:
+        raise CliError("--cov-type cluster needs a model fitted with --clusters COLUMN")
+    result = fitted.summary(cov_type=cov_type)
     if fmt == "text":
         click.echo(str(result))
         return

@@ -203,31 +203,40 @@ def _drop_bad_rows(frame: pd.DataFrame, dropna: bool, name: str) -> tuple[pd.Dat
 @dataclass(frozen=True)
 class TrainingData:
     """X: the feature columns, typed for the estimator; y: (n,) target (a Categorical in
-    ``order`` for ordinal fits); sample_weight: (n,) or None; n_dropped: rows dropped."""
+    ``order`` for ordinal fits); sample_weight: (n,) or None; n_dropped: rows dropped;
+    clusters: (n,) cluster labels or None."""
 
     X: pd.DataFrame
     y: pd.Series
     sample_weight: np.ndarray | None
     n_dropped: int
+    clusters: np.ndarray | None = None
 
 
 def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(),
                   order=None, weights: str | None = None, id_column: str | None = None,
-                  dropna: bool = False, name: str = "data") -> TrainingData:
-    """Select and type the columns of a fit; ``order``: the ordinal target's levels."""
+                  dropna: bool = False, name: str = "data",
+                  clusters: str | None = None) -> TrainingData:
+    """Select and type the columns of a fit; ``order``: the ordinal target's levels;
+    ``clusters``: the column of cluster labels (never a feature)."""
     frame = frame.reset_index(drop=True)
     _require(frame, [target], "target")
     if weights is not None:
         _require(frame, [weights], "weights")
-    reserved = {target, weights, id_column}
+    if clusters is not None:
+        _require(frame, [clusters], "clusters")
+        if clusters in (target, weights):
+            raise DataFileError(f"{clusters!r} cannot be both the clusters column and the "
+                                "target or weights column")
+    reserved = {target, weights, id_column, clusters}
     if features is None:
         features = [c for c in frame.columns if c not in reserved]
     else:
         _require(frame, features, "feature")
-        clash = [c for c in features if c in (target, weights)]
+        clash = [c for c in features if c in (target, weights, clusters)]
         if clash:
-            raise DataFileError(f"{clash[0]!r} cannot be both a feature and the target or "
-                                "weights column")
+            raise DataFileError(f"{clash[0]!r} cannot be both a feature and the target, "
+                                "weights or clusters column")
     if not features:
         raise DataFileError(f"{name} has no feature columns besides the target {target!r}")
     unknown = [c for c in categorical if c not in features]
@@ -246,6 +255,8 @@ def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(
     columns[target] = frame[target]
     if weights is not None:
         columns[weights] = _numeric(frame[weights], weights)
+    if clusters is not None:
+        columns[clusters] = frame[clusters]
     used, n_dropped = _drop_bad_rows(pd.DataFrame(columns), dropna, name)
     y = used[target] if order is None else _ordered(used[target], order, target)
     classes = pd.unique(y)
@@ -260,7 +271,8 @@ def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(
                                 f"{_first_row(negative)}")
         sample_weight = used[weights].to_numpy()
     X = used[list(features)].reset_index(drop=True)
-    return TrainingData(X, y.reset_index(drop=True), sample_weight, n_dropped)
+    groups = None if clusters is None else used[clusters].to_numpy()
+    return TrainingData(X, y.reset_index(drop=True), sample_weight, n_dropped, groups)
 
 
 def _ordered(y: pd.Series, order, target: str) -> pd.Series:
