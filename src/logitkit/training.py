@@ -11,11 +11,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import (
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-)
+from sklearn.utils.validation import check_is_fitted
 
 from logitkit.backends import like, weighted_counts
 from logitkit.inference import collect
@@ -147,21 +143,6 @@ class MinibatchMixin:
         if classes.ndim != 1 or len(classes) < 2 or len(set(classes.tolist())) != len(classes):
             raise ValueError(f"classes must list at least 2 distinct labels, got {classes!r}")
         return classes if self._ordered_classes else np.sort(classes)
-
-    def _encode_labels(self, y, n_rows) -> np.ndarray:
-        """(n,) int codes of labels y into ``classes_``; unknown labels are an error."""
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None")
-        values = (np.asarray(y, dtype=object)
-                  if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
-                  else column_or_1d(y, warn=True))
-        check_consistent_length(np.empty(n_rows), values)
-        codes = pd.Index(self.classes_).get_indexer(values)
-        if np.any(codes < 0):
-            unknown = sorted({str(v) for v in np.asarray(values, dtype=object)[codes < 0]})
-            raise ValueError(f"y has labels {unknown[:10]} that are not among classes_ "
-                             f"{list(self.classes_)}")
-        return codes.astype(np.int64)
 
     def _validation_objective(self, validation_data) -> Objective:
         if not (isinstance(validation_data, (tuple, list)) and len(validation_data) in (2, 3)):
