@@ -5,6 +5,7 @@ Public names only; see the README for a tour.
 
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
 from logitkit.exceptions import (
+    AliasedColumnsWarning,
     ConvergenceWarning,
     DataFileError,
     ModelFileError,
@@ -15,6 +16,7 @@ from logitkit.io import load
 __version__ = "0.1.0"
 
 __all__ = [
+    "AliasedColumnsWarning",
     "ConvergenceWarning",
     "DataFileError",
     "LogisticRegression",

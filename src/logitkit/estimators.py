@@ -32,7 +32,12 @@ from logitkit.backends import (
     product,
     to_numpy,
 )
-from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
+from logitkit.aliasing import ALIAS_TOL, find_aliased
+from logitkit.exceptions import (
+    AliasedColumnsWarning,
+    ConvergenceWarning,
+    PerfectSeparationWarning,
+)
 from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
 from logitkit.fitting import fit_objective
 from logitkit.inference import collect
@@ -122,16 +127,40 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
         objective = Objective(family, Xd, codes, weights, len(classes),
                               self._fits_intercept(), alpha=float(self.alpha))
+        aliased = self._aliased_columns(Xd, weights, objective)
         with np.errstate(over="ignore", under="ignore"):
-            result = fit_objective(objective, self.solver, self.tol, self.max_iter)
+            result = fit_objective(objective, self.solver, self.tol, self.max_iter, aliased)
         self.result_ = result
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self._set_coefficients(objective, result.params)
         self.separation_ = self._diagnose(Xd, codes, weights, family, result)
-        self.inference_ = (collect(objective, result.params, clusters, result.hessian)
+        self.inference_ = (collect(objective, result.params, clusters, result.hessian,
+                                   result.free(objective))
                            if self.alpha == 0 and self.inference else None)
         return self
+
+    def _aliased_columns(self, Xd, weights, objective) -> np.ndarray | None:
+        """(d,) bool: columns aliased on the ones before them (unpenalised fits only; a
+        ridge penalty makes every coefficient identifiable), with one warning naming them."""
+        if self.alpha > 0:
+            return None
+        constant = objective.fit_intercept or objective.q > 0
+        aliased = find_aliased(Xd, weights, constant)
+        if aliased.any():
+            names = [self.coef_names_[j] for j in np.flatnonzero(aliased)]
+            before = "the intercept and " if self._fits_intercept() else (
+                "the cut points and " if constant else "")
+            warnings.warn(
+                f"{len(names)} column(s) are aliased, linear combinations of {before}the "
+                f"columns before them (relative tolerance {ALIAS_TOL:g}): {names}. They are "
+                "left out of the fit, as R's glm does: summary() reports them as NaN "
+                "(aliased), coef_ holds 0 for them, and the degrees of freedom count the "
+                "rank. Drop or combine these columns to silence this warning.",
+                AliasedColumnsWarning,
+                stacklevel=3,
+            )
+        return aliased
 
     def _fits_intercept(self) -> bool:
         return True

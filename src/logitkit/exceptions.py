@@ -8,6 +8,11 @@ class PerfectSeparationWarning(UserWarning):
     not exist, and the reported coefficients are finite only because the solver stopped."""
 
 
+class AliasedColumnsWarning(UserWarning):
+    """Some columns of the design are linear combinations of the intercept and the columns
+    before them: they are left out of the fit and reported as aliased (as R's ``glm``)."""
+
+
 class ModelFileError(ValueError):
     """A model file is missing parts, corrupted, tampered with or of another format version."""
 
@@ -16,4 +21,4 @@ class DataFileError(ValueError):
     """A data file (CSV, TSV, Parquet) cannot be read or does not fit the model."""
 
 
-__all__ = ["ConvergenceWarning", "DataFileError", "ModelFileError", "PerfectSeparationWarning"]
+__all__ = ["AliasedColumnsWarning", "ConvergenceWarning", "DataFileError", "ModelFileError", "PerfectSeparationWarning"]

@@ -28,6 +28,8 @@ class FitResult:
     params: flat natural vector, laid out as described in :mod:`logitkit.objective`.
     Log-likelihoods count frequency weights as repeated rows. ``hessian`` is the natural
     mean Hessian of the objective at ``params`` when the solver computed it there.
+    ``aliased``: (d,) bool, the design columns left out of the fit (their slopes are 0 in
+    ``params``; see :mod:`logitkit.aliasing`), None when none were.
     """
 
     params: np.ndarray
@@ -38,14 +40,33 @@ class FitResult:
     solver: str
     report: SolverReport
     hessian: np.ndarray | None = field(default=None, repr=False)
+    aliased: np.ndarray | None = None
 
     @property
     def n_iter(self) -> int:
         return self.report.n_iter
 
+    def free(self, objective: Objective) -> np.ndarray:
+        """(p,) bool: the natural parameters that were estimated (not aliased slopes)."""
+        return free_parameters(objective, self.aliased)
+
+    @property
+    def n_aliased_columns(self) -> int:
+        return 0 if self.aliased is None else int(np.count_nonzero(self.aliased))
+
     @property
     def converged(self) -> bool:
         return self.report.converged
+
+
+def free_parameters(objective: Objective, aliased) -> np.ndarray:
+    """(p,) bool mask of the natural parameters estimated when the columns ``aliased``
+    ((d,) bool or None) are left out: every slope of an aliased column is fixed at 0."""
+    free = np.ones(objective.n_params, dtype=bool)
+    if aliased is not None and np.any(aliased):
+        W = free[: objective.m * objective.d1].reshape(objective.m, objective.d1)
+        W[:, : objective.d] = ~np.asarray(aliased, dtype=bool)
+    return free
 
 
 def choose_solver(solver: str, n_params: int) -> str:
@@ -91,11 +112,14 @@ def hessian_objective(objective: Objective) -> Objective:
     return objective.subset(slice(0, None, objective.n // rows))
 
 
-def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int) -> FitResult:
-    """Minimise ``objective`` from the null model with the named solver ("auto" picks)."""
-    name = choose_solver(solver, objective.n_params)
+def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
+                  aliased: np.ndarray | None = None) -> FitResult:
+    """Minimise ``objective`` from the null model with the named solver ("auto" picks),
+    the slopes of the ``aliased`` columns ((d,) bool) fixed at 0."""
+    free = free_parameters(objective, aliased)
+    name = choose_solver(solver, int(free.sum()))
     curvature = hessian_objective(objective) if name == "newton" else None
-    problem = SolverProblem(objective, curvature)
+    problem = SolverProblem(objective, curvature, free)
     sums = class_weight_sums(objective)
     start = problem.from_natural(null_parameters(objective, sums))
     report = SOLVERS[name](problem, start, tol, max_iter)
@@ -111,6 +135,7 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int) 
         solver=name,
         report=report,
         hessian=_hessian_at(problem, params),
+        aliased=None if aliased is None or not np.any(aliased) else np.asarray(aliased, bool),
     )
 
 

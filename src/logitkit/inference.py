@@ -22,7 +22,8 @@ COV_TYPES = ("nonrobust", "HC0", "HC1", "cluster")
 
 @dataclass(frozen=True)
 class InferenceData:
-    """p x p matrices in the natural parametrisation (see :mod:`logitkit.objective`)."""
+    """p x p matrices in the natural parametrisation (see :mod:`logitkit.objective`),
+    restricted to the estimated parameters when some were fixed (aliased columns)."""
 
     information: np.ndarray
     meat: np.ndarray
@@ -31,11 +32,13 @@ class InferenceData:
     n_obs: float
 
 
-def collect(objective: Objective, theta, clusters=None, mean_hessian=None) -> InferenceData:
+def collect(objective: Objective, theta, clusters=None, mean_hessian=None,
+            free=None) -> InferenceData:
     """Information and score products at ``theta`` of an unpenalised objective.
 
     clusters: (n,) group labels; mean_hessian: the objective's Hessian at ``theta`` if the
-    solver already computed it (saves a pass over X).
+    solver already computed it (saves a pass over X); free: (p,) bool, the estimated
+    parameters (the matrices keep only their rows and columns), None for all.
     """
     codes = None
     if clusters is not None:
@@ -45,6 +48,10 @@ def collect(objective: Objective, theta, clusters=None, mean_hessian=None) -> In
     else:
         _, _, information = objective.loss_terms(theta, 2)
     meat, cluster_meat = objective.score_products(theta, codes)
+    if free is not None and not np.all(free):
+        keep = np.ix_(free, free)
+        information, meat = information[keep], meat[keep]
+        cluster_meat = None if cluster_meat is None else cluster_meat[keep]
     return InferenceData(
         information=information,
         meat=meat,

@@ -35,7 +35,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -398,7 +398,11 @@ class _Decoder:
         if tag == "dataclass":
             cls = _DATACLASSES[node["class"]]
             values = _typed(node["v"], dict)
-            if set(values) != {f.name for f in fields(cls)}:
+            # fields added later with a default may be missing from older files
+            names = {f.name for f in fields(cls)}
+            required = {f.name for f in fields(cls)
+                        if f.default is MISSING and f.default_factory is MISSING}
+            if not required <= set(values) <= names:
                 raise TypeError(f"{cls.__name__} has the fields {sorted(values)} in the file")
             return cls(**{k: self.decode(v) for k, v in values.items()})
         raise TypeError(f"unknown value tag {tag!r}")

@@ -72,19 +72,27 @@ class SolverProblem:
 
     ``hessian_objective`` (default: the objective itself) supplies the curvature: Newton
     may take it from a row subsample while values and gradients stay exact.
+    ``free``: (p,) bool, the natural parameters the solver moves (default: all); the
+    others stay at zero (the slopes of aliased columns), so s has ``free.sum()`` entries.
     """
 
-    def __init__(self, objective: Objective, hessian_objective: Objective | None = None):
+    def __init__(self, objective: Objective, hessian_objective: Objective | None = None,
+                 free: np.ndarray | None = None):
         self.objective = objective
         self.hessian_objective = hessian_objective or objective
         ob = objective
-        self.n_params = ob.n_params
+        self.free = np.ones(ob.n_params, dtype=bool) if free is None else np.asarray(free)
+        self.n_params = int(self.free.sum())
         center = ob.fit_intercept or ob.q > 0
         self.means, self.scales = column_moments(ob, center)
         # T is a diagonal plus one row of shifts per intercept: sparse products keep
-        # every map O(p^2) (dense p x p products cost seconds at p ~ 1000 on some BLAS)
-        self.T_sparse = _coordinate_map(ob, self.means, self.scales)
+        # every map O(p^2) (dense p x p products cost seconds at p ~ 1000 on some BLAS);
+        # the columns of fixed parameters are dropped (T: (p, n_params))
+        T = _coordinate_map(ob, self.means, self.scales)
+        self.T_sparse = T[:, self.free].tocsr()
         self.Tt_sparse = self.T_sparse.T.tocsr()
+        # the square lower-triangular system that from_natural solves
+        self.T_free = T[self.free][:, self.free].tocsr()
         self.n_aux_start = ob.m * ob.d1
         self.last_hessian = None  # (theta, natural mean Hessian) of the full objective
         # relative precision of values computed from X (float32 data: float32 products)
@@ -114,7 +122,8 @@ class SolverProblem:
             gaps = np.maximum(np.diff(aux), 1e-8)
             aux = np.concatenate([aux[:1], np.log(gaps)])
         # T is lower triangular (intercepts and the first cut point follow the slopes)
-        return spsolve_triangular(self.T_sparse, np.concatenate([theta[:i], aux]), lower=True)
+        v = np.concatenate([theta[:i], aux])[self.free]
+        return spsolve_triangular(self.T_free, v, lower=True)
 
     # -- evaluation -------------------------------------------------------------------
     def evaluate(self, s, order: int):
@@ -137,7 +146,7 @@ class SolverProblem:
         if hess is not None and objective is self.objective:
             self.last_hessian = (theta, hess)
         i = self.n_aux_start
-        q = self.n_params - i
+        q = objective.n_params - i
         if q >= 2:  # cut points from exp increments: the Jacobian J touches aux only
             inc = np.exp(v[i + 1 :])
             J = np.zeros((q, q))

@@ -59,14 +59,39 @@ class StatisticsMixin:
 
     @property
     def n_params_(self) -> int:
-        """Number of estimated parameters, intercepts and cut points included."""
+        """Number of estimated parameters, intercepts and cut points included (the rank:
+        the slopes of aliased columns are not estimated)."""
         check_is_fitted(self)
-        return len(self.result_.params)
+        return int(self._free().sum())
 
     @property
     def df_model_(self) -> int:
-        """Number of slope parameters (the degrees of freedom of the LR test against null)."""
-        return int(self._reported().slope.sum())
+        """Number of estimated slope parameters (the degrees of freedom of the LR test
+        against the null model)."""
+        reported = self._reported()
+        return int((reported.slope & ~self._aliased_rows(reported)).sum())
+
+    @property
+    def aliased_(self) -> list:
+        """Names of the columns left out of the fit as aliased (see logitkit.aliasing)."""
+        check_is_fitted(self)
+        aliased = self.result_.aliased
+        return [] if aliased is None else [self.coef_names_[j] for j in np.flatnonzero(aliased)]
+
+    def _free(self) -> np.ndarray:
+        """(p,) bool: the natural parameters that were estimated (all but the slopes of
+        aliased columns; layout of :mod:`logitkit.objective`)."""
+        params, aliased = self.result_.params, self.result_.aliased
+        free = np.ones(len(params), dtype=bool)
+        if aliased is not None:
+            d1 = len(aliased) + int(self._fits_intercept())
+            m = (len(params) - len(getattr(self, "thresholds_", ()))) // d1
+            free[: m * d1].reshape(m, d1)[:, : len(aliased)] = ~aliased
+        return free
+
+    def _aliased_rows(self, reported: ReportedParameters) -> np.ndarray:
+        """(r,) bool: reported rows that involve a parameter that was not estimated."""
+        return np.abs(reported.matrix[:, ~self._free()]).sum(axis=1) > 0
 
     @property
     def aic_(self) -> float:
@@ -87,17 +112,30 @@ class StatisticsMixin:
         return self.covariance()
 
     def covariance(self, cov_type: str = "nonrobust", base_class=None) -> pd.DataFrame:
-        """Parameter covariance ("nonrobust", "HC0", "HC1" or "cluster") in summary order."""
+        """Parameter covariance ("nonrobust", "HC0", "HC1" or "cluster") in summary order;
+        NaN in the rows and columns of aliased parameters."""
         reported = self._reported(base_class)
-        cov = self._natural_covariance(cov_type)
-        return pd.DataFrame(reported.matrix @ cov @ reported.matrix.T, index=reported.index,
-                            columns=reported.index)
+        cov = self._reported_covariance(reported, cov_type)[0]
+        return pd.DataFrame(cov, index=reported.index, columns=reported.index)
 
     def _natural_covariance(self, cov_type):
+        """(covariance of the estimated natural parameters, information was singular)."""
         check_is_fitted(self)
         if self.inference_ is None:
             raise ValueError("standard errors are not available: " + self._no_inference()[1])
-        return covariance(self.inference_, cov_type)[0]
+        return covariance(self.inference_, cov_type)
+
+    def _reported_covariance(self, reported: ReportedParameters, cov_type):
+        """((r, r) covariance of the reported parameters, information was singular)."""
+        estimated, singular = self._natural_covariance(cov_type)
+        free = self._free()
+        natural = np.zeros((free.size, free.size))
+        natural[np.ix_(free, free)] = estimated
+        cov = reported.matrix @ natural @ reported.matrix.T
+        aliased = self._aliased_rows(reported)
+        cov[aliased, :] = np.nan
+        cov[:, aliased] = np.nan
+        return cov, singular
 
     # -- summary ----------------------------------------------------------------------
     def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust",
@@ -108,14 +146,15 @@ class StatisticsMixin:
             raise ValueError(f"alpha (the interval's error rate) must be in (0, 1), got {alpha}")
         reported = self._reported(base_class)
         estimates = reported.matrix @ self.result_.params
+        aliased = self._aliased_rows(reported)
+        estimates[aliased] = np.nan
         notes = []
         if self.inference_ is None:
             cov = np.full((len(estimates), len(estimates)), np.nan)
             cov_label, reason = self._no_inference()
             notes.append(f"Standard errors are not reported: {reason}.")
         else:
-            natural, singular = covariance(self.inference_, cov_type)
-            cov = reported.matrix @ natural @ reported.matrix.T
+            cov, singular = self._reported_covariance(reported, cov_type)
             cov_label = cov_type
             if cov_type == "cluster":
                 cov_label += f" ({self.inference_.n_clusters} clusters)"
@@ -123,14 +162,20 @@ class StatisticsMixin:
                 notes.append("The information matrix is singular (collinear or constant "
                              "columns): a pseudo-inverse was used.")
         table = wald_table(estimates, cov, reported.index, 1 - alpha, reported.odds_ratio)
-        separated = self._separated_rows(reported.index)
+        separated = self._separated_rows(reported.index) & ~aliased
         if separated.any():
             table.loc[separated, ["std_err", "z", "p_value", "ci_lower", "ci_upper",
                                   "odds_ratio_ci_lower", "odds_ratio_ci_upper"]] = np.nan
-            table["note"] = np.where(separated, "separated", "")
             notes.append("The maximum-likelihood estimate does not exist (separation): "
                          "rows marked (separated) diverge, and the other rows' standard "
                          "errors are unreliable. Fit with alpha > 0 for finite estimates.")
+        if aliased.any():
+            notes.append(f"Aliased columns {self.aliased_} are linear combinations of the "
+                         "columns before them and were left out of the fit: rows marked "
+                         "(aliased) were not estimated, and the degrees of freedom count the "
+                         f"{self.n_params_} estimated parameters.")
+        if separated.any() or aliased.any():
+            table["note"] = np.where(aliased, "aliased", np.where(separated, "separated", ""))
         return Summary(self._title(), tuple(self._header(cov_label)), table, tuple(notes),
                        level=1 - alpha)
 

@@ -73,7 +73,7 @@ class Summary:
                     v = row[column]
                     cells.append(f"{'--':>11}" if not np.isfinite(v) else
                                  f"{v:>11.3f}" if column in ("z", "p_value") else f"{v:>11.4f}")
-                flag = "  (separated)" if "note" in row and row["note"] else ""
+                flag = f"  ({row['note']})" if "note" in row and row["note"] else ""
                 lines.append(f"{str(term):<{name_width}}" + "".join(cells) + flag)
         return lines
 
