@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
+from logitkit.aliasing import ALIAS_TOL, find_aliased
 from logitkit.backends import (
     device,
     get_namespace,
@@ -32,7 +33,6 @@ from logitkit.backends import (
     product,
     to_numpy,
 )
-from logitkit.aliasing import ALIAS_TOL, find_aliased
 from logitkit.exceptions import (
     AliasedColumnsWarning,
     ConvergenceWarning,

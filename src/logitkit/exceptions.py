@@ -21,4 +21,5 @@ class DataFileError(ValueError):
     """A data file (CSV, TSV, Parquet) cannot be read or does not fit the model."""
 
 
-__all__ = ["AliasedColumnsWarning", "ConvergenceWarning", "DataFileError", "ModelFileError", "PerfectSeparationWarning"]
+__all__ = ["AliasedColumnsWarning", "ConvergenceWarning", "DataFileError", "ModelFileError",
+           "PerfectSeparationWarning"]
