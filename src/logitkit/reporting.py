@@ -162,7 +162,7 @@ class StatisticsMixin:
                 notes.append("The information matrix is singular (collinear or constant "
                              "columns): a pseudo-inverse was used.")
         table = wald_table(estimates, cov, reported.index, 1 - alpha, reported.odds_ratio)
-        separated = self._separated_rows(reported.index) & ~aliased
+        separated = self._separated_rows(reported) & ~aliased
         if separated.any():
             table.loc[separated, ["std_err", "z", "p_value", "ci_lower", "ci_upper",
                                   "odds_ratio_ci_lower", "odds_ratio_ci_upper"]] = np.nan
@@ -189,13 +189,37 @@ class StatisticsMixin:
         return ("none (inference=False)", "the model was fitted with inference=False; refit "
                 "with inference=True (the default) for standard errors")
 
-    def _separated_rows(self, index) -> np.ndarray:
+    def _separated_rows(self, reported: ReportedParameters) -> np.ndarray:
+        """(r,) bool: reported rows that diverge under separation.
+
+        A row diverges when the separating direction (:class:`SeparationReport`) moves it.
+        In a multinomial fit a contrast that diverges in any parameter has all of its
+        parameters marked: where its solver stopped fixes them all.
+        """
         report = self.separation_
         if report is None or not report.separated:
-            return np.zeros(len(index), dtype=bool)
-        names = {self.coef_names_[j] for j in report.features}
-        terms = index.get_level_values(-1)
-        return np.asarray([t in names for t in terms], dtype=bool)
+            return np.zeros(len(reported.index), dtype=bool)
+        if report.direction is None or report.offsets is None:  # files of older versions
+            names = {self.coef_names_[j] for j in report.features}
+            return np.asarray([t in names for t in reported.index.get_level_values(-1)])
+        moved = np.abs(reported.matrix @ self._natural_direction(report))
+        rows = moved > 1e-8 * max(moved.max(), 1e-300)
+        if isinstance(reported.index, pd.MultiIndex):
+            contrast = reported.index.get_level_values(0)
+            rows = np.asarray(pd.Series(rows).groupby(np.asarray(contrast)).transform("any"))
+        return rows
+
+    def _natural_direction(self, report) -> np.ndarray:
+        """The separating direction in the natural layout of ``result_.params``: per row
+        of W the slopes, then the intercept when fitted; cut points last."""
+        d = len(self.coef_names_)
+        slopes = np.asarray(report.direction, dtype=float).reshape(-1, d)
+        offsets = np.asarray(report.offsets, dtype=float)
+        if getattr(self, "thresholds_", None) is not None:
+            return np.concatenate([slopes.ravel(), offsets])
+        if self._fits_intercept():
+            return np.hstack([slopes, offsets[:, None]]).ravel()
+        return slopes.ravel()
 
     def _header(self, cov_label):
         r = self.result_

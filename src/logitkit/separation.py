@@ -41,12 +41,15 @@ class SeparationReport:
     ``X`` (shape ``(d,)`` for binomial/ordinal, ``((K-1)*d,)`` row-major for multinomial with
     class 0 as baseline), normalised so that its largest scaled component is 1; intercepts and
     cut points are not included. ``features`` are the columns with a nonzero slope in it.
+    ``offsets`` holds the direction's intercepts (multinomial: one per non-base class;
+    binomial: one, when fitted) or cut points (ordinal), on the same normalisation.
     """
 
     separated: bool
     complete: bool
     features: tuple[int, ...]
     direction: np.ndarray | None
+    offsets: np.ndarray | None = None
 
 
 def _margin_system(X, y, kind, K, fit_intercept):
@@ -182,10 +185,12 @@ def detect_separation(X, y, kind, n_classes, fit_intercept=True, sample_weight=N
     complete = res3 is not None and -res3.fun > 1e-7
 
     slopes = z[:n_slope].reshape(n_dir // d if d else 1, d)
+    offsets = z[n_slope:].copy()
     top = np.max(np.abs(slopes)) if slopes.size else 0.0
     if top > 0:
-        slopes = slopes / top
+        slopes, offsets = slopes / top, offsets / top
     slopes[np.abs(slopes) < _ZERO] = 0.0
+    offsets[np.abs(offsets) < _ZERO * max(1.0, np.max(np.abs(offsets), initial=0.0))] = 0.0
     features = tuple(int(j) for j in np.flatnonzero(np.any(slopes != 0, axis=0)))
     direction = (slopes / scale).reshape(n_dir)
-    return SeparationReport(True, complete, features, direction)
+    return SeparationReport(True, complete, features, direction, offsets)
