@@ -252,7 +252,7 @@ def test_multinomial_json_summary_names_the_class(data, tmp_path):
     rows = json.loads(_run(["summary", tmp_path / "m.lkm", "--format", "json"]).stdout)
     assert [(r["class"], r["term"]) for r in rows["coefficients"]][:2] == [
         ("dog", "Intercept"), ("dog", "x1")]
-    assert rows["header"]["Model"] == "Multinomial logit"
+    assert rows["header"]["model"] == "Multinomial logit"
 
 
 def test_output_into_a_missing_directory(data, tmp_path):
