@@ -12,11 +12,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scipy.stats import chi2
 from sklearn.metrics import confusion_matrix, log_loss, roc_auc_score
 
 import logitkit as lk
 from logitkit import readers
-from logitkit.cli import _status, main
+from logitkit.cli import _plain, _status, main
 
 ORDER = ["unlikely", "somewhat likely", "very likely"]
 
@@ -252,7 +253,68 @@ def test_multinomial_json_summary_names_the_class(data, tmp_path):
     rows = json.loads(_run(["summary", tmp_path / "m.lkm", "--format", "json"]).stdout)
     assert [(r["class"], r["term"]) for r in rows["coefficients"]][:2] == [
         ("dog", "Intercept"), ("dog", "x1")]
-    assert rows["header"]["Model"] == "Multinomial logit"
+    assert rows["header"]["model"] == "Multinomial logit"
+
+
+HEADER_KEYS = ["dep_variable", "model", "link", "solver", "converged", "n_iter", "cov_type",
+               "separation", "n_obs", "df_model", "df_resid", "log_likelihood",
+               "null_log_likelihood", "lr_chi2", "lr_pvalue", "pseudo_r2", "aic", "bic"]
+
+
+@pytest.mark.parametrize("weights", [None, "whole", "fractional"])
+def test_json_summary_has_machine_keys(data, tmp_path, weights):
+    """The JSON header is keyed by stable names, counts are integers when the weights are
+    whole, and its values are the Python summary's; the text keeps the display labels."""
+    root, frames, _ = data
+    frame = frames["binary"].copy()
+    w = np.arange(len(frame)) % 3 + 1 + (np.arange(len(frame)) == 0) * (
+        0.5 if weights == "fractional" else 0)
+    source = root / f"weights-{weights}.csv"
+    frame.assign(w=w).to_csv(source, index=False)
+    args = ["fit", source, "--target", "label", "--clusters", "group", "-o", tmp_path / "m.lkm"]
+    assert _run(args + (["--weights", "w"] if weights else [])).exit_code == 0
+    model = lk.load(tmp_path / "m.lkm")
+    for cov_type in ("nonrobust", "cluster"):
+        result = _run(["summary", tmp_path / "m.lkm", "--cov-type", cov_type, "--format",
+                       "json"])
+        header = json.loads(result.stdout)["header"]
+        assert list(header) == HEADER_KEYS
+        expected = model.summary(cov_type=cov_type).header_values()
+        assert header == {key: _plain(value) for key, value in expected.items()}
+    n_obs = float(w.sum()) if weights else len(frame)
+    assert header["n_obs"] == n_obs and header["df_resid"] == n_obs - len(model.coef_names_) - 1
+    count = float if weights == "fractional" else int
+    assert type(header["n_obs"]) is count and type(header["df_resid"]) is count
+    assert type(header["df_model"]) is int and type(header["n_iter"]) is int
+    assert header["converged"] is True and header["cov_type"] == "cluster (3 clusters)"
+    assert header["lr_pvalue"] == pytest.approx(chi2.sf(header["lr_chi2"], header["df_model"]),
+                                                rel=1e-12)
+    text = _run(["summary", tmp_path / "m.lkm"]).stdout
+    assert "No. observations:" in text and "Prob > chi2:" in text and "n_obs" not in text
+
+
+def test_json_summary_of_penalised_and_minibatch_fits(data, tmp_path):
+    """NaN is null; a minibatch fit's header names its epochs and its distance to the
+    optimum."""
+    root, _, _ = data
+    _run(["fit", root / "ordinal.csv", "--target", "apply", "--order", ",".join(ORDER),
+          "--alpha", "1", "-o", tmp_path / "p.lkm"])
+    document = json.loads(_run(["summary", tmp_path / "p.lkm", "--format", "json"]).stdout)
+    assert list(document["header"]) == HEADER_KEYS
+    assert document["header"]["cov_type"] == "none (penalised fit, alpha=1)"
+    assert all(row["std_err"] is None and row["p_value"] is None and row["coef"] is not None
+               for row in document["coefficients"])
+    assert document["notes"] and "penalised" in document["notes"][0]
+    _run(["fit", root / "binary.csv", "--target", "label", "--solver", "adam", "--epochs", "3",
+          "--seed", "0", "-o", tmp_path / "a.lkm"])
+    header = json.loads(_run(["summary", tmp_path / "a.lkm", "--format", "json"]).stdout)[
+        "header"]
+    keys = [k for k in HEADER_KEYS if k != "n_iter"]
+    keys[keys.index("converged") + 1:keys.index("converged") + 1] = [
+        "optimum_distance_se", "n_epochs"]
+    assert list(header) == keys
+    assert header["n_epochs"] == 3 and header["solver"] == "adam (minibatch)"
+    assert header["optimum_distance_se"] > 0
 
 
 def test_output_into_a_missing_directory(data, tmp_path):

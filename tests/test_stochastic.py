@@ -141,7 +141,7 @@ def test_approximate_fit_withholds_standard_errors():
     assert mb.inference_ is None and mb.separation_ is None
     summary = mb.summary()
     assert summary.table["std_err"].isna().all()
-    assert dict(summary.header)["Covariance type"] == "none (approximate fit)"
+    assert summary.header_values()["cov_type"] == "none (approximate fit)"
     assert "standard errors from the maximum-likelihood estimate" in summary.notes[0]
     with pytest.raises(ValueError, match="Minibatch fit"):
         mb.covariance()

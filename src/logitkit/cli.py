@@ -341,7 +341,7 @@ def summary(model, cov_type, fmt):
     table = table.reset_index()
     document = {
         "title": result.title,
-        "header": {label: _plain(value) for label, value in result.header},
+        "header": {key: _plain(value) for key, value in result.header_values().items()},
         "coefficients": [{k: _plain(v) for k, v in row.items()}
                          for row in table.to_dict(orient="records")],
         "notes": list(result.notes),

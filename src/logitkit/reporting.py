@@ -222,29 +222,32 @@ class StatisticsMixin:
         return slopes.ravel()
 
     def _header(self, cov_label):
+        """[(key, label, value), ...]: key the stable machine name (the JSON summary's),
+        label the text summary's; counts are integers when the weights are whole."""
         r = self.result_
         lr = 2 * (r.log_likelihood - r.null_log_likelihood)
         df = self.df_model_
         separation = self.separation_status_
+        n_obs = int(r.n_obs) if float(r.n_obs).is_integer() else float(r.n_obs)
         return [
-            ("Dep. variable", self.target_name_ or "y"),
-            ("Model", self._model_name()),
-            ("Link", self._link_name()),
-            ("Solver", r.solver),
-            ("Converged", r.converged),
-            ("Iterations", r.n_iter),
-            ("Covariance type", cov_label),
-            ("Separation", separation),
-            ("No. observations", r.n_obs),
-            ("Df model", df),
-            ("Df residuals", r.n_obs - self.n_params_),
-            ("Log-likelihood", r.log_likelihood),
-            ("LL-Null", r.null_log_likelihood),
-            (f"LR chi2({df})", lr),
-            ("Prob > chi2", st.chi2.sf(lr, df) if df else np.nan),
-            ("Pseudo R2 (McFadden)", self.pseudo_r2_),
-            ("AIC", self.aic_),
-            ("BIC", self.bic_),
+            ("dep_variable", "Dep. variable", self.target_name_ or "y"),
+            ("model", "Model", self._model_name()),
+            ("link", "Link", self._link_name()),
+            ("solver", "Solver", r.solver),
+            ("converged", "Converged", r.converged),
+            ("n_iter", "Iterations", r.n_iter),
+            ("cov_type", "Covariance type", cov_label),
+            ("separation", "Separation", separation),
+            ("n_obs", "No. observations", n_obs),
+            ("df_model", "Df model", df),
+            ("df_resid", "Df residuals", n_obs - self.n_params_),
+            ("log_likelihood", "Log-likelihood", r.log_likelihood),
+            ("null_log_likelihood", "LL-Null", r.null_log_likelihood),
+            ("lr_chi2", f"LR chi2({df})", lr),
+            ("lr_pvalue", "Prob > chi2", st.chi2.sf(lr, df) if df else np.nan),
+            ("pseudo_r2", "Pseudo R2 (McFadden)", self.pseudo_r2_),
+            ("aic", "AIC", self.aic_),
+            ("bic", "BIC", self.bic_),
         ]
 
     def _title(self) -> str:

@@ -179,22 +179,23 @@ class MinibatchMixin:
         if not self._is_minibatch_fit():
             return rows
         out = []
-        for label, value in rows:
-            if label == "Solver":
+        for key, label, value in rows:
+            if key == "solver":
                 value = f"{value} (minibatch)"
-            elif label == "Iterations":
-                label = "Epochs"
-            out.append((label, value))
-            if label == "Converged":
-                out.append(("Distance to optimum (SE)", self.optimum_distance_))
+            elif key == "n_iter":
+                key, label = "n_epochs", "Epochs"
+            out.append((key, label, value))
+            if key == "converged":
+                out.append(("optimum_distance_se", "Distance to optimum (SE)",
+                            self.optimum_distance_))
         return out
 
     def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust", base_class=None):
         result = super().summary(alpha, cov_type, base_class)
         if not self._is_minibatch_fit() or self.inference_ is not None or self.alpha > 0:
             return result
-        header = tuple((label, "none (approximate fit)" if label == "Covariance type" else value)
-                       for label, value in result.header)
+        header = tuple((key, label, "none (approximate fit)" if key == "cov_type" else value)
+                       for key, label, value in result.header)
         return replace(result, header=header, notes=(self._approximate_note(),))
 
     def _approximate_note(self) -> str:
