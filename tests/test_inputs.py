@@ -76,7 +76,7 @@ def test_array_for_a_model_with_categorical_columns_is_refused(frame):
         ([[0.0], [1.0], [2.0]], [1, 1, 1], None, "only one class"),
         ([[0.0], [1.0], [2.0]], [0, 1], None, "inconsistent numbers of samples"),
         ([[0.0], [1.0], [2.0]], [0, 1, 1], [1.0, -1.0, 1.0], "negative"),
-        ([[0.0], [1.0], [2.0]], [0, 1, 1], [0.0, 1.0, 1.0], "zero total sample weight"),
+        ([[0.0], [1.0], [2.0]], [0, 1, 1], [0.0, 1.0, 1.0], "needs at least 2 of them"),
         ([[0.0], [1.0], [2.0]], [0, 1, None], None, "missing values"),
     ],
 )

@@ -32,6 +32,7 @@ from logitkit.backends import (
     logsumexp,
     product,
     to_numpy,
+    weighted_counts,
 )
 from logitkit.exceptions import (
     AliasedColumnsWarning,
@@ -112,6 +113,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         Xd = self._design(X, reset=True)
         classes, codes = self._target(y, Xd)
         weights = self._weights(sample_weight, Xd, classes, codes)
+        self.empty_classes_ = self._empty_classes(classes, codes, weights)
         if clusters is not None:
             clusters = column_or_1d(clusters)
             check_consistent_length(Xd, clusters)
@@ -165,6 +167,24 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
     def _fits_intercept(self) -> bool:
         return True
 
+    def _empty_classes(self, classes, codes, weights) -> list:
+        """Classes of y whose total weight is 0 (``class_weight={label: 0}``), with a
+        warning: they stay in ``classes_`` with a fitted probability near 0 (their MLE),
+        and the other classes are fitted as if their rows were absent, as scikit-learn
+        does."""
+        empty = classes[weighted_counts(codes, weights, len(classes)) <= 0]
+        if len(empty):
+            labels = [c.item() if isinstance(c, np.generic) else c for c in empty]
+            warnings.warn(
+                f"class(es) {labels} have zero total weight: they are kept in classes_ with "
+                "fitted probabilities near 0 (their maximum-likelihood value; the summary "
+                "reports no standard errors for their parameters), and the other classes "
+                "are fitted as if their rows were absent.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return [c.item() if isinstance(c, np.generic) else c for c in empty]
+
     def _diagnose(self, Xd, codes, weights, family, result):
         """Warn about separation or non-convergence; returns the SeparationReport or None.
 
@@ -192,7 +212,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                     stacklevel=3,
                 )
         if report is not None and report.separated:
-            self.separation_status_ = "complete" if report.complete else "quasi-complete"
+            self.separation_status_ = ("complete" if report.complete else "quasi-complete"
+                                       ) + " (estimates diverge)"
             names = [self.coef_names_[j] for j in report.features]
             by = f"by {', '.join(names)}" if names else "by the intercept or cut points alone"
             kind = "completely" if report.complete else "quasi-completely"
@@ -343,7 +364,7 @@ class LogisticRegression(_LogitBase):
                 raise ValueError("base_class applies to multinomial fits only")
             return ReportedParameters(per_class, pd.Index(terms, name="term"),
                                       np.ones(d1, bool), np.arange(d1) >= d1 - d)
-        base = 0 if base_class is None else self._class_index(base_class)
+        base = self._default_base() if base_class is None else self._class_index(base_class)
         natural = np.vstack([np.zeros((d1, d1 * (K - 1))),
                              np.kron(np.eye(K - 1), per_class)])  # (K*d1, p): all classes
         blocks = [natural[k * d1:(k + 1) * d1] - natural[base * d1:(base + 1) * d1]
@@ -353,6 +374,11 @@ class LogisticRegression(_LogitBase):
                                            names=[self.target_name_ or "class", "term"])
         slope = np.tile(np.arange(d1) >= d1 - d, K - 1)
         return ReportedParameters(np.vstack(blocks), index, np.ones(len(index), bool), slope)
+
+    def _default_base(self) -> int:
+        """classes_[0], or the first class with weight when it has none."""
+        empty = getattr(self, "empty_classes_", [])
+        return next(k for k, c in enumerate(self.classes_) if c not in empty)
 
     def _class_index(self, label) -> int:
         matches = np.flatnonzero(self.classes_ == label)

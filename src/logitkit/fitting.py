@@ -17,6 +17,8 @@ NEWTON_MAX_PARAMS = 1000
 # bounds) when X has more than twice as many rows and the model enough parameters;
 # gradients stay exact
 HESSIAN_SAMPLE_ROWS = (20_000, 50_000)
+# the starting probability of a class with no weight (its MLE is 0)
+_EMPTY_CLASS_SHARE = 1e-12
 # below this many parameters a full Hessian costs little more than a gradient pass
 _MIN_SAMPLED_PARAMS = 50
 
@@ -80,6 +82,8 @@ def null_parameters(objective: Objective, sums=None) -> np.ndarray:
     ``sums``: :func:`class_weight_sums` if already known."""
     ob = objective
     sums = class_weight_sums(ob) if sums is None else sums
+    # a class without weight (class_weight 0) starts, and stays, near probability 0
+    sums = np.where(sums > 0, sums, _EMPTY_CLASS_SHARE * sums.sum())
     intercepts, aux = ob.family.null_parameters(sums)
     W = np.zeros((ob.m, ob.d1))
     if ob.fit_intercept:

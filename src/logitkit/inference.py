@@ -8,7 +8,7 @@ Frequency weights count as repeated rows throughout.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
@@ -59,6 +59,19 @@ def collect(objective: Objective, theta, clusters=None, mean_hessian=None,
         n_clusters=None if codes is None else int(codes.max()) + 1,
         n_obs=objective.total_weight,
     )
+
+
+def reparametrize(data: InferenceData, T: np.ndarray, keep: np.ndarray) -> InferenceData:
+    """The matrices for the coordinates phi = T theta ((p, p) T, invertible), restricted to
+    ``keep`` ((p,) bool; the others held fixed): information and score products alike
+    become T^-T A T^-1."""
+    inverse = np.linalg.inv(T)
+    changes = {}
+    for field in fields(data):
+        value = getattr(data, field.name)
+        if isinstance(value, np.ndarray) and value.shape == T.shape:
+            changes[field.name] = (inverse.T @ value @ inverse)[np.ix_(keep, keep)]
+    return replace(data, **changes)
 
 
 def inverse_information(information: np.ndarray) -> tuple[np.ndarray, bool]:

@@ -83,6 +83,11 @@ def _check_weight_values(finite: bool, negative: bool):
         raise ValueError("sample_weight has negative values; weights must be >= 0")
 
 
+def _plain(value):
+    """A label as a plain Python value (no NumPy scalar repr in messages)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def _check_finite(X: np.ndarray) -> None:
     """scikit-learn's error for NaN or infinity in X. NaN and infinity propagate through
     sums, so the common all-finite case costs one threaded matrix-vector product (half
@@ -202,11 +207,11 @@ class InputMixin:
                                              y=np.repeat(classes, counts))
             weights = weights * like(per_class, weights)[codes]
         totals = weighted_counts(codes, weights, len(classes))
-        empty = [classes[k] for k in np.flatnonzero(totals <= 0)]
-        if empty:
+        if np.count_nonzero(totals > 0) < 2:
+            kept = [_plain(c) for c in classes[totals > 0]]
             raise ValueError(
-                f"class(es) {empty} have zero total sample weight; every class in y needs "
-                "positive weight (drop those rows or those classes)"
+                f"only the class(es) {kept} have positive total weight (sample_weight times "
+                "class_weight); a classifier needs at least 2 of them"
             )
         return weights
 

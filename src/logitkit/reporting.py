@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.stats as st
 from sklearn.utils.validation import check_is_fitted
 
-from logitkit.inference import covariance, wald_table
+from logitkit.inference import covariance, reparametrize, wald_table
 from logitkit.summary import Summary
 
 
@@ -62,14 +62,19 @@ class StatisticsMixin:
         """Number of estimated parameters, intercepts and cut points included (the rank:
         the slopes of aliased columns are not estimated)."""
         check_is_fitted(self)
-        return int(self._free().sum())
+        empty = len(getattr(self, "empty_classes_", []))
+        if empty and getattr(self, "thresholds_", None) is None:
+            # each class without weight leaves one contrast unestimated (it diverges)
+            empty *= int(self._free().sum()) // (len(self.classes_) - 1)
+        return int(self._free().sum()) - empty
 
     @property
     def df_model_(self) -> int:
         """Number of estimated slope parameters (the degrees of freedom of the LR test
         against the null model)."""
         reported = self._reported()
-        return int((reported.slope & ~self._aliased_rows(reported)).sum())
+        return int((reported.slope & ~self._aliased_rows(reported)
+                    & ~self._empty_class_rows(reported)[1]).sum())
 
     @property
     def aliased_(self) -> list:
@@ -88,6 +93,30 @@ class StatisticsMixin:
             m = (len(params) - len(getattr(self, "thresholds_", ()))) // d1
             free[: m * d1].reshape(m, d1)[:, : len(aliased)] = ~aliased
         return free
+
+    def _empty_class_rows(self, reported: ReportedParameters):
+        """((r,) bool marked, (r,) bool diverging): reported rows next to a class without
+        weight. Multinomial: the contrasts of such a class (all of them when it is the
+        base) diverge. Ordinal: the cut points next to it are marked; they diverge for an
+        end class and meet (one estimate, with a standard error) for a middle one."""
+        empty = set(getattr(self, "empty_classes_", []))
+        marked = np.zeros(len(reported.index), dtype=bool)
+        if not empty:
+            return marked, marked
+        if isinstance(reported.index, pd.MultiIndex):
+            labels = list(reported.index.get_level_values(0))
+            base = next(c for c in self.classes_ if c not in set(labels))
+            marked = np.asarray([base in empty or c in empty for c in labels])
+            return marked, marked
+        diverging = marked.copy()
+        if getattr(self, "thresholds_", None) is not None:
+            q, classes = len(self.thresholds_), list(self.classes_)
+            start = len(marked) - q
+            for j in range(q):
+                marked[start + j] = classes[j] in empty or classes[j + 1] in empty
+                diverging[start + j] = ((j == 0 and classes[0] in empty)
+                                        or (j == q - 1 and classes[-1] in empty))
+        return marked, diverging
 
     def _aliased_rows(self, reported: ReportedParameters) -> np.ndarray:
         """(r,) bool: reported rows that involve a parameter that was not estimated."""
@@ -118,24 +147,55 @@ class StatisticsMixin:
         cov = self._reported_covariance(reported, cov_type)[0]
         return pd.DataFrame(cov, index=reported.index, columns=reported.index)
 
-    def _natural_covariance(self, cov_type):
-        """(covariance of the estimated natural parameters, information was singular)."""
+    def _natural_covariance(self, cov_type, coordinates=None):
+        """(covariance of the estimated natural parameters, information was singular), or
+        of phi = T theta restricted to ``keep`` when ``coordinates`` = (T, keep)."""
         check_is_fitted(self)
         if self.inference_ is None:
             raise ValueError("standard errors are not available: " + self._no_inference()[1])
-        return covariance(self.inference_, cov_type)
+        data = self.inference_ if coordinates is None else reparametrize(self.inference_,
+                                                                         *coordinates)
+        return covariance(data, cov_type)
 
     def _reported_covariance(self, reported: ReportedParameters, cov_type):
-        """((r, r) covariance of the reported parameters, information was singular)."""
-        estimated, singular = self._natural_covariance(cov_type)
+        """((r, r) covariance of the reported parameters, information was singular); NaN
+        where a row was not estimated (aliased, or diverging for want of weight)."""
         free = self._free()
-        natural = np.zeros((free.size, free.size))
-        natural[np.ix_(free, free)] = estimated
-        cov = reported.matrix @ natural @ reported.matrix.T
+        matrix = reported.matrix[:, free]
         aliased = self._aliased_rows(reported)
-        cov[aliased, :] = np.nan
-        cov[:, aliased] = np.nan
+        coordinates = self._weighted_coordinates(reported, aliased)
+        estimated, singular = self._natural_covariance(cov_type, coordinates)
+        if coordinates is not None:  # reported = matrix T^-1 phi, phi[~keep] held fixed
+            T, keep = coordinates
+            matrix = (matrix @ np.linalg.inv(T))[:, keep]
+        cov = matrix @ estimated @ matrix.T
+        missing = aliased | self._empty_class_rows(reported)[1]
+        cov[missing, :] = np.nan
+        cov[:, missing] = np.nan
         return cov, singular
+
+    def _weighted_coordinates(self, reported, aliased):
+        """(T, keep) for a fit with classes of zero weight, else None: coordinates
+        phi = T theta (estimated natural parameters) in which the parameters that such a
+        class makes diverge or meet are separate coordinates, held fixed (~keep)."""
+        if not getattr(self, "empty_classes_", []):
+            return None
+        marked, diverging = self._empty_class_rows(reported)
+        if getattr(self, "thresholds_", None) is None:  # multinomial: the contrasts
+            keep = ~aliased
+            return reported.matrix[keep][:, self._free()], ~diverging[keep]
+        p, q = int(self._free().sum()), len(self.thresholds_)
+        T, keep = np.eye(p), np.ones(p, dtype=bool)
+        empty = set(self.empty_classes_)
+        for k, label in enumerate(self.classes_):
+            if label not in empty:
+                continue
+            if 0 < k < q:  # a middle class: cut points k-1 and k meet; their gap is fixed
+                T[p - q + k, p - q + k - 1] = -1.0
+                keep[p - q + k] = False
+            else:  # an end class: its cut point diverges
+                keep[p - q + min(k, q - 1)] = False
+        return T, keep
 
     # -- summary ----------------------------------------------------------------------
     def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust",
@@ -161,8 +221,19 @@ class StatisticsMixin:
             if singular:
                 notes.append("The information matrix is singular (collinear or constant "
                              "columns): a pseudo-inverse was used.")
+            if self.class_weight is not None and cov_type == "nonrobust":
+                notes.append("class_weight reweights the classes; the weights are not "
+                             "frequencies of observed rows, so model-based (nonrobust) "
+                             "standard errors do not apply: use a sandwich covariance, e.g. "
+                             'summary(cov_type="HC0").')
         table = wald_table(estimates, cov, reported.index, 1 - alpha, reported.odds_ratio)
-        separated = self._separated_rows(reported) & ~aliased
+        unweighted = self._empty_class_rows(reported)[0] & ~aliased
+        separated = self._separated_rows(reported) & ~aliased & ~unweighted
+        if unweighted.any():
+            notes.append(f"Classes {self.empty_classes_} have zero total weight, and fitted "
+                         "probabilities 0 at the optimum: rows marked (no weight) without "
+                         "standard errors diverge (their estimates are where the solver "
+                         "stopped); cut points marked with standard errors meet, as one.")
         if separated.any():
             table.loc[separated, ["std_err", "z", "p_value", "ci_lower", "ci_upper",
                                   "odds_ratio_ci_lower", "odds_ratio_ci_upper"]] = np.nan
@@ -174,8 +245,9 @@ class StatisticsMixin:
                          "columns before them and were left out of the fit: rows marked "
                          "(aliased) were not estimated, and the degrees of freedom count the "
                          f"{self.n_params_} estimated parameters.")
-        if separated.any() or aliased.any():
-            table["note"] = np.where(aliased, "aliased", np.where(separated, "separated", ""))
+        if separated.any() or aliased.any() or unweighted.any():
+            table["note"] = np.select([aliased, unweighted, separated],
+                                      ["aliased", "no weight", "separated"], "")
         return Summary(self._title(), tuple(self._header(cov_label)), table, tuple(notes),
                        level=1 - alpha)
 
@@ -234,7 +306,9 @@ class StatisticsMixin:
             ("model", "Model", self._model_name()),
             ("link", "Link", self._link_name()),
             ("solver", "Solver", r.solver),
-            ("converged", "Converged", r.converged),
+            # a separated fit stops where the gradient flattens on the way to infinity:
+            # the solver's test passed, but there is no optimum to have converged to
+            ("converged", "Converged", r.converged and not self._separated()),
             ("n_iter", "Iterations", r.n_iter),
             ("cov_type", "Covariance type", cov_label),
             ("separation", "Separation", separation),
@@ -249,6 +323,9 @@ class StatisticsMixin:
             ("aic", "AIC", self.aic_),
             ("bic", "BIC", self.bic_),
         ]
+
+    def _separated(self) -> bool:
+        return self.separation_ is not None and self.separation_.separated
 
     def _title(self) -> str:
         return f"{self._model_name()} regression results"

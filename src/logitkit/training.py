@@ -208,8 +208,8 @@ class MinibatchMixin:
                 "full-batch steps with momentum: solver='sgd', batch_size=None, "
                 "momentum=0.9).")
 
-    def _natural_covariance(self, cov_type):
+    def _natural_covariance(self, cov_type, coordinates=None):
         check_is_fitted(self)
         if self.inference_ is None and self.alpha == 0 and self._is_minibatch_fit():
             raise ValueError(self._approximate_note())
-        return super()._natural_covariance(cov_type)
+        return super()._natural_covariance(cov_type, coordinates)
