@@ -110,12 +110,13 @@ def load_anes96() -> pd.DataFrame:
 
 
 def load_seed_table(as_frame: bool = True):
-    """Load the 20-row table of seed 001 (package data ``logitkit/data/seed_table.csv``).
+    """The 20-row table of seed 001 (binary outcome ``Label``, perfectly separated).
 
-    Returns a DataFrame with float columns ``Feature1``, ``Feature2`` and int column ``Label``
-    when ``as_frame`` is true, else ``(X, y)`` with ``X`` float64 of shape (20, 2) and ``y``
-    int64 of shape (20,).  The table is perfectly separated: ``Label == 1`` exactly when
-    ``Feature1 > 4.8`` (and also exactly when ``Feature2 > 3.65``).
+    Package data ``logitkit/data/seed_table.csv``.  Returns a DataFrame of shape (20, 3)
+    with float64 columns ``Feature1``, ``Feature2`` and int64 column ``Label`` when
+    ``as_frame`` is true, else ``(X, y)`` with ``X`` float64 of shape (20, 2) and ``y``
+    int64 of shape (20,).  ``Label == 1`` exactly when ``Feature1 > 4.8`` (and also
+    exactly when ``Feature2 > 3.65``).
     """
     df = _read("seed_table.csv", {"Feature1": "float64", "Feature2": "float64",
                                   "Label": "int64"})
