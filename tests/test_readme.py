@@ -224,6 +224,17 @@ def test_parser_refuses_an_unclosed_block():
         fenced_blocks("```python\nx = 1\n")
 
 
+def test_update_rewrites_the_shown_outputs(tmp_path):
+    stale = tmp_path / "README.md"
+    stale.write_text("```python\nprint('b')\n```\n```\na\n```\n\n```python\nprint('c')\n"
+                     "```\n\n```console\n$ logitkit datasets\nold list\n```\n")
+    assert update(stale) == 2
+    blocks = fenced_blocks(stale.read_text())
+    assert [b.lines for b in blocks[:3]] == [["print('b')"], ["b"], ["print('c')"]]
+    listed = console_commands(blocks)[0].shown  # an output not shown is not added
+    assert [line.split()[0] for line in listed] == ["spector", "ucla", "anes96", "seed"]
+
+
 # ------------------------------------------------------------- python tests/test_readme.py
 
 
