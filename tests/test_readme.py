@@ -230,8 +230,9 @@ def test_update_rewrites_the_shown_outputs(tmp_path):
                      "```\n\n```console\n$ logitkit datasets\nold list\n```\n")
     assert update(stale) == 2
     blocks = fenced_blocks(stale.read_text())
+    # the output of print('c') is not shown, so it is not added
     assert [b.lines for b in blocks[:3]] == [["print('b')"], ["b"], ["print('c')"]]
-    listed = console_commands(blocks)[0].shown  # an output not shown is not added
+    listed = console_commands(blocks)[0].shown
     assert [line.split()[0] for line in listed] == ["spector", "ucla", "anes96", "seed"]
 
 
