@@ -11,15 +11,21 @@ keeps falling toward 0 and the weights keep growing: gradient descent only stops
 we stop it, and the exact solver says why (the maximum-likelihood estimate does not
 exist).
 
+Needs the ``[plot]`` extra (matplotlib): ``pip install 'logitkit[plot]'``.
+
     python examples/gradient_descent_table.py [--small] [--out gradient_descent_table.png]
 """
 
 from __future__ import annotations
 
+import sys
 import warnings
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:  # not a dependency of logitkit itself
+    sys.exit("This example needs matplotlib, the [plot] extra: pip install 'logitkit[plot]'")
 
 matplotlib.use("Agg")
 
@@ -67,7 +73,7 @@ def main(small: bool = False, out: str | Path = "gradient_descent_table.png") ->
     plot_decision_boundary(model, X, y, ax=right, resolution=100 if small else 200)
     right.set_xlabel("Feature1")
     right.set_ylabel("Feature2")
-    right.set_title("The seed table and the boundary reached")
+    right.set_title(f"The {n}-row seed table and the boundary after {steps} steps")
     out = save_figure(fig, out)
     print(f"Wrote {out}")
     return out

@@ -6,14 +6,20 @@ their leverage flattens the line and drags its 0.5-crossing to about x = 24, so 
 points between 19.5 and 24 are misclassified, while the logistic boundary barely moves.
 Both models are fitted on the same data; the figure shows the two cases side by side.
 
+Needs the ``[plot]`` extra (matplotlib): ``pip install 'logitkit[plot]'``.
+
     python examples/linear_vs_logistic.py [--small] [--out linear_vs_logistic.png]
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:  # not a dependency of logitkit itself
+    sys.exit("This example needs matplotlib, the [plot] extra: pip install 'logitkit[plot]'")
 
 matplotlib.use("Agg")
 

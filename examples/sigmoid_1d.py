@@ -5,14 +5,20 @@ for 30 epochs in batches of 32 on two normal clouds, class 0 ~ N(-4, 2) and clas
 N(4, 2), prints the trained weight and bias, and plots the fitted sigmoid over the data.
 Here the same training is one estimator; the figure goes to a PNG.
 
+Needs the ``[plot]`` extra (matplotlib): ``pip install 'logitkit[plot]'``.
+
     python examples/sigmoid_1d.py [--small] [--out sigmoid_1d.png]
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:  # not a dependency of logitkit itself
+    sys.exit("This example needs matplotlib, the [plot] extra: pip install 'logitkit[plot]'")
 
 matplotlib.use("Agg")
 
@@ -25,15 +31,18 @@ from logitkit.plots import plot_sigmoid_fit, save_figure  # noqa: E402
 
 def main(small: bool = False, out: str | Path = "sigmoid_1d.png") -> Path:
     X, y = datasets.make_sigmoid_1d(100 if small else 1000, random_state=0)
-    model = lk.LogisticRegression(solver="adam", learning_rate=0.01, epochs=3 if small else 30,
+    epochs = 3 if small else 30
+    model = lk.LogisticRegression(solver="adam", learning_rate=0.01, epochs=epochs,
                                   batch_size=32, random_state=0)
     model.fit(X, y)
-    kernel, bias = model.get_weights()  # Keras's layout: kernel (1, 1), bias (1,)
-    print(f"Trained parameters: w0 = {kernel[0][0]:.4f}, w1 = {bias[0]:.4f}")
-    print(f"Decision boundary: x = -b / w = {-bias[0] / kernel[0][0]:.3f}")
+    # P(y = 1 | x) = sigmoid(w x + b); Keras's get_weights() gives them as kernel and bias
+    w, b = model.coef_[0, 0], model.intercept_[0]
+    print(f"Trained parameters: weight w = {w:.4f}, bias b = {b:.4f}")
+    print(f"Decision boundary: x = -b / w = {-b / w:.3f}")
     print(f"Training accuracy: {model.history_['accuracy'][-1]:.4f}")
     ax = plot_sigmoid_fit(model, X, y, grid=np.linspace(-10, 10, 100))
-    ax.set_title("Logistic regression in 1-D: Adam, 30 epochs, batch 32")
+    ax.set_title(f"Logistic regression in 1-D: Adam, {epochs} epochs, batch 32, "
+                 f"{len(y)} points")
     out = save_figure(ax.figure, out)
     print(f"Wrote {out}")
     return out

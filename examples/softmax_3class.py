@@ -6,14 +6,20 @@ a progress bar (verbose=1); evaluates it on a 30-point test set; prints the firs
 predicted probability rows; and scatters the test points by predicted class. Here the
 same, plus the regions each class wins and the training curves.
 
+Needs the ``[plot]`` extra (matplotlib): ``pip install 'logitkit[plot]'``.
+
     python examples/softmax_3class.py [--small] [--out softmax_3class.png]
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-import matplotlib
+try:
+    import matplotlib
+except ImportError:  # not a dependency of logitkit itself
+    sys.exit("This example needs matplotlib, the [plot] extra: pip install 'logitkit[plot]'")
 
 matplotlib.use("Agg")
 
@@ -28,7 +34,8 @@ from logitkit.plots import plot_decision_boundary, plot_history, save_figure  # 
 def main(small: bool = False, out: str | Path = "softmax_3class.png") -> Path:
     xs, labels = datasets.make_softmax_3class(30 if small else 100, random_state=0)
     test_xs, test_labels = datasets.make_softmax_3class(10, random_state=1, shuffle=False)
-    model = lk.LogisticRegression(solver="adam", learning_rate=0.01, epochs=5 if small else 50,
+    epochs = 5 if small else 50
+    model = lk.LogisticRegression(solver="adam", learning_rate=0.01, epochs=epochs,
                                   batch_size=100, random_state=0, verbose=0 if small else 1)
     model.fit(xs, labels, validation_data=(test_xs, test_labels))
     result = model.evaluate(test_xs, test_labels)
@@ -43,9 +50,10 @@ def main(small: bool = False, out: str | Path = "softmax_3class.png") -> Path:
     plot_decision_boundary(model, test_xs, y=None, ax=left, resolution=100 if small else 300)
     left.set_xlabel("Feature 1")
     left.set_ylabel("Feature 2")
-    left.set_title("Model predictions on the test set")
+    left.set_title(f"Model predictions on the {len(test_labels)} test points")
     plot_history(model, ax=right)
-    right.set_title("Training (solid) and test (dashed) curves")
+    right.set_title(f"Adam, {epochs} epochs on {len(labels)} points: training (solid), "
+                    "test (dashed)")
     out = save_figure(fig, out)
     print(f"Wrote {out}")
     return out

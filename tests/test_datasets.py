@@ -1,7 +1,11 @@
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
+import logitkit as lk
 from logitkit import datasets
 
 FEATURE1 = [2.5, 3.6, 1.2, 4.5, 3.3, 5.1, 6.2, 7.4, 5.5, 8.0,
@@ -121,3 +125,64 @@ def test_random_state_reproducibility(make):
     assert not np.array_equal(Xa, Xb)
     # random_state=None gives fresh data.
     assert not np.array_equal(make()[0], make()[0])
+
+
+# ------------------------------------------------------- the shipped published data sets
+
+
+def test_spector_equals_the_reference_file(spector):
+    df = lk.datasets.load_spector()
+    assert df.shape == (32, 5)
+    assert list(df.columns) == ["OBS", "GPA", "TUCE", "PSI", "GRADE"]
+    assert df["GPA"].dtype == np.float64
+    assert all(df[c].dtype == np.int64 for c in ["OBS", "TUCE", "PSI", "GRADE"])
+    pd.testing.assert_frame_equal(df, spector)
+    assert df["GRADE"].sum() == 11 and df["PSI"].sum() == 14
+
+
+def test_ucla_apply_is_an_ordered_categorical(ucla):
+    df = lk.datasets.load_ucla_apply()
+    assert df.shape == (400, 4)
+    assert list(df.columns) == ["apply", "pared", "public", "gpa"]
+    assert isinstance(df["apply"].dtype, pd.CategoricalDtype) and df["apply"].cat.ordered
+    assert list(df["apply"].cat.categories) == ["unlikely", "somewhat likely", "very likely"]
+    assert list(df["apply"].cat.categories) == list(datasets.UCLA_APPLY_LEVELS)
+    assert df["apply"].value_counts(sort=False).tolist() == [220, 140, 40]
+    assert (df["apply"].iloc[0] > "somewhat likely") and df["apply"].notna().all()
+    assert df["gpa"].dtype == np.float64
+    assert df["pared"].dtype == np.int64 and df["public"].dtype == np.int64
+    pd.testing.assert_frame_equal(df, ucla)  # the labels and their order
+
+
+def test_anes96_has_what_the_mlogit_example_needs(anes96):
+    df = lk.datasets.load_anes96()
+    assert df.shape == (944, 11)
+    assert list(df.columns) == ["popul", "TVnews", "selfLR", "ClinLR", "DoleLR", "PID", "age",
+                                "educ", "income", "vote", "logpopul"]
+    assert (df.drop(columns="logpopul").dtypes == np.int64).all()
+    assert df["logpopul"].dtype == np.float64
+    np.testing.assert_array_equal(df["logpopul"], np.log(df["popul"] + 0.1))
+    assert sorted(df["PID"].unique()) == list(range(7))
+    pd.testing.assert_frame_equal(df, anes96)
+
+
+def test_loaders_return_fresh_frames():
+    first = lk.datasets.load_spector()
+    first.loc[0, "GPA"] = -1.0
+    assert lk.datasets.load_spector().loc[0, "GPA"] == 2.66
+
+
+def test_load_by_name():
+    assert list(datasets.NAMES) == ["spector", "ucla", "anes96", "seed"]
+    pd.testing.assert_frame_equal(datasets.load("ucla"), datasets.load_ucla_apply())
+    pd.testing.assert_frame_equal(datasets.load("seed"), datasets.load_seed_table())
+    with pytest.raises(ValueError, match="no data set named 'iris'; the data sets are "
+                                         "spector, ucla, anes96, seed"):
+        datasets.load("iris")
+
+
+def test_datasets_is_an_attribute_of_the_package():
+    code = "import logitkit as lk; print(lk.datasets.load_anes96().shape)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert done.stdout.strip() == "(944, 11)"

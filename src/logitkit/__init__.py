@@ -3,6 +3,7 @@
 Public names only; see the README for a tour.
 """
 
+from logitkit import datasets
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
 from logitkit.exceptions import (
     AliasedColumnsWarning,
@@ -24,5 +25,6 @@ __all__ = [
     "OrdinalLogisticRegression",
     "PerfectSeparationWarning",
     "__version__",
+    "datasets",
     "load",
 ]

@@ -1,4 +1,5 @@
-"""Command-line interface: ``logitkit <command>`` (fit, summary, predict, evaluate, demo).
+"""Command-line interface: ``logitkit <command>`` (fit, summary, predict, evaluate, demo,
+datasets).
 
 Exit codes: 0 success, 1 a failed fit (a numerical error or no convergence), 2 bad input
 or usage. Errors are one line on stderr (``--debug`` shows the traceback); notes and
@@ -21,7 +22,7 @@ import click
 import numpy as np
 import pandas as pd
 
-from logitkit import io, readers
+from logitkit import datasets, io, readers
 from logitkit.cli_demo import demo
 from logitkit.exceptions import ConvergenceWarning
 from logitkit.families.ordinal import LINKS
@@ -468,6 +469,34 @@ def metrics(model, X, codes: np.ndarray) -> dict:
         "confusion_matrix": confusion_matrix(codes, predicted, labels=labels).tolist(),
     }
 
+
+# ------------------------------------------------------------------------- datasets
+
+@main.command(name="datasets")
+@click.argument("name", required=False, metavar="[NAME]",
+                type=click.Choice(list(datasets.NAMES), case_sensitive=False))
+@click.option("--output", "-o", default="-", show_default=True,
+              help="File to write: CSV, TSV (.tsv) or Parquet (.parquet); - for stdout.")
+@_guarded
+def datasets_command(name, output):
+    """Write a data set that ships with logitkit, or list them.
+
+    NAME is spector, ucla, anes96 or seed; without NAME the data sets are listed.
+    """
+    if name is None:
+        if output != "-":
+            raise CliError("--output needs a data set NAME; run 'logitkit datasets' for the "
+                           "list")
+        for key, loader in datasets.NAMES.items():
+            rows, columns = loader().shape
+            title = loader.__doc__.strip().splitlines()[0].replace("``", "")
+            click.echo(f"{key:<8} {rows:>4} rows x {columns:>2} columns  {title}")
+        return
+    frame = datasets.NAMES[name]()
+    _write_table(frame, output)
+    where = "<stdout>" if output == "-" else output
+    click.echo(f"wrote {where}: the {name} data set, {len(frame)} rows x "
+               f"{frame.shape[1]} columns", err=True)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

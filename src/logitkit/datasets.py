@@ -1,5 +1,9 @@
-"""Small data sets reproducing the seed tutorials logitkit grew out of.
+"""Small data sets: the published examples logitkit is checked against, and the seed
+tutorials it grew out of.
 
+* :func:`load_spector`, :func:`load_ucla_apply`, :func:`load_anes96` -- the data on which
+  logitkit's tests reproduce Stata's ``logit``, ``ologit`` and ``mlogit`` (DataFrames,
+  shipped as package data); :func:`load` takes their short names (:data:`NAMES`).
 * :func:`load_seed_table` -- the 20-row ``Feature1, Feature2, Label`` table of seed 001.
 * :func:`make_sigmoid_1d`, :func:`make_blobs_2d`, :func:`make_softmax_3class` -- the
   simulated data of the seed 002 Keras programs (same distributions, same draw order).
@@ -18,7 +22,13 @@ import numpy as np
 import pandas as pd
 
 __all__ = [
+    "NAMES",
+    "UCLA_APPLY_LEVELS",
+    "load",
+    "load_anes96",
     "load_seed_table",
+    "load_spector",
+    "load_ucla_apply",
     "make_sigmoid_1d",
     "make_blobs_2d",
     "make_softmax_3class",
@@ -26,22 +36,115 @@ __all__ = [
 ]
 
 
-def load_seed_table(as_frame: bool = True):
-    """Load the 20-row table of seed 001 (package data ``logitkit/data/seed_table.csv``).
+def _read(filename: str, dtype: dict) -> pd.DataFrame:
+    """The package-data CSV ``logitkit/data/<filename>``; ``dtype`` as in ``pd.read_csv``."""
+    with (files("logitkit") / "data" / filename).open("r", encoding="utf-8") as fh:
+        return pd.read_csv(fh, dtype=dtype)
 
-    Returns a DataFrame with float columns ``Feature1``, ``Feature2`` and int column ``Label``
-    when ``as_frame`` is true, else ``(X, y)`` with ``X`` float64 of shape (20, 2) and ``y``
-    int64 of shape (20,).  The table is perfectly separated: ``Label == 1`` exactly when
-    ``Feature1 > 4.8`` (and also exactly when ``Feature2 > 3.65``).
+
+def load_spector() -> pd.DataFrame:
+    """Spector & Mazzeo's teaching-method data (binary outcome ``GRADE``).
+
+    Spector, L. C. and Mazzeo, M. (1980), "Probit analysis and economic education",
+    *Journal of Economic Education* 11(2), 37-44; also in Greene, *Econometric Analysis*,
+    and ``statsmodels.datasets.spector``.  logitkit's tests reproduce Stata 11's
+    ``logit GRADE GPA TUCE PSI`` on it.
+
+    Returns a DataFrame of shape (32, 5): ``OBS`` (int64, row number 1..32), ``GPA``
+    (float64, grade point average), ``TUCE`` (int64, score on the Test of Understanding of
+    College Economics), ``PSI`` (int64, 1 if taught by the Personalized System of
+    Instruction), ``GRADE`` (int64, 1 if the student's grade improved).
     """
-    resource = files("logitkit") / "data" / "seed_table.csv"
-    with resource.open("r", encoding="utf-8") as fh:
-        df = pd.read_csv(fh, dtype={"Feature1": "float64", "Feature2": "float64", "Label": "int64"})
+    return _read("spector.csv", {"OBS": "int64", "GPA": "float64", "TUCE": "int64",
+                                 "PSI": "int64", "GRADE": "int64"})
+
+
+UCLA_APPLY_LEVELS = ("unlikely", "somewhat likely", "very likely")
+
+
+def load_ucla_apply() -> pd.DataFrame:
+    """The UCLA graduate-school data (ordinal outcome ``apply``).
+
+    UCLA Statistical Consulting Group, "Ordered logistic regression | Stata data analysis
+    examples" (``https://stats.oarc.ucla.edu/stata/dae/ordered-logistic-regression/``,
+    file ``ologit.dta``; simulated data).  logitkit's tests reproduce Stata's
+    ``ologit apply pared public gpa`` and R's ``MASS::polr`` on it.
+
+    Returns a DataFrame of shape (400, 4): ``apply`` (how likely the student is to apply
+    to graduate school: an ordered Categorical with categories ``"unlikely" <
+    "somewhat likely" < "very likely"``, 220 / 140 / 40 rows), ``pared`` (int64, 1 if a
+    parent has a graduate degree), ``public`` (int64, 1 if the undergraduate institution
+    is public), ``gpa`` (float64, college grade point average).
+    """
+    frame = _read("ucla_apply.csv", {"pared": "int64", "public": "int64", "gpa": "float64"})
+    frame["apply"] = pd.Categorical(frame["apply"], categories=UCLA_APPLY_LEVELS, ordered=True)
+    return frame
+
+
+_ANES96_COLUMNS = ("popul", "TVnews", "selfLR", "ClinLR", "DoleLR", "PID", "age", "educ",
+                  "income", "vote")
+
+
+def load_anes96() -> pd.DataFrame:
+    """American National Election Studies 1996 (7-level outcome ``PID``).
+
+    A subset of the 1996 American National Election Study (public domain,
+    ``https://electionstudies.org``), as shipped by ``statsmodels.datasets.anes96``.
+    logitkit's tests reproduce Stata 11's ``mlogit PID logpopul selfLR age educ income``
+    (base outcome 0) on it, as statsmodels' ``MNLogit`` tests do.
+
+    Returns a DataFrame of shape (944, 11), every column int64 but ``logpopul``:
+    ``popul`` (population of the respondent's census place, in thousands), ``TVnews``
+    (times per week the respondent watches TV news, 0..7), ``selfLR``, ``ClinLR``,
+    ``DoleLR`` (the respondent's own, Clinton's and Dole's place on a 7-point scale,
+    1 extremely liberal .. 7 extremely conservative), ``PID`` (party identification,
+    0 strong Democrat, 1 weak Democrat, 2 independent-Democrat, 3 independent,
+    4 independent-Republican, 5 weak Republican, 6 strong Republican), ``age`` (years),
+    ``educ`` (education, 1 grades 1-8 .. 7 PhD), ``income`` (household income bracket,
+    1..24), ``vote`` (expected vote, 0 Clinton, 1 Dole), and ``logpopul`` (float64,
+    ``log(popul + 0.1)``, the regressor of that ``mlogit``).
+    """
+    frame = _read("anes96.csv", dict.fromkeys(_ANES96_COLUMNS, "int64"))
+    frame["logpopul"] = np.log(frame["popul"] + 0.1)
+    return frame
+
+
+def load_seed_table(as_frame: bool = True):
+    """The 20-row table of seed 001 (binary outcome ``Label``, perfectly separated).
+
+    Package data ``logitkit/data/seed_table.csv``.  Returns a DataFrame of shape (20, 3)
+    with float64 columns ``Feature1``, ``Feature2`` and int64 column ``Label`` when
+    ``as_frame`` is true, else ``(X, y)`` with ``X`` float64 of shape (20, 2) and ``y``
+    int64 of shape (20,).  ``Label == 1`` exactly when ``Feature1 > 4.8`` (and also
+    exactly when ``Feature2 > 3.65``).
+    """
+    df = _read("seed_table.csv", {"Feature1": "float64", "Feature2": "float64",
+                                  "Label": "int64"})
     if as_frame:
         return df
     X = df[["Feature1", "Feature2"]].to_numpy(dtype=np.float64)
     y = df["Label"].to_numpy(dtype=np.int64)
     return X, y
+
+
+NAMES = {
+    "spector": load_spector,
+    "ucla": load_ucla_apply,
+    "anes96": load_anes96,
+    "seed": load_seed_table,
+}
+"""The data sets that ship with logitkit, by the short name :func:`load` and the
+``logitkit datasets`` command take."""
+
+
+def load(name: str) -> pd.DataFrame:
+    """The shipped data set ``name`` (a key of :data:`NAMES`) as a DataFrame."""
+    try:
+        loader = NAMES[name]
+    except KeyError:
+        raise ValueError(f"no data set named {name!r}; the data sets are "
+                         f"{', '.join(NAMES)}") from None
+    return loader()
 
 
 def _labels(*counts: int) -> np.ndarray:
