@@ -1,6 +1,8 @@
 import numpy as np
+import pandas as pd
 import pytest
 
+import logitkit as lk
 from logitkit.separation import SeparationReport, detect_separation
 
 
@@ -253,3 +255,30 @@ def test_binomial_agrees_with_newton_divergence_on_discrete_data():
         assert rep.separated == (_newton_max_abs_eta(X, y) > 15.0), seed
         n_sep += rep.separated
     assert 5 < n_sep < 50
+
+
+def test_multinomial_marks_every_parameter_of_a_diverging_contrast_and_only_those():
+    """Iris on the sepal features: setosa is quasi-separated from the others. With base
+    virginica the setosa contrast diverges (all of it is marked, intercept included); the
+    versicolor-virginica contrast does not, and keeps its standard errors."""
+    from sklearn.datasets import load_iris
+
+    data = load_iris(as_frame=True)
+    y = pd.Series(pd.Categorical.from_codes(data.target, data.target_names), name="species")
+    with pytest.warns(lk.PerfectSeparationWarning):
+        model = lk.LogisticRegression().fit(data.data.iloc[:, :2], y)
+    table = model.summary(base_class="virginica").to_frame()
+    setosa, versicolor = table.loc["setosa"], table.loc["versicolor"]
+    assert (setosa["note"] == "separated").all() and setosa["std_err"].isna().all()
+    assert (versicolor["note"] == "").all() and versicolor["std_err"].notna().all()
+    # the finite contrast is the MLE of the model without setosa: its SEs agree with it
+    rows = y != "setosa"
+    reduced = lk.LogisticRegression().fit(data.data.iloc[:, :2][rows],
+                                          y[rows].cat.remove_unused_categories())
+    np.testing.assert_allclose(-versicolor["coef"].to_numpy(),
+                               reduced.summary().to_frame()["coef"].to_numpy(), rtol=1e-4)
+    default = model.summary().to_frame()  # base setosa: both contrasts diverge
+    assert (default["note"] == "separated").all()
+    header = model.summary().header_values()
+    assert header["converged"] is False
+    assert header["separation"] == "quasi-complete (estimates diverge)"
