@@ -12,9 +12,12 @@ column. Columns that are all zero, constant (with a constant first), duplicated,
 level too many of a one-hot set are aliased.
 
 The decomposition works on the small triangular factor R (X'X = R'R), never on n x n or
-extra n x d arrays: a row subsample is factorised first (a column that is dependent on
-all rows is dependent on any subset, so a subsample can only over-report), and only if it
-reports aliased columns are all rows factorised, block by block (TSQR), to decide.
+extra n x d arrays. A row subsample is factorised first: a column that is dependent on
+all rows is dependent, with the same coefficients, on any subset, so a subsample can only
+over-report. Each column it reports is checked on all rows in one pass (its residual on
+the kept columns before it, with the subsample's least-squares coefficients: where those
+columns are independent, the only combination that can work). Only when a check fails (a
+rare level missing from the subsample) are all rows factorised, block by block (TSQR).
 """
 
 from __future__ import annotations
@@ -40,11 +43,43 @@ def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarr
     step = max(1, n // max(_SCREEN_ROWS, 5 * k))
     if step == 1:
         return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
-    screened = _aliased_columns(
-        _triangular_factor(X[::step], weights[::step], constant), constant, tol)
-    if not screened.any():
+    sample = (X[::step], weights[::step])
+    screened = _aliased_columns(_triangular_factor(*sample, constant), constant, tol)
+    if not screened.any() or _confirmed(X, weights, constant, screened, sample, tol):
         return screened
     return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
+
+
+def _weighted_block(X, weights, rows, constant: bool) -> np.ndarray:
+    """(b, k) float64 rows of [1, X] (or X) times the square roots of their weights."""
+    root = np.sqrt(to_numpy(weights[rows]).astype(np.float64))[:, None]
+    block = to_numpy(X[rows]).astype(np.float64) * root
+    return np.hstack([root, block]) if constant else block
+
+
+def _confirmed(X, weights, constant: bool, aliased, sample, tol: float) -> bool:
+    """Whether every column ``aliased`` on the subsample is aliased on all rows too."""
+    offset = int(constant)
+    design = _weighted_block(*sample, slice(None), constant)
+    kept = np.concatenate([np.ones(offset, bool), ~aliased])
+    columns = np.flatnonzero(aliased) + offset
+    # combinations (k, c): column j minus its least-squares fit on the kept ones before it
+    combinations = np.zeros((design.shape[1], columns.size))
+    for i, j in enumerate(columns):
+        before = np.flatnonzero(kept[:j])
+        fit = la.lstsq(design[:, before], design[:, j], check_finite=False)[0]
+        combinations[before, i] = -fit
+        combinations[j, i] = 1.0
+    # one pass, no copy of a block of X: X_b @ combinations and the candidates' squares
+    slopes = combinations[offset:]
+    shift = combinations[0] if constant else np.zeros(columns.size)
+    residual, norm = np.zeros(columns.size), np.zeros(columns.size)
+    for start in range(0, X.shape[0], _BLOCK_ROWS):
+        rows = slice(start, start + _BLOCK_ROWS)
+        Xb, w = to_numpy(X[rows]), to_numpy(weights[rows]).astype(np.float64)
+        residual += w @ (Xb @ slopes.astype(Xb.dtype) + shift) ** 2
+        norm += w @ Xb[:, columns - offset].astype(np.float64) ** 2
+    return bool(np.all(np.sqrt(residual) <= tol * np.sqrt(norm)))
 
 
 def _triangular_factor(X, weights, constant: bool) -> np.ndarray:
@@ -53,11 +88,7 @@ def _triangular_factor(X, weights, constant: bool) -> np.ndarray:
     k = d + int(constant)
     R = np.zeros((0, k))
     for start in range(0, n, _BLOCK_ROWS):
-        rows = slice(start, start + _BLOCK_ROWS)
-        root = np.sqrt(to_numpy(weights[rows]).astype(np.float64))[:, None]
-        block = to_numpy(X[rows]).astype(np.float64) * root
-        if constant:
-            block = np.hstack([root, block])
+        block = _weighted_block(X, weights, slice(start, start + _BLOCK_ROWS), constant)
         R = la.qr(np.vstack([R, block]), mode="r", check_finite=False)[0][:k]
     return R
 
