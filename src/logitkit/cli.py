@@ -26,10 +26,11 @@ from logitkit.cli_demo import demo
 from logitkit.exceptions import ConvergenceWarning
 from logitkit.families.ordinal import LINKS
 from logitkit.inference import COV_TYPES
+from logitkit.solvers.optimizers import OPTIMIZERS
 
 __all__ = ["main"]
 
-MINIBATCH_SOLVERS = ("sgd", "adam", "rmsprop")
+MINIBATCH_SOLVERS = OPTIMIZERS  # sgd, adam, rmsprop, adagrad
 SOLVERS = ("auto", "newton", "lbfgs", *MINIBATCH_SOLVERS)
 
 
@@ -199,19 +200,23 @@ def _with(options):
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Ridge penalty; 0 is the maximum-likelihood fit.")
 @click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True,
-              help="Exact: auto, newton, lbfgs; minibatch: sgd, adam, rmsprop.")
+              help=f"Exact: auto, newton, lbfgs; minibatch: {', '.join(MINIBATCH_SOLVERS)}.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=100, show_default=True,
               help="Iteration limit of the exact solvers.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs (sgd, adam, rmsprop).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs of the minibatch solvers.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Minibatch size.")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
               help="Step size of the minibatch solvers.")
 @click.option("--seed", type=int, help="Random seed of the minibatch solvers.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Binary models: predict the second class when its probability >= this "
+                   "(default 0.5); kept in the model file.")
 @click.option("--output", "-o", required=True, help="Model file to write (- for stdout).")
 @_with(_data_options)
 @_guarded
 def fit(data, target, kind, features, categorical, order, link, weights, clusters, id_column,
-        alpha, solver, max_iter, epochs, batch_size, learning_rate, seed, output, sep, dropna):
+        alpha, solver, max_iter, epochs, batch_size, learning_rate, seed, threshold, output,
+        sep, dropna):
     """Fit a model to a data file and save it.
 
     DATA is a CSV, TSV or Parquet file, or - for stdin.
@@ -237,11 +242,18 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
         _note(f"dropped {train.n_dropped} of {len(frame)} rows with missing or infinite "
               "values")
     _check_kind(kind, train.y, target)
+    if threshold is not None:
+        n_classes = len(pd.unique(train.y.dropna()))
+        if kind in ("multinomial", "ordinal") or n_classes > 2:
+            raise CliError(f"--threshold applies to binary models; {target!r} has "
+                           f"{n_classes} classes" + (f" and --kind is {kind}" if kind else ""))
     progress = _status(f"fitting ({solver} solver)")
     if solver in MINIBATCH_SOLVERS:  # the estimator draws a tqdm bar per epoch on stderr
         minibatch["verbose"] = int(sys.stderr.isatty())
         progress = nullcontext()
     options = {"link": link} if link is not None else {}
+    if threshold is not None:
+        options["threshold"] = threshold
     model = _estimator(kind, alpha=alpha, solver=solver, max_iter=max_iter, **options,
                        **minibatch)
     with progress:
@@ -258,13 +270,20 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
 
 def _check_kind(kind, y, target: str) -> None:
     classes = pd.unique(y.dropna())
+    levels = sorted(map(str, classes))
     if kind == "binary" and len(classes) > 2:
         raise CliError(f"--kind binary needs a target with 2 classes; {target!r} has "
-                       f"{len(classes)}: {sorted(map(str, classes))[:10]}")
+                       f"{len(classes)}: {levels[:10]}")
+    if kind == "multinomial" and len(classes) == 2:
+        raise CliError(f"--kind multinomial needs a target with 3 or more classes; {target!r} "
+                       f"has 2: {levels}. With two classes the multinomial logit is the "
+                       "binary logit: use --kind binary (or leave --kind out)")
     if kind == "ordinal" and not isinstance(y.dtype, pd.CategoricalDtype) and (
             not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y)):
-        raise CliError(f"the ordinal target {target!r} holds text; give its levels in order "
-                       'with --order "low,mid,high"')
+        shown = ",".join(levels[:10]) + (",..." if len(levels) > 10 else "")
+        raise CliError(f"the ordinal target {target!r} holds text; give its {len(levels)} "
+                       f'levels from lowest to highest with --order "{shown}" (here sorted '
+                       "alphabetically: put them in their real order)")
 
 
 def _estimator(kind, **params):
@@ -358,8 +377,9 @@ def summary(model, cov_type, fmt):
               help="Predictions file: CSV, TSV (.tsv) or Parquet (.parquet); - for "
                    "stdout.")
 @click.option("--proba", is_flag=True, help="Add one probability column per class.")
-@click.option("--threshold", type=click.FloatRange(0, 1),
-              help="Binary models: predict the second class when its probability >= this.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Binary models: predict the second class when its probability >= this "
+                   "(default: the model's threshold, set by fit --threshold, else 0.5).")
 @click.option("--id", "id_column", help='Row-identifier column (default: a column named "id", '
               "else row numbers).")
 @_with(_data_options)
@@ -373,17 +393,17 @@ def predict(model, data, output, proba, threshold, id_column, sep, dropna):
     if model == "-" and data == "-":
         raise CliError("MODEL and DATA cannot both be read from stdin")
     estimator = _load_model(model)
-    if threshold is not None and len(estimator.classes_) != 2:
-        raise CliError(f"--threshold applies to binary models; this one has "
-                       f"{len(estimator.classes_)} classes")
+    if threshold is not None and (len(estimator.classes_) != 2
+                                  or "threshold" not in estimator.get_params()):
+        raise CliError(f"--threshold applies to binary logit models; this one is a "
+                       f"{_kind_name(estimator)} model with {len(estimator.classes_)} classes")
     frame = _read(data, sep)
     ids = readers.row_ids(frame, readers.find_id_column(frame, id_column))
     X, _, kept = readers.prediction_features(frame, estimator, dropna, _name(data))
+    if threshold is not None:
+        estimator.set_params(threshold=threshold)
     probabilities = estimator.predict_proba(X)
-    if threshold is None:
-        labels = estimator.predict(X)
-    else:
-        labels = estimator.classes_[(probabilities[:, 1] >= threshold).astype(int)]
+    labels = estimator.predict(X)
     out = pd.DataFrame({ids.name: ids[kept].to_numpy(), "prediction": labels})
     if proba:
         for k, label in enumerate(estimator.classes_):

@@ -3,15 +3,19 @@
 DataFrame columns of Categorical, string/object or bool dtype are one-hot encoded with
 the first level dropped (the reference level): the first category of a Categorical,
 otherwise the first in sorted order. Expanded columns are named ``column[level]``.
-The fitted encoding is kept and applied unchanged at predict time.
+The fitted encoding is kept and applied unchanged at predict time to the fitted columns,
+selected by name (a DataFrame may hold them in another order, and other columns).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from logitkit.messages import plain, row_name
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,17 @@ class DesignEncoder:
         return any(col.levels is not None for col in self.columns)
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """(n, n_outputs) float64 design matrix; errors name the offending column."""
+        """(n, n_outputs) float64 design matrix of the fitted columns, selected by name (in
+        any order; other columns are ignored); errors name the offending column."""
         names = [str(c) for c in frame.columns]
-        missing = [col.name for col in self.columns if col.name not in names]
+        counts = Counter(names)
+        missing = [col.name for col in self.columns if col.name not in counts]
         if missing:
-            raise ValueError(f"X is missing the column(s) {missing} that the model was fitted on")
+            raise ValueError(f"X is missing the column(s) {missing} that the model was fitted "
+                             f"on; its columns are {names[:20]}")
+        repeated = sorted({col.name for col in self.columns if counts[col.name] > 1})
+        if repeated:
+            raise ValueError(f"X has the column(s) {repeated} more than once")
         frame = frame.set_axis(names, axis=1)
         parts = []
         for col in self.columns:
@@ -86,8 +96,9 @@ class DesignEncoder:
 
 def _check_no_missing(series: pd.Series, name) -> None:
     if series.isna().any():
-        row = int(np.flatnonzero(series.isna().to_numpy())[0])
-        raise ValueError(f"column {name!r} has missing values (first at row {row})")
+        row = np.flatnonzero(series.isna().to_numpy())[0]
+        raise ValueError(f"column {name!r} has missing values (first at "
+                         f"{row_name(row, series.index)})")
 
 
 def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
@@ -95,18 +106,17 @@ def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
         values = pd.to_numeric(series, errors="coerce")
         bad = values.isna() & series.notna()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            row = np.flatnonzero(bad.to_numpy())[0]
             raise ValueError(
-                f"column {name!r} should be numeric but has the value {series.iloc[row]!r} "
-                f"at row {row}"
+                f"column {name!r} should be numeric but has the value "
+                f"{plain(series.iloc[row])!r} at {row_name(row, series.index)}"
             )
         series = values
     values = series.to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
-        row = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise ValueError(
-            f"Input X contains NaN or infinity in column {name!r} (first at row {row})"
-        )
+        row = np.flatnonzero(~np.isfinite(values))[0]
+        raise ValueError(f"Input X contains NaN or infinity in column {name!r} (first at "
+                         f"{row_name(row, series.index)})")
     return values
 
 
@@ -118,8 +128,9 @@ def _one_hot(series: pd.Series, col: ColumnEncoding) -> np.ndarray:
     if np.any(codes < 0):
         unseen = sorted({str(v) for v in values[codes < 0]})
         raise ValueError(
-            f"column {col.name!r} has categories not seen during fit: {unseen}; "
-            f"known categories are {[str(level) for level in col.levels]}"
+            f"column {col.name!r} has categories not seen during fit: {unseen} (first at "
+            f"{row_name(np.argmax(codes < 0), series.index)}); known categories are "
+            f"{[str(level) for level in col.levels]}"
         )
     return (codes[:, None] == np.arange(1, len(col.levels))[None, :]).astype(float)
 

@@ -69,6 +69,10 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
 
     # -- validation -------------------------------------------------------------------
     def _check_params(self):
+        threshold = getattr(self, "threshold", None)  # LogisticRegression only
+        if threshold is not None and not (isinstance(threshold, numbers.Real)
+                                          and 0 < threshold < 1):
+            raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r}")
         if not (isinstance(self.alpha, numbers.Real) and np.isfinite(self.alpha)
                 and self.alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
@@ -217,8 +221,12 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         return to_numpy(self._proba(self._design(X, reset=False)))
 
     def predict(self, X):
-        """(n,) the most probable class."""
+        """(n,) the most probable class; for a binary ``LogisticRegression``, classes_[1]
+        where its probability is >= ``threshold``, else classes_[0]."""
         proba = self.predict_proba(X)
+        threshold = getattr(self, "threshold", None)  # LogisticRegression only
+        if threshold is not None and proba.shape[1] == 2:
+            return self.classes_[(proba[:, 1] >= threshold).astype(np.intp)]
         return self.classes_[np.argmax(proba, axis=1)]
 
     def save(self, path) -> None:
@@ -258,6 +266,9 @@ class LogisticRegression(_LogitBase):
     for K > 2 in the symmetric form of scikit-learn (columns sum to zero over classes);
     ``coef_[k] - coef_[0]`` is the baseline-category form that R and Stata report.
 
+    threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
+    >= threshold (0.5: the most probable class). Tune it with scikit-learn's
+    ``TunedThresholdClassifierCV`` (README.md).
     solver: "auto" (Newton with Cholesky up to 1000 parameters, else L-BFGS), "newton"
     or "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
     The minibatch solvers "sgd", "adam", "rmsprop" and "adagrad" train the same objective
@@ -267,7 +278,7 @@ class LogisticRegression(_LogitBase):
     """
 
     def __init__(self, alpha=0.0, l1_ratio=0.0, fit_intercept=True, class_weight=None,
-                 solver="auto", tol=1e-8, max_iter=100, *,
+                 solver="auto", tol=1e-8, max_iter=100, *, threshold=0.5,
                  learning_rate=None, epochs=100, batch_size=32, momentum=0.0, nesterov=False,
                  beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-7, schedule=None,
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
@@ -277,6 +288,10 @@ class LogisticRegression(_LogitBase):
         _set_params(self, locals())
 
     def _family(self, n_classes):
+        if n_classes > 2 and self.threshold != 0.5:
+            raise ValueError(f"threshold={self.threshold!r} applies to binary fits; y has "
+                             f"{n_classes} classes (a multinomial fit predicts the most "
+                             "probable class): leave threshold at 0.5")
         return Binomial() if n_classes == 2 else Multinomial()
 
     def _fits_intercept(self):
