@@ -69,9 +69,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
 
     # -- validation -------------------------------------------------------------------
     def _check_params(self):
-        threshold = getattr(self, "threshold", None)  # LogisticRegression only
-        if threshold is not None and not (isinstance(threshold, numbers.Real)
-                                          and 0 < threshold < 1):
+        threshold = getattr(self, "threshold", 0.5)  # LogisticRegression only
+        if not (isinstance(threshold, numbers.Real) and 0 < threshold < 1):
             raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r}")
         if not (isinstance(self.alpha, numbers.Real) and np.isfinite(self.alpha)
                 and self.alpha >= 0):
@@ -224,9 +223,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         """(n,) the most probable class; for a binary ``LogisticRegression``, classes_[1]
         where its probability is >= ``threshold``, else classes_[0]."""
         proba = self.predict_proba(X)
-        threshold = getattr(self, "threshold", None)  # LogisticRegression only
-        if threshold is not None and proba.shape[1] == 2:
-            return self.classes_[(proba[:, 1] >= threshold).astype(np.intp)]
+        if proba.shape[1] == 2 and hasattr(self, "threshold"):  # LogisticRegression only
+            return self.classes_[(proba[:, 1] >= self.threshold).astype(np.intp)]
         return self.classes_[np.argmax(proba, axis=1)]
 
     def save(self, path) -> None:
