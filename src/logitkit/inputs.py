@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
 )
 
 from logitkit.backends import like, to_numpy, weighted_counts
+from logitkit.backends.devices import torch_device
 from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.messages import index_of, plain, row_name
 
@@ -118,16 +119,17 @@ class InputMixin:
         A torch tensor stays a tensor (on ``device`` if set); with ``device`` set, other
         input is validated on the host, then moved there as a tensor.
         """
+        device = None if self.device is None else torch_device(self.device)
         if is_torch_array(X):
-            return self._tensor_design(X, reset)
+            return self._tensor_design(X, reset, device)
         Xd = self._host_design(X, reset)
-        if self.device is None:
+        if device is None:
             return Xd
         import torch
 
-        return torch.as_tensor(Xd, device=self.device)
+        return torch.as_tensor(Xd, device=device)
 
-    def _tensor_design(self, X, reset: bool):
+    def _tensor_design(self, X, reset: bool, device):
         import torch
 
         if X.ndim != 2 or X.shape[0] == 0:
@@ -143,7 +145,7 @@ class InputMixin:
         elif X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input")
-        return X if self.device is None else X.to(self.device)
+        return X if device is None else X.to(device)
 
     def _host_design(self, X, reset: bool) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
