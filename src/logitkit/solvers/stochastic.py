@@ -363,11 +363,8 @@ class Trainer:
         order = self.rng.permutation(n) if self.config.shuffle else None
         bar = None
         if self.config.verbose == 1:
-            from tqdm import tqdm
-
-            bar = tqdm(total=steps, desc=f"Epoch {self.epochs_done + 1}/"
-                       f"{self.epochs_done - epoch + epochs}", unit="step", leave=True,
-                       file=sys.stderr, dynamic_ncols=True)
+            bar = _progress_bar(steps, f"Epoch {self.epochs_done + 1}/"
+                                f"{self.epochs_done - epoch + epochs}")
         # a learning rate too large sends the weights to infinity: report it below, once
         with np.errstate(over="ignore", invalid="ignore"):
             if loop is None:
@@ -390,9 +387,7 @@ class Trainer:
             logs["val_loss"], logs["val_accuracy"] = evaluate_objective(
                 validation, problem.to_natural(self.u))
         if bar is not None:
-            bar.update(steps - bar.n)
-            bar.set_postfix_str(_format_logs(logs, ", ", "="), refresh=False)
-            bar.close()
+            _finish_bar(bar, logs)
         return logs
 
     def _host_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
@@ -432,6 +427,40 @@ class Trainer:
                    + _format_logs(logs, " - ", ": "), file=sys.stderr)
 
 
+# the epoch's bar: no rate or time left, so that the running loss and accuracy fit 80 columns
+_BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+_MIN_BAR = 5  # the fewest columns of bar worth keeping on an epoch's last line
+
+
+def _progress_bar(steps: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=steps, desc=desc, unit="step", leave=True, file=sys.stderr,
+                dynamic_ncols=True, bar_format=_BAR_FORMAT)
+
+
+def _finish_bar(bar, logs: dict) -> None:
+    """Close an epoch's bar on a line showing every log (loss, accuracy, val_loss,
+    val_accuracy) within the terminal's width, as tqdm would cut a longer line: with the
+    bar while it has room, else the epoch and the logs alone, with fewer decimals if need
+    be."""
+    from tqdm.utils import disp_len
+
+    bar.update(bar.total - bar.n)
+    bar.set_postfix_str(_format_logs(logs, ", ", "="), refresh=False)
+    width = bar.format_dict["ncols"]  # None: not a terminal, no limit
+    if width is not None:
+        ten_column_bar = bar.format_meter(**dict(bar.format_dict, ncols=None))
+        if disp_len(ten_column_bar) - 10 + _MIN_BAR > width:
+            bar.bar_format = "{desc}{postfix}"
+            for decimals in (4, 3, 2):
+                text = _format_logs(logs, ", ", "=", decimals)
+                if disp_len(f"{bar.desc}, {text}") <= width:
+                    break
+            bar.set_postfix_str(text, refresh=False)
+    bar.close()
+
+
 def _show_progress(bar, steps: int, loss_sum: float, correct: float, seen: float):
     """Advance the bar by ``steps`` and show the running loss and accuracy so far."""
     bar.update(steps)
@@ -439,8 +468,8 @@ def _show_progress(bar, steps: int, loss_sum: float, correct: float, seen: float
                         refresh=False)
 
 
-def _format_logs(logs, sep, eq):
-    return sep.join(f"{k}{eq}{v:.4f}" for k, v in logs.items())
+def _format_logs(logs, sep, eq, decimals=4):
+    return sep.join(f"{k}{eq}{v:.{decimals}f}" for k, v in logs.items())
 
 
 # -- a complete fit -------------------------------------------------------------------
