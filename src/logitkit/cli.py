@@ -453,13 +453,18 @@ def evaluate(model, data, target, fmt, sep, dropna):
     auc = scores["auc"]
     labels = [str(c) for c in scores["classes"]]
     matrix = pd.DataFrame(scores["confusion_matrix"], index=labels, columns=labels)
+    absent = list(matrix.index[matrix.sum(axis=1).to_numpy() == 0])
+    if auc is not None:
+        auc_text = f"{auc:.4f}" + (" (one-vs-rest, macro average)" if len(labels) > 2 else "")
+    elif len(absent) == len(labels) - 1:
+        auc_text = "undefined (the data hold one class)"
+    else:
+        auc_text = f"undefined (no rows of the class(es) {absent})"
     click.echo("\n".join([
         f"rows:      {scores['n']}",
         f"log loss:  {scores['log_loss']:.4f}",
         f"accuracy:  {scores['accuracy']:.4f} ({int(np.trace(matrix))}/{scores['n']})",
-        "AUC:       " + ("undefined (the data hold one class)" if auc is None else
-                         f"{auc:.4f}" + (" (one-vs-rest, macro average)" if len(labels) > 2
-                                         else "")),
+        f"AUC:       {auc_text}",
         "confusion matrix (rows: true class, columns: predicted class):",
         matrix.to_string(),
     ]))
@@ -467,18 +472,19 @@ def evaluate(model, data, target, fmt, sep, dropna):
 
 def metrics(model, X, codes: np.ndarray) -> dict:
     """Scores of ``model`` on X against ``codes`` (n,), indices into ``classes_``: n,
-    log_loss, accuracy, auc (binary, or one-vs-rest macro average; None when undefined),
-    classes, confusion_matrix (rows: true, columns: predicted, in ``classes_`` order)."""
+    log_loss, accuracy, auc (binary, or one-vs-rest macro average; None when undefined:
+    a class of the model has no rows), classes, confusion_matrix (rows: true, columns:
+    predicted, in ``classes_`` order). Accuracy and the matrix use ``model.predict``
+    (a binary model's threshold)."""
     from sklearn.metrics import confusion_matrix, log_loss, roc_auc_score
 
     proba = model.predict_proba(X)
-    predicted = np.argmax(proba, axis=1)  # model.predict(X) == classes_[predicted]
+    predicted = pd.Index(model.classes_).get_indexer(model.predict(X))
     labels = np.arange(len(model.classes_))
-    try:
+    auc = None
+    if np.all(np.bincount(codes, minlength=len(labels)) > 0):  # else AUC is undefined
         auc = (roc_auc_score(codes == 1, proba[:, 1]) if len(labels) == 2 else
                roc_auc_score(codes, proba, multi_class="ovr", labels=labels))
-    except ValueError:
-        auc = None
     return {
         "n": len(codes),
         "log_loss": float(log_loss(codes, proba, labels=labels)),
