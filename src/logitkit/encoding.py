@@ -36,11 +36,21 @@ def _is_categorical(series: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
-def _levels(series: pd.Series) -> tuple:
+def _levels(series: pd.Series, name=None) -> tuple:
     if isinstance(series.dtype, pd.CategoricalDtype):
         present = set(series.dropna().unique())
         return tuple(c for c in series.cat.categories if c in present)
-    return tuple(sorted(series.dropna().unique()))
+    values = series.dropna().unique()
+    try:
+        return tuple(sorted(values))
+    except TypeError:  # e.g. numbers and text in one object column
+        kinds = series.map(lambda v: type(v).__name__)
+        row = int(np.argmax((kinds != kinds.iloc[0]).to_numpy()))
+        raise ValueError(
+            f"column {name!r} mixes {sorted(set(kinds))} values ({plain(series.iloc[0])!r} at "
+            f"{row_name(0, series.index)}, {plain(series.iloc[row])!r} at "
+            f"{row_name(row, series.index)}); give it numbers, or text for categories"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ class DesignEncoder:
             series = frame[name]
             if _is_categorical(series):
                 _check_no_missing(series, name)
-                encodings.append(ColumnEncoding(str(name), _levels(series)))
+                encodings.append(ColumnEncoding(str(name), _levels(series, name)))
             else:
                 encodings.append(ColumnEncoding(str(name)))
         return cls(tuple(encodings))

@@ -37,6 +37,7 @@ from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
 from logitkit.fitting import fit_objective
 from logitkit.inference import collect
 from logitkit.inputs import InputMixin
+from logitkit.messages import plain
 from logitkit.objective import Objective
 from logitkit.reporting import ReportedParameters, StatisticsMixin
 from logitkit.separation import detect_separation
@@ -71,12 +72,12 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
     def _check_params(self):
         threshold = getattr(self, "threshold", 0.5)  # LogisticRegression only
         if not (isinstance(threshold, numbers.Real) and 0 < threshold < 1):
-            raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r}")
+            raise ValueError(f"threshold must be a number in (0, 1), got {plain(threshold)!r}")
         if not (isinstance(self.alpha, numbers.Real) and np.isfinite(self.alpha)
                 and self.alpha >= 0):
-            raise ValueError(f"alpha must be a finite number >= 0, got {self.alpha!r}")
+            raise ValueError(f"alpha must be a finite number >= 0, got {plain(self.alpha)!r}")
         if not (isinstance(self.l1_ratio, numbers.Real) and 0 <= self.l1_ratio <= 1):
-            raise ValueError(f"l1_ratio must be in [0, 1], got {self.l1_ratio!r}")
+            raise ValueError(f"l1_ratio must be in [0, 1], got {plain(self.l1_ratio)!r}")
         if self.alpha > 0 and self.l1_ratio > 0:
             raise NotImplementedError(
                 "L1 and elastic-net penalties (l1_ratio > 0) are not implemented yet; "
@@ -85,9 +86,9 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         if self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
         if not (isinstance(self.tol, numbers.Real) and self.tol > 0):
-            raise ValueError(f"tol must be a number > 0, got {self.tol!r}")
+            raise ValueError(f"tol must be a number > 0, got {plain(self.tol)!r}")
         if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
-            raise ValueError(f"max_iter must be an integer >= 1, got {self.max_iter!r}")
+            raise ValueError(f"max_iter must be an integer >= 1, got {plain(self.max_iter)!r}")
         if self.solver in OPTIMIZERS:
             self._training_config()
         elif self.validation_split:
@@ -289,7 +290,7 @@ class LogisticRegression(_LogitBase):
 
     def _family(self, n_classes):
         if n_classes > 2 and self.threshold != 0.5:
-            raise ValueError(f"threshold={self.threshold!r} applies to binary fits; y has "
+            raise ValueError(f"threshold={plain(self.threshold)!r} applies to binary fits; y has "
                              f"{n_classes} classes (a multinomial fit predicts the most "
                              "probable class): leave threshold at 0.5")
         return Binomial() if n_classes == 2 else Multinomial()
@@ -343,7 +344,8 @@ class LogisticRegression(_LogitBase):
     def _class_index(self, label) -> int:
         matches = np.flatnonzero(self.classes_ == label)
         if len(matches) == 0:
-            raise ValueError(f"base_class {label!r} is not one of classes_ {list(self.classes_)}")
+            raise ValueError(f"base_class {plain(label)!r} is not one of classes_ "
+                             f"{plain(self.classes_)}")
         return int(matches[0])
 
     def get_weights(self) -> list:

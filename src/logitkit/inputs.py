@@ -191,12 +191,13 @@ class InputMixin:
 
     def _host_target(self, y, n_rows):
         categorical = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
+        index = index_of(y)
         if not categorical:
             y = column_or_1d(y, warn=True)
         missing = _missing(y)
         if missing.any():
             raise ValueError("y contains missing values (NaN or None), first at "
-                             f"{row_name(np.argmax(missing), index_of(y))}")
+                             f"{row_name(np.argmax(missing), index)}")
         if not categorical and np.asarray(y).dtype.kind not in "iu":
             # (1-D integer labels are always binary or multiclass: no scan needed)
             check_classification_targets(y)
@@ -207,7 +208,16 @@ class InputMixin:
         """(n,) validated frequency weights (ones when None), float64, where X lives."""
         if is_torch_array(X):
             return _tensor_weights(sample_weight, X)
-        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        try:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        except ValueError as error:  # scikit-learn names no row: name the NaN's or inf's
+            try:
+                values = np.asarray(sample_weight, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise error from None
+            if values.shape == (X.shape[0],):
+                _check_weight_values(values, index_of(sample_weight))
+            raise
         if not (np.isfinite(weights) & (weights >= 0)).all():
             _check_weight_values(weights, index_of(sample_weight))
         return weights
@@ -235,6 +245,7 @@ class InputMixin:
             raise ValueError("requires y to be passed, but the target y is None")
         if is_torch_array(y):
             y = to_numpy(y)  # labels are few per row: matched on the host
+        index = index_of(y)
         values = (np.asarray(y, dtype=object)
                   if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
                   else column_or_1d(y, warn=True))
@@ -244,5 +255,5 @@ class InputMixin:
             unknown = sorted({str(v) for v in np.asarray(values, dtype=object)[codes < 0]})
             raise ValueError(f"y has labels {unknown[:10]} that are not among classes_ "
                              f"{plain(self.classes_)} (first at "
-                             f"{row_name(np.argmax(codes < 0), index_of(y))})")
+                             f"{row_name(np.argmax(codes < 0), index)})")
         return codes.astype(np.int64)

@@ -28,6 +28,7 @@ import numpy as np
 
 from logitkit.backends import get_namespace, to_numpy, weighted_counts
 from logitkit.families import Multinomial
+from logitkit.messages import plain
 from logitkit.objective import Objective
 from logitkit.solvers.optimizers import (
     DEFAULT_LEARNING_RATES,
@@ -118,7 +119,7 @@ class TrainingConfig:
             if not ok or (not integral and not math.isfinite(value)):
                 what = "an integer" if integral else "a finite number"
                 bound = ">= 0" if allow_zero else "> 0"
-                raise ValueError(f"{name} must be {what} {bound}, got {value!r}")
+                raise ValueError(f"{name} must be {what} {bound}, got {plain(value)!r}")
 
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
@@ -133,11 +134,11 @@ class TrainingConfig:
         for name in ("momentum", "beta_1", "beta_2", "rho"):
             value = getattr(self, name)
             if not (isinstance(value, numbers.Real) and 0 <= value < 1):
-                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+                raise ValueError(f"{name} must be a number in [0, 1), got {plain(value)!r}")
         if not (isinstance(self.validation_split, numbers.Real)
                 and 0 <= self.validation_split < 1):
             raise ValueError(
-                f"validation_split must be in [0, 1), got {self.validation_split!r}")
+                f"validation_split must be in [0, 1), got {plain(self.validation_split)!r}")
         if not (self.schedule is None or callable(self.schedule) or self.schedule in SCHEDULES):
             raise ValueError(f"schedule must be None, a callable or one of {SCHEDULES}, "
                              f"got {self.schedule!r}")
@@ -145,7 +146,7 @@ class TrainingConfig:
             raise ValueError(f"kernel_initializer must be one of {INITIALIZERS} or a callable "
                              f"shape -> array, got {self.kernel_initializer!r}")
         if self.verbose not in (0, 1, 2, False, True):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
+            raise ValueError(f"verbose must be 0, 1 or 2, got {plain(self.verbose)!r}")
 
     def steps_per_epoch(self, n_rows: int) -> int:
         return max(1, math.ceil(n_rows / (self.batch_size or max(1, n_rows))))
