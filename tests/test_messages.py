@@ -67,6 +67,9 @@ def test_python_errors_name_rows_from_0_with_the_index_label(index, suffix):
     y_bad.iloc[2] = np.nan
     assert _error(lambda: lk.LogisticRegression().fit(frame, y_bad)) == (
         f"y contains missing values (NaN or None), first at row 2{suffix}")
+    y_bad.iloc[2] = -np.inf
+    assert _error(lambda: lk.LogisticRegression().fit(frame, y_bad)) == (
+        f"y contains infinity, which is not a class label, first at row 2{suffix}")
     weights = pd.Series(np.ones(N), index=y.index)
     weights.iloc[2] = -1.5
     assert _error(lambda: lk.LogisticRegression().fit(frame, y, sample_weight=weights)) == (

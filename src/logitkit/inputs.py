@@ -198,6 +198,10 @@ class InputMixin:
         if missing.any():
             raise ValueError("y contains missing values (NaN or None), first at "
                              f"{row_name(np.argmax(missing), index)}")
+        infinite = np.isinf(y) if np.asarray(y).dtype.kind == "f" else None
+        if infinite is not None and infinite.any():  # (scikit-learn's check warns on these)
+            raise ValueError("y contains infinity, which is not a class label, first at "
+                             f"{row_name(np.argmax(infinite), index)}")
         if not categorical and np.asarray(y).dtype.kind not in "iu":
             # (1-D integer labels are always binary or multiclass: no scan needed)
             check_classification_targets(y)
