@@ -362,10 +362,9 @@ class Trainer:
         batch = self.config.batch_size or n
         steps = max(1, math.ceil(n / batch))
         order = self.rng.permutation(n) if self.config.shuffle else None
-        bar = None
+        bar, last = None, self.epochs_done - epoch + epochs
         if self.config.verbose == 1:
-            bar = _progress_bar(steps, f"Epoch {self.epochs_done + 1}/"
-                                f"{self.epochs_done - epoch + epochs}")
+            bar = _progress_bar(steps, f"Epoch {self.epochs_done + 1}/{last}")
         # a learning rate too large sends the weights to infinity: report it below, once
         with np.errstate(over="ignore", invalid="ignore"):
             if loop is None:
@@ -388,7 +387,7 @@ class Trainer:
             logs["val_loss"], logs["val_accuracy"] = evaluate_objective(
                 validation, problem.to_natural(self.u))
         if bar is not None:
-            _finish_bar(bar, logs)
+            _finish_bar(bar, logs, widest=f"Epoch {last}/{last}")
         return logs
 
     def _host_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
@@ -440,23 +439,24 @@ def _progress_bar(steps: int, desc: str):
                 dynamic_ncols=True, bar_format=_BAR_FORMAT)
 
 
-def _finish_bar(bar, logs: dict) -> None:
+def _finish_bar(bar, logs: dict, widest: str) -> None:
     """Close an epoch's bar on a line showing every log (loss, accuracy, val_loss,
     val_accuracy) within the terminal's width, as tqdm would cut a longer line: with the
     bar while it has room, else the epoch and the logs alone, with fewer decimals if need
-    be."""
+    be. The choice is made for ``widest``, the run's longest description, so that every
+    epoch of a run shows the same layout."""
     from tqdm.utils import disp_len
 
     bar.update(bar.total - bar.n)
     bar.set_postfix_str(_format_logs(logs, ", ", "="), refresh=False)
     width = bar.format_dict["ncols"]  # None: not a terminal, no limit
     if width is not None:
-        ten_column_bar = bar.format_meter(**dict(bar.format_dict, ncols=None))
+        ten_column_bar = bar.format_meter(**dict(bar.format_dict, ncols=None, prefix=widest))
         if disp_len(ten_column_bar) - 10 + _MIN_BAR > width:
             bar.bar_format = "{desc}{postfix}"
             for decimals in (4, 3, 2):
                 text = _format_logs(logs, ", ", "=", decimals)
-                if disp_len(f"{bar.desc}, {text}") <= width:
+                if disp_len(f"{widest}, {text}") <= width:
                     break
             bar.set_postfix_str(text, refresh=False)
     bar.close()
