@@ -72,6 +72,16 @@ def test_model_files_keep_the_threshold_and_old_files_load_with_0_5():
     with zipfile.ZipFile(io.BytesIO(model_to_bytes(model))) as zf:
         meta, npz = json.loads(zf.read("metadata.json")), zf.read("arrays.npz")
     del meta["params"]["threshold"]
+    old = model_from_bytes(_rebuild(meta, npz))
+    assert old.threshold == 0.5
+    np.testing.assert_array_equal(old.predict(X), (model.predict_proba(X)[:, 1] >= 0.5))
+    meta["params"]["threshold"] = {"t": "float", "v": "1.5"}
+    with pytest.raises(lk.ModelFileError, match=r"threshold 1.5 is not in \(0, 1\)"):
+        model_from_bytes(_rebuild(meta, npz))
+
+
+def _rebuild(meta, npz) -> bytes:
+    """A model file of ``meta`` (digest recomputed) and the arrays ``npz``."""
     rest = {k: v for k, v in meta.items() if k != "integrity"}
     text = json.dumps(rest, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     meta["integrity"]["metadata_sha256"] = hashlib.sha256(text.encode()).hexdigest()
@@ -79,9 +89,7 @@ def test_model_files_keep_the_threshold_and_old_files_load_with_0_5():
     with zipfile.ZipFile(out, "w") as zf:
         zf.writestr("metadata.json", json.dumps(meta))
         zf.writestr(zipfile.ZipInfo("arrays.npz"), npz)
-    old = model_from_bytes(out.getvalue())
-    assert old.threshold == 0.5
-    np.testing.assert_array_equal(old.predict(X), (model.predict_proba(X)[:, 1] >= 0.5))
+    return out.getvalue()
 
 
 def test_tuned_threshold_classifier_cv_improves_balanced_accuracy():
@@ -118,6 +126,19 @@ def test_cli_fit_threshold_is_kept_and_predict_threshold_overrides_it(tmp_path):
         predicted = pd.read_csv(io.StringIO(out.stdout))["prediction"].to_numpy()
         np.testing.assert_array_equal(predicted, (p1 >= cut).astype(int))
         assert 0 < (p1 >= cut).sum() < len(p1)
+
+
+def test_cli_predict_threshold_refusals(tmp_path):
+    X, y = _imbalanced(300)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(label=y)
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    runner = CliRunner()
+    runner.invoke(main, ["fit", str(tmp_path / "d.csv"), "--target", "label", "-o",
+                         str(tmp_path / "m.lkm")])
+    result = runner.invoke(main, ["predict", str(tmp_path / "m.lkm"), str(tmp_path / "d.csv"),
+                                  "--threshold", "1"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--threshold': 1.0 is not in the range 0<x<1" in result.stderr
 
 
 @pytest.mark.parametrize("args, message", [
