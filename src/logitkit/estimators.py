@@ -268,8 +268,8 @@ class LogisticRegression(_LogitBase):
     ``coef_[k] - coef_[0]`` is the baseline-category form that R and Stata report.
 
     threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
-    >= threshold (0.5: the most probable class). Tune it with scikit-learn's
-    ``TunedThresholdClassifierCV`` (README.md).
+    >= threshold (default 0.5), else classes_[0]. Tune it with scikit-learn's
+    ``TunedThresholdClassifierCV`` (docs/threshold.md).
     solver: "auto" (Newton with Cholesky up to 1000 parameters, else L-BFGS), "newton"
     or "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
     The minibatch solvers "sgd", "adam", "rmsprop" and "adagrad" train the same objective
