@@ -175,14 +175,15 @@ def test_threshold(data, tmp_path):
     _run(["fit", root / "binary.csv", "--target", "label", "-o", model_path])
     expected, X = _python_fit("binary", frames["binary"], "label")
     p1 = expected.predict_proba(X)[:, 1]
-    for threshold in (0.0, 0.3, 1.0):
+    for threshold in (0.05, 0.3, 0.95):
         out = _run(["predict", model_path, root / "binary.csv", "--threshold", threshold])
         labels = pd.read_csv(io.StringIO(out.stdout))["prediction"].to_numpy()
         np.testing.assert_array_equal(labels, (p1 >= threshold).astype(int))
     _run(["fit", root / "multinomial.csv", "--target", "animal", "-o", model_path])
     out = _run(["predict", model_path, root / "multinomial.csv", "--threshold", "0.3"])
     assert out.exit_code == 2
-    assert out.stderr == "error: --threshold applies to binary models; this one has 3 classes\n"
+    assert out.stderr == ("error: --threshold applies to binary logit models; this one is a "
+                          "multinomial logit model with 3 classes\n")
 
 
 def test_options_reach_the_estimator(data, tmp_path):
@@ -332,7 +333,7 @@ def test_dropna_reports_and_keeps_row_ids(tmp_path):
     frame.to_csv(tmp_path / "holes.csv", index=False)
     refused = _run(["fit", tmp_path / "holes.csv", "--target", "label", "-o", tmp_path / "m"])
     assert refused.exit_code == 2
-    assert ("column 'x1' has a missing or infinite value in row 4; 3 of 120 rows have such "
+    assert ("column 'x1' has a missing or infinite value in row 3; 3 of 120 rows have such "
             "values; fix them, or drop those rows (--dropna)") in refused.stderr
     result = _run(["fit", tmp_path / "holes.csv", "--target", "label", "--dropna",
                    "-o", tmp_path / "m.lkm"])
@@ -494,13 +495,13 @@ BAD_INPUTS = {
     "non-numeric value": (
         lambda p, m: ["fit", _write(p, "n.csv", GOOD.replace("-1,", "abc,")), "--target",
                       "label"],
-        "column 'x1' should be numeric but row 2 has the value 'abc'"),
+        "column 'x1' should be numeric but row 1 has the value 'abc'"),
     "NaN": (lambda p, m: ["fit", _write(p, "na.csv", GOOD.replace("r3,0.1", "r3,")),
                           "--target", "label"],
-            "column 'x1' has a missing or infinite value in row 3; 1 of 4 rows have such "
+            "column 'x1' has a missing or infinite value in row 2; 1 of 4 rows have such "
             "values"),
     "inf": (lambda p, m: ["fit", _write(p, "inf.csv", GOOD.replace("r3,0.1", "r3,inf")),
-                          "--target", "label"], "missing or infinite value in row 3"),
+                          "--target", "label"], "missing or infinite value in row 2"),
     "one class": (lambda p, m: ["fit", _write(p, "one.csv", GOOD.replace(",0\n", ",1\n")),
                                 "--target", "label"],
                   "the target 'label' has only one class (1); a model needs at least 2"),
@@ -508,19 +509,21 @@ BAD_INPUTS = {
         lambda p, m: ["fit", _write(p, "o.csv", "x,y\n1,low\n2,high\n3,huge\n"), "--target",
                       "y", "--order", "low,high"],
         "the target 'y' has values outside the order ['low', 'high']: ['huge'] (first in "
-        "row 3)"),
+        "row 2)"),
     "text ordinal without order": (
         lambda p, m: ["fit", _write(p, "o2.csv", "x,y\n1,low\n2,high\n"), "--target", "y",
-                      "--kind", "ordinal"], 'give its levels in order with --order'),
+                      "--kind", "ordinal"],
+        'give its 2 levels from lowest to highest with --order "high,low" (here sorted '
+        "alphabetically: put them in their real order)"),
     "unseen category": (
         lambda p, m: ["predict", m, _write(p, "u.csv", GOOD.replace("r4,2,1,a", "r4,2,1,z"))],
-        "column 'group' has the category 'z' in row 4, which was not seen in training"),
+        "column 'group' has the category 'z' in row 3, which was not seen in training"),
     "predict file missing a feature": (
         lambda p, m: ["predict", m, _write(p, "mf.csv", "id,x1,group\nr1,1,a\n")],
         "lacks the feature column(s) ['x2'] that the model was fitted on"),
     "evaluate label unknown": (
         lambda p, m: ["evaluate", m, _write(p, "ev.csv", GOOD.replace(",0\n", ",7\n"))],
-        "the target 'label' has values the model does not know: ['7'] (first in row 2)"),
+        "the target 'label' has values the model does not know: ['7'] (first in row 1)"),
     "incompatible model version": (
         lambda p, m: ["summary", _wrong_version(m)],
         "model format version 99 (written by logitkit"),
@@ -562,11 +565,11 @@ def test_python_api_bad_input(tmp_path, model_file):
     with pytest.raises(lk.DataFileError, match="no feature column 'x9'"):
         readers.training_data(frame, "label", ["x1", "x9"])
     bad = frame.assign(x1=["0.5", "-1", "abc", "2"])
-    with pytest.raises(lk.DataFileError, match="'x1' should be numeric but row 3 has the "
+    with pytest.raises(lk.DataFileError, match="'x1' should be numeric but row 2 has the "
                        "value 'abc'"):
         readers.training_data(bad, "label")
     holes = frame.assign(x1=[0.5, np.nan, np.inf, 2.0])
-    with pytest.raises(lk.DataFileError, match="missing or infinite value in row 2"):
+    with pytest.raises(lk.DataFileError, match="missing or infinite value in row 1"):
         readers.training_data(holes, "label")
     kept = readers.training_data(holes, "label", dropna=True)
     assert kept.n_dropped == 2 and list(kept.X["x1"]) == [0.5, 2.0]
@@ -575,12 +578,12 @@ def test_python_api_bad_input(tmp_path, model_file):
     with pytest.raises(lk.DataFileError, match=r"outside the order \['low'\]"):
         readers.training_data(frame.assign(label=["low", "high"] * 2), "label", order=["low"])
     model = lk.load(model_file)
-    with pytest.raises(lk.DataFileError, match="'group' has the category 'z' in row 1"):
+    with pytest.raises(lk.DataFileError, match="'group' has the category 'z' in row 0"):
         readers.prediction_features(frame.assign(group="z"), model)
     with pytest.raises(ValueError, match="categories not seen during fit"):
         model.predict(frame.drop(columns=["label", "id"]).assign(x2=1.0, group="z"))
     later = frame.assign(x1=[np.nan, 1, 2, 3], group=["a", "a", "z", "a"])
-    with pytest.raises(lk.DataFileError, match="category 'z' in row 3"):  # rows of the file
+    with pytest.raises(lk.DataFileError, match="category 'z' in row 2"):  # rows of the file
         readers.prediction_features(later, model, dropna=True)
     with pytest.raises(lk.DataFileError, match=r"lacks the feature column\(s\) \['x2'\]"):
         readers.prediction_features(frame.drop(columns="x2"), model)

@@ -27,10 +27,11 @@ from logitkit.cli_demo import demo
 from logitkit.exceptions import ConvergenceWarning
 from logitkit.families.ordinal import LINKS
 from logitkit.inference import COV_TYPES
+from logitkit.solvers.optimizers import OPTIMIZERS
 
 __all__ = ["main"]
 
-MINIBATCH_SOLVERS = ("sgd", "adam", "rmsprop")
+MINIBATCH_SOLVERS = OPTIMIZERS  # sgd, adam, rmsprop, adagrad
 SOLVERS = ("auto", "newton", "lbfgs", *MINIBATCH_SOLVERS)
 
 
@@ -200,19 +201,23 @@ def _with(options):
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Ridge penalty; 0 is the maximum-likelihood fit.")
 @click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True,
-              help="Exact: auto, newton, lbfgs; minibatch: sgd, adam, rmsprop.")
+              help=f"Exact: auto, newton, lbfgs; minibatch: {', '.join(MINIBATCH_SOLVERS)}.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=100, show_default=True,
               help="Iteration limit of the exact solvers.")
-@click.option("--epochs", type=click.IntRange(min=1), help="Epochs (sgd, adam, rmsprop).")
+@click.option("--epochs", type=click.IntRange(min=1), help="Epochs of the minibatch solvers.")
 @click.option("--batch-size", type=click.IntRange(min=1), help="Minibatch size.")
 @click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
               help="Step size of the minibatch solvers.")
 @click.option("--seed", type=int, help="Random seed of the minibatch solvers.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Binary models: predict the second class when its probability >= this "
+                   "(default 0.5); kept in the model file.")
 @click.option("--output", "-o", required=True, help="Model file to write (- for stdout).")
 @_with(_data_options)
 @_guarded
 def fit(data, target, kind, features, categorical, order, link, weights, clusters, id_column,
-        alpha, solver, max_iter, epochs, batch_size, learning_rate, seed, output, sep, dropna):
+        alpha, solver, max_iter, epochs, batch_size, learning_rate, seed, threshold, output,
+        sep, dropna):
     """Fit a model to a data file and save it.
 
     DATA is a CSV, TSV or Parquet file, or - for stdin.
@@ -238,11 +243,18 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
         _note(f"dropped {train.n_dropped} of {len(frame)} rows with missing or infinite "
               "values")
     _check_kind(kind, train.y, target)
+    if threshold is not None:
+        n_classes = len(pd.unique(train.y.dropna()))
+        if kind in ("multinomial", "ordinal") or n_classes > 2:
+            raise CliError(f"--threshold applies to binary models; {target!r} has "
+                           f"{n_classes} classes" + (f" and --kind is {kind}" if kind else ""))
     progress = _status(f"fitting ({solver} solver)")
     if solver in MINIBATCH_SOLVERS:  # the estimator draws a tqdm bar per epoch on stderr
         minibatch["verbose"] = int(sys.stderr.isatty())
         progress = nullcontext()
     options = {"link": link} if link is not None else {}
+    if threshold is not None:
+        options["threshold"] = threshold
     model = _estimator(kind, alpha=alpha, solver=solver, max_iter=max_iter, **options,
                        **minibatch)
     with progress:
@@ -259,13 +271,20 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
 
 def _check_kind(kind, y, target: str) -> None:
     classes = pd.unique(y.dropna())
+    levels = sorted(map(str, classes))
     if kind == "binary" and len(classes) > 2:
         raise CliError(f"--kind binary needs a target with 2 classes; {target!r} has "
-                       f"{len(classes)}: {sorted(map(str, classes))[:10]}")
+                       f"{len(classes)}: {levels[:10]}")
+    if kind == "multinomial" and len(classes) == 2:
+        raise CliError(f"--kind multinomial needs a target with 3 or more classes; {target!r} "
+                       f"has 2: {levels}. With two classes the multinomial logit is the "
+                       "binary logit: use --kind binary (or leave --kind out)")
     if kind == "ordinal" and not isinstance(y.dtype, pd.CategoricalDtype) and (
             not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y)):
-        raise CliError(f"the ordinal target {target!r} holds text; give its levels in order "
-                       'with --order "low,mid,high"')
+        shown = ",".join(levels[:10]) + (",..." if len(levels) > 10 else "")
+        raise CliError(f"the ordinal target {target!r} holds text; give its {len(levels)} "
+                       f'levels from lowest to highest with --order "{shown}" (here sorted '
+                       "alphabetically: put them in their real order)")
 
 
 def _estimator(kind, **params):
@@ -359,8 +378,9 @@ def summary(model, cov_type, fmt):
               help="Predictions file: CSV, TSV (.tsv) or Parquet (.parquet); - for "
                    "stdout.")
 @click.option("--proba", is_flag=True, help="Add one probability column per class.")
-@click.option("--threshold", type=click.FloatRange(0, 1),
-              help="Binary models: predict the second class when its probability >= this.")
+@click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              help="Binary models: predict the second class when its probability >= this "
+                   "(default: the model's threshold, set by fit --threshold, else 0.5).")
 @click.option("--id", "id_column", help='Row-identifier column (default: a column named "id", '
               "else row numbers).")
 @_with(_data_options)
@@ -374,17 +394,17 @@ def predict(model, data, output, proba, threshold, id_column, sep, dropna):
     if model == "-" and data == "-":
         raise CliError("MODEL and DATA cannot both be read from stdin")
     estimator = _load_model(model)
-    if threshold is not None and len(estimator.classes_) != 2:
-        raise CliError(f"--threshold applies to binary models; this one has "
-                       f"{len(estimator.classes_)} classes")
+    if threshold is not None and (len(estimator.classes_) != 2
+                                  or "threshold" not in estimator.get_params()):
+        raise CliError(f"--threshold applies to binary logit models; this one is a "
+                       f"{_kind_name(estimator)} model with {len(estimator.classes_)} classes")
     frame = _read(data, sep)
     ids = readers.row_ids(frame, readers.find_id_column(frame, id_column))
     X, _, kept = readers.prediction_features(frame, estimator, dropna, _name(data))
+    if threshold is not None:
+        estimator.set_params(threshold=threshold)
     probabilities = estimator.predict_proba(X)
-    if threshold is None:
-        labels = estimator.predict(X)
-    else:
-        labels = estimator.classes_[(probabilities[:, 1] >= threshold).astype(int)]
+    labels = estimator.predict(X)
     out = pd.DataFrame({ids.name: ids[kept].to_numpy(), "prediction": labels})
     if proba:
         for k, label in enumerate(estimator.classes_):
@@ -434,13 +454,18 @@ def evaluate(model, data, target, fmt, sep, dropna):
     auc = scores["auc"]
     labels = [str(c) for c in scores["classes"]]
     matrix = pd.DataFrame(scores["confusion_matrix"], index=labels, columns=labels)
+    absent = list(matrix.index[matrix.sum(axis=1).to_numpy() == 0])
+    if auc is not None:
+        auc_text = f"{auc:.4f}" + (" (one-vs-rest, macro average)" if len(labels) > 2 else "")
+    elif len(absent) == len(labels) - 1:
+        auc_text = "undefined (the data hold one class)"
+    else:
+        auc_text = f"undefined (no rows of the class(es) {absent})"
     click.echo("\n".join([
         f"rows:      {scores['n']}",
         f"log loss:  {scores['log_loss']:.4f}",
         f"accuracy:  {scores['accuracy']:.4f} ({int(np.trace(matrix))}/{scores['n']})",
-        "AUC:       " + ("undefined (the data hold one class)" if auc is None else
-                         f"{auc:.4f}" + (" (one-vs-rest, macro average)" if len(labels) > 2
-                                         else "")),
+        f"AUC:       {auc_text}",
         "confusion matrix (rows: true class, columns: predicted class):",
         matrix.to_string(),
     ]))
@@ -448,18 +473,19 @@ def evaluate(model, data, target, fmt, sep, dropna):
 
 def metrics(model, X, codes: np.ndarray) -> dict:
     """Scores of ``model`` on X against ``codes`` (n,), indices into ``classes_``: n,
-    log_loss, accuracy, auc (binary, or one-vs-rest macro average; None when undefined),
-    classes, confusion_matrix (rows: true, columns: predicted, in ``classes_`` order)."""
+    log_loss, accuracy, auc (binary, or one-vs-rest macro average; None when undefined:
+    a class of the model has no rows), classes, confusion_matrix (rows: true, columns:
+    predicted, in ``classes_`` order). Accuracy and the matrix use ``model.predict``
+    (a binary model's threshold)."""
     from sklearn.metrics import confusion_matrix, log_loss, roc_auc_score
 
     proba = model.predict_proba(X)
-    predicted = np.argmax(proba, axis=1)  # model.predict(X) == classes_[predicted]
+    predicted = pd.Index(model.classes_).get_indexer(model.predict(X))
     labels = np.arange(len(model.classes_))
-    try:
+    auc = None
+    if np.all(np.bincount(codes, minlength=len(labels)) > 0):  # else AUC is undefined
         auc = (roc_auc_score(codes == 1, proba[:, 1]) if len(labels) == 2 else
                roc_auc_score(codes, proba, multi_class="ovr", labels=labels))
-    except ValueError:
-        auc = None
     return {
         "n": len(codes),
         "log_loss": float(log_loss(codes, proba, labels=labels)),

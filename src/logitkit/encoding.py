@@ -3,15 +3,19 @@
 DataFrame columns of Categorical, string/object or bool dtype are one-hot encoded with
 the first level dropped (the reference level): the first category of a Categorical,
 otherwise the first in sorted order. Expanded columns are named ``column[level]``.
-The fitted encoding is kept and applied unchanged at predict time.
+The fitted encoding is kept and applied unchanged at predict time to the fitted columns,
+selected by name (a DataFrame may hold them in another order, and other columns).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from logitkit.messages import plain, row_name
 
 
 @dataclass(frozen=True)
@@ -32,11 +36,21 @@ def _is_categorical(series: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
-def _levels(series: pd.Series) -> tuple:
+def _levels(series: pd.Series, name=None) -> tuple:
     if isinstance(series.dtype, pd.CategoricalDtype):
         present = set(series.dropna().unique())
         return tuple(c for c in series.cat.categories if c in present)
-    return tuple(sorted(series.dropna().unique()))
+    values = series.dropna().unique()
+    try:
+        return tuple(sorted(values))
+    except TypeError:  # e.g. numbers and text in one object column
+        kinds = series.map(lambda v: type(v).__name__)
+        row = int(np.argmax((kinds != kinds.iloc[0]).to_numpy()))
+        raise ValueError(
+            f"column {name!r} mixes {sorted(set(kinds))} values ({plain(series.iloc[0])!r} at "
+            f"{row_name(0, series.index)}, {plain(series.iloc[row])!r} at "
+            f"{row_name(row, series.index)}); give it numbers, or text for categories"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -52,7 +66,7 @@ class DesignEncoder:
             series = frame[name]
             if _is_categorical(series):
                 _check_no_missing(series, name)
-                encodings.append(ColumnEncoding(str(name), _levels(series)))
+                encodings.append(ColumnEncoding(str(name), _levels(series, name)))
             else:
                 encodings.append(ColumnEncoding(str(name)))
         return cls(tuple(encodings))
@@ -66,11 +80,17 @@ class DesignEncoder:
         return any(col.levels is not None for col in self.columns)
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """(n, n_outputs) float64 design matrix; errors name the offending column."""
+        """(n, n_outputs) float64 design matrix of the fitted columns, selected by name (in
+        any order; other columns are ignored); errors name the offending column."""
         names = [str(c) for c in frame.columns]
-        missing = [col.name for col in self.columns if col.name not in names]
+        counts = Counter(names)
+        missing = [col.name for col in self.columns if col.name not in counts]
         if missing:
-            raise ValueError(f"X is missing the column(s) {missing} that the model was fitted on")
+            raise ValueError(f"X is missing the column(s) {missing} that the model was fitted "
+                             f"on; its columns are {names[:20]}")
+        repeated = sorted({col.name for col in self.columns if counts[col.name] > 1})
+        if repeated:
+            raise ValueError(f"X has the column(s) {repeated} more than once")
         frame = frame.set_axis(names, axis=1)
         parts = []
         for col in self.columns:
@@ -86,8 +106,9 @@ class DesignEncoder:
 
 def _check_no_missing(series: pd.Series, name) -> None:
     if series.isna().any():
-        row = int(np.flatnonzero(series.isna().to_numpy())[0])
-        raise ValueError(f"column {name!r} has missing values (first at row {row})")
+        row = np.flatnonzero(series.isna().to_numpy())[0]
+        raise ValueError(f"column {name!r} has missing values (first at "
+                         f"{row_name(row, series.index)})")
 
 
 def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
@@ -95,18 +116,17 @@ def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
         values = pd.to_numeric(series, errors="coerce")
         bad = values.isna() & series.notna()
         if bad.any():
-            row = int(np.flatnonzero(bad.to_numpy())[0])
+            row = np.flatnonzero(bad.to_numpy())[0]
             raise ValueError(
-                f"column {name!r} should be numeric but has the value {series.iloc[row]!r} "
-                f"at row {row}"
+                f"column {name!r} should be numeric but has the value "
+                f"{plain(series.iloc[row])!r} at {row_name(row, series.index)}"
             )
         series = values
     values = series.to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
-        row = int(np.flatnonzero(~np.isfinite(values))[0])
-        raise ValueError(
-            f"Input X contains NaN or infinity in column {name!r} (first at row {row})"
-        )
+        row = np.flatnonzero(~np.isfinite(values))[0]
+        raise ValueError(f"Input X contains NaN or infinity in column {name!r} (first at "
+                         f"{row_name(row, series.index)})")
     return values
 
 
@@ -118,8 +138,9 @@ def _one_hot(series: pd.Series, col: ColumnEncoding) -> np.ndarray:
     if np.any(codes < 0):
         unseen = sorted({str(v) for v in values[codes < 0]})
         raise ValueError(
-            f"column {col.name!r} has categories not seen during fit: {unseen}; "
-            f"known categories are {[str(level) for level in col.levels]}"
+            f"column {col.name!r} has categories not seen during fit: {unseen} (first at "
+            f"{row_name(np.argmax(codes < 0), series.index)}); known categories are "
+            f"{[str(level) for level in col.levels]}"
         )
     return (codes[:, None] == np.arange(1, len(col.levels))[None, :]).astype(float)
 

@@ -3,7 +3,8 @@
 NumPy and DataFrame input is checked on the host (DataFrames go through the fitted
 :class:`~logitkit.encoding.DesignEncoder`); a torch tensor is checked where it lives, and
 labels and weights of a tensor fit are encoded and kept on its device. Errors name the
-problem (shape, NaN or infinity, a single class, unknown labels, negative weights).
+problem (shape, NaN or infinity, a single class, unknown labels, negative weights) and
+the first row concerned, named as :mod:`logitkit.messages` describes.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from sklearn.utils.validation import (
 )
 
 from logitkit.backends import like, to_numpy, weighted_counts
+from logitkit.backends.devices import torch_device
 from logitkit.encoding import DesignEncoder, encode_target
+from logitkit.messages import index_of, plain, row_name
 
 
 def _missing(y) -> np.ndarray:
@@ -51,7 +54,8 @@ def _tensor_target(y, X):
         missing = torch.isnan(y)
         if bool(missing.any()):
             first = int(torch.nonzero(missing)[0, 0])
-            raise ValueError(f"y contains missing values (NaN or None), first at row {first}")
+            raise ValueError("y contains missing values (NaN or None), first at "
+                             f"{row_name(first)}")
         if not bool((torch.isfinite(y) & (y == torch.round(y))).all()):
             raise ValueError("Unknown label type: continuous. Maybe you are trying to fit a "
                              "classifier, which expects discrete classes on a regression "
@@ -72,20 +76,22 @@ def _tensor_weights(sample_weight, X):
         return torch.full((n,), float(weights), dtype=torch.float64, device=X.device)
     if tuple(weights.shape) != (n,):
         raise ValueError(f"sample_weight.shape == {tuple(weights.shape)}, expected {(n,)}!")
-    _check_weight_values(bool(torch.isfinite(weights).all()), bool((weights < 0).any()))
+    if not bool((torch.isfinite(weights) & (weights >= 0)).all()):
+        _check_weight_values(to_numpy(weights), None)
     return weights
 
 
-def _check_weight_values(finite: bool, negative: bool):
-    if not finite:
-        raise ValueError("sample_weight contains NaN or infinity")
-    if negative:
-        raise ValueError("sample_weight has negative values; weights must be >= 0")
-
-
-def _plain(value):
-    """A label as a plain Python value (no NumPy scalar repr in messages)."""
-    return value.item() if isinstance(value, np.generic) else value
+def _check_weight_values(weights: np.ndarray, index) -> None:
+    """Refuse NaN, infinite or negative weights, naming the first such row."""
+    finite = np.isfinite(weights)
+    if not finite.all():
+        raise ValueError("sample_weight contains NaN or infinity, first at "
+                         f"{row_name(np.argmin(finite), index)}")
+    negative = weights < 0
+    if negative.any():
+        first = int(np.argmax(negative))
+        raise ValueError(f"sample_weight has negative values, first at {row_name(first, index)} "
+                         f"({plain(weights[first])}); weights must be >= 0")
 
 
 def _check_finite(X: np.ndarray) -> None:
@@ -94,7 +100,13 @@ def _check_finite(X: np.ndarray) -> None:
     the time of scikit-learn's check on a 1M x 100 array); the exact check runs only when
     a row sum is not finite."""
     if X.size and not np.isfinite(X @ np.ones(X.shape[1], dtype=X.dtype)).all():
-        assert_all_finite(X, input_name="X")
+        try:
+            assert_all_finite(X, input_name="X")
+        except ValueError as e:
+            row, column = np.argwhere(~np.isfinite(X))[0]
+            message = str(e).splitlines()[0].rstrip(".")
+            raise ValueError(f"{message}: first at {row_name(row)}, column {int(column)}") \
+                from None
 
 
 class InputMixin:
@@ -107,16 +119,17 @@ class InputMixin:
         A torch tensor stays a tensor (on ``device`` if set); with ``device`` set, other
         input is validated on the host, then moved there as a tensor.
         """
+        device = None if self.device is None else torch_device(self.device)
         if is_torch_array(X):
-            return self._tensor_design(X, reset)
+            return self._tensor_design(X, reset, device)
         Xd = self._host_design(X, reset)
-        if self.device is None:
+        if device is None:
             return Xd
         import torch
 
-        return torch.as_tensor(Xd, device=self.device)
+        return torch.as_tensor(Xd, device=device)
 
-    def _tensor_design(self, X, reset: bool):
+    def _tensor_design(self, X, reset: bool, device):
         import torch
 
         if X.ndim != 2 or X.shape[0] == 0:
@@ -132,14 +145,16 @@ class InputMixin:
         elif X.shape[1] != self.n_features_in_:
             raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is "
                              f"expecting {self.n_features_in_} features as input")
-        return X if self.device is None else X.to(self.device)
+        return X if device is None else X.to(device)
 
     def _host_design(self, X, reset: bool) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
-            validate_data(self, X, reset=reset, skip_check_array=True)
             if reset:
+                validate_data(self, X, reset=True, skip_check_array=True)
                 self.encoder_ = DesignEncoder.fit(X)
-            if self.encoder_ is not None:
+            elif self.encoder_ is None:  # fitted on an array: scikit-learn's checks
+                validate_data(self, X, reset=False, skip_check_array=True)
+            if self.encoder_ is not None:  # the fitted columns, selected by name
                 Xd = self.encoder_.transform(X)
                 if Xd.shape[0] == 0:
                     raise ValueError("X has 0 samples; at least one is required")
@@ -169,21 +184,24 @@ class InputMixin:
             codes = like(codes, Xd)
         if len(classes) < 2:
             raise ValueError(
-                f"y has only one class ({classes[0]!r}); this classifier needs samples "
+                f"y has only one class ({plain(classes[0])!r}); this classifier needs samples "
                 "of at least 2 classes in the data"
             )
         return classes, codes
 
     def _host_target(self, y, n_rows):
         categorical = isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
+        index = index_of(y)
         if not categorical:
             y = column_or_1d(y, warn=True)
         missing = _missing(y)
         if missing.any():
-            raise ValueError(
-                "y contains missing values (NaN or None), first at row "
-                f"{int(np.argmax(missing))}"
-            )
+            raise ValueError("y contains missing values (NaN or None), first at "
+                             f"{row_name(np.argmax(missing), index)}")
+        infinite = np.isinf(y) if np.asarray(y).dtype.kind == "f" else None
+        if infinite is not None and infinite.any():  # (scikit-learn's check warns on these)
+            raise ValueError("y contains infinity, which is not a class label, first at "
+                             f"{row_name(np.argmax(infinite), index)}")
         if not categorical and np.asarray(y).dtype.kind not in "iu":
             # (1-D integer labels are always binary or multiclass: no scan needed)
             check_classification_targets(y)
@@ -194,8 +212,18 @@ class InputMixin:
         """(n,) validated frequency weights (ones when None), float64, where X lives."""
         if is_torch_array(X):
             return _tensor_weights(sample_weight, X)
-        weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        _check_weight_values(np.all(np.isfinite(weights)), np.any(weights < 0))
+        try:
+            weights = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        except ValueError as error:  # scikit-learn names no row: name the NaN's or inf's
+            try:
+                values = np.asarray(sample_weight, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise error from None
+            if values.shape == (X.shape[0],):
+                _check_weight_values(values, index_of(sample_weight))
+            raise
+        if not (np.isfinite(weights) & (weights >= 0)).all():
+            _check_weight_values(weights, index_of(sample_weight))
         return weights
 
     def _weights(self, sample_weight, X, classes, codes):
@@ -208,7 +236,7 @@ class InputMixin:
             weights = weights * like(per_class, weights)[codes]
         totals = weighted_counts(codes, weights, len(classes))
         if np.count_nonzero(totals > 0) < 2:
-            kept = [_plain(c) for c in classes[totals > 0]]
+            kept = [plain(c) for c in classes[totals > 0]]
             raise ValueError(
                 f"only the class(es) {kept} have positive total weight (sample_weight times "
                 "class_weight); a classifier needs at least 2 of them"
@@ -221,6 +249,7 @@ class InputMixin:
             raise ValueError("requires y to be passed, but the target y is None")
         if is_torch_array(y):
             y = to_numpy(y)  # labels are few per row: matched on the host
+        index = index_of(y)
         values = (np.asarray(y, dtype=object)
                   if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype)
                   else column_or_1d(y, warn=True))
@@ -229,5 +258,6 @@ class InputMixin:
         if np.any(codes < 0):
             unknown = sorted({str(v) for v in np.asarray(values, dtype=object)[codes < 0]})
             raise ValueError(f"y has labels {unknown[:10]} that are not among classes_ "
-                             f"{list(self.classes_)}")
+                             f"{plain(self.classes_)} (first at "
+                             f"{row_name(np.argmax(codes < 0), index)})")
         return codes.astype(np.int64)

@@ -4,7 +4,8 @@ A model file is a zip archive with exactly two members:
 
 ``metadata.json`` (deflated)
     ``format`` ("logitkit-model"), ``format_version`` (:data:`FORMAT_VERSION`),
-    ``logitkit_version``, ``estimator`` (the class name), ``params`` (``get_params()``),
+    ``logitkit_version``, ``estimator`` (the class name), ``params`` (``get_params()``;
+    a parameter added since the file was written, e.g. ``threshold``, takes its default),
     ``attributes`` (every fitted ``name_`` attribute), ``arrays`` (name -> dtype and shape
     of each array in ``arrays.npz``) and ``integrity`` (SHA-256 digests of the arrays and
     of the rest of the metadata). Values carry explicit type tags (``{"t": "int", "v": 3}``)
@@ -447,6 +448,11 @@ def _check_state(model) -> None:
     if missing:
         raise ValueError(f"missing fitted attributes {missing}")
     K, d = len(model.classes_), len(model.coef_names_)
+    threshold = getattr(model, "threshold", 0.5)
+    if not (isinstance(threshold, float | int) and 0 < threshold < 1
+            and (K == 2 or threshold == 0.5)):
+        raise ValueError(f"threshold {threshold!r} is not in (0, 1), or not 0.5 for "
+                         f"{K} classes")
     rows = 1 if K == 2 else K
     shapes = ({"coef_": (d,), "thresholds_": (K - 1,)} if ordinal else
               {"coef_": (rows, d), "intercept_": (rows,)})

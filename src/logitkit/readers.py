@@ -2,8 +2,8 @@
 
 Every problem with the data raises :class:`~logitkit.exceptions.DataFileError` (a
 ``ValueError``) with a one-line message naming the column and, where there is one, the
-first bad row. Rows count from 1, the header not included. A missing file raises
-``FileNotFoundError``.
+first bad row, numbered as in Python's errors (:mod:`logitkit.messages`): from 0, the
+header not included. A missing file raises ``FileNotFoundError``.
 
 Column types follow the estimators (:mod:`logitkit.encoding`): numeric columns stay
 numeric; string and bool columns, and the columns named ``categorical``, are one-hot
@@ -23,6 +23,7 @@ import pandas as pd
 
 from logitkit.exceptions import DataFileError
 from logitkit.io import atomic_write
+from logitkit.messages import plain, row_name
 
 __all__ = ["TrainingData", "evaluation_target", "find_id_column", "prediction_features",
            "read_table", "row_ids", "training_data", "write_table"]
@@ -143,9 +144,10 @@ def _require(frame: pd.DataFrame, columns, role: str) -> None:
                             f"are {list(frame.columns)}")
 
 
-def _first_row(mask: pd.Series) -> int:
-    """Row number (from 1) of the first True; frames here are indexed by file position."""
-    return int(mask.idxmax()) + 1
+def _first_row(mask: pd.Series) -> str:
+    """"row i" of the first True: frames here are indexed by position in the file (from
+    0), and keep that index when rows are dropped."""
+    return row_name(mask.idxmax())
 
 
 def _numeric(series: pd.Series, name: str) -> pd.Series:
@@ -157,9 +159,9 @@ def _numeric(series: pd.Series, name: str) -> pd.Series:
     values = pd.to_numeric(series, errors="coerce")
     bad = values.isna() & series.notna()
     if bad.any():
-        raise DataFileError(f"column {name!r} should be numeric but row {_first_row(bad)} has "
-                            f"the value {series[bad].iloc[0]!r}; fix it, or declare the column "
-                            "categorical")
+        raise DataFileError(f"column {name!r} should be numeric but {_first_row(bad)} has "
+                            f"the value {plain(series[bad].iloc[0])!r}; fix it, or declare the "
+                            "column categorical")
     return values.astype(np.float64)
 
 
@@ -186,10 +188,10 @@ def _drop_bad_rows(frame: pd.DataFrame, dropna: bool, name: str) -> tuple[pd.Dat
     if not bad.any():
         return frame, 0
     if not dropna:
-        row = _first_row(bad)
-        column = next(c for c in frame.columns if _bad_rows(frame[[c]]).loc[row - 1])
+        row = int(np.argmax(bad.to_numpy()))
+        column = next(c for c in frame.columns if _bad_rows(frame[[c]]).iloc[row])
         raise DataFileError(
-            f"{name}: column {column!r} has a missing or infinite value in row {row}; "
+            f"{name}: column {column!r} has a missing or infinite value in {row_name(row)}; "
             f"{int(bad.sum())} of {len(frame)} rows have such values; fix them, or drop those "
             "rows (--dropna)")
     kept = frame.loc[~bad.to_numpy()]
@@ -261,13 +263,13 @@ def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(
     y = used[target] if order is None else _ordered(used[target], order, target)
     classes = pd.unique(y)
     if len(classes) < 2:
-        raise DataFileError(f"the target {target!r} has only one class ({classes[0]}); a "
+        raise DataFileError(f"the target {target!r} has only one class ({plain(classes[0])}); a "
                             "model needs at least 2")
     sample_weight = None
     if weights is not None:
         negative = used[weights] < 0
         if negative.any():
-            raise DataFileError(f"the weights column {weights!r} has a negative value in row "
+            raise DataFileError(f"the weights column {weights!r} has a negative value in "
                                 f"{_first_row(negative)}")
         sample_weight = used[weights].to_numpy()
     X = used[list(features)].reset_index(drop=True)
@@ -292,7 +294,7 @@ def _ordered(y: pd.Series, order, target: str) -> pd.Series:
     if outside.any():
         values = sorted({str(v) for v in y[outside]})
         raise DataFileError(f"the target {target!r} has values outside the order {order}: "
-                            f"{values[:10]} (first in row {_first_row(outside)})")
+                            f"{values[:10]} (first in {_first_row(outside)})")
     return pd.Series(pd.Categorical(y, categories=order, ordered=True), index=y.index,
                      name=target)
 
@@ -337,7 +339,7 @@ def _check_levels(series: pd.Series, levels: tuple, column: str) -> pd.Series:
     unseen = ~series.isin(list(levels))
     if unseen.any():
         raise DataFileError(
-            f"column {column!r} has the category {series[unseen].iloc[0]!r} in row "
+            f"column {column!r} has the category {plain(series[unseen].iloc[0])!r} in "
             f"{_first_row(unseen)}, "
             f"which was not seen in training; the known categories are "
             f"{[str(level) for level in levels]}")
@@ -353,6 +355,6 @@ def evaluation_target(y: pd.Series, classes: np.ndarray, target: str) -> np.ndar
     if unknown.any():
         values = sorted({str(v) for v in y[unknown]})
         raise DataFileError(f"the target {target!r} has values the model does not know: "
-                            f"{values[:10]} (first in row {_first_row(unknown)}); the "
+                            f"{values[:10]} (first in {_first_row(unknown)}); the "
                             f"model's classes are {[str(c) for c in classes]}")
     return codes.to_numpy(dtype=np.int64)

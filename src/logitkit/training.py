@@ -15,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from logitkit.backends import like, weighted_counts
 from logitkit.inference import collect
+from logitkit.messages import plain
 from logitkit.objective import Objective
 from logitkit.solvers import stochastic
 from logitkit.solvers.optimizers import OPTIMIZERS
@@ -55,7 +56,7 @@ class MinibatchMixin:
             if np.any(totals <= 0):
                 raise ValueError(
                     f"validation_split={config.validation_split} leaves class(es) "
-                    f"{list(self.classes_[totals <= 0])} out of the training rows (it takes "
+                    f"{plain(self.classes_[totals <= 0])} out of the training rows (it takes "
                     "the last rows, as Keras does); shuffle the rows first")
         problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights))
         trainer = stochastic.Trainer(problem, config, np.random.default_rng(self.random_state),
@@ -114,8 +115,8 @@ class MinibatchMixin:
             Xd = self._design(X, reset=False)
             if classes is not None and set(np.asarray(classes).tolist()) != set(
                     self.classes_.tolist()):
-                raise ValueError(f"classes {list(classes)} differ from those of the earlier "
-                                 f"fit, {list(self.classes_)}")
+                raise ValueError(f"classes {plain(list(classes))} differ from those of the earlier "
+                                 f"fit, {plain(self.classes_)}")
         codes = self._encode_labels(y, Xd.shape[0])
         if isinstance(self.class_weight, str):
             raise ValueError(f"class_weight={self.class_weight!r} needs the whole data; "
@@ -141,7 +142,8 @@ class MinibatchMixin:
             return np.asarray(pd.Categorical(classes).categories, dtype=object)
         classes = np.asarray(classes)
         if classes.ndim != 1 or len(classes) < 2 or len(set(classes.tolist())) != len(classes):
-            raise ValueError(f"classes must list at least 2 distinct labels, got {classes!r}")
+            raise ValueError("classes must list at least 2 distinct labels, got "
+                             f"{plain(classes)!r}")
         return classes if self._ordered_classes else np.sort(classes)
 
     def _validation_objective(self, validation_data) -> Objective:

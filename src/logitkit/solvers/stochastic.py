@@ -28,6 +28,7 @@ import numpy as np
 
 from logitkit.backends import get_namespace, to_numpy, weighted_counts
 from logitkit.families import Multinomial
+from logitkit.messages import plain
 from logitkit.objective import Objective
 from logitkit.solvers.optimizers import (
     DEFAULT_LEARNING_RATES,
@@ -118,7 +119,7 @@ class TrainingConfig:
             if not ok or (not integral and not math.isfinite(value)):
                 what = "an integer" if integral else "a finite number"
                 bound = ">= 0" if allow_zero else "> 0"
-                raise ValueError(f"{name} must be {what} {bound}, got {value!r}")
+                raise ValueError(f"{name} must be {what} {bound}, got {plain(value)!r}")
 
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
@@ -133,11 +134,11 @@ class TrainingConfig:
         for name in ("momentum", "beta_1", "beta_2", "rho"):
             value = getattr(self, name)
             if not (isinstance(value, numbers.Real) and 0 <= value < 1):
-                raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
+                raise ValueError(f"{name} must be a number in [0, 1), got {plain(value)!r}")
         if not (isinstance(self.validation_split, numbers.Real)
                 and 0 <= self.validation_split < 1):
             raise ValueError(
-                f"validation_split must be in [0, 1), got {self.validation_split!r}")
+                f"validation_split must be in [0, 1), got {plain(self.validation_split)!r}")
         if not (self.schedule is None or callable(self.schedule) or self.schedule in SCHEDULES):
             raise ValueError(f"schedule must be None, a callable or one of {SCHEDULES}, "
                              f"got {self.schedule!r}")
@@ -145,7 +146,7 @@ class TrainingConfig:
             raise ValueError(f"kernel_initializer must be one of {INITIALIZERS} or a callable "
                              f"shape -> array, got {self.kernel_initializer!r}")
         if self.verbose not in (0, 1, 2, False, True):
-            raise ValueError(f"verbose must be 0, 1 or 2, got {self.verbose!r}")
+            raise ValueError(f"verbose must be 0, 1 or 2, got {plain(self.verbose)!r}")
 
     def steps_per_epoch(self, n_rows: int) -> int:
         return max(1, math.ceil(n_rows / (self.batch_size or max(1, n_rows))))
@@ -361,13 +362,9 @@ class Trainer:
         batch = self.config.batch_size or n
         steps = max(1, math.ceil(n / batch))
         order = self.rng.permutation(n) if self.config.shuffle else None
-        bar = None
+        bar, last = None, self.epochs_done - epoch + epochs
         if self.config.verbose == 1:
-            from tqdm import tqdm
-
-            bar = tqdm(total=steps, desc=f"Epoch {self.epochs_done + 1}/"
-                       f"{self.epochs_done - epoch + epochs}", unit="step", leave=True,
-                       file=sys.stderr, dynamic_ncols=True)
+            bar = _progress_bar(steps, f"Epoch {self.epochs_done + 1}/{last}")
         # a learning rate too large sends the weights to infinity: report it below, once
         with np.errstate(over="ignore", invalid="ignore"):
             if loop is None:
@@ -390,9 +387,7 @@ class Trainer:
             logs["val_loss"], logs["val_accuracy"] = evaluate_objective(
                 validation, problem.to_natural(self.u))
         if bar is not None:
-            bar.update(steps - bar.n)
-            bar.set_postfix_str(_format_logs(logs, ", ", "="), refresh=False)
-            bar.close()
+            _finish_bar(bar, logs, widest=f"Epoch {last}/{last}")
         return logs
 
     def _host_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
@@ -432,6 +427,41 @@ class Trainer:
                    + _format_logs(logs, " - ", ": "), file=sys.stderr)
 
 
+# the epoch's bar: no rate or time left, so that the running loss and accuracy fit 80 columns
+_BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+_MIN_BAR = 5  # the fewest columns of bar worth keeping on an epoch's last line
+
+
+def _progress_bar(steps: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=steps, desc=desc, unit="step", leave=True, file=sys.stderr,
+                dynamic_ncols=True, bar_format=_BAR_FORMAT)
+
+
+def _finish_bar(bar, logs: dict, widest: str) -> None:
+    """Close an epoch's bar on a line showing every log (loss, accuracy, val_loss,
+    val_accuracy) within the terminal's width, as tqdm would cut a longer line: with the
+    bar while it has room, else the epoch and the logs alone, with fewer decimals if need
+    be. The choice is made for ``widest``, the run's longest description, so that every
+    epoch of a run shows the same layout."""
+    from tqdm.utils import disp_len
+
+    bar.update(bar.total - bar.n)
+    bar.set_postfix_str(_format_logs(logs, ", ", "="), refresh=False)
+    width = bar.format_dict["ncols"]  # None: not a terminal, no limit
+    if width is not None:
+        ten_column_bar = bar.format_meter(**dict(bar.format_dict, ncols=None, prefix=widest))
+        if disp_len(ten_column_bar) - 10 + _MIN_BAR > width:
+            bar.bar_format = "{desc}{postfix}"
+            for decimals in (4, 3, 2):
+                text = _format_logs(logs, ", ", "=", decimals)
+                if disp_len(f"{widest}, {text}") <= width:
+                    break
+            bar.set_postfix_str(text, refresh=False)
+    bar.close()
+
+
 def _show_progress(bar, steps: int, loss_sum: float, correct: float, seen: float):
     """Advance the bar by ``steps`` and show the running loss and accuracy so far."""
     bar.update(steps)
@@ -439,8 +469,8 @@ def _show_progress(bar, steps: int, loss_sum: float, correct: float, seen: float
                         refresh=False)
 
 
-def _format_logs(logs, sep, eq):
-    return sep.join(f"{k}{eq}{v:.4f}" for k, v in logs.items())
+def _format_logs(logs, sep, eq, decimals=4):
+    return sep.join(f"{k}{eq}{v:.{decimals}f}" for k, v in logs.items())
 
 
 # -- a complete fit -------------------------------------------------------------------
