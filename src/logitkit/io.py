@@ -35,7 +35,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import fields, is_dataclass
+from dataclasses import MISSING, fields, is_dataclass
 from pathlib import Path
 
 import numpy as np
@@ -398,7 +398,9 @@ class _Decoder:
         if tag == "dataclass":
             cls = _DATACLASSES[node["class"]]
             values = _typed(node["v"], dict)
-            if set(values) != {f.name for f in fields(cls)}:
+            # a field added later with a default (e.g. InferenceData.hc2_meat) may be absent
+            required = {f.name for f in fields(cls) if f.default is MISSING}
+            if not required <= set(values) <= {f.name for f in fields(cls)}:
                 raise TypeError(f"{cls.__name__} has the fields {sorted(values)} in the file")
             return cls(**{k: self.decode(v) for k, v in values.items()})
         raise TypeError(f"unknown value tag {tag!r}")

@@ -14,6 +14,8 @@ means over the total weight, so a weight of 2 equals a repeated row.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from logitkit.backends import clip_min, device, get_namespace, gram, to_numpy
@@ -183,31 +185,67 @@ class Objective:
         grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux]))
         return float(to_numpy(loss)), grad, None if hess is None else hess.matrix()
 
-    def score_products(self, theta, groups=None):
+    @property
+    def has_hat_values(self) -> bool:
+        """Whether rows have GLM hat values: one linear predictor and no auxiliary
+        parameters (binary fits), as R's hatvalues() of a glm."""
+        return self.m == 1 and self.q == 0
+
+    def score_products(self, theta, groups=None, bread=None) -> ScoreProducts:
         """Outer products of per-row scores at natural ``theta`` (sums, not means).
 
-        Returns (rows, clusters): rows = sum_i w_i s_i s_i' with s_i the score of one
-        copy of row i (frequency weights count as repeats); clusters = sum_g S_g S_g'
-        with S_g the weighted score sum of group g, or None without ``groups``
-        ((n,) int codes 0..G-1). ``rows`` is accumulated like the Hessian (Gram products
-        in X's dtype, no n x p score matrix): it is minus the Hessian sum of the
-        eta-space matrices -v_i v_i', v_i = [w_i dl_i/deta, w_i dl_i/daux] / sqrt(w_i).
+        rows = sum_i w_i s_i s_i' with s_i the score of one copy of row i (frequency
+        weights count as repeats); clusters = sum_g S_g S_g' with S_g the weighted score
+        sum of group g, or None without ``groups`` ((n,) int codes 0..G-1). ``rows`` is
+        accumulated like the Hessian (Gram products in X's dtype, no n x p score matrix):
+        it is minus the Hessian sum of the eta-space matrices -v_i v_i',
+        v_i = [w_i dl_i/deta, w_i dl_i/daux] / sqrt(w_i).
+
+        bread: the (p, p) inverse information, for objectives with
+        :attr:`has_hat_values`; then hc2, hc3 = sum_i w_i s_i s_i' / (1 - h_i)^k (k = 1, 2)
+        with h_i = v_i x_i' bread x_i the hat value of one copy (v_i the loss's second
+        derivative in eta per unit weight, x_i the row with its intercept 1), each row's
+        in the same block as its score.
         """
         xp = self.xp
         W, aux_np = self.unpack(theta)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
-        total = _HessianSum(self)
+        hats = bread is not None and self.has_hat_values
+        sums = [_HessianSum(self) for _ in range(3 if hats else 1)]
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
         for rows in self._blocks(wide=True):
-            Xb, der = self._block_derivatives(rows, W, aux, 1)
+            Xb, der = self._block_derivatives(rows, W, aux, 2 if hats else 1)
             w = xp.astype(self.w[rows], xp.float64, copy=False)
             root = xp.where(w > 0, 1.0 / xp.sqrt(xp.where(w > 0, w, 1.0)), 0.0)[:, None]
-            outer = _negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
-            total.add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
+            V = der.grad_eta * root
+            scalings = [1.0]
+            if hats:
+                # 1 - h_i per copy; rows of weight 0 (no copies) get 1. A row with h_i = 1
+                # (fitted exactly) makes HC2 and HC3 infinite, as in R
+                rest = xp.where(w > 0, 1.0 - self._hat_values(Xb, der.hess_eta_diag[:, 0], w,
+                                                              bread), 1.0)[:, None]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    scalings += [1.0 / xp.sqrt(rest), 1.0 / rest]
+            for total, scale in zip(sums, scalings, strict=True):
+                outer = _negated_outer(V * scale, der.grad_aux_rows * root)
+                total.add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
             if group_sums is not None:
                 np.add.at(group_sums, groups[rows], to_numpy(self._row_scores(Xb, der)))
         clusters = None if group_sums is None else group_sums.T @ group_sums
-        return -total.matrix(), clusters
+        rows, *adjusted = (-total.matrix() for total in sums)
+        return ScoreProducts(rows, clusters, *(adjusted if hats else (None, None)))
+
+    def _hat_values(self, Xb, weighted_curvature, w, bread):
+        """(b,) float64 hat values v_i x_i' bread x_i of one copy of each row of the block
+        (v_i = weighted_curvature / w_i; rows of weight 0 get 0), x_i with its intercept."""
+        xp, d = self.xp, self.d
+        B = xp.asarray(bread, dtype=xp.float64, device=device(Xb))
+        X64 = xp.astype(Xb, xp.float64, copy=False)
+        quad = xp.sum((X64 @ B[:d, :d]) * X64, axis=1)
+        if self.fit_intercept:
+            quad = quad + 2.0 * (X64 @ B[:d, d]) + B[d, d]
+        v = xp.where(w > 0, weighted_curvature / xp.where(w > 0, w, 1.0), 0.0)
+        return v * quad
 
     def _row_scores(self, Xb, der):
         """(b, p) float64 weighted scores of a block's rows, in the natural layout."""
@@ -305,6 +343,15 @@ class Objective:
         if self.q:
             grad[md:] = der.grad_aux
         return der.loss, eta
+
+
+class ScoreProducts(NamedTuple):
+    """(p, p) sums of :meth:`Objective.score_products`; None where not computed."""
+
+    rows: np.ndarray
+    clusters: np.ndarray | None
+    hc2: np.ndarray | None
+    hc3: np.ndarray | None
 
 
 def _negated_outer(V, A) -> EtaDerivatives:
