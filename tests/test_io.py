@@ -270,7 +270,7 @@ def test_files_without_the_hat_value_meats_load(good):
     assert model.inference_.hc2_meat is None
     pd.testing.assert_frame_equal(model.covariance("HC1"),
                                   model_from_bytes(good[0]).covariance("HC1"))
-    with pytest.raises(ValueError, match="model files written before logitkit kept them"):
+    with pytest.raises(ValueError, match="model files from logitkit versions without HC2"):
         model.covariance("HC3")
     fields["information"] = fields.pop("meat")  # a required field missing is still refused
     with pytest.raises(lk.ModelFileError, match="InferenceData has the fields"):

@@ -167,8 +167,8 @@ def _unavailable(data: InferenceData, cov_type: str) -> str:
     else:
         reason = (f'cov_type="{cov_type}" needs GLM hat values, which logitkit computes for '
                   "binary fits (R sandwich defines HC2 and HC3 through them; multinomial "
-                  "and ordinal models have none, and model files written before logitkit "
-                  "kept them lack them)")
+                  "and ordinal models have none, and model files from logitkit versions "
+                  "without HC2 and HC3 do not hold them)")
     return f"{reason}; available for this fit: {available}"
 
 
