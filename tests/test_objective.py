@@ -108,19 +108,26 @@ def test_score_products_are_the_sums_of_row_score_outer_products(name, make, n_c
         bread = np.eye(ob.n_params)
         assert ob.score_products(theta, bread=bread).hc2 is None  # no hat values here
         return
-    # hat values of one copy, h_i = v_i x_i' B x_i, over blocks of a float32 X too
-    bread = np.linalg.inv(ob.loss_terms(theta, 2)[2])
+    # hat values of one copy, h_i = v_i x_i' B x_i, over blocks of a float32 X too, for
+    # the inverse information and for any symmetric B
     design = np.column_stack([ob.X, np.ones(ob.n)]) if fit_intercept else ob.X
     eta = design @ theta
     v = np.exp(eta) / (1 + np.exp(eta)) ** 2
-    h = v * np.einsum("ij,jk,ik->i", design, bread, design)
-    for power, hc in ((1, "hc2"), (2, "hc3")):
-        meat = (scores[nonzero] / (ob.w[nonzero] * (1 - h[nonzero]) ** power)[:, None]).T \
-            @ scores[nonzero]
-        np.testing.assert_allclose(getattr(ob.score_products(theta, bread=bread), hc), meat,
-                                   rtol=1e-10, atol=1e-10)
-        np.testing.assert_allclose(getattr(single.score_products(theta, bread=bread), hc), meat,
-                                   rtol=1e-5, atol=1e-5 * np.abs(meat).max())
+    inverse = np.linalg.inv(ob.loss_terms(theta, 2)[2])
+    u = np.ones(ob.n_params) / np.sqrt(ob.n_params)
+    projector = np.eye(ob.n_params) - np.outer(u, u)
+    X_before = ob.X.copy()
+    indefinite = projector @ inverse @ projector - 1e-3 * np.trace(inverse) * np.outer(u, u)
+    for bread in (inverse, indefinite):
+        h = v * np.einsum("ij,jk,ik->i", design, bread, design)
+        products = ob.score_products(theta, bread=bread)
+        for power, hc in ((1, "hc2"), (2, "hc3")):
+            meat = (scores[nonzero] / (ob.w[nonzero] * (1 - h[nonzero]) ** power)[:, None]).T \
+                @ scores[nonzero]
+            np.testing.assert_allclose(getattr(products, hc), meat, rtol=1e-10, atol=1e-10)
+            np.testing.assert_allclose(getattr(single.score_products(theta, bread=bread), hc),
+                                       meat, rtol=1e-5, atol=1e-5 * np.abs(meat).max())
+    np.testing.assert_array_equal(ob.X, X_before)  # the blocks are never written to
 
 
 def test_ordinal_probabilities_are_stable_in_the_tails():

@@ -34,6 +34,7 @@ COV_FORMULAS = {
     "stata-cluster": "G/(G-1) B [sum_g S_g S_g'] B (Stata's vce(cluster))",
 }
 COV_TYPES = tuple(COV_FORMULAS)
+_CLUSTERED = ("cluster", "stata-cluster")
 _SYMBOLS = {"B": "B the inverse information", "s_i": "s_i the score of observation i",
             "S_g": "S_g the score sum of cluster g", "h_i": "h_i its GLM hat value"}
 
@@ -43,7 +44,6 @@ def describe(cov_type: str) -> str:
     formula = COV_FORMULAS[cov_type]
     symbols = ", ".join(text for symbol, text in _SYMBOLS.items() if symbol in formula)
     return f"Covariance {cov_type} = {formula}; {symbols}."
-_CLUSTERED = ("cluster", "stata-cluster")
 
 
 @dataclass(frozen=True)
