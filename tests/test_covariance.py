@@ -148,7 +148,7 @@ def test_summary_names_the_type_and_states_its_formula(spector_fit):
             assert summary.notes == ()
             continue
         assert summary.notes[-1].startswith(f"Covariance {cov_type} = ")
-    assert "G/(G-1) B [sum_g S_g S_g'] B (Stata's vce(cluster))" in str(
+    assert "G/(G-1) B [sum_g S_g S_g'] B (Stata's vce(cluster); R vcovCL's default)" in str(
         spector_fit.summary(cov_type="stata-cluster")).replace("\n", " ")
     assert "s_i'/(1-h_i)^2" in spector_fit.summary(cov_type="HC3").notes[-1]
 

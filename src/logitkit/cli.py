@@ -324,7 +324,7 @@ def _plain(value):
 @click.option("--cov-type", type=click.Choice(COV_TYPES), default="nonrobust",
               show_default=True, help="Covariance of the estimates: the inverse information, "
               "sandwich (HC0-HC3 as R's sandwich, stata-robust as Stata's vce(robust)), or "
-              "cluster-robust (cluster as R's vcovCL, stata-cluster as Stata's "
+              "cluster-robust (cluster as statsmodels, stata-cluster as Stata's "
               "vce(cluster); a fit with --clusters). Formulas: docs/inference.md.")
 @_format_option
 @_guarded

@@ -30,8 +30,8 @@ COV_FORMULAS = {
     "HC2": "B [sum_i s_i s_i'/(1-h_i)] B (R sandwich::vcovHC)",
     "HC3": "B [sum_i s_i s_i'/(1-h_i)^2] B (R sandwich::vcovHC)",
     "stata-robust": "n/(n-1) B [sum_i s_i s_i'] B (Stata's vce(robust))",
-    "cluster": "G/(G-1) (n-1)/(n-p) B [sum_g S_g S_g'] B (R sandwich::vcovCL, statsmodels)",
-    "stata-cluster": "G/(G-1) B [sum_g S_g S_g'] B (Stata's vce(cluster))",
+    "cluster": "G/(G-1) (n-1)/(n-p) B [sum_g S_g S_g'] B (statsmodels; R vcovCL type HC1)",
+    "stata-cluster": "G/(G-1) B [sum_g S_g S_g'] B (Stata's vce(cluster); R vcovCL's default)",
 }
 COV_TYPES = tuple(COV_FORMULAS)
 _CLUSTERED = ("cluster", "stata-cluster")
@@ -129,8 +129,10 @@ def covariance(data: InferenceData, cov_type: str = "nonrobust") -> tuple[np.nda
       vcovHC for a binomial glm; binary fits only;
     - "stata-robust": n/(n-1) HC0 (Stata's vce(robust) for logit, ologit, mlogit, glm);
     - "cluster": G/(G-1) (n-1)/(n-p) B [sum_g S_g S_g'] B with S_g the score sum of
-      cluster g and G the clusters (R sandwich's vcovCL, statsmodels);
-    - "stata-cluster": G/(G-1) B [sum_g S_g S_g'] B (Stata's vce(cluster)).
+      cluster g and G the clusters (statsmodels' default; R sandwich's vcovCL with
+      type="HC1", its default for lm only);
+    - "stata-cluster": G/(G-1) B [sum_g S_g S_g'] B (Stata's vce(cluster); R sandwich's
+      vcovCL default for a glm, type="HC0").
     """
     if cov_type not in COV_TYPES:
         raise ValueError(f"cov_type must be one of {COV_TYPES}, got {cov_type!r}")

@@ -96,8 +96,9 @@ class StatisticsMixin:
           h_i the GLM hat value of an observation (R sandwich::vcovHC; binary fits);
         - "stata-robust": n/(n-1) B M B (Stata's vce(robust));
         - "cluster": G/(G-1) (n-1)/(n-p) B M_G B with M_G the cluster score sums' outer
-          products (R sandwich::vcovCL, statsmodels); "stata-cluster": G/(G-1) B M_G B
-          (Stata's vce(cluster)). Both need ``fit(..., clusters=...)``.
+          products (statsmodels; R sandwich::vcovCL type "HC1"); "stata-cluster":
+          G/(G-1) B M_G B (Stata's vce(cluster); vcovCL's default for a glm). Both need
+          ``fit(..., clusters=...)``.
         """
         reported = self._reported(base_class)
         cov = self._natural_covariance(cov_type)
