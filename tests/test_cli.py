@@ -18,6 +18,7 @@ from sklearn.metrics import confusion_matrix, log_loss, roc_auc_score
 import logitkit as lk
 from logitkit import readers
 from logitkit.cli import _plain, _status, main
+from logitkit.inference import COV_TYPES
 
 ORDER = ["unlikely", "somewhat likely", "very likely"]
 
@@ -222,11 +223,16 @@ def test_link_clusters_and_covariance_types_equal_python_api(data, tmp_path):
     expected = lk.OrdinalLogisticRegression(link="probit").fit(
         frame[["pared", "public", "gpa"]], y, clusters=frame["school"].to_numpy())
     np.testing.assert_allclose(model.coef_, expected.coef_, rtol=1e-12)
-    for cov_type in ("nonrobust", "HC0", "HC1", "cluster"):
+    for cov_type in COV_TYPES:
         summary = _run(["summary", tmp_path / "m.lkm", "--cov-type", cov_type])
+        if cov_type in ("HC2", "HC3"):  # GLM hat values: binary fits only
+            assert summary.exit_code == 2
+            assert f'cov_type="{cov_type}" needs GLM hat values' in summary.stderr
+            continue
         assert summary.exit_code == 0, summary.output
         assert summary.stdout == str(expected.summary(cov_type=cov_type)) + "\n"
-    assert "cluster (20 clusters)" in summary.stdout
+        if "cluster" in cov_type:
+            assert f"{cov_type} (20 clusters)" in summary.stdout
 
 
 def test_link_and_cluster_covariance_refused_where_they_do_not_apply(data, tmp_path):
@@ -243,9 +249,13 @@ def test_link_and_cluster_covariance_refused_where_they_do_not_apply(data, tmp_p
                    tmp_path / "m.lkm"])
     assert result.exit_code == 2 and "no clusters column 'school'" in result.stderr
     _run(["fit", binary, "--target", "label", "-o", tmp_path / "m.lkm"])
-    result = _run(["summary", tmp_path / "m.lkm", "--cov-type", "cluster"])
-    assert result.exit_code == 2
-    assert "--cov-type cluster needs a model fitted with --clusters" in result.stderr
+    for cov_type in ("cluster", "stata-cluster"):
+        result = _run(["summary", tmp_path / "m.lkm", "--cov-type", cov_type])
+        assert result.exit_code == 2
+        assert f"--cov-type {cov_type} needs a model fitted with --clusters" in result.stderr
+    result = _run(["summary", tmp_path / "m.lkm", "--cov-type", "HC3"])
+    assert result.exit_code == 0 and "Covariance HC3 = B [sum_i s_i s_i'/(1-h_i)^2] B" in \
+        result.stdout.replace("\n", " ")
 
 
 def test_multinomial_json_summary_names_the_class(data, tmp_path):

@@ -119,24 +119,6 @@ def test_ordinal_sandwich_matches_statsmodels(ucla):
                                sm_fit.bse.iloc[:3], rtol=5e-5)
 
 
-@pytest.mark.parametrize("kind", ["binomial", "multinomial", "ordinal"])
-def test_weighted_standard_errors_equal_repeated_rows(kind):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(150, 2))
-    n_classes = 2 if kind == "binomial" else 3
-    y = np.digitize(X @ [1.0, -1.0] + rng.logistic(size=150),
-                    np.linspace(-1, 1, n_classes - 1) if n_classes > 2 else [0.0])
-    make = lk.OrdinalLogisticRegression if kind == "ordinal" else lk.LogisticRegression
-    w = rng.integers(1, 4, size=150)
-    weighted = make().fit(X, y, sample_weight=w)
-    repeated = make().fit(np.repeat(X, w, axis=0), np.repeat(y, w))
-    for cov_type in ("nonrobust", "HC0"):
-        np.testing.assert_allclose(weighted.summary(cov_type=cov_type).to_frame()["std_err"],
-                                   repeated.summary(cov_type=cov_type).to_frame()["std_err"],
-                                   rtol=1e-7)
-    assert weighted.bic_ == pytest.approx(repeated.bic_, rel=1e-10)
-
-
 def test_interval_level_and_text_and_html(spector_fit):
     s90 = spector_fit.summary(alpha=0.1).to_frame()
     s95 = spector_fit.summary().to_frame()

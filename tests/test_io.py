@@ -14,7 +14,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import logitkit as lk
-from logitkit.io import FORMAT_VERSION, atomic_write, model_from_bytes, model_to_bytes
+from logitkit.inference import available_cov_types
+from logitkit.io import (
+    FORMAT_VERSION,
+    _arrays_digest,
+    atomic_write,
+    model_from_bytes,
+    model_to_bytes,
+)
 
 RNG = np.random.default_rng(0)
 
@@ -100,7 +107,8 @@ def test_round_trip_is_exact(fitted, tmp_path):
     assert loaded.n_iter_ == model.n_iter_ and loaded.converged_ == model.converged_
     assert loaded.result_.report.history == model.result_.report.history
     if model.inference_ is not None:
-        pd.testing.assert_frame_equal(loaded.covariance("HC1"), model.covariance("HC1"))
+        for cov_type in available_cov_types(model.inference_):  # HC2, HC3 for binary fits
+            pd.testing.assert_frame_equal(loaded.covariance(cov_type), model.covariance(cov_type))
     assert model_to_bytes(loaded) == path.read_bytes()  # a re-save gives the same file
 
 
@@ -245,6 +253,27 @@ def test_unknown_classes_are_never_instantiated(good):
     meta, npz = _parts(good[0])
     meta["estimator"] = "os.system"
     with pytest.raises(lk.ModelFileError, match="model state does not fit"):
+        model_from_bytes(_rebuild(meta, npz))
+
+
+def test_files_without_the_hat_value_meats_load(good):
+    """Files written before InferenceData kept HC2/HC3 meats load; those types say why."""
+    meta, npz = _parts(good[0])
+    fields = meta["attributes"]["inference_"]["v"]
+    arrays = dict(np.load(io.BytesIO(npz)))
+    for name in ("hc2_meat", "hc3_meat"):
+        assert fields.pop(name) == {"t": "array", "ref": f"inference_.{name}"}
+        del arrays[f"inference_.{name}"], meta["arrays"][f"inference_.{name}"]
+    meta["integrity"]["arrays_sha256"] = _arrays_digest(arrays)
+    npz = _npz(arrays)
+    model = model_from_bytes(_rebuild(meta, npz))
+    assert model.inference_.hc2_meat is None
+    pd.testing.assert_frame_equal(model.covariance("HC1"),
+                                  model_from_bytes(good[0]).covariance("HC1"))
+    with pytest.raises(ValueError, match="model files from logitkit versions without HC2"):
+        model.covariance("HC3")
+    fields["information"] = fields.pop("meat")  # a required field missing is still refused
+    with pytest.raises(lk.ModelFileError, match="InferenceData has the fields"):
         model_from_bytes(_rebuild(meta, npz))
 
 

@@ -96,13 +96,38 @@ def test_score_products_are_the_sums_of_row_score_outer_products(name, make, n_c
     expected = (scores[nonzero] / ob.w[nonzero, None]).T @ scores[nonzero]
     groups = rng.integers(0, 7, size=ob.n)
     sums = np.array([scores[groups == g].sum(axis=0) for g in range(7)])
-    rows, clusters = ob.score_products(theta, groups)
-    np.testing.assert_allclose(rows, expected, rtol=1e-10, atol=1e-10)
-    np.testing.assert_allclose(clusters, sums.T @ sums, rtol=1e-10, atol=1e-10)
+    products = ob.score_products(theta, groups)
+    np.testing.assert_allclose(products.rows, expected, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(products.clusters, sums.T @ sums, rtol=1e-10, atol=1e-10)
+    assert products.hc2 is None and products.hc3 is None  # no bread given
     single = Objective(make(), ob.X.astype(np.float32), ob.y, ob.w, n_classes, fit_intercept)
-    single.block_rows = 64
-    np.testing.assert_allclose(single.score_products(theta)[0], expected, rtol=1e-5,
+    single.block_rows = single.wide_block_rows = 64
+    np.testing.assert_allclose(single.score_products(theta).rows, expected, rtol=1e-5,
                                atol=1e-5 * np.abs(expected).max())
+    if not ob.has_hat_values:
+        bread = np.eye(ob.n_params)
+        assert ob.score_products(theta, bread=bread).hc2 is None  # no hat values here
+        return
+    # hat values of one copy, h_i = v_i x_i' B x_i, over blocks of a float32 X too, for
+    # the inverse information and for any symmetric B
+    design = np.column_stack([ob.X, np.ones(ob.n)]) if fit_intercept else ob.X
+    eta = design @ theta
+    v = np.exp(eta) / (1 + np.exp(eta)) ** 2
+    inverse = np.linalg.inv(ob.loss_terms(theta, 2)[2])
+    u = np.ones(ob.n_params) / np.sqrt(ob.n_params)
+    projector = np.eye(ob.n_params) - np.outer(u, u)
+    X_before = ob.X.copy()
+    indefinite = projector @ inverse @ projector - 1e-3 * np.trace(inverse) * np.outer(u, u)
+    for bread in (inverse, indefinite):
+        h = v * np.einsum("ij,jk,ik->i", design, bread, design)
+        products = ob.score_products(theta, bread=bread)
+        for power, hc in ((1, "hc2"), (2, "hc3")):
+            meat = (scores[nonzero] / (ob.w[nonzero] * (1 - h[nonzero]) ** power)[:, None]).T \
+                @ scores[nonzero]
+            np.testing.assert_allclose(getattr(products, hc), meat, rtol=1e-10, atol=1e-10)
+            np.testing.assert_allclose(getattr(single.score_products(theta, bread=bread), hc),
+                                       meat, rtol=1e-5, atol=1e-5 * np.abs(meat).max())
+    np.testing.assert_array_equal(ob.X, X_before)  # the blocks are never written to
 
 
 def test_ordinal_probabilities_are_stable_in_the_tails():

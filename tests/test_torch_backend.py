@@ -53,8 +53,12 @@ def test_objective_agrees_with_numpy(name, make, n_classes, fit_intercept):
     for a, b in zip(numpy_ob.evaluate(theta, 2), torch_ob.evaluate(theta, 2), strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
     groups = np.arange(numpy_ob.n) % 7
-    for a, b in zip(numpy_ob.score_products(theta, groups), torch_ob.score_products(theta, groups),
-                    strict=True):
+    bread = np.linalg.inv(numpy_ob.loss_terms(theta, 2)[2])
+    for a, b in zip(numpy_ob.score_products(theta, groups, bread),
+                    torch_ob.score_products(theta, groups, bread), strict=True):
+        if a is None:  # hat-value products of multinomial and ordinal objectives
+            assert b is None
+            continue
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
 
 

@@ -343,14 +343,17 @@ def _plain(value):
 @click.argument("model")
 @click.option("--cov-type", type=click.Choice(COV_TYPES), default="nonrobust",
               show_default=True, help="Covariance of the estimates: the inverse information, "
-              "sandwich (HC0, HC1), or cluster-robust (a fit with --clusters).")
+              "sandwich (HC0-HC3 as R's sandwich, stata-robust as Stata's vce(robust)), or "
+              "cluster-robust (cluster as statsmodels, stata-cluster as Stata's "
+              "vce(cluster); a fit with --clusters). Formulas: docs/inference.md.")
 @_format_option
 @_guarded
 def summary(model, cov_type, fmt):
     """Print the statistical summary of a saved MODEL (- for stdin)."""
     fitted = _load_model(model)
-    if cov_type == "cluster" and getattr(fitted.inference_, "cluster_meat", 0) is None:
-        raise CliError("--cov-type cluster needs a model fitted with --clusters COLUMN")
+    if (cov_type in ("cluster", "stata-cluster")
+            and getattr(fitted.inference_, "cluster_meat", 0) is None):
+        raise CliError(f"--cov-type {cov_type} needs a model fitted with --clusters COLUMN")
     result = fitted.summary(cov_type=cov_type)
     if fmt == "text":
         click.echo(str(result))

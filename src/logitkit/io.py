@@ -399,11 +399,9 @@ class _Decoder:
         if tag == "dataclass":
             cls = _DATACLASSES[node["class"]]
             values = _typed(node["v"], dict)
-            # fields added later with a default may be missing from older files
-            names = {f.name for f in fields(cls)}
-            required = {f.name for f in fields(cls)
-                        if f.default is MISSING and f.default_factory is MISSING}
-            if not required <= set(values) <= names:
+            # a field added later with a default (e.g. InferenceData.hc2_meat) may be absent
+            required = {f.name for f in fields(cls) if f.default is MISSING}
+            if not required <= set(values) <= {f.name for f in fields(cls)}:
                 raise TypeError(f"{cls.__name__} has the fields {sorted(values)} in the file")
             return cls(**{k: self.decode(v) for k, v in values.items()})
         raise TypeError(f"unknown value tag {tag!r}")

@@ -14,6 +14,8 @@ means over the total weight, so a weight of 2 equals a repeated row.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from logitkit.backends import clip_min, device, get_namespace, gram, to_numpy
@@ -183,31 +185,61 @@ class Objective:
         grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux]))
         return float(to_numpy(loss)), grad, None if hess is None else hess.matrix()
 
-    def score_products(self, theta, groups=None):
+    @property
+    def has_hat_values(self) -> bool:
+        """Whether rows have GLM hat values: one linear predictor and no auxiliary
+        parameters (binary fits), as R's hatvalues() of a glm."""
+        return self.m == 1 and self.q == 0
+
+    def score_products(self, theta, groups=None, bread=None) -> ScoreProducts:
         """Outer products of per-row scores at natural ``theta`` (sums, not means).
 
-        Returns (rows, clusters): rows = sum_i w_i s_i s_i' with s_i the score of one
-        copy of row i (frequency weights count as repeats); clusters = sum_g S_g S_g'
-        with S_g the weighted score sum of group g, or None without ``groups``
-        ((n,) int codes 0..G-1). ``rows`` is accumulated like the Hessian (Gram products
-        in X's dtype, no n x p score matrix): it is minus the Hessian sum of the
-        eta-space matrices -v_i v_i', v_i = [w_i dl_i/deta, w_i dl_i/daux] / sqrt(w_i).
+        rows = sum_i w_i s_i s_i' with s_i the score of one copy of row i (frequency
+        weights count as repeats); clusters = sum_g S_g S_g' with S_g the weighted score
+        sum of group g, or None without ``groups`` ((n,) int codes 0..G-1). ``rows`` is
+        accumulated like the Hessian (Gram products in X's dtype, no n x p score matrix):
+        it is minus the Hessian sum of the eta-space matrices -v_i v_i',
+        v_i = [w_i dl_i/deta, w_i dl_i/daux] / sqrt(w_i).
+
+        bread: the (p, p) inverse information, for objectives with
+        :attr:`has_hat_values`; then hc2, hc3 = sum_i w_i s_i s_i' / (1 - h_i)^k (k = 1, 2)
+        with h_i = v_i x_i' bread x_i the hat value of one copy (v_i the loss's second
+        derivative in eta per unit weight, x_i the row with its intercept 1), each row's
+        in the same block as its score.
         """
         xp = self.xp
         W, aux_np = self.unpack(theta)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
-        total = _HessianSum(self)
+        hats = bread is not None and self.has_hat_values
+        if hats:  # one linear predictor, no aux: plain weighted Gram products
+            hat_factor = _HatFactor(bread, self.d, self.fit_intercept, self.X)
+            sums = [_RowGram(self) for _ in range(3)]
+        else:
+            sums = [_HessianSum(self)]
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
         for rows in self._blocks(wide=True):
-            Xb, der = self._block_derivatives(rows, W, aux, 1)
+            Xb, der = self._block_derivatives(rows, W, aux, 2 if hats else 1)
             w = xp.astype(self.w[rows], xp.float64, copy=False)
             root = xp.where(w > 0, 1.0 / xp.sqrt(xp.where(w > 0, w, 1.0)), 0.0)[:, None]
-            outer = _negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
-            total.add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
+            if hats:
+                # 1 - h_i per copy; rows of weight 0 (no copies) get 1. A row with h_i = 1
+                # (fitted exactly) makes HC2 and HC3 infinite, as in R
+                v = xp.where(w > 0, der.hess_eta_diag[:, 0] / xp.where(w > 0, w, 1.0), 0.0)
+                rest = xp.where(w > 0, 1.0 - v * hat_factor.quadratic_form(Xb), 1.0)
+                r = der.grad_eta[:, 0] * root[:, 0]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    for total, scaled in zip(sums, (r, r / xp.sqrt(rest), r / rest),
+                                             strict=True):
+                        total.add(Xb, scaled)
+            else:
+                outer = _negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
+                sums[0].add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
             if group_sums is not None:
                 np.add.at(group_sums, groups[rows], to_numpy(self._row_scores(Xb, der)))
         clusters = None if group_sums is None else group_sums.T @ group_sums
-        return -total.matrix(), clusters
+        if hats:
+            return ScoreProducts(sums[0].matrix(), clusters, sums[1].matrix(), sums[2].matrix())
+        return ScoreProducts(-sums[0].matrix(), clusters, None, None)
 
     def _row_scores(self, Xb, der):
         """(b, p) float64 weighted scores of a block's rows, in the natural layout."""
@@ -305,6 +337,62 @@ class Objective:
         if self.q:
             grad[md:] = der.grad_aux
         return der.loss, eta
+
+
+class _HatFactor:
+    """x_i' B x_i for the rows x_i = [X_b row, 1 if fit_intercept] of a block, B (p, p),
+    in float64 where X lives: X_b @ B (NumPy's BLAS; scipy's trmm would halve the
+    flops, but its second OpenBLAS thread pool slows the Gram products around it)."""
+
+    def __init__(self, B, d: int, fit_intercept: bool, X):
+        xp = get_namespace(X)
+        self.d, self.fit_intercept = d, fit_intercept
+        self.B = xp.asarray(B, dtype=xp.float64, device=device(X))
+
+    def quadratic_form(self, Xb):
+        """(b,) float64 x_i' B x_i of the block's rows."""
+        xp, d, B = get_namespace(Xb), self.d, self.B
+        X64 = xp.astype(Xb, xp.float64, copy=False)
+        quad = xp.vecdot(X64 @ B[:d, :d], X64, axis=1)
+        if self.fit_intercept:
+            quad = quad + 2.0 * (X64 @ B[:d, d]) + B[d, d]
+        return quad
+
+
+class _RowGram:
+    """sum_i r_i^2 x_i x_i' over row blocks for (b,) float64 r, x_i = [X row, 1 if
+    fit_intercept]: the natural layout of one linear predictor without aux. Gram
+    products in X's dtype, sums in float64 where X lives."""
+
+    def __init__(self, objective: Objective):
+        self.objective = ob = objective
+        self.XX, self.Xc, self.cc = ob._zeros(ob.d, ob.d), ob._zeros(ob.d), ob._zeros()
+
+    def add(self, Xb, r):
+        ob = self.objective
+        Z = ob.xp.astype(r, Xb.dtype)[:, None] * Xb
+        self.XX += gram(Z)
+        if ob.fit_intercept:
+            self.Xc += ob._cross(Z, r[:, None])[0]
+            self.cc += ob.xp.sum(r * r)
+
+    def matrix(self) -> np.ndarray:
+        d = self.objective.d
+        XX, Xc, cc = (to_numpy(a) for a in (self.XX, self.Xc, self.cc))
+        if not self.objective.fit_intercept:
+            return XX
+        M = np.empty((d + 1, d + 1))
+        M[:d, :d], M[:d, d], M[d, :d], M[d, d] = XX, Xc, Xc, cc
+        return M
+
+
+class ScoreProducts(NamedTuple):
+    """(p, p) sums of :meth:`Objective.score_products`; None where not computed."""
+
+    rows: np.ndarray
+    clusters: np.ndarray | None
+    hc2: np.ndarray | None
+    hc3: np.ndarray | None
 
 
 def _negated_outer(V, A) -> EtaDerivatives:

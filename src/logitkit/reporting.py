@@ -16,7 +16,7 @@ import pandas as pd
 import scipy.stats as st
 from sklearn.utils.validation import check_is_fitted
 
-from logitkit.inference import covariance, reparametrize, wald_table
+from logitkit.inference import covariance, describe, reparametrize, wald_table
 from logitkit.summary import Summary
 
 
@@ -141,8 +141,20 @@ class StatisticsMixin:
         return self.covariance()
 
     def covariance(self, cov_type: str = "nonrobust", base_class=None) -> pd.DataFrame:
-        """Parameter covariance ("nonrobust", "HC0", "HC1" or "cluster") in summary order;
-        NaN in the rows and columns of aliased parameters."""
+        """Parameter covariance in summary order (NaN in the rows and columns of aliased
+        or diverging parameters). With B the inverse information, M the
+        sum of the observations' score outer products, n observations (total weight), p
+        parameters, G clusters (docs/inference.md):
+
+        - "nonrobust": B; "HC0": B M B; "HC1": n/(n-p) B M B (R sandwich::vcovHC);
+        - "HC2", "HC3": as HC0 with each score product divided by (1-h_i), (1-h_i)^2,
+          h_i the GLM hat value of an observation (R sandwich::vcovHC; binary fits);
+        - "stata-robust": n/(n-1) B M B (Stata's vce(robust));
+        - "cluster": G/(G-1) (n-1)/(n-p) B M_G B with M_G the cluster score sums' outer
+          products (statsmodels; R sandwich::vcovCL type "HC1"); "stata-cluster":
+          G/(G-1) B M_G B (Stata's vce(cluster); vcovCL's default for a glm). Both need
+          ``fit(..., clusters=...)``.
+        """
         reported = self._reported(base_class)
         cov = self._reported_covariance(reported, cov_type)[0]
         return pd.DataFrame(cov, index=reported.index, columns=reported.index)
@@ -216,8 +228,10 @@ class StatisticsMixin:
         else:
             cov, singular = self._reported_covariance(reported, cov_type)
             cov_label = cov_type
-            if cov_type == "cluster":
+            if cov_type in ("cluster", "stata-cluster"):
                 cov_label += f" ({self.inference_.n_clusters} clusters)"
+            if cov_type != "nonrobust":
+                notes.append(describe(cov_type))
             if singular:
                 notes.append("The information matrix is singular (collinear or constant "
                              "columns): a pseudo-inverse was used.")
