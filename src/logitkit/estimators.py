@@ -302,9 +302,9 @@ _COMMON_PARAMETERS = """
     naming the extra to install; a name torch does not know, or a device this machine
     lacks, a ValueError naming the devices available.
     inference: compute the observed information and score products at the optimum of an
-    unpenalised fit (what summary() needs for standard errors); False skips them, which
-    cut the time of an unpenalised 1M x 100 binary fit from 2.0 s to 0.81 s
-    (docs/speed.md).
+    unpenalised fit (what summary() needs for standard errors, the HC2/HC3 meats of
+    binary fits included); False skips them: an unpenalised 1M x 100 binary fit took
+    1.33 s instead of 4.32 s with one BLAS thread (docs/speed.md).
 """
 
 
