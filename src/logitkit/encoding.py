@@ -17,6 +17,9 @@ import pandas as pd
 
 from logitkit.messages import plain, row_name
 
+# rows of the design filled at a time (a block of it stays in cache)
+_ROW_BLOCK = 4096
+
 
 @dataclass(frozen=True)
 class ColumnEncoding:
@@ -92,16 +95,22 @@ class DesignEncoder:
         if repeated:
             raise ValueError(f"X has the column(s) {repeated} more than once")
         frame = frame.set_axis(names, axis=1)
-        parts = []
-        for col in self.columns:
-            series = frame[col.name]
-            if col.levels is None:
-                parts.append(_numeric_column(series, col.name)[:, None])
-            else:
-                parts.append(_one_hot(series, col))
-        if not parts:
-            return np.zeros((len(frame), 0))
-        return np.hstack(parts)
+        # per column: its values, or its level codes (no n x levels one-hot blocks)
+        columns = [_numeric_column(frame[col.name], col.name) if col.levels is None
+                   else _level_codes(frame[col.name], col) for col in self.columns]
+        starts = np.cumsum([0] + [len(col.output_names) for col in self.columns])
+        # one output array, filled by row blocks (cache-friendly; nothing to stack)
+        design = np.zeros((len(frame), starts[-1]))
+        for begin in range(0, len(frame), _ROW_BLOCK):
+            block = design[begin:begin + _ROW_BLOCK]
+            for col, values, start in zip(self.columns, columns, starts, strict=False):
+                values = values[begin:begin + _ROW_BLOCK]
+                if col.levels is None:
+                    block[:, start] = values
+                else:  # level 0 is the reference: no column
+                    rows = np.flatnonzero(values > 0)
+                    block[rows, start + values[rows] - 1] = 1.0
+        return design
 
 
 def _check_no_missing(series: pd.Series, name) -> None:
@@ -130,19 +139,30 @@ def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
     return values
 
 
-def _one_hot(series: pd.Series, col: ColumnEncoding) -> np.ndarray:
+def _level_codes(series: pd.Series, col: ColumnEncoding) -> np.ndarray:
+    """(n,) int codes of series' values in col.levels, from pandas' hash-based lookup
+    (not a per-row Python loop); an unseen category is an error naming it."""
     _check_no_missing(series, col.name)
-    values = series.to_numpy(dtype=object)
-    known = {level: i for i, level in enumerate(col.levels)}
-    codes = np.array([known.get(v, -1) for v in values], dtype=int)
+    codes = _codes_in(series, col.levels)
     if np.any(codes < 0):
+        values = series.to_numpy(dtype=object)
         unseen = sorted({str(v) for v in values[codes < 0]})
         raise ValueError(
             f"column {col.name!r} has categories not seen during fit: {unseen} (first at "
             f"{row_name(np.argmax(codes < 0), series.index)}); known categories are "
             f"{[str(level) for level in col.levels]}"
         )
-    return (codes[:, None] == np.arange(1, len(col.levels))[None, :]).astype(float)
+    return codes
+
+
+def _codes_in(series: pd.Series, levels) -> np.ndarray:
+    """(n,) int64 position of each value of series in levels, -1 where absent: a hash
+    lookup of the distinct values (a Categorical's categories) or of every value."""
+    index = pd.Index(list(levels), dtype=object)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        lookup = np.append(index.get_indexer(series.cat.categories), -1)  # code -1: NaN
+        return lookup[series.cat.codes.to_numpy()].astype(np.int64)
+    return index.get_indexer(series.to_numpy(dtype=object)).astype(np.int64)
 
 
 def encode_target(y) -> tuple[np.ndarray, np.ndarray]:
@@ -151,8 +171,7 @@ def encode_target(y) -> tuple[np.ndarray, np.ndarray]:
     if isinstance(getattr(y, "dtype", None), pd.CategoricalDtype):
         series = pd.Series(y)
         classes = np.asarray(_levels(series), dtype=object)
-        lookup = {c: i for i, c in enumerate(classes)}
-        codes = np.array([lookup[v] for v in series.to_numpy(dtype=object)], dtype=np.int64)
+        codes = _codes_in(series, classes)
         return classes, codes
     values = np.asarray(y)
     if values.dtype.kind in "iu" and values.size:
