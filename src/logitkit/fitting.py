@@ -14,8 +14,7 @@ from logitkit.solvers import SOLVERS, SolverReport
 # Newton's p x p Hessian is cheap up to this many parameters; beyond it, L-BFGS
 NEWTON_MAX_PARAMS = 1000
 # Newton takes its Hessian from a row subsample (500 rows per parameter, between these
-# bounds) when X has more than twice as many rows and the model enough parameters;
-# gradients stay exact
+# bounds) when X has more rows and the model enough parameters; gradients stay exact
 HESSIAN_SAMPLE_ROWS = (20_000, 50_000)
 # the starting probability of a class with no weight (its MLE is 0)
 _EMPTY_CLASS_SHARE = 1e-12
@@ -111,9 +110,12 @@ def hessian_objective(objective: Objective) -> Objective:
     """The objective Newton takes curvature from: itself, or every k-th row (a view of X,
     no copy; evenly spaced rows also represent data sorted by class)."""
     rows = int(np.clip(500 * objective.n_params, *HESSIAN_SAMPLE_ROWS))
-    if objective.n <= 2 * rows or objective.n_params < _MIN_SAMPLED_PARAMS:
+    # every k-th row, k the smallest step that keeps the sample within ``rows`` (so from
+    # rows / 2 to rows of them): no cliff at 2 * rows, below which all rows were used
+    step = -(-objective.n // rows)
+    if step < 2 or objective.n_params < _MIN_SAMPLED_PARAMS:
         return objective
-    return objective.subset(slice(0, None, objective.n // rows))
+    return objective.subset(slice(0, None, step))
 
 
 def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
