@@ -144,6 +144,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         self.inference_ = (collect(objective, result.params, clusters, result.hessian,
                                    result.free(objective))
                            if self.alpha == 0 and self.inference else None)
+        self.n_passes_ = objective.reads.passes
         return self
 
     def _aliased_columns(self, Xd, weights, objective) -> np.ndarray | None:
@@ -301,6 +302,8 @@ _COMMON_PARAMETERS = """
     alike). Predictions come back as NumPy arrays. Without PyTorch this is an ImportError
     naming the extra to install; a name torch does not know, or a device this machine
     lacks, a ValueError naming the devices available.
+    n_passes_ (fitted): how many times the fit read X (solver and inference passes; a
+    row-sampled Hessian counts as its share of the rows; a minibatch epoch as one).
     inference: compute the observed information and score products at the optimum of an
     unpenalised fit (what summary() needs for standard errors, the HC2/HC3 meats of
     binary fits included); False skips them: an unpenalised 1M x 100 binary fit took

@@ -29,6 +29,18 @@ _BLOCK_BYTES = 8 * 2**20
 _ACCELERATOR_BLOCK_BYTES = (256 * 2**20, 2 * 2**30)
 
 
+class RowReads:
+    """Rows of X read by the passes of an objective and of those made from it (row
+    samples for Hessians, another family on the same rows); ``passes`` = rows / n."""
+
+    def __init__(self, n: int):
+        self.n, self.rows = n, 0
+
+    @property
+    def passes(self) -> float:
+        return self.rows / max(self.n, 1)
+
+
 class Objective:
     def __init__(
         self,
@@ -39,11 +51,13 @@ class Objective:
         n_classes: int,
         fit_intercept: bool,
         alpha: float = 0.0,
+        reads: RowReads | None = None,
     ):
         self.family = family
         self.X, self.y, self.w = X, y, weights
         self.xp = get_namespace(X)
         self.n, self.d = X.shape
+        self.reads = RowReads(self.n) if reads is None else reads
         self.n_classes = n_classes
         self.fit_intercept = fit_intercept
         self.alpha = alpha
@@ -69,7 +83,7 @@ class Objective:
     def subset(self, rows) -> Objective:
         """The same objective over X[rows], y[rows], w[rows] (a view for a slice)."""
         return Objective(self.family, self.X[rows], self.y[rows], self.w[rows],
-                         self.n_classes, self.fit_intercept, self.alpha)
+                         self.n_classes, self.fit_intercept, self.alpha, self.reads)
 
     # -- parameter layout -------------------------------------------------------------
     def unpack(self, theta):
@@ -159,6 +173,7 @@ class Objective:
         Blocks add into float64 accumulators where X lives; the host sees the totals only.
         """
         xp = self.xp
+        self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
@@ -208,6 +223,7 @@ class Objective:
         in the same block as its score.
         """
         xp = self.xp
+        self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         hats = bread is not None and self.has_hat_values

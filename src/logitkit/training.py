@@ -85,6 +85,8 @@ class MinibatchMixin:
         self.inference_ = (collect(problem.objective, result.params, clusters, result.hessian)
                            if standard_errors and result.converged
                            else None)
+        # an epoch reads every training row once; full passes (checks, inference) count too
+        self.n_passes_ = result.n_iter + problem.objective.reads.passes
 
     def _uses_minibatch(self) -> bool:
         return self.solver in OPTIMIZERS

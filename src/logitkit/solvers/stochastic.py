@@ -185,7 +185,8 @@ class TrainingProblem:
         if objective.family is self.family:
             return objective
         return Objective(self.family, objective.X, objective.y, objective.w,
-                         objective.n_classes, objective.fit_intercept, objective.alpha)
+                         objective.n_classes, objective.fit_intercept, objective.alpha,
+                         objective.reads)
 
     # u <-> natural parameters of ``train`` (NumPy vectors, or tensors in a device loop)
     def to_natural(self, u):
