@@ -89,7 +89,7 @@ def ours(fit, objective, penalised=True):
         variants.append(("logitkit + inference", True))
     for label, inference in variants:
         sec, peak, m = measure(lambda inference=inference: fit(inference=inference))
-        rows.append((label, sec, objective(m), peak))
+        rows.append((f"{label}, {m.n_passes_:.1f} passes", sec, objective(m), peak))
     return rows
 
 
@@ -103,7 +103,7 @@ def run_binary(scale, rng, with_statsmodels):
     X32 = X.astype(np.float32)
     sec, peak, m = measure(lambda: lk.LogisticRegression(alpha=alpha, inference=False)
                            .fit(X32, y))
-    rows.append(("logitkit, float32 X", sec,
+    rows.append((f"logitkit, float32 X, {m.n_passes_:.1f} passes", sec,
                  softmax_objective(X, y, m.coef_, m.intercept_, alpha), peak, X32.nbytes))
     from sklearn.linear_model import LogisticRegression as SkLR
 
@@ -172,11 +172,11 @@ def print_table(title, X, rows):
     ours = rows[0]
     best = min(r[2] for r in rows)
     print(f"\n{title}   (X: {X.nbytes / 2**20:.0f} MiB)")
-    print(f"{'solver':<32}{'seconds':>9}{'x ours':>8}{'objective':>22}{'rel. gap':>11}"
+    print(f"{'solver':<40}{'seconds':>9}{'x ours':>8}{'objective':>22}{'rel. gap':>11}"
           f"{'peak MiB':>10}{'% of X':>8}")
     for name, sec, obj, peak, *x_bytes in rows:
         size = x_bytes[0] if x_bytes else X.nbytes
-        print(f"{name:<32}{sec:>9.2f}{sec / ours[1]:>8.1f}{obj:>22.15f}"
+        print(f"{name:<40}{sec:>9.2f}{sec / ours[1]:>8.1f}{obj:>22.15f}"
               f"{(obj - best) / abs(best):>11.1e}{peak / 2**20:>10.1f}"
               f"{100 * peak / size:>8.1f}")
 
