@@ -27,6 +27,11 @@ from logitkit.backends import (
 )
 from logitkit.families.base import EtaDerivatives, Family
 
+# the ends where an infinite one is clipped: the density and its products are 0 there
+_PROBIT_END = 1e100
+_CLOGLOG_END = 700.0
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
 
 class Ends(NamedTuple):
     """Per-row terms of a cell (a, b] with loss l = -log(F(a) - F(b)).
@@ -151,6 +156,34 @@ class ProbitLink(Link):
     def ppf(self, p):
         return sc.ndtri(p)
 
+    def log_prob(self, a, b):
+        """log(Phi(a) - Phi(b)) from two log CDFs: a cell in the upper half is mirrored to
+        the lower one (Phi(a) - Phi(b) = Phi(-b) - Phi(-a)), where log Phi keeps its
+        relative precision; then log Phi(a) + log(1 - exp(log Phi(b) - log Phi(a)))."""
+        xp = get_namespace(a)
+        with np.errstate(invalid="ignore"):
+            flip = a + b > 0  # (+inf) + (-inf) is nan: no flip, as wanted
+        hi, lo = xp.where(flip, -b, a), xp.where(flip, -a, b)
+        log_hi = log_ndtr(hi)
+        with np.errstate(divide="ignore"):
+            return log_hi + xp.log(-xp.expm1(log_ndtr(lo) - log_hi))
+
+    def ends(self, a, b, order: int) -> Ends:
+        """Two log CDFs (:meth:`log_prob`) and two exps per row; the density's slope is
+        -x. An infinite end is clipped to +-1e100, where phi underflows to exactly 0,
+        so no masks are needed."""
+        log_p = self.log_prob(a, b)
+        if order == 0:
+            return Ends(log_p)
+        xp = get_namespace(a)
+        a, b = clip_max(a, _PROBIT_END), clip_min(b, -_PROBIT_END)
+        r_a = xp.exp(-0.5 * a * a - (_LOG_SQRT_2PI + log_p))
+        r_b = xp.exp(-0.5 * b * b - (_LOG_SQRT_2PI + log_p))
+        if order == 1:
+            return Ends(log_p, r_a, r_b)
+        c = -r_a * r_b
+        return Ends(log_p, r_a, r_b, r_a * (r_a + a) + c, r_b * (r_b - b) + c, c)
+
 
 class CloglogLink(Link):
     """F(x) = 1 - exp(-exp(x)), the complementary log-log (proportional hazards) link."""
@@ -175,6 +208,35 @@ class CloglogLink(Link):
 
     def ppf(self, p):
         return np.log(-np.log1p(-p))
+
+    def log_prob(self, a, b):
+        """log(F(a) - F(b)) = log(S(b) - S(a)) = -e^b + log(1 - exp(-(e^a - e^b))) with
+        e^a - e^b = -e^a expm1(b - a): exact in both tails, infinite ends included."""
+        xp = get_namespace(a)
+        return self._log_prob(a, b, xp.exp(a), xp.exp(b))
+
+    def _log_prob(self, a, b, exp_a, exp_b):
+        xp = get_namespace(a)
+        with np.errstate(divide="ignore"):
+            return xp.log(-xp.expm1(exp_a * xp.expm1(b - a))) - exp_b
+
+    def ends(self, a, b, order: int) -> Ends:
+        """Two exps for e^a, e^b, one log and two expm1 for log P, two exps for f/P; the
+        density's slope is 1 - e^x. An infinite a is clipped to 700 (F = 1 and f = 0
+        exactly there, and e^700 is finite), so no masks are needed."""
+        xp = get_namespace(a)
+        a = clip_max(a, _CLOGLOG_END)
+        exp_a, exp_b = xp.exp(a), xp.exp(b)
+        log_p = self._log_prob(a, b, exp_a, exp_b)
+        if order == 0:
+            return Ends(log_p)
+        r_a = xp.exp(a - exp_a - log_p)
+        r_b = xp.exp(b - exp_b - log_p)
+        if order == 1:
+            return Ends(log_p, r_a, r_b)
+        c = -r_a * r_b
+        return Ends(log_p, r_a, r_b, r_a * (r_a - 1.0 + exp_a) + c,
+                    r_b * (r_b + 1.0 - exp_b) + c, c)
 
 
 LINKS = {link.name: link for link in (LogitLink(), ProbitLink(), CloglogLink())}

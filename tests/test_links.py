@@ -1,0 +1,64 @@
+"""The probit and cloglog closed forms of the ordinal cells equal the generic ones built
+from each link's log CDF, survival, density and density slope, and stay finite where
+the generic ones meet inf * 0."""
+
+import numpy as np
+import pytest
+
+from logitkit.families import Ordinal
+from logitkit.families.ordinal import LINKS, Link
+
+
+def _cells(rng):
+    lower = rng.normal(scale=3, size=400)
+    b = np.concatenate([[-np.inf, -np.inf], lower, [3.0, -np.inf]])
+    a = np.concatenate([[0.5, -30.0], lower + rng.exponential(1.5, size=400), [np.inf, 7.0]])
+    return a, b
+
+
+@pytest.mark.parametrize("link", ["probit", "cloglog"])
+def test_closed_forms_equal_the_generic_link_terms(link):
+    a, b = _cells(np.random.default_rng(0))
+    F = LINKS[link]
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        generic = Link.ends(F, a, b, 2)
+        # the generic log P, from the CDF side or the survival side
+        lower = F.log_cdf(a) + np.log(-np.expm1(F.log_cdf(b) - F.log_cdf(a)))
+        upper = F.log_sf(b) + np.log(-np.expm1(F.log_sf(a) - F.log_sf(b)))
+        log_p = np.where(a + b > 0, upper, lower)
+    np.testing.assert_allclose(F.log_prob(a, b), log_p, rtol=1e-12, atol=1e-300)
+    closed = F.ends(a, b, 2)
+    for name, x, y in zip(closed._fields, closed, generic, strict=True):
+        assert np.all(np.isfinite(x)), name
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-12, err_msg=name)
+    for order, fields in ((0, 1), (1, 3)):
+        lower_order = F.ends(a, b, order)
+        for x, y in zip(lower_order[:fields], closed[:fields], strict=True):
+            np.testing.assert_array_equal(x, y)
+        assert all(x is None for x in lower_order[fields:])
+
+
+@pytest.mark.parametrize("link", ["probit", "cloglog"])
+def test_the_far_tails_give_finite_derivatives(link):
+    """Margins of hundreds (a separated fit's): P = 1 or a tiny cell, every derivative
+    finite (the generic cloglog form made the Hessian nan there: inf * 0)."""
+    fam = Ordinal(link)
+    eta = np.array([[-300.0], [-300.0], [300.0], [300.0], [0.0]])
+    y = np.array([0, 2, 2, 0, 1])
+    der = fam.derivatives(eta, np.array([-1.0, 1.0]), y, np.ones(5), 2)
+    for value in (der.loss, der.grad_eta, der.grad_aux, der.hess_eta, der.hess_aux):
+        assert np.all(np.isfinite(value))
+    # rows whose class holds all the mass contribute nothing
+    assert np.all(np.abs(der.grad_eta[[0, 2], 0]) < 1e-100)
+    assert np.all(np.abs(der.hess_eta[[0, 2]]) < 1e-100)
+
+
+@pytest.mark.parametrize("link", ["probit", "cloglog"])
+def test_torch_ends_match_numpy(link):
+    torch = pytest.importorskip("torch")
+    a, b = _cells(np.random.default_rng(1))
+    F = LINKS[link]
+    expected = F.ends(a, b, 2)
+    got = F.ends(torch.from_numpy(a), torch.from_numpy(b), 2)
+    for x, y in zip(got, expected, strict=True):
+        np.testing.assert_allclose(x.numpy(), y, rtol=1e-12, atol=1e-300)
