@@ -10,6 +10,7 @@ b = theta_{c-1} - eta (-inf for the first).
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -239,6 +240,53 @@ class CloglogLink(Link):
                     r_b * (r_b + 1.0 - exp_b) + c, c)
 
 
+class _Derivatives(EtaDerivatives):
+    """EtaDerivatives whose ``grad_aux_rows`` may be given as a function that forms
+    them on first read: only the sandwich variances' score products read them."""
+
+    _rows = None
+
+    @property
+    def grad_aux_rows(self):
+        if callable(self._rows):
+            self._rows = self._rows()
+        return self._rows
+
+    @grad_aux_rows.setter
+    def grad_aux_rows(self, value):
+        self._rows = value
+
+
+def _at_ends(codes, upper, lower, q):
+    """(n, q): row i holds upper[i] at its class's upper cut point (column codes[i], if
+    < q) and lower[i] at its lower one (column codes[i] - 1, if >= 0), zeros elsewhere.
+    NumPy scatters into one (n, q + 2) array; torch multiplies a one-hot (no
+    data-dependent control flow: a CUDA graph can hold it)."""
+    if isinstance(upper, np.ndarray):
+        out = np.zeros((len(codes), q + 2))
+        flat, first = out.reshape(-1), np.arange(len(codes)) * (q + 2) + codes
+        flat[first + 1] = upper  # column c + 1 of the padded array is theta_c
+        flat[first] = lower
+        return out[:, 1 : q + 1]
+    onehot = _onehot(codes, q + 1, upper)
+    return onehot[:, :q] * upper[:, None] + onehot[:, 1:] * lower[:, None]
+
+
+def _onehot(codes, K, like):
+    xp = get_namespace(like)
+    levels = xp.arange(K, device=device(like))
+    return xp.astype(codes[:, None] == levels[None, :], like.dtype)
+
+
+def _class_sums(codes, columns, K):
+    """(K, len(columns)) per-class sums of each (n,) column: bincounts in NumPy, a
+    one-hot product in torch."""
+    if isinstance(columns[0], np.ndarray):
+        return np.stack([np.bincount(codes, weights=c, minlength=K) for c in columns], axis=1)
+    xp = get_namespace(columns[0])
+    return _onehot(codes, K, columns[0]).T @ xp.stack(columns, axis=1)
+
+
 LINKS = {link.name: link for link in (LogitLink(), ProbitLink(), CloglogLink())}
 
 
@@ -276,26 +324,24 @@ class Ordinal(Family):
         a, b, codes = self._bounds(eta, aux, y)
         with np.errstate(invalid="ignore"):
             ends = self._F.ends(a, b, order)
-        out = EtaDerivatives(loss=-xp.sum(w * ends.log_p))
+        loss = -xp.sum(w * ends.log_p)
         if order == 0:
-            return out
+            return EtaDerivatives(loss=loss)
         q = aux.shape[0]
-        # one-hot of the row's class: column j < q marks theta_j as the row's upper end
-        # (a), column j + 1 marks it as the lower end (b)
-        levels = xp.arange(q + 1, device=device(eta))
-        onehot = xp.astype(codes[:, None] == levels[None, :], eta.dtype)
-        upper, lower = onehot[:, :q], onehot[:, 1:]
         w_a, w_b = w * ends.r_a, w * ends.r_b
-        out.grad_eta = (w_a - w_b)[:, None]
-        out.grad_aux_rows = lower * w_b[:, None] - upper * w_a[:, None]
-        out.grad_aux = xp.sum(out.grad_aux_rows, axis=0)
+        # a row of class c has theta_c as its upper end (a) and theta_{c-1} as its lower
+        # end (b); the per-row cut-point scores (n, q) are formed only if read
+        out = _Derivatives(loss=loss, grad_eta=(w_a - w_b)[:, None])
+        out.grad_aux_rows = partial(_at_ends, codes, -w_a, w_b, q)
+        sums = _class_sums(codes, (w_a, w_b), q + 1)  # (q+1, 2)
+        out.grad_aux = sums[1:, 1] - sums[:q, 0]
         if order >= 2:
             h_a, h_b, h_ab = w * ends.s_a, w * ends.s_b, w * ends.c
             out.hess_eta_diag = (h_a + h_b)[:, None]
             out.hess_eta = out.hess_eta_diag[:, :, None]
-            out.hess_eta_aux = -(upper * h_a[:, None] + lower * h_b[:, None])[:, None, :]
+            out.hess_eta_aux = _at_ends(codes, -h_a, -h_b, q)[:, None, :]
             # the cut points' Hessian is tridiagonal: per-class sums of l_aa, l_bb, l_ab
-            sums = onehot.T @ xp.stack([h_a - h_ab, h_b - h_ab, h_ab], axis=1)  # (q+1, 3)
+            sums = _class_sums(codes, (h_a - h_ab, h_b - h_ab, h_ab), q + 1)  # (q+1, 3)
             idx = xp.arange(q, device=device(eta))
             hess_aux = xp.zeros((q, q), dtype=eta.dtype, device=device(eta))
             hess_aux[idx, idx] = sums[:q, 0] + sums[1:, 1]
