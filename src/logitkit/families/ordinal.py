@@ -52,7 +52,12 @@ class Ends(NamedTuple):
 
 
 class Link:
-    """A CDF F given through stable log forms: log F, log(1-F), log f and f'/f."""
+    """A CDF F given through stable log forms: log F, log(1-F), log f and f'/f.
+
+    :meth:`ends` and :meth:`log_prob` here are the generic forms built from them (four
+    log CDFs and masks at the infinite ends per row); each link overrides them with
+    cheaper closed forms of the same quantities (probit: two log CDFs per row, no masks),
+    which the tests check against these."""
 
     name: str
 
