@@ -30,6 +30,8 @@ from logitkit.families.base import EtaDerivatives, Family
 
 # the ends where an infinite one is clipped: the density and its products are 0 there
 _PROBIT_END = 1e100
+# below this Phi is computed from its log (Phi(-30) = 5e-198, far from underflow)
+_PROBIT_TAIL = -30.0
 _CLOGLOG_END = 700.0
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
@@ -163,19 +165,37 @@ class ProbitLink(Link):
         return sc.ndtri(p)
 
     def log_prob(self, a, b):
-        """log(Phi(a) - Phi(b)) from two log CDFs: a cell in the upper half is mirrored to
-        the lower one (Phi(a) - Phi(b) = Phi(-b) - Phi(-a)), where log Phi keeps its
-        relative precision; then log Phi(a) + log(1 - exp(log Phi(b) - log Phi(a)))."""
+        """log(Phi(a) - Phi(b)): a cell in the upper half is mirrored to the lower one
+        (Phi(a) - Phi(b) = Phi(-b) - Phi(-a)), so that its lower end lo <= 0 and
+        Phi(lo) keeps its relative precision. NumPy then takes two CDFs, the upper end's
+        in its smaller tail, T = Phi(-|hi|): log(T - Phi(lo)) for hi <= 0 and
+        log1p(-(T + Phi(lo))) for hi > 0 (P >= 1/2 there: no log of a number near 1),
+        except where Phi(hi) nears underflow (hi < -30), where it takes the log form
+        log Phi(hi) + log(1 - exp(log Phi(lo) - log Phi(hi))); torch always takes the log
+        form (no data-dependent control flow)."""
         xp = get_namespace(a)
         with np.errstate(invalid="ignore"):
             flip = a + b > 0  # (+inf) + (-inf) is nan: no flip, as wanted
         hi, lo = xp.where(flip, -b, a), xp.where(flip, -a, b)
+        if not isinstance(hi, np.ndarray):
+            return self._log_difference(hi, lo)
+        tail, lower = sc.ndtr(-np.abs(hi)), sc.ndtr(lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_p = np.where(hi > 0, np.log1p(-(tail + lower)), np.log(tail - lower))
+        far = hi < _PROBIT_TAIL
+        if far.any():
+            log_p[far] = self._log_difference(hi[far], lo[far])
+        return log_p
+
+    def _log_difference(self, hi, lo):
+        """log(Phi(hi) - Phi(lo)) from log CDFs, hi > lo, hi + lo <= 0."""
+        xp = get_namespace(hi)
         log_hi = log_ndtr(hi)
         with np.errstate(divide="ignore"):
             return log_hi + xp.log(-xp.expm1(log_ndtr(lo) - log_hi))
 
     def ends(self, a, b, order: int) -> Ends:
-        """Two log CDFs (:meth:`log_prob`) and two exps per row; the density's slope is
+        """Two CDFs (:meth:`log_prob`), a log and two exps per row; the density's slope is
         -x. An infinite end is clipped to +-1e100, where phi underflows to exactly 0,
         so no masks are needed."""
         log_p = self.log_prob(a, b)
