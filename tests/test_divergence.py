@@ -125,3 +125,19 @@ def test_class_weight_zero_is_not_taken_for_separation(no_linear_program, link, 
     with pytest.warns(UserWarning, match="zero total weight"):
         model = lk.OrdinalLogisticRegression(link=link, class_weight=weights).fit(X, y)
     assert model.converged_ and model.separation_ is None
+
+
+def test_many_parameters_without_a_hessian_fall_back_to_the_extreme_probability(monkeypatch):
+    """Past _PROBE_MAX_PARAMS, with no Hessian from the fit, the probe is not formed and
+    an extreme fitted probability alone runs the linear program, as before."""
+    from logitkit import divergence
+
+    monkeypatch.setattr(divergence, "_PROBE_MAX_PARAMS", 2)
+    X, y = _latent(np.random.default_rng(2), 2000, 3, "probit", 2.0, 2)
+    calls = []
+    real = estimators.detect_separation
+    monkeypatch.setattr(estimators, "detect_separation",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    model = lk.OrdinalLogisticRegression(link="probit", solver="lbfgs").fit(X, y)
+    assert model.result_.hessian is None and calls == [1]
+    assert model.separation_ is not None and not model.separation_.separated

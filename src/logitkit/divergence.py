@@ -34,6 +34,9 @@ from logitkit.solvers.newton import NewtonSystem
 # singular Hessian, converged ones (probit, cloglog, logit; tol 1e-4 and 1e-8, Newton and
 # L-BFGS) at most 2.3e-8
 DIVERGING_MOVE = 1e-3
+# the probe forms a Hessian (when the fit has none) for at most this many parameters, the
+# solvers' own limit for Newton
+_PROBE_MAX_PARAMS = 1000
 
 
 def frozen_parameters(objective: Objective, empty) -> np.ndarray:
@@ -98,8 +101,12 @@ def _move(kind: str, eta, aux, codes, present) -> float:
 def diverging(family, X, codes, weights, n_classes: int, fit_intercept: bool, result) -> bool:
     """Whether the unpenalised fit ``result`` (a :class:`logitkit.fitting.FitResult`)
     stopped where one more Newton step would still move the log-odds by more than
-    :data:`DIVERGING_MOVE`: the symptom of estimates diverging along a direction."""
+    :data:`DIVERGING_MOVE`, or where the Hessian is singular: the symptoms of estimates
+    diverging along a direction. Without the fit's Hessian and with more than
+    ``_PROBE_MAX_PARAMS`` parameters, forming one would cost more than the fit: True."""
     objective = Objective(family, X, codes, weights, n_classes, fit_intercept)
+    if result.hessian is None and objective.n_params > _PROBE_MAX_PARAMS:
+        return True
     empty = np.bincount(to_numpy(codes).astype(np.intp), weights=to_numpy(weights),
                         minlength=n_classes) <= 0
     movable = result.free(objective) & ~frozen_parameters(objective, empty)
