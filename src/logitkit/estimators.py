@@ -34,6 +34,7 @@ from logitkit.backends import (
     to_numpy,
     weighted_counts,
 )
+from logitkit.divergence import diverging
 from logitkit.exceptions import (
     AliasedColumnsWarning,
     ConvergenceWarning,
@@ -61,6 +62,9 @@ def _set_params(estimator, values: dict) -> None:
             setattr(estimator, name, value)
 # the separation linear program is only run up to this many constraint entries
 _SEPARATION_LP_MAX = 2e7
+# fits with a row's own-class probability beyond 1 - this are probed for divergence (a
+# separated logit fit stopped at tol 1e-8 with 5 separated rows in 100k had 1 - 7e-8)
+_EXTREME_PROBA = 1e-6
 
 
 class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
@@ -194,17 +198,24 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
 
         Sets ``separation_status_``, the summary's one-word account of the check.
         """
-        report, extreme = None, False
+        report = None
         self.separation_status_ = "none" if self.alpha == 0 else "not checked (penalised)"
         if self.alpha == 0:
-            extreme = self._max_observed_proba(Xd, codes, weights) > 1 - 1e-8
-            size = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1)
-            if (extreme or not result.converged) and size <= _SEPARATION_LP_MAX:
+            # the linear program runs for fits that did not converge, or that show the
+            # symptom of diverging estimates: fitted probabilities of 0 or 1 where one more
+            # Newton step would still move the log-odds (logitkit.divergence)
+            small = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1) <= (
+                _SEPARATION_LP_MAX)
+            check = (not result.converged and small) or (
+                self._max_observed_proba(Xd, codes, weights) > 1 - _EXTREME_PROBA
+                and diverging(family, Xd, codes, weights, len(self.classes_),
+                              self._fits_intercept(), result))
+            if check and small:
                 report = detect_separation(to_numpy(Xd), to_numpy(codes), family.name,
                                            len(self.classes_),
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=to_numpy(weights))
-            elif extreme:
+            elif check:
                 self.separation_status_ = "possible (too large to check)"
                 warnings.warn(
                     "Fitted probabilities of 0 or 1 occurred: the classes may be separated, "

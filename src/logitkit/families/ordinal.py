@@ -10,6 +10,7 @@ b = theta_{c-1} - eta (-inf for the first).
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -26,6 +27,13 @@ from logitkit.backends import (
     ndtr_log_pdf,
 )
 from logitkit.families.base import EtaDerivatives, Family
+
+# the ends where an infinite one is clipped: the density and its products are 0 there
+_PROBIT_END = 1e100
+# below this Phi is computed from its log (Phi(-30) = 5e-198, far from underflow)
+_PROBIT_TAIL = -30.0
+_CLOGLOG_END = 700.0
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 class Ends(NamedTuple):
@@ -46,7 +54,12 @@ class Ends(NamedTuple):
 
 
 class Link:
-    """A CDF F given through stable log forms: log F, log(1-F), log f and f'/f."""
+    """A CDF F given through stable log forms: log F, log(1-F), log f and f'/f.
+
+    :meth:`ends` and :meth:`log_prob` here are the generic forms built from them (four
+    log CDFs and masks at the infinite ends per row); each link overrides them with
+    cheaper closed forms of the same quantities (probit: two log CDFs per row, no masks),
+    which the tests check against these."""
 
     name: str
 
@@ -151,6 +164,52 @@ class ProbitLink(Link):
     def ppf(self, p):
         return sc.ndtri(p)
 
+    def log_prob(self, a, b):
+        """log(Phi(a) - Phi(b)): a cell in the upper half is mirrored to the lower one
+        (Phi(a) - Phi(b) = Phi(-b) - Phi(-a)), so that its lower end lo <= 0 and
+        Phi(lo) keeps its relative precision. NumPy then takes two CDFs, the upper end's
+        in its smaller tail, T = Phi(-|hi|): log(T - Phi(lo)) for hi <= 0 and
+        log1p(-(T + Phi(lo))) for hi > 0 (P >= 1/2 there: no log of a number near 1),
+        except where Phi(hi) nears underflow (hi < -30), where it takes the log form
+        log Phi(hi) + log(1 - exp(log Phi(lo) - log Phi(hi))); torch always takes the log
+        form (no data-dependent control flow)."""
+        xp = get_namespace(a)
+        with np.errstate(invalid="ignore"):
+            flip = a + b > 0  # (+inf) + (-inf) is nan: no flip, as wanted
+        hi, lo = xp.where(flip, -b, a), xp.where(flip, -a, b)
+        if not isinstance(hi, np.ndarray):
+            return self._log_difference(hi, lo)
+        tail, lower = sc.ndtr(-np.abs(hi)), sc.ndtr(lo)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_p = np.where(hi > 0, np.log1p(-(tail + lower)), np.log(tail - lower))
+        far = hi < _PROBIT_TAIL
+        if far.any():
+            log_p[far] = self._log_difference(hi[far], lo[far])
+        return log_p
+
+    def _log_difference(self, hi, lo):
+        """log(Phi(hi) - Phi(lo)) from log CDFs, hi > lo, hi + lo <= 0."""
+        xp = get_namespace(hi)
+        log_hi = log_ndtr(hi)
+        with np.errstate(divide="ignore"):
+            return log_hi + xp.log(-xp.expm1(log_ndtr(lo) - log_hi))
+
+    def ends(self, a, b, order: int) -> Ends:
+        """Two CDFs (:meth:`log_prob`), a log and two exps per row; the density's slope is
+        -x. An infinite end is clipped to +-1e100, where phi underflows to exactly 0,
+        so no masks are needed."""
+        log_p = self.log_prob(a, b)
+        if order == 0:
+            return Ends(log_p)
+        xp = get_namespace(a)
+        a, b = clip_max(a, _PROBIT_END), clip_min(b, -_PROBIT_END)
+        r_a = xp.exp(-0.5 * a * a - (_LOG_SQRT_2PI + log_p))
+        r_b = xp.exp(-0.5 * b * b - (_LOG_SQRT_2PI + log_p))
+        if order == 1:
+            return Ends(log_p, r_a, r_b)
+        c = -r_a * r_b
+        return Ends(log_p, r_a, r_b, r_a * (r_a + a) + c, r_b * (r_b - b) + c, c)
+
 
 class CloglogLink(Link):
     """F(x) = 1 - exp(-exp(x)), the complementary log-log (proportional hazards) link."""
@@ -175,6 +234,82 @@ class CloglogLink(Link):
 
     def ppf(self, p):
         return np.log(-np.log1p(-p))
+
+    def log_prob(self, a, b):
+        """log(F(a) - F(b)) = log(S(b) - S(a)) = -e^b + log(1 - exp(-(e^a - e^b))) with
+        e^a - e^b = -e^a expm1(b - a): exact in both tails, infinite ends included."""
+        xp = get_namespace(a)
+        return self._log_prob(a, b, xp.exp(a), xp.exp(b))
+
+    def _log_prob(self, a, b, exp_a, exp_b):
+        xp = get_namespace(a)
+        with np.errstate(divide="ignore"):
+            return xp.log(-xp.expm1(exp_a * xp.expm1(b - a))) - exp_b
+
+    def ends(self, a, b, order: int) -> Ends:
+        """Two exps for e^a, e^b, one log and two expm1 for log P, two exps for f/P; the
+        density's slope is 1 - e^x. An infinite a is clipped to 700 (F = 1 and f = 0
+        exactly there, and e^700 is finite), so no masks are needed."""
+        xp = get_namespace(a)
+        a = clip_max(a, _CLOGLOG_END)
+        exp_a, exp_b = xp.exp(a), xp.exp(b)
+        log_p = self._log_prob(a, b, exp_a, exp_b)
+        if order == 0:
+            return Ends(log_p)
+        r_a = xp.exp(a - exp_a - log_p)
+        r_b = xp.exp(b - exp_b - log_p)
+        if order == 1:
+            return Ends(log_p, r_a, r_b)
+        c = -r_a * r_b
+        return Ends(log_p, r_a, r_b, r_a * (r_a - 1.0 + exp_a) + c,
+                    r_b * (r_b + 1.0 - exp_b) + c, c)
+
+
+class _Derivatives(EtaDerivatives):
+    """EtaDerivatives whose ``grad_aux_rows`` may be given as a function that forms
+    them on first read: only the sandwich variances' score products read them."""
+
+    _rows = None
+
+    @property
+    def grad_aux_rows(self):
+        if callable(self._rows):
+            self._rows = self._rows()
+        return self._rows
+
+    @grad_aux_rows.setter
+    def grad_aux_rows(self, value):
+        self._rows = value
+
+
+def _at_ends(codes, upper, lower, q):
+    """(n, q): row i holds upper[i] at its class's upper cut point (column codes[i], if
+    < q) and lower[i] at its lower one (column codes[i] - 1, if >= 0), zeros elsewhere.
+    NumPy scatters into one (n, q + 2) array; torch multiplies a one-hot (no
+    data-dependent control flow: a CUDA graph can hold it)."""
+    if isinstance(upper, np.ndarray):
+        out = np.zeros((len(codes), q + 2))
+        flat, first = out.reshape(-1), np.arange(len(codes)) * (q + 2) + codes
+        flat[first + 1] = upper  # column c + 1 of the padded array is theta_c
+        flat[first] = lower
+        return out[:, 1 : q + 1]
+    onehot = _onehot(codes, q + 1, upper)
+    return onehot[:, :q] * upper[:, None] + onehot[:, 1:] * lower[:, None]
+
+
+def _onehot(codes, K, like):
+    xp = get_namespace(like)
+    levels = xp.arange(K, device=device(like))
+    return xp.astype(codes[:, None] == levels[None, :], like.dtype)
+
+
+def _class_sums(codes, columns, K):
+    """(K, len(columns)) per-class sums of each (n,) column: bincounts in NumPy, a
+    one-hot product in torch."""
+    if isinstance(columns[0], np.ndarray):
+        return np.stack([np.bincount(codes, weights=c, minlength=K) for c in columns], axis=1)
+    xp = get_namespace(columns[0])
+    return _onehot(codes, K, columns[0]).T @ xp.stack(columns, axis=1)
 
 
 LINKS = {link.name: link for link in (LogitLink(), ProbitLink(), CloglogLink())}
@@ -214,26 +349,24 @@ class Ordinal(Family):
         a, b, codes = self._bounds(eta, aux, y)
         with np.errstate(invalid="ignore"):
             ends = self._F.ends(a, b, order)
-        out = EtaDerivatives(loss=-xp.sum(w * ends.log_p))
+        loss = -xp.sum(w * ends.log_p)
         if order == 0:
-            return out
+            return EtaDerivatives(loss=loss)
         q = aux.shape[0]
-        # one-hot of the row's class: column j < q marks theta_j as the row's upper end
-        # (a), column j + 1 marks it as the lower end (b)
-        levels = xp.arange(q + 1, device=device(eta))
-        onehot = xp.astype(codes[:, None] == levels[None, :], eta.dtype)
-        upper, lower = onehot[:, :q], onehot[:, 1:]
         w_a, w_b = w * ends.r_a, w * ends.r_b
-        out.grad_eta = (w_a - w_b)[:, None]
-        out.grad_aux_rows = lower * w_b[:, None] - upper * w_a[:, None]
-        out.grad_aux = xp.sum(out.grad_aux_rows, axis=0)
+        # a row of class c has theta_c as its upper end (a) and theta_{c-1} as its lower
+        # end (b); the per-row cut-point scores (n, q) are formed only if read
+        out = _Derivatives(loss=loss, grad_eta=(w_a - w_b)[:, None])
+        out.grad_aux_rows = partial(_at_ends, codes, -w_a, w_b, q)
+        sums = _class_sums(codes, (w_a, w_b), q + 1)  # (q+1, 2)
+        out.grad_aux = sums[1:, 1] - sums[:q, 0]
         if order >= 2:
             h_a, h_b, h_ab = w * ends.s_a, w * ends.s_b, w * ends.c
             out.hess_eta_diag = (h_a + h_b)[:, None]
             out.hess_eta = out.hess_eta_diag[:, :, None]
-            out.hess_eta_aux = -(upper * h_a[:, None] + lower * h_b[:, None])[:, None, :]
+            out.hess_eta_aux = _at_ends(codes, -h_a, -h_b, q)[:, None, :]
             # the cut points' Hessian is tridiagonal: per-class sums of l_aa, l_bb, l_ab
-            sums = onehot.T @ xp.stack([h_a - h_ab, h_b - h_ab, h_ab], axis=1)  # (q+1, 3)
+            sums = _class_sums(codes, (h_a - h_ab, h_b - h_ab, h_ab), q + 1)  # (q+1, 3)
             idx = xp.arange(q, device=device(eta))
             hess_aux = xp.zeros((q, q), dtype=eta.dtype, device=device(eta))
             hess_aux[idx, idx] = sums[:q, 0] + sums[1:, 1]
