@@ -50,7 +50,7 @@ from logitkit.separation import detect_separation
 from logitkit.solvers.optimizers import OPTIMIZERS
 from logitkit.training import MinibatchMixin
 
-_SOLVERS = ("auto", "newton", "lbfgs") + OPTIMIZERS
+_SOLVERS = ("auto", "newton", "newton-cg", "lbfgs") + OPTIMIZERS
 
 
 def _set_params(estimator, values: dict) -> None:

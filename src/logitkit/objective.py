@@ -232,6 +232,39 @@ class Objective:
             self.penalty.add_hessian(hess, self.d1)
         return value, grad, hess
 
+    def curvature(self, theta):
+        """(value, grad (p,), :class:`RowCurvature`) at natural ``theta`` in one pass: the
+        objective and gradient of :meth:`evaluate`, and the rows' eta-space Hessians kept
+        for Hessian-vector products (each one more pass; memory (2m + mq) floats a row)."""
+        xp = self.xp
+        W, aux_np = self.unpack(theta)
+        W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
+        loss = self._zeros()
+        grad_B, grad_c, grad_aux = self._zeros(self.m, self.d), self._zeros(self.m), \
+            self._zeros(self.q)
+        rows_curvature = RowCurvature(self)
+        for rows in self._blocks():
+            Xb = self.X[rows]
+            der = self.family.curvature(self._eta(Xb, W), aux, self.y[rows], self.w[rows])
+            loss += der.loss
+            grad_B += self._cross(Xb, der.grad_eta)
+            if self.fit_intercept:
+                grad_c += xp.sum(der.grad_eta, axis=0)
+            if self.q:
+                grad_aux += der.grad_aux
+            rows_curvature.keep(rows, der)
+        grad_W = xp.concat([grad_B, grad_c[:, None]], axis=1) if self.fit_intercept else grad_B
+        grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux])) / self.total_weight
+        W_np, _ = self.unpack(theta)
+        grad[: self.m * self.d1] += self.penalty.gradient(W_np).ravel()
+        value = float(to_numpy(loss)) / self.total_weight + self.penalty.value(W_np)
+        return value, grad, rows_curvature
+
+    def hessian_vector_product(self, theta, v) -> np.ndarray:
+        """(p,) H v, H the mean Hessian of :meth:`evaluate` at natural ``theta``: two passes
+        (use :meth:`curvature`'s operator for several vectors at one point)."""
+        return self.curvature(theta)[2].times(v)
+
     def batch_value_grad(self, theta, rows, order: int = 1):
         """The objective estimated on a minibatch ``rows`` (index array or slice).
 
@@ -387,3 +420,142 @@ class _HessianSum:
         H[p_W:, :p_W] = H[:p_W, p_W:].T
         H[p_W:, p_W:] = aa
         return H
+
+
+class RowCurvature:
+    """The objective's mean Hessian (penalty included) at one point, as an operator.
+
+    Keeps the rows' eta-space Hessians h_i = diag(a_i) - u_i u_i' ((n, m) each, where X
+    lives; no u when h_i is diagonal) and their aux parts (n, m, q), so that a product
+    H v costs one pass over X: per block E = X_b V' + c (V (m, d1) the W part of v),
+    R_i = h_i E_i + A_i v_aux, then X_b' R. Filled by :meth:`Objective.curvature`.
+    """
+
+    def __init__(self, objective: Objective):
+        ob = objective
+        self.objective = ob
+        self.diag = ob._zeros(ob.n, ob.m)
+        self.lowrank = None
+        self.eta_aux = ob._zeros(ob.n, ob.m, ob.q) if ob.q else None
+        self.aux = ob._zeros(ob.q, ob.q)
+
+    def keep(self, rows, der):
+        """Store one block's eta-space Hessian (a family's :meth:`~Family.curvature`)."""
+        self.diag[rows] = der.hess_eta_diag
+        if der.hess_eta_lowrank is not None:
+            if self.lowrank is None:
+                self.lowrank = self.objective._zeros(self.objective.n, self.objective.m)
+            self.lowrank[rows] = der.hess_eta_lowrank
+        if self.eta_aux is not None:
+            self.eta_aux[rows] = der.hess_eta_aux
+            self.aux += der.hess_aux
+
+    def _rows(self, rows, E):
+        """h_i E_i (b, m) for a block's rows and eta-space directions E (b, m)."""
+        R = self.diag[rows] * E
+        if self.lowrank is not None:
+            U = self.lowrank[rows]
+            R = R - U * self.objective.xp.sum(U * E, axis=1)[:, None]
+        return R
+
+    def times(self, v) -> np.ndarray:
+        """(p,) H v for a natural direction v (p,): one pass over X."""
+        ob, xp = self.objective, self.objective.xp
+        V_np, va_np = ob.unpack(v)
+        V = ob._here(V_np)
+        va = xp.asarray(va_np, dtype=xp.float64, device=device(ob.X))
+        out_B, out_c, out_aux = ob._zeros(ob.m, ob.d), ob._zeros(ob.m), ob._zeros(ob.q)
+        for rows in ob._blocks():
+            Xb = ob.X[rows]
+            E = ob._eta(Xb, V)
+            R = self._rows(rows, E)
+            if self.eta_aux is not None:
+                A = self.eta_aux[rows]  # (b, m, q)
+                R = R + xp.sum(A * va[None, None, :], axis=2)
+                out_aux += xp.sum(A * E[:, :, None], axis=(0, 1))
+            out_B += ob._cross(Xb, R)
+            if ob.fit_intercept:
+                out_c += xp.sum(R, axis=0)
+        if ob.q:
+            out_aux += self.aux @ va
+        out_W = xp.concat([out_B, out_c[:, None]], axis=1) if ob.fit_intercept else out_B
+        result = to_numpy(xp.concat([xp.reshape(out_W, (-1,)), out_aux])) / ob.total_weight
+        result[: ob.m * ob.d1] += ob.penalty.gradient(V_np).ravel()
+        return result
+
+    def _weights(self, rows):
+        """(b, nb) float64: each row's h_i[k, k] and, with several columns, last
+        1' h_i 1 (the curvature of all columns moving together: the base class's)."""
+        xp = self.objective.xp
+        a = self.diag[rows]
+        if self.lowrank is None:
+            return clip_min(a, 0.0) if a.shape[1] == 1 else clip_min(
+                xp.concat([a, xp.sum(a, axis=1)[:, None]], axis=1), 0.0)
+        U = self.lowrank[rows]
+        coarse = xp.sum(a, axis=1) - xp.sum(U, axis=1) ** 2
+        return clip_min(xp.concat([a - U * U, coarse[:, None]], axis=1), 0.0)
+
+    def class_blocks(self, step: int):
+        """Dense curvature blocks of the mean Hessian from every ``step``-th row (scaled by
+        ``step``): blocks (nb, d1, d1), one per eta column k over its slopes and intercept
+        and, with several columns, a last one for all columns moving together (the base
+        class's curvature, penalised by alpha sum(G)); cross (m, d1, q), column k's
+        coupling with the aux parameters; aux (q, q) from all rows. Penalty included."""
+        ob, xp = self.objective, self.objective.xp
+        m, d, q, d1 = ob.m, ob.d, ob.q, ob.d1
+        rows = slice(0, None, step)
+        Xs = ob.X[rows]
+        C = self._weights(rows)  # (b, nb)
+        blocks = np.zeros((C.shape[1], d1, d1))
+        for k in range(C.shape[1]):
+            c = C[:, k]
+            root = xp.astype(xp.sqrt(c), Xs.dtype)
+            S = to_numpy(gram(root[:, None] * Xs))
+            blocks[k, :d, :d] = S
+            if ob.fit_intercept:
+                side = to_numpy(ob._cross(Xs, c[:, None]))[0]
+                blocks[k, :d, d] = blocks[k, d, :d] = side
+                blocks[k, d, d] = float(to_numpy(xp.sum(c)))
+        cross = np.zeros((m, d1, q))
+        if q:
+            A = self.eta_aux[rows]  # (b, m, q)
+            for k in range(m):
+                cross[k, :d] = to_numpy(ob._cross(Xs, A[:, k, :])).T
+                if ob.fit_intercept:
+                    cross[k, d] = to_numpy(xp.sum(A[:, k, :], axis=0))
+        blocks *= step / ob.total_weight
+        cross *= step / ob.total_weight
+        self._add_penalty(blocks, np.arange(d))
+        return blocks, cross, to_numpy(self.aux) / ob.total_weight
+
+    def class_diagonals(self):
+        """The diagonals (nb, d1) of :meth:`class_blocks`' blocks from all rows, and the aux
+        block's diagonal (q,): one pass with X_b squared."""
+        ob, xp = self.objective, self.objective.xp
+        nb, d = ob.m + int(ob.m > 1), ob.d
+        out = ob._zeros(nb, d)
+        sums = ob._zeros(nb)
+        for rows in ob._blocks():
+            Xb = ob.X[rows]
+            C = self._weights(rows)
+            out += ob._cross(Xb * Xb, C)
+            sums += xp.sum(C, axis=0)
+        diagonals = np.zeros((nb, ob.d1, 1))
+        diagonals[:, :d, 0] = to_numpy(out)
+        if ob.fit_intercept:
+            diagonals[:, d, 0] = to_numpy(sums)
+        diagonals /= ob.total_weight
+        self._add_penalty(diagonals, np.arange(d), diagonal=True)
+        return diagonals[:, :, 0], np.diag(to_numpy(self.aux)) / ob.total_weight
+
+    def _add_penalty(self, blocks, slopes, diagonal=False):
+        """Add the ridge's curvature: alpha G[k, k] to column k's slopes, alpha sum(G) to
+        the joint block's."""
+        G = self.objective.penalty.gram
+        alpha = self.objective.penalty.alpha
+        shares = np.concatenate([np.diag(G), [G.sum()]]) * alpha
+        for k, share in enumerate(shares[: len(blocks)]):
+            if diagonal:
+                blocks[k, slopes, 0] += share
+            else:
+                blocks[k, slopes, slopes] += share

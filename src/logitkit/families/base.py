@@ -62,6 +62,12 @@ class Family:
         """Loss and derivatives up to ``order`` (0, 1 or 2) for one block of rows."""
         raise NotImplementedError
 
+    def curvature(self, eta, aux, y, w) -> EtaDerivatives:
+        """Loss, gradient and the Hessian pieces a Hessian-vector product needs for one
+        block: hess_eta_diag, hess_eta_lowrank, hess_eta_aux and hess_aux (hess_eta, the
+        (n, m, m) array, may be left out)."""
+        return self.derivatives(eta, aux, y, w, 2)
+
     def predict_proba(self, eta, aux):
         """(n, K) class probabilities from eta (n, m) and aux (q,)."""
         raise NotImplementedError

@@ -45,6 +45,14 @@ class Multinomial(Family):
     def derivatives(self, eta, aux, y, w, order):
         if order < 2 and self.full and is_torch_array(eta):
             return self._device_derivatives(eta, y, w, order)
+        return self._derivatives(eta, y, w, order, full_hessian=True)
+
+    def curvature(self, eta, aux, y, w):
+        """h_i = diag(w p) - (sqrt(w) p)(sqrt(w) p)' by its two (n, m) factors only, without
+        the (n, m, m) hess_eta that :meth:`derivatives` forms."""
+        return self._derivatives(eta, y, w, 2, full_hessian=False)
+
+    def _derivatives(self, eta, y, w, order, full_hessian):
         xp = get_namespace(eta)
         n, m = eta.shape
         lse = logsumexp(self._logits(eta), axis=1)
@@ -61,10 +69,11 @@ class Multinomial(Family):
             out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype, device=device(eta))
         if order >= 2:
             wp = w[:, None] * p
-            hess = -wp[:, :, None] * p[:, None, :]
-            idx = xp.arange(m, device=device(eta))
-            hess[:, idx, idx] += wp
-            out.hess_eta = hess
+            if full_hessian:
+                hess = -wp[:, :, None] * p[:, None, :]
+                idx = xp.arange(m, device=device(eta))
+                hess[:, idx, idx] += wp
+                out.hess_eta = hess
             out.hess_eta_diag = wp
             out.hess_eta_lowrank = xp.sqrt(w)[:, None] * p
             out.hess_eta_aux = xp.zeros((n, m, 0), dtype=eta.dtype, device=device(eta))
