@@ -11,7 +11,8 @@ from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
 from logitkit.solvers import SOLVERS, SolverReport
 
-# Newton's p x p Hessian is cheap up to this many parameters; beyond it, L-BFGS
+# Newton's p x p Hessian is cheap up to this many parameters; beyond it, truncated Newton
+# (Hessian-vector products, one pass over X each)
 NEWTON_MAX_PARAMS = 1000
 # Newton takes its Hessian from a row subsample (500 rows per parameter, between these
 # bounds) when X has more than twice as many rows and the model enough parameters;
@@ -73,7 +74,7 @@ def free_parameters(objective: Objective, aliased) -> np.ndarray:
 
 def choose_solver(solver: str, n_params: int) -> str:
     if solver == "auto":
-        return "newton" if n_params <= NEWTON_MAX_PARAMS else "lbfgs"
+        return "newton" if n_params <= NEWTON_MAX_PARAMS else "newton-cg"
     return solver
 
 

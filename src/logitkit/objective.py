@@ -243,7 +243,7 @@ class Objective:
         grad_B, grad_c, grad_aux = self._zeros(self.m, self.d), self._zeros(self.m), \
             self._zeros(self.q)
         rows_curvature = RowCurvature(self)
-        for rows in self._blocks():
+        for rows in rows_curvature.blocks():
             Xb = self.X[rows]
             der = self.family.curvature(self._eta(Xb, W), aux, self.y[rows], self.w[rows])
             loss += der.loss
@@ -438,6 +438,16 @@ class RowCurvature:
         self.lowrank = None
         self.eta_aux = ob._zeros(ob.n, ob.m, ob.q) if ob.q else None
         self.aux = ob._zeros(ob.q, ob.q)
+        # the kept rows already take (2m + mq) floats a row: blocks whose X part stays
+        # within 8 MB and whose (b, m) temporaries about as much (fewer, larger products
+        # than the objective's blocks when there are many classes)
+        self.block_rows = max(ob.block_rows, _BLOCK_BYTES // (8 * (ob.d + 4 * ob.m)))
+
+    def blocks(self):
+        """Row slices of the passes over the kept rows."""
+        ob = self.objective
+        for start in range(0, ob.n, self.block_rows):
+            yield slice(start, min(start + self.block_rows, ob.n))
 
     def keep(self, rows, der):
         """Store one block's eta-space Hessian (a family's :meth:`~Family.curvature`)."""
@@ -455,7 +465,10 @@ class RowCurvature:
         R = self.diag[rows] * E
         if self.lowrank is not None:
             U = self.lowrank[rows]
-            R = R - U * self.objective.xp.sum(U * E, axis=1)[:, None]
+            if isinstance(U, np.ndarray):
+                R -= U * np.einsum("ij,ij->i", U, E)[:, None]
+            else:
+                R = R - U * self.objective.xp.sum(U * E, axis=1)[:, None]
         return R
 
     def times(self, v) -> np.ndarray:
@@ -465,7 +478,7 @@ class RowCurvature:
         V = ob._here(V_np)
         va = xp.asarray(va_np, dtype=xp.float64, device=device(ob.X))
         out_B, out_c, out_aux = ob._zeros(ob.m, ob.d), ob._zeros(ob.m), ob._zeros(ob.q)
-        for rows in ob._blocks():
+        for rows in self.blocks():
             Xb = ob.X[rows]
             E = ob._eta(Xb, V)
             R = self._rows(rows, E)
@@ -535,7 +548,7 @@ class RowCurvature:
         nb, d = ob.m + int(ob.m > 1), ob.d
         out = ob._zeros(nb, d)
         sums = ob._zeros(nb)
-        for rows in ob._blocks():
+        for rows in self.blocks():
             Xb = ob.X[rows]
             C = self._weights(rows)
             out += ob._cross(Xb * Xb, C)
