@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 import logitkit as lk
 import logitkit.fitting as fitting
+from logitkit import objective as objective_module
 from logitkit.cli import main
 from logitkit.families import Binomial, Multinomial, Ordinal
 from logitkit.objective import Objective
@@ -40,7 +41,8 @@ def _small(family, n_classes, fit_intercept, alpha, rng):
 @pytest.mark.parametrize("alpha", [0.0, 0.05])
 @pytest.mark.parametrize("name,make,n_classes,fit_intercept", FAMILIES, ids=IDS)
 def test_hessian_vector_product_matches_finite_differences(name, make, n_classes,
-                                                           fit_intercept, alpha):
+                                                           fit_intercept, alpha, monkeypatch):
+    monkeypatch.setattr(objective_module, "_BLOCK_BYTES", 2048)  # several row blocks
     rng = np.random.default_rng(3)
     ob, theta = _small(make(), n_classes, fit_intercept, alpha, rng)
     value, grad, rows = ob.curvature(theta)
@@ -56,9 +58,11 @@ def test_hessian_vector_product_matches_finite_differences(name, make, n_classes
 
 
 @pytest.mark.parametrize("name,make,n_classes,fit_intercept", FAMILIES, ids=IDS)
-def test_solver_coordinates_hessian_vector_product(name, make, n_classes, fit_intercept):
+def test_solver_coordinates_hessian_vector_product(name, make, n_classes, fit_intercept,
+                                                    monkeypatch):
     """Through feature scaling, centring and the cut points' exp increments (whose
     second-order term the operator includes), with one slope held fixed."""
+    monkeypatch.setattr(objective_module, "_BLOCK_BYTES", 2048)
     rng = np.random.default_rng(4)
     ob, theta = _small(make(), n_classes, fit_intercept, 0.01, rng)
     free = np.ones(ob.n_params, dtype=bool)
@@ -217,3 +221,28 @@ def test_ordinal_estimator_and_cli_accept_newton_cg(tmp_path):
                                     "--solver", "newton-cg", "-o", str(tmp_path / "m.lkm")])
     assert out.exit_code == 0, out.output
     assert lk.load(tmp_path / "m.lkm").result_.solver == "newton-cg"
+
+
+@pytest.mark.parametrize("name,make,n_classes,fit_intercept",
+                         [FAMILIES[2], FAMILIES[3], FAMILIES[6]], ids=[IDS[2], IDS[3], IDS[6]])
+def test_sampled_class_blocks_are_the_sample_hessian_blocks(name, make, n_classes,
+                                                            fit_intercept, monkeypatch):
+    """Every 3rd row over several row blocks: each eta column's block, the all-columns
+    (base class) block sum_kl H_kl, and the aux coupling, scaled to the full weight."""
+    monkeypatch.setattr(objective_module, "_BLOCK_BYTES", 2048)
+    rng = np.random.default_rng(12)
+    ob, theta = _small(make(), n_classes, fit_intercept, 0.0, rng)
+    _, _, rows = ob.curvature(theta)
+    assert len(rows.kept) > 1
+    blocks, cross, aux = rows.class_blocks(3)
+    sample = ob.subset(slice(0, None, 3))
+    H = sample.evaluate(theta, 2)[2] * sample.total_weight * 3 / ob.total_weight
+    d1, m = ob.d1, ob.m
+    HW = H[: m * d1, : m * d1].reshape(m, d1, m, d1)
+    for k in range(m):
+        np.testing.assert_allclose(blocks[k], HW[k, :, k, :], rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(cross[k], H[k * d1:(k + 1) * d1, m * d1:], rtol=1e-10,
+                                   atol=1e-14)
+    if m > 1:
+        np.testing.assert_allclose(blocks[m], HW.sum(axis=(0, 2)), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(aux, ob.evaluate(theta, 2)[2][m * d1:, m * d1:], rtol=1e-12)

@@ -425,18 +425,17 @@ class _HessianSum:
 class RowCurvature:
     """The objective's mean Hessian (penalty included) at one point, as an operator.
 
-    Keeps the rows' eta-space Hessians h_i = diag(a_i) - u_i u_i' ((n, m) each, where X
-    lives; no u when h_i is diagonal) and their aux parts (n, m, q), so that a product
-    H v costs one pass over X: per block E = X_b V' + c (V (m, d1) the W part of v),
-    R_i = h_i E_i + A_i v_aux, then X_b' R. Filled by :meth:`Objective.curvature`.
+    Keeps each row block's eta-space Hessians h_i = diag(a_i) - u_i u_i' ((b, m) each,
+    where X lives, as the family returned them; no u when h_i is diagonal) and their aux
+    parts (b, m, q), so that a product H v costs one pass over X: per block
+    E = X_b V' + c (V (m, d1) the W part of v), R_i = h_i E_i + A_i v_aux, then X_b' R.
+    Filled by :meth:`Objective.curvature`.
     """
 
     def __init__(self, objective: Objective):
         ob = objective
         self.objective = ob
-        self.diag = ob._zeros(ob.n, ob.m)
-        self.lowrank = None
-        self.eta_aux = ob._zeros(ob.n, ob.m, ob.q) if ob.q else None
+        self.kept = []  # per block: (rows, a, u or None, A or None)
         self.aux = ob._zeros(ob.q, ob.q)
         # the kept rows already take (2m + mq) floats a row: blocks whose X part stays
         # within 8 MB and whose (b, m) temporaries about as much (fewer, larger products
@@ -450,21 +449,16 @@ class RowCurvature:
             yield slice(start, min(start + self.block_rows, ob.n))
 
     def keep(self, rows, der):
-        """Store one block's eta-space Hessian (a family's :meth:`~Family.curvature`)."""
-        self.diag[rows] = der.hess_eta_diag
-        if der.hess_eta_lowrank is not None:
-            if self.lowrank is None:
-                self.lowrank = self.objective._zeros(self.objective.n, self.objective.m)
-            self.lowrank[rows] = der.hess_eta_lowrank
-        if self.eta_aux is not None:
-            self.eta_aux[rows] = der.hess_eta_aux
+        """Keep one block's eta-space Hessian (a family's :meth:`~Family.curvature`)."""
+        self.kept.append((rows, der.hess_eta_diag, der.hess_eta_lowrank,
+                          der.hess_eta_aux if self.objective.q else None))
+        if self.objective.q:
             self.aux += der.hess_aux
 
-    def _rows(self, rows, E):
-        """h_i E_i (b, m) for a block's rows and eta-space directions E (b, m)."""
-        R = self.diag[rows] * E
-        if self.lowrank is not None:
-            U = self.lowrank[rows]
+    def _rows(self, a, U, E):
+        """h_i E_i (b, m) for a block's kept factors and eta-space directions E (b, m)."""
+        R = a * E
+        if U is not None:
             if isinstance(U, np.ndarray):
                 R -= U * np.einsum("ij,ij->i", U, E)[:, None]
             else:
@@ -478,12 +472,11 @@ class RowCurvature:
         V = ob._here(V_np)
         va = xp.asarray(va_np, dtype=xp.float64, device=device(ob.X))
         out_B, out_c, out_aux = ob._zeros(ob.m, ob.d), ob._zeros(ob.m), ob._zeros(ob.q)
-        for rows in self.blocks():
+        for rows, a, U, A in self.kept:
             Xb = ob.X[rows]
             E = ob._eta(Xb, V)
-            R = self._rows(rows, E)
-            if self.eta_aux is not None:
-                A = self.eta_aux[rows]  # (b, m, q)
+            R = self._rows(a, U, E)
+            if A is not None:  # (b, m, q)
                 R = R + xp.sum(A * va[None, None, :], axis=2)
                 out_aux += xp.sum(A * E[:, :, None], axis=(0, 1))
             out_B += ob._cross(Xb, R)
@@ -496,48 +489,50 @@ class RowCurvature:
         result[: ob.m * ob.d1] += ob.penalty.gradient(V_np).ravel()
         return result
 
-    def _weights(self, rows):
+    def _weights(self, a, U):
         """(b, nb) float64: each row's h_i[k, k] and, with several columns, last
         1' h_i 1 (the curvature of all columns moving together: the base class's)."""
         xp = self.objective.xp
-        a = self.diag[rows]
-        if self.lowrank is None:
-            return clip_min(a, 0.0) if a.shape[1] == 1 else clip_min(
-                xp.concat([a, xp.sum(a, axis=1)[:, None]], axis=1), 0.0)
-        U = self.lowrank[rows]
-        coarse = xp.sum(a, axis=1) - xp.sum(U, axis=1) ** 2
-        return clip_min(xp.concat([a - U * U, coarse[:, None]], axis=1), 0.0)
+        if U is None:
+            C = a if a.shape[1] == 1 else xp.concat([a, xp.sum(a, axis=1)[:, None]], axis=1)
+        else:
+            coarse = xp.sum(a, axis=1) - xp.sum(U, axis=1) ** 2
+            C = a - U * U if a.shape[1] == 1 else xp.concat([a - U * U, coarse[:, None]],
+                                                             axis=1)
+        return clip_min(C, 0.0)
 
     def class_blocks(self, step: int):
         """Dense curvature blocks of the mean Hessian from every ``step``-th row (scaled by
         ``step``): blocks (nb, d1, d1), one per eta column k over its slopes and intercept
         and, with several columns, a last one for all columns moving together (the base
         class's curvature, penalised by alpha sum(G)); cross (m, d1, q), column k's
-        coupling with the aux parameters; aux (q, q) from all rows. Penalty included."""
+        coupling with the aux parameters; aux (q, q) from all rows. Penalty included.
+        All blocks come from one product C' Q per row block, Q (b, d1 (d1 + 1) / 2) the
+        products of pairs of columns (with the intercept's ones)."""
         ob, xp = self.objective, self.objective.xp
         m, d, q, d1 = ob.m, ob.d, ob.q, ob.d1
-        rows = slice(0, None, step)
-        Xs = ob.X[rows]
-        C = self._weights(rows)  # (b, nb)
-        blocks = np.zeros((C.shape[1], d1, d1))
-        for k in range(C.shape[1]):
-            c = C[:, k]
-            root = xp.astype(xp.sqrt(c), Xs.dtype)
-            S = to_numpy(gram(root[:, None] * Xs))
-            blocks[k, :d, :d] = S
+        nb = m + int(m > 1)
+        upper = np.triu_indices(d1)
+        packed = ob._zeros(nb, len(upper[0]))
+        cross = ob._zeros(m, q, d1)
+        for rows, a, U, A in self.kept:
+            local = slice((-rows.start) % step, None, step)
+            Xs = xp.astype(ob.X[rows][local], xp.float64)
             if ob.fit_intercept:
-                side = to_numpy(ob._cross(Xs, c[:, None]))[0]
-                blocks[k, :d, d] = blocks[k, d, :d] = side
-                blocks[k, d, d] = float(to_numpy(xp.sum(c)))
-        cross = np.zeros((m, d1, q))
-        if q:
-            A = self.eta_aux[rows]  # (b, m, q)
-            for k in range(m):
-                cross[k, :d] = to_numpy(ob._cross(Xs, A[:, k, :])).T
-                if ob.fit_intercept:
-                    cross[k, d] = to_numpy(xp.sum(A[:, k, :], axis=0))
+                Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
+                                            device=device(Xs))], axis=1)
+            C = self._weights(a[local], None if U is None else U[local])
+            left, right = (xp.asarray(i, device=device(Xs)) for i in upper)
+            packed += C.T @ (Xs[:, left] * Xs[:, right])
+            if A is not None:
+                As = A[local]
+                for k in range(m):
+                    cross[k] += As[:, k, :].T @ Xs
+        blocks = np.zeros((nb, d1, d1))
+        blocks[:, upper[0], upper[1]] = to_numpy(packed)
+        blocks[:, upper[1], upper[0]] = to_numpy(packed)
         blocks *= step / ob.total_weight
-        cross *= step / ob.total_weight
+        cross = to_numpy(cross).transpose(0, 2, 1) * (step / ob.total_weight)
         self._add_penalty(blocks, np.arange(d))
         return blocks, cross, to_numpy(self.aux) / ob.total_weight
 
@@ -548,9 +543,9 @@ class RowCurvature:
         nb, d = ob.m + int(ob.m > 1), ob.d
         out = ob._zeros(nb, d)
         sums = ob._zeros(nb)
-        for rows in self.blocks():
+        for rows, a, U, _ in self.kept:
             Xb = ob.X[rows]
-            C = self._weights(rows)
+            C = self._weights(a, U)
             out += ob._cross(Xb * Xb, C)
             sums += xp.sum(C, axis=0)
         diagonals = np.zeros((nb, ob.d1, 1))
