@@ -223,13 +223,17 @@ def test_ordinal_estimator_and_cli_accept_newton_cg(tmp_path):
     assert lk.load(tmp_path / "m.lkm").result_.solver == "newton-cg"
 
 
+@pytest.mark.parametrize("pair_products", [True, False])
 @pytest.mark.parametrize("name,make,n_classes,fit_intercept",
                          [FAMILIES[2], FAMILIES[3], FAMILIES[6]], ids=[IDS[2], IDS[3], IDS[6]])
 def test_sampled_class_blocks_are_the_sample_hessian_blocks(name, make, n_classes,
-                                                            fit_intercept, monkeypatch):
+                                                            fit_intercept, pair_products,
+                                                            monkeypatch):
     """Every 3rd row over several row blocks: each eta column's block, the all-columns
-    (base class) block sum_kl H_kl, and the aux coupling, scaled to the full weight."""
+    (base class) block sum_kl H_kl, and the aux coupling, scaled to the full weight (from
+    the pairwise products of columns, or Gram products)."""
     monkeypatch.setattr(objective_module, "_BLOCK_BYTES", 2048)
+    monkeypatch.setattr(objective_module, "_PAIR_PRODUCT_COLUMNS", 64 if pair_products else 0)
     rng = np.random.default_rng(12)
     ob, theta = _small(make(), n_classes, fit_intercept, 0.0, rng)
     _, _, rows = ob.curvature(theta)

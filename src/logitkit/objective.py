@@ -23,6 +23,10 @@ from logitkit.penalties import L2Penalty
 
 # rows per block: keeps a block of X (and its weighted copies) around 8 MB
 _BLOCK_BYTES = 8 * 2**20
+# preconditioner blocks over at most this many columns (with the intercept) come from one
+# product with the pairwise products of columns, (d1 + 1) d1 / 2 of them; more, from a Gram
+# product per block
+_PAIR_PRODUCT_COLUMNS = 64
 # on an accelerator: a quarter of X, between these bounds
 _ACCELERATOR_BLOCK_BYTES = (256 * 2**20, 2 * 2**30)
 
@@ -507,13 +511,14 @@ class RowCurvature:
         and, with several columns, a last one for all columns moving together (the base
         class's curvature, penalised by alpha sum(G)); cross (m, d1, q), column k's
         coupling with the aux parameters; aux (q, q) from all rows. Penalty included.
-        All blocks come from one product C' Q per row block, Q (b, d1 (d1 + 1) / 2) the
-        products of pairs of columns (with the intercept's ones)."""
+        With few columns all blocks come from one product C' Q per row block, Q
+        (b, d1 (d1 + 1) / 2) the products of pairs of columns (with the intercept's ones)."""
         ob, xp = self.objective, self.objective.xp
         m, d, q, d1 = ob.m, ob.d, ob.q, ob.d1
         nb = m + int(m > 1)
         upper = np.triu_indices(d1)
-        packed = ob._zeros(nb, len(upper[0]))
+        pairs = d1 <= _PAIR_PRODUCT_COLUMNS
+        packed = ob._zeros(nb, len(upper[0])) if pairs else ob._zeros(nb, d1, d1)
         cross = ob._zeros(m, q, d1)
         for rows, a, U, A in self.kept:
             local = slice((-rows.start) % step, None, step)
@@ -522,15 +527,22 @@ class RowCurvature:
                 Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
                                             device=device(Xs))], axis=1)
             C = self._weights(a[local], None if U is None else U[local])
-            left, right = (xp.asarray(i, device=device(Xs)) for i in upper)
-            packed += C.T @ (Xs[:, left] * Xs[:, right])
+            if pairs:
+                left, right = (xp.asarray(i, device=device(Xs)) for i in upper)
+                packed += C.T @ (Xs[:, left] * Xs[:, right])
+            else:  # many columns: one Gram product per block
+                for k in range(nb):
+                    packed[k] += gram(xp.sqrt(C[:, k])[:, None] * Xs)
             if A is not None:
                 As = A[local]
                 for k in range(m):
                     cross[k] += As[:, k, :].T @ Xs
-        blocks = np.zeros((nb, d1, d1))
-        blocks[:, upper[0], upper[1]] = to_numpy(packed)
-        blocks[:, upper[1], upper[0]] = to_numpy(packed)
+        if pairs:
+            blocks = np.zeros((nb, d1, d1))
+            blocks[:, upper[0], upper[1]] = to_numpy(packed)
+            blocks[:, upper[1], upper[0]] = to_numpy(packed)
+        else:
+            blocks = to_numpy(packed).copy()
         blocks *= step / ob.total_weight
         cross = to_numpy(cross).transpose(0, 2, 1) * (step / ob.total_weight)
         self._add_penalty(blocks, np.arange(d))

@@ -6,7 +6,8 @@ Hessians kept by the pass that computed the gradient (``problem.curvature``). CG
 preconditioned by the Hessian's blocks per eta column (dense from a row sample when that
 costs at most a few passes, else their diagonals), plus a coarse term for all classes
 moving together. Each Newton system is solved to a relative residual of
-min(0.5, sqrt(|g|)) (Eisenstat-Walker's superlinear choice), the step is
+min(0.5, sqrt(|g|)) (Eisenstat-Walker's superlinear choice; no tighter than needed to
+bring the gradient to a tenth of tol), the step is
 backtracked to Armijo's condition, and the stopping test is Newton's: max |gradient| in
 solver coordinates at most tol, followed by one more, tightly solved step (as Newton's
 ``_polish``) that takes the optimum to the data's precision.
@@ -89,7 +90,10 @@ def newton_cg(problem, s0, tol: float, max_iter: int) -> SolverReport:
         final = grad_max <= tol
         if it == max_iter and not final:
             break
-        rtol = _POLISH_RESIDUAL if final else min(0.5, np.sqrt(np.linalg.norm(grad)))
+        # Eisenstat-Walker's superlinear forcing term, but no tighter than the step needs
+        # to bring max |gradient| to a tenth of tol (the polishing step does the rest)
+        rtol = _POLISH_RESIDUAL if final else min(0.5, max(np.sqrt(np.linalg.norm(grad)),
+                                                           0.1 * tol / grad_max))
         step, used = conjugate_gradient(curvature.times, grad,
                                         _preconditioner(problem, curvature), rtol, cg_limit)
         products += used
