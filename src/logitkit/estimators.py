@@ -319,8 +319,9 @@ class LogisticRegression(_LogitBase):
     threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
     >= threshold (default 0.5), else classes_[0]. Tune it with scikit-learn's
     ``TunedThresholdClassifierCV`` (docs/threshold.md).
-    solver: "auto" (Newton with Cholesky up to 1000 parameters, else truncated Newton),
-    "newton", "newton-cg" or "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
+    solver: "auto" (Newton with Cholesky; truncated Newton above 1000 parameters and for
+    multinomial fits whose Hessian costs many passes over X), "newton", "newton-cg" or
+    "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
     The minibatch solvers "sgd", "adam", "rmsprop" and "adagrad" train the same objective
     the way Keras does; their keyword-only parameters (learning_rate, epochs, batch_size,
     ...) are described in :class:`logitkit.solvers.stochastic.TrainingConfig` and
