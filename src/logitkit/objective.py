@@ -548,23 +548,24 @@ class RowCurvature:
         self._add_penalty(blocks, np.arange(d))
         return blocks, cross, to_numpy(self.aux) / ob.total_weight
 
-    def class_diagonals(self):
-        """The diagonals (nb, d1) of :meth:`class_blocks`' blocks from all rows, and the aux
-        block's diagonal (q,): one pass with X_b squared."""
+    def class_diagonals(self, step: int = 1):
+        """The diagonals (nb, d1) of :meth:`class_blocks`' blocks from every ``step``-th
+        row (scaled by ``step``), and the aux block's diagonal (q,) from all rows."""
         ob, xp = self.objective, self.objective.xp
         nb, d = ob.m + int(ob.m > 1), ob.d
         out = ob._zeros(nb, d)
         sums = ob._zeros(nb)
         for rows, a, U, _ in self.kept:
-            Xb = ob.X[rows]
-            C = self._weights(a, U)
+            local = slice((-rows.start) % step, None, step)
+            Xb = ob.X[rows][local]
+            C = self._weights(a[local], None if U is None else U[local])
             out += ob._cross(Xb * Xb, C)
             sums += xp.sum(C, axis=0)
         diagonals = np.zeros((nb, ob.d1, 1))
         diagonals[:, :d, 0] = to_numpy(out)
         if ob.fit_intercept:
             diagonals[:, d, 0] = to_numpy(sums)
-        diagonals /= ob.total_weight
+        diagonals *= step / ob.total_weight
         self._add_penalty(diagonals, np.arange(d), diagonal=True)
         return diagonals[:, :, 0], np.diag(to_numpy(self.aux)) / ob.total_weight
 

@@ -245,8 +245,8 @@ class SolverCurvature:
     def preconditioner(self, dense: bool, step: int = 1):
         """A function r -> P^-1 r with P = J' M J, M the natural Hessian's blocks (per eta
         column, cut points with the single column; all columns moving together added as a
-        coarse correction): dense from every ``step``-th row, or their diagonals from all
-        rows (not ``dense``)."""
+        coarse correction), or only their diagonals (not ``dense``), from every ``step``-th
+        row."""
         natural = BlockInverse(self.problem, self.rows, dense, step)
         free, T_inverse = self.problem.free, self.problem.T_inverse
 
@@ -287,7 +287,7 @@ class BlockInverse:
             self.aux_inverse = None if joint or not self.q else _inverse_blocks(
                 aux[None], np.ones(self.q, bool))[0]
         else:
-            diagonals, aux_diagonal = rows.class_diagonals()
+            diagonals, aux_diagonal = rows.class_diagonals(step)
             keep = np.concatenate([free_W, np.ones(self.q, bool)]) if joint else free_W
             if joint:
                 diagonals = np.concatenate([diagonals, aux_diagonal[None]], axis=1)

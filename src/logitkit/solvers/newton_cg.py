@@ -20,9 +20,10 @@ import numpy as np
 from logitkit.solvers.report import SolverReport
 
 # the preconditioner's dense blocks come from every k-th row, a quarter of the rows within
-# these bounds (on multinomial K=50 and K=10 fits, blocks from 10,000 rows rather than
-# 2,000 cut the Hessian-vector products from 26 to 20 and 32 to 24)
-PRECONDITIONER_ROWS = (2_000, 10_000)
+# these bounds (multinomial K=50 50k x 20 and K=10 100k x 50: blocks from 2,000 / 5,000 /
+# 10,000 rows took 24 / 18 / 18 and 29 / 21 / 20 Hessian-vector products; 5,000 was the
+# fastest in both)
+PRECONDITIONER_ROWS = (2_000, 5_000)
 # dense blocks when forming them costs at most this many Hessian-vector passes
 DENSE_BLOCK_PASSES = 4.0
 # the relative residual of the final (polishing) step's system: the gradient ends about
