@@ -54,7 +54,7 @@ class PassCounter:
         self.counts = {}
         Objective, Rows = objective_module.Objective, objective_module.RowCurvature
         self.targets = [(Objective, "loss_terms", None), (Objective, "curvature", None),
-                        (Rows, "times", None), (Rows, "class_diagonals", None),
+                        (Rows, "times", None), (Rows, "class_diagonals", "step"),
                         (Rows, "class_blocks", "step")]
 
     def __enter__(self):
@@ -67,7 +67,8 @@ class PassCounter:
                 rows = getattr(this, "n", None) or this.objective.n
                 share = 1.0
                 if _step is not None:
-                    share = -(-rows // args[0]) / rows
+                    step = args[0] if args else kwargs.get("step", 1)
+                    share = -(-rows // step) / rows
                 elif _name == "loss_terms":
                     share = this.n / self.full_rows
                 self.counts[_name] = self.counts.get(_name, 0.0) + share

@@ -80,6 +80,7 @@ def newton_cg(problem, s0, tol: float, max_iter: int) -> SolverReport:
     """Minimise ``problem`` from ``s0`` until max |gradient| <= tol."""
     s = np.array(s0, dtype=float)
     value, grad, curvature = problem.curvature(s)
+    new_curvature = None
     cg_limit = max(20, min(problem.n_params, 250))
     history, it, products = [], 0, 0
     converged, reason = False, "maximum number of iterations reached"
@@ -98,6 +99,8 @@ def newton_cg(problem, s0, tol: float, max_iter: int) -> SolverReport:
         step, used = conjugate_gradient(curvature.times, grad,
                                         _preconditioner(problem, curvature), rtol, cg_limit)
         products += used
+        # (the kept rows are freed before a trial point keeps its own)
+        curvature = new_curvature = None
         decrement = -float(grad @ step)
         if final or decrement <= precision * max(1.0, abs(value)):
             # at the optimum (the polishing step), or where the objective, computed at the
@@ -119,6 +122,7 @@ def newton_cg(problem, s0, tol: float, max_iter: int) -> SolverReport:
             if new_value <= value - 1e-4 * t * decrement:
                 accepted = True
                 break
+            new_curvature = None
             t *= 0.5
         if not accepted:
             reason = "line search failed"
