@@ -250,3 +250,24 @@ def test_sampled_class_blocks_are_the_sample_hessian_blocks(name, make, n_classe
     if m > 1:
         np.testing.assert_allclose(blocks[m], HW.sum(axis=(0, 2)), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(aux, ob.evaluate(theta, 2)[2][m * d1:, m * d1:], rtol=1e-12)
+
+
+@pytest.mark.parametrize("dense", [True, False])
+def test_torch_tensors_give_the_numpy_fit(dense, monkeypatch):
+    """The Hessian-vector products, kept rows and preconditioner blocks run where X lives
+    (CPU torch here; LOGITKIT_TEST_DEVICE is not needed for the algebra)."""
+    torch = pytest.importorskip("torch")
+    solver_module = __import__("sys").modules["logitkit.solvers.newton_cg"]
+    monkeypatch.setattr(solver_module, "DENSE_BLOCK_PASSES", 1e9 if dense else 0.0)
+    rng = np.random.default_rng(13)
+    X, y, w = _data("multinomial", 2000, 5, 4, rng)
+    for family, n_classes, labels in ((Multinomial(), 4, y), (Ordinal("cloglog"), 4, y),
+                                      (Binomial(), 2, (y > 1).astype(int))):
+        fit_intercept = family.name != "ordinal"
+        ours = Objective(family, X, labels, w, n_classes, fit_intercept, alpha=1e-3)
+        tensors = Objective(family, torch.as_tensor(X), torch.as_tensor(labels),
+                            torch.as_tensor(w), n_classes, fit_intercept, alpha=1e-3)
+        a = fitting.fit_objective(ours, "newton-cg", 1e-8, 100)
+        b = fitting.fit_objective(tensors, "newton-cg", 1e-8, 100)
+        assert a.converged and b.converged
+        np.testing.assert_allclose(b.params, a.params, rtol=1e-9, atol=1e-11)
