@@ -430,9 +430,10 @@ class RowCurvature:
     """The objective's mean Hessian (penalty included) at one point, as an operator.
 
     Keeps each row block's eta-space Hessians h_i = diag(a_i) - u_i u_i' ((b, m) each,
-    where X lives, as the family returned them; no u when h_i is diagonal) and their aux
-    parts (b, m, q), so that a product H v costs one pass over X: per block
-    E = X_b V' + c (V (m, d1) the W part of v), R_i = h_i E_i + A_i v_aux, then X_b' R.
+    where X lives, as the family returned them; no u when h_i is diagonal, or u given as
+    sqrt(c_i) a_i by a (b,) coupling c) and their aux parts (b, m, q), so that a product
+    H v costs one pass over X: per block E = X_b V' + c (V (m, d1) the W part of v),
+    R_i = h_i E_i + A_i v_aux, then X_b' R.
     Filled by :meth:`Objective.curvature`.
     """
 
@@ -453,14 +454,25 @@ class RowCurvature:
             yield slice(start, min(start + self.block_rows, ob.n))
 
     def keep(self, rows, der):
-        """Keep one block's eta-space Hessian (a family's :meth:`~Family.curvature`)."""
-        self.kept.append((rows, der.hess_eta_diag, der.hess_eta_lowrank,
+        """Keep one block's eta-space Hessian (a family's :meth:`~Family.curvature`):
+        (rows, a, U, A) with U the low-rank factor, or (as the family gave it) the (b,)
+        coupling c with U = sqrt(c) a."""
+        lowrank = der.hess_eta_lowrank
+        if der.hess_eta_coupling is not None:
+            lowrank = der.hess_eta_coupling
+        self.kept.append((rows, der.hess_eta_diag, lowrank,
                           der.hess_eta_aux if self.objective.q else None))
         if self.objective.q:
             self.aux += der.hess_aux
 
     def _rows(self, a, U, E):
         """h_i E_i (b, m) for a block's kept factors and eta-space directions E (b, m)."""
+        if U is not None and U.ndim == 1:  # h_i = diag(a_i) - c_i a_i a_i'
+            if isinstance(a, np.ndarray):
+                E -= (np.einsum("ij,ij->i", a, E) * U)[:, None]
+                E *= a
+                return E
+            return a * (E - (self.objective.xp.sum(a * E, axis=1) * U)[:, None])
         R = a * E
         if U is not None:
             if isinstance(U, np.ndarray):
@@ -479,10 +491,11 @@ class RowCurvature:
         for rows, a, U, A in self.kept:
             Xb = ob.X[rows]
             E = ob._eta(Xb, V)
-            R = self._rows(a, U, E)
             if A is not None:  # (b, m, q)
-                R = R + xp.sum(A * va[None, None, :], axis=2)
                 out_aux += xp.sum(A * E[:, :, None], axis=(0, 1))
+            R = self._rows(a, U, E)  # (may overwrite E)
+            if A is not None:
+                R = R + xp.sum(A * va[None, None, :], axis=2)
             out_B += ob._cross(Xb, R)
             if ob.fit_intercept:
                 out_c += xp.sum(R, axis=0)
@@ -497,6 +510,8 @@ class RowCurvature:
         """(b, nb) float64: each row's h_i[k, k] and, with several columns, last
         1' h_i 1 (the curvature of all columns moving together: the base class's)."""
         xp = self.objective.xp
+        if U is not None and U.ndim == 1:
+            U = xp.sqrt(U)[:, None] * a
         if U is None:
             C = a if a.shape[1] == 1 else xp.concat([a, xp.sum(a, axis=1)[:, None]], axis=1)
         else:

@@ -48,8 +48,9 @@ class Multinomial(Family):
         return self._derivatives(eta, y, w, order, full_hessian=True)
 
     def curvature(self, eta, aux, y, w):
-        """h_i = diag(w p) - (sqrt(w) p)(sqrt(w) p)' by its two (n, m) factors only, without
-        the (n, m, m) hess_eta that :meth:`derivatives` forms."""
+        """h_i = diag(w p) - (sqrt(w) p)(sqrt(w) p)' by its (n, m) factors only, without the
+        (n, m, m) hess_eta that :meth:`derivatives` forms (NumPy: diag(a) - a a' / w, one
+        (n, m) array a = w p and the coupling 1 / w)."""
         if self.full or not isinstance(eta, np.ndarray):
             return self._derivatives(eta, y, w, 2, full_hessian=False)
         # NumPy, baseline form: one exp per entry and no (n, K) copy of the logits (half
@@ -66,10 +67,12 @@ class Multinomial(Family):
         wP = w[:, None] * P
         grad = wP.copy()
         grad[rows, codes[rows] - 1] -= w[rows]
+        # h_i = diag(w p) - w p p' = diag(a) - a a' / w with a = w p
+        coupling = np.divide(1.0, w, out=np.zeros(n), where=w > 0)
         return EtaDerivatives(
             loss=float(w @ (top + np.log(total) - observed)), grad_eta=grad,
             grad_aux=np.zeros(0), grad_aux_rows=np.zeros((n, 0)), hess_eta_diag=wP,
-            hess_eta_lowrank=np.sqrt(w)[:, None] * P, hess_eta_aux=np.zeros((n, m, 0)),
+            hess_eta_coupling=coupling, hess_eta_aux=np.zeros((n, m, 0)),
             hess_aux=np.zeros((0, 0)))
 
     def _derivatives(self, eta, y, w, order, full_hessian):
