@@ -45,3 +45,18 @@ def test_minibatch_fit_counts_an_epoch_as_a_pass(spector):
                                   random_state=0)
     model.fit(spector[["GPA", "TUCE", "PSI"]], spector["GRADE"])
     assert 7 <= model.n_passes_ <= 7 + 4
+
+
+def test_newton_cg_counts_its_hessian_vector_products(monkeypatch):
+    from logitkit.objective import RowCurvature
+
+    products = []
+    original = RowCurvature.times
+    monkeypatch.setattr(RowCurvature, "times",
+                        lambda self, v: products.append(1) or original(self, v))
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(3000, 20))
+    y = rng.integers(0, 8, 3000)
+    model = lk.LogisticRegression(solver="newton-cg", alpha=1e-3).fit(X, y)
+    assert model.n_passes_ >= model.n_iter_ + len(products)
+    assert model.n_passes_ <= model.n_iter_ + len(products) + 8

@@ -32,7 +32,7 @@ from logitkit.solvers.optimizers import OPTIMIZERS
 __all__ = ["main"]
 
 MINIBATCH_SOLVERS = OPTIMIZERS  # sgd, adam, rmsprop, adagrad
-SOLVERS = ("auto", "newton", "lbfgs", *MINIBATCH_SOLVERS)
+SOLVERS = ("auto", "newton", "newton-cg", "lbfgs", *MINIBATCH_SOLVERS)
 
 
 class CliError(click.ClickException):
@@ -201,7 +201,8 @@ def _with(options):
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Ridge penalty; 0 is the maximum-likelihood fit.")
 @click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True,
-              help=f"Exact: auto, newton, lbfgs; minibatch: {', '.join(MINIBATCH_SOLVERS)}.")
+              help="Exact: auto, newton, newton-cg, lbfgs; "
+                   f"minibatch: {', '.join(MINIBATCH_SOLVERS)}.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=100, show_default=True,
               help="Iteration limit of the exact solvers.")
 @click.option("--epochs", type=click.IntRange(min=1), help="Epochs of the minibatch solvers.")

@@ -51,7 +51,7 @@ from logitkit.separation import detect_separation
 from logitkit.solvers.optimizers import OPTIMIZERS
 from logitkit.training import MinibatchMixin
 
-_SOLVERS = ("auto", "newton", "lbfgs") + OPTIMIZERS
+_SOLVERS = ("auto", "newton", "newton-cg", "lbfgs") + OPTIMIZERS
 
 
 def _set_params(estimator, values: dict) -> None:
@@ -333,8 +333,9 @@ class LogisticRegression(_LogitBase):
     threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
     >= threshold (default 0.5), else classes_[0]. Tune it with scikit-learn's
     ``TunedThresholdClassifierCV`` (docs/threshold.md).
-    solver: "auto" (Newton with Cholesky up to 1000 parameters, else L-BFGS), "newton"
-    or "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
+    solver: "auto" (Newton with Cholesky; truncated Newton above 1000 parameters and for
+    multinomial fits whose Hessian costs many passes over X), "newton", "newton-cg" or
+    "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
     The minibatch solvers "sgd", "adam", "rmsprop" and "adagrad" train the same objective
     the way Keras does; their keyword-only parameters (learning_rate, epochs, batch_size,
     ...) are described in :class:`logitkit.solvers.stochastic.TrainingConfig` and

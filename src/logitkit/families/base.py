@@ -22,6 +22,10 @@ class EtaDerivatives:
                    hess_eta[i] = diag(hess_eta_diag[i]) - outer(lowrank[i], lowrank[i])
                    (lowrank None when hess_eta is diagonal); lets the objective form
                    X' (.) X products as Gram matrices (BLAS syrk)
+    hess_eta_coupling: (n,) c_i, an alternative to hess_eta_lowrank that a family's
+                   :meth:`Family.curvature` may give instead: lowrank[i] = sqrt(c_i) *
+                   hess_eta_diag[i] (the multinomial's, c_i = 1 / w_i), so that only one
+                   (n, m) array is kept
     hess_eta_aux:  (n, m, q), w_i * d2 loss_i / d eta_ik d aux_j
     hess_aux:      (q, q),   sum_i w_i d2 loss_i / d aux d aux
     """
@@ -33,6 +37,7 @@ class EtaDerivatives:
     hess_eta: Any = None
     hess_eta_diag: Any = None
     hess_eta_lowrank: Any = None
+    hess_eta_coupling: Any = None
     hess_eta_aux: Any = None
     hess_aux: Any = None
 
@@ -61,6 +66,12 @@ class Family:
     def derivatives(self, eta, aux, y, w, order: int) -> EtaDerivatives:
         """Loss and derivatives up to ``order`` (0, 1 or 2) for one block of rows."""
         raise NotImplementedError
+
+    def curvature(self, eta, aux, y, w) -> EtaDerivatives:
+        """Loss, gradient and the Hessian pieces a Hessian-vector product needs for one
+        block: hess_eta_diag, hess_eta_lowrank (or hess_eta_coupling), hess_eta_aux and
+        hess_aux (hess_eta, the (n, m, m) array, may be left out)."""
+        return self.derivatives(eta, aux, y, w, 2)
 
     def predict_proba(self, eta, aux):
         """(n, K) class probabilities from eta (n, m) and aux (q,)."""

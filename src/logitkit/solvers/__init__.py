@@ -6,8 +6,9 @@ family. Each returns a :class:`SolverReport`.
 
 from logitkit.solvers.lbfgs import lbfgs
 from logitkit.solvers.newton import newton
+from logitkit.solvers.newton_cg import newton_cg
 from logitkit.solvers.report import SolverReport
 
-SOLVERS = {"newton": newton, "lbfgs": lbfgs}
+SOLVERS = {"newton": newton, "newton-cg": newton_cg, "lbfgs": lbfgs}
 
-__all__ = ["SOLVERS", "SolverReport", "lbfgs", "newton"]
+__all__ = ["SOLVERS", "SolverReport", "lbfgs", "newton", "newton_cg"]
