@@ -19,10 +19,11 @@ import time
 import warnings
 
 import numpy as np
-import scipy.special as sc
+from run import softmax_objective  # benchmarks/ is on sys.path when run as a script
 from threadpoolctl import threadpool_limits
 
 import logitkit as lk
+from logitkit import curvature as curvature_module
 from logitkit import objective as objective_module
 
 
@@ -38,21 +39,12 @@ def binary_data(n, d, rng):
     return X, (X @ beta + rng.logistic(size=n) > 0).astype(np.int64)
 
 
-def softmax_objective(X, y, coef, intercept, alpha):
-    """Mean log-loss + alpha/2 ||coef||^2 in the symmetric (K, d) form."""
-    logits = X @ np.atleast_2d(coef).T + intercept
-    if logits.shape[1] == 1:
-        logits = np.hstack([np.zeros_like(logits), logits])
-    loss = np.mean(sc.logsumexp(logits, axis=1) - logits[np.arange(len(y)), y])
-    return loss + 0.5 * alpha * np.sum(np.asarray(coef) ** 2)
-
-
 class PassCounter:
     """Counts logitkit's passes over X by wrapping the objective's pass methods."""
 
     def __init__(self):
         self.counts = {}
-        Objective, Rows = objective_module.Objective, objective_module.RowCurvature
+        Objective, Rows = objective_module.Objective, curvature_module.RowCurvature
         self.targets = [(Objective, "loss_terms", None), (Objective, "curvature", None),
                         (Rows, "times", None), (Rows, "class_diagonals", "step"),
                         (Rows, "class_blocks", "step")]

@@ -8,6 +8,7 @@ from click.testing import CliRunner
 
 import logitkit as lk
 import logitkit.fitting as fitting
+from logitkit import curvature as curvature_module
 from logitkit import objective as objective_module
 from logitkit.cli import main
 from logitkit.families import Binomial, Multinomial, Ordinal
@@ -233,7 +234,7 @@ def test_sampled_class_blocks_are_the_sample_hessian_blocks(name, make, n_classe
     (base class) block sum_kl H_kl, and the aux coupling, scaled to the full weight (from
     the pairwise products of columns, or Gram products)."""
     monkeypatch.setattr(objective_module, "_BLOCK_BYTES", 2048)
-    monkeypatch.setattr(objective_module, "_PAIR_PRODUCT_COLUMNS", 64 if pair_products else 0)
+    monkeypatch.setattr(curvature_module, "_PAIR_PRODUCT_COLUMNS", 64 if pair_products else 0)
     rng = np.random.default_rng(12)
     ob, theta = _small(make(), n_classes, fit_intercept, 0.0, rng)
     _, _, rows = ob.curvature(theta)

@@ -48,7 +48,7 @@ def test_minibatch_fit_counts_an_epoch_as_a_pass(spector):
 
 
 def test_newton_cg_counts_its_hessian_vector_products(monkeypatch):
-    from logitkit.objective import RowCurvature
+    from logitkit.curvature import RowCurvature
 
     products = []
     original = RowCurvature.times

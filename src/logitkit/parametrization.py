@@ -186,7 +186,7 @@ class SolverProblem:
 
 class SolverCurvature:
     """The Hessian in solver coordinates at one point, as an operator (products with X
-    over the rows' kept eta-space Hessians, see :class:`~logitkit.objective.RowCurvature`).
+    over the rows' kept eta-space Hessians, see :class:`~logitkit.curvature.RowCurvature`).
 
     With J = d theta / d s = A T (A: the cut points' Jacobian of their exp increments,
     identity elsewhere), H_s = J' H J + the second-order term of the increments

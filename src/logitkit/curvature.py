@@ -1,0 +1,193 @@
+"""Rows' eta-space curvature kept for Hessian-vector products (truncated Newton).
+
+:meth:`logitkit.objective.Objective.curvature` fills a :class:`RowCurvature` in the pass
+that computes the value and gradient; each Hessian-vector product is then one more pass
+over X, and the preconditioner's blocks come from a row sample of the kept rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from logitkit import objective as _objective
+from logitkit.backends import clip_min, device, gram, to_numpy
+from logitkit.objective import Objective
+
+# preconditioner blocks over at most this many columns (with the intercept) come from one
+# product with the pairwise products of columns, (d1 + 1) d1 / 2 of them; more, from a Gram
+# product per block
+_PAIR_PRODUCT_COLUMNS = 64
+
+
+class RowCurvature:
+    """The objective's mean Hessian (penalty included) at one point, as an operator.
+
+    Keeps each row block's eta-space Hessians h_i = diag(a_i) - u_i u_i' ((b, m) each,
+    where X lives, as the family returned them; no u when h_i is diagonal, or u given as
+    sqrt(c_i) a_i by a (b,) coupling c) and their aux parts (b, m, q), so that a product
+    H v costs one pass over X: per block E = X_b V' + c (V (m, d1) the W part of v),
+    R_i = h_i E_i + A_i v_aux, then X_b' R.
+    Filled by :meth:`Objective.curvature`.
+    """
+
+    def __init__(self, objective: Objective):
+        ob = objective
+        self.objective = ob
+        self.kept = []  # per block: (rows, a, u or None, A or None)
+        self.aux = ob._zeros(ob.q, ob.q)
+        # the kept rows already take (2m + mq) floats a row: blocks whose X part stays
+        # within 8 MB and whose (b, m) temporaries about as much (fewer, larger products
+        # than the objective's blocks when there are many classes)
+        self.block_rows = max(ob.block_rows, _objective._BLOCK_BYTES // (8 * (ob.d + 4 * ob.m)))
+
+    def blocks(self):
+        """Row slices of the passes over the kept rows."""
+        ob = self.objective
+        for start in range(0, ob.n, self.block_rows):
+            yield slice(start, min(start + self.block_rows, ob.n))
+
+    def keep(self, rows, der):
+        """Keep one block's eta-space Hessian (a family's :meth:`~Family.curvature`):
+        (rows, a, U, A) with U the low-rank factor, or (as the family gave it) the (b,)
+        coupling c with U = sqrt(c) a."""
+        lowrank = der.hess_eta_lowrank
+        if der.hess_eta_coupling is not None:
+            lowrank = der.hess_eta_coupling
+        self.kept.append((rows, der.hess_eta_diag, lowrank,
+                          der.hess_eta_aux if self.objective.q else None))
+        if self.objective.q:
+            self.aux += der.hess_aux
+
+    def _rows(self, a, U, E):
+        """h_i E_i (b, m) for a block's kept factors and eta-space directions E (b, m)."""
+        if U is not None and U.ndim == 1:  # h_i = diag(a_i) - c_i a_i a_i'
+            if isinstance(a, np.ndarray):
+                E -= (np.einsum("ij,ij->i", a, E) * U)[:, None]
+                E *= a
+                return E
+            return a * (E - (self.objective.xp.sum(a * E, axis=1) * U)[:, None])
+        R = a * E
+        if U is not None:
+            if isinstance(U, np.ndarray):
+                R -= U * np.einsum("ij,ij->i", U, E)[:, None]
+            else:
+                R = R - U * self.objective.xp.sum(U * E, axis=1)[:, None]
+        return R
+
+    def times(self, v) -> np.ndarray:
+        """(p,) H v for a natural direction v (p,): one pass over X."""
+        ob, xp = self.objective, self.objective.xp
+        ob.reads.rows += ob.n
+        V_np, va_np = ob.unpack(v)
+        V = ob._here(V_np)
+        va = xp.asarray(va_np, dtype=xp.float64, device=device(ob.X))
+        out_B, out_c, out_aux = ob._zeros(ob.m, ob.d), ob._zeros(ob.m), ob._zeros(ob.q)
+        for rows, a, U, A in self.kept:
+            Xb = ob.X[rows]
+            E = ob._eta(Xb, V)
+            if A is not None:  # (b, m, q)
+                out_aux += xp.sum(A * E[:, :, None], axis=(0, 1))
+            R = self._rows(a, U, E)  # (may overwrite E)
+            if A is not None:
+                R = R + xp.sum(A * va[None, None, :], axis=2)
+            out_B += ob._cross(Xb, R)
+            if ob.fit_intercept:
+                out_c += xp.sum(R, axis=0)
+        if ob.q:
+            out_aux += self.aux @ va
+        out_W = xp.concat([out_B, out_c[:, None]], axis=1) if ob.fit_intercept else out_B
+        result = to_numpy(xp.concat([xp.reshape(out_W, (-1,)), out_aux])) / ob.total_weight
+        result[: ob.m * ob.d1] += ob.penalty.gradient(V_np).ravel()
+        return result
+
+    def _weights(self, a, U):
+        """(b, nb) float64: each row's h_i[k, k] and, with several columns, last
+        1' h_i 1 (the curvature of all columns moving together: the base class's)."""
+        xp = self.objective.xp
+        if U is not None and U.ndim == 1:
+            U = xp.sqrt(U)[:, None] * a
+        if U is None:
+            C = a if a.shape[1] == 1 else xp.concat([a, xp.sum(a, axis=1)[:, None]], axis=1)
+        else:
+            coarse = xp.sum(a, axis=1) - xp.sum(U, axis=1) ** 2
+            C = a - U * U if a.shape[1] == 1 else xp.concat([a - U * U, coarse[:, None]],
+                                                             axis=1)
+        return clip_min(C, 0.0)
+
+    def class_blocks(self, step: int):
+        """Dense curvature blocks of the mean Hessian from every ``step``-th row (scaled by
+        ``step``): blocks (nb, d1, d1), one per eta column k over its slopes and intercept
+        and, with several columns, a last one for all columns moving together (the base
+        class's curvature, penalised by alpha sum(G)); cross (m, d1, q), column k's
+        coupling with the aux parameters; aux (q, q) from all rows. Penalty included.
+        With few columns all blocks come from one product C' Q per row block, Q
+        (b, d1 (d1 + 1) / 2) the products of pairs of columns (with the intercept's ones)."""
+        ob, xp = self.objective, self.objective.xp
+        m, d, q, d1 = ob.m, ob.d, ob.q, ob.d1
+        nb = m + int(m > 1)
+        upper = np.triu_indices(d1)
+        pairs = d1 <= _PAIR_PRODUCT_COLUMNS
+        packed = ob._zeros(nb, len(upper[0])) if pairs else ob._zeros(nb, d1, d1)
+        cross = ob._zeros(m, q, d1)
+        ob.reads.rows += -(-ob.n // step)
+        for rows, a, U, A in self.kept:
+            local = slice((-rows.start) % step, None, step)
+            Xs = xp.astype(ob.X[rows][local], xp.float64)
+            if ob.fit_intercept:
+                Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
+                                            device=device(Xs))], axis=1)
+            C = self._weights(a[local], None if U is None else U[local])
+            if pairs:
+                left, right = (xp.asarray(i, device=device(Xs)) for i in upper)
+                packed += C.T @ (Xs[:, left] * Xs[:, right])
+            else:  # many columns: one Gram product per block
+                for k in range(nb):
+                    packed[k] += gram(xp.sqrt(C[:, k])[:, None] * Xs)
+            if A is not None:
+                As = A[local]
+                for k in range(m):
+                    cross[k] += As[:, k, :].T @ Xs
+        if pairs:
+            blocks = np.zeros((nb, d1, d1))
+            blocks[:, upper[0], upper[1]] = to_numpy(packed)
+            blocks[:, upper[1], upper[0]] = to_numpy(packed)
+        else:
+            blocks = to_numpy(packed).copy()
+        blocks *= step / ob.total_weight
+        cross = to_numpy(cross).transpose(0, 2, 1) * (step / ob.total_weight)
+        self._add_penalty(blocks, np.arange(d))
+        return blocks, cross, to_numpy(self.aux) / ob.total_weight
+
+    def class_diagonals(self, step: int = 1):
+        """The diagonals (nb, d1) of :meth:`class_blocks`' blocks from every ``step``-th
+        row (scaled by ``step``), and the aux block's diagonal (q,) from all rows."""
+        ob, xp = self.objective, self.objective.xp
+        nb, d = ob.m + int(ob.m > 1), ob.d
+        out = ob._zeros(nb, d)
+        sums = ob._zeros(nb)
+        ob.reads.rows += -(-ob.n // step)
+        for rows, a, U, _ in self.kept:
+            local = slice((-rows.start) % step, None, step)
+            Xb = ob.X[rows][local]
+            C = self._weights(a[local], None if U is None else U[local])
+            out += ob._cross(Xb * Xb, C)
+            sums += xp.sum(C, axis=0)
+        diagonals = np.zeros((nb, ob.d1, 1))
+        diagonals[:, :d, 0] = to_numpy(out)
+        if ob.fit_intercept:
+            diagonals[:, d, 0] = to_numpy(sums)
+        diagonals *= step / ob.total_weight
+        self._add_penalty(diagonals, np.arange(d), diagonal=True)
+        return diagonals[:, :, 0], np.diag(to_numpy(self.aux)) / ob.total_weight
+
+    def _add_penalty(self, blocks, slopes, diagonal=False):
+        """Add the ridge's curvature: alpha G[k, k] to column k's slopes, alpha sum(G) to
+        the joint block's."""
+        G = self.objective.penalty.gram
+        alpha = self.objective.penalty.alpha
+        shares = np.concatenate([np.diag(G), [G.sum()]]) * alpha
+        for k, share in enumerate(shares[: len(blocks)]):
+            if diagonal:
+                blocks[k, slopes, 0] += share
+            else:
+                blocks[k, slopes, slopes] += share
