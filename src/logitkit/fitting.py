@@ -57,7 +57,7 @@ class FitResult:
 
     def free(self, objective: Objective) -> np.ndarray:
         """(p,) bool: the natural parameters that were estimated (not aliased slopes)."""
-        return free_parameters(objective, self.aliased)
+        return free_parameters(objective.n_params, objective.d1, objective.q, self.aliased)
 
     @property
     def n_aliased_columns(self) -> int:
@@ -68,13 +68,14 @@ class FitResult:
         return self.report.converged
 
 
-def free_parameters(objective: Objective, aliased) -> np.ndarray:
-    """(p,) bool mask of the natural parameters estimated when the columns ``aliased``
-    ((d,) bool or None) are left out: every slope of an aliased column is fixed at 0."""
-    free = np.ones(objective.n_params, dtype=bool)
+def free_parameters(n_params: int, d1: int, n_aux: int, aliased) -> np.ndarray:
+    """(p,) bool mask of the natural parameters (layout of :mod:`logitkit.objective`:
+    rows of W of width d1, slopes first, then n_aux) estimated when the columns
+    ``aliased`` ((d,) bool or None) are left out: every slope of an aliased column is 0."""
+    free = np.ones(n_params, dtype=bool)
     if aliased is not None and np.any(aliased):
-        W = free[: objective.m * objective.d1].reshape(objective.m, objective.d1)
-        W[:, : objective.d] = ~np.asarray(aliased, dtype=bool)
+        W = free[: n_params - n_aux].reshape(-1, d1)
+        W[:, : len(aliased)] = ~np.asarray(aliased, dtype=bool)
     return free
 
 
@@ -140,7 +141,7 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
                   aliased: np.ndarray | None = None) -> FitResult:
     """Minimise ``objective`` from the null model with the named solver ("auto" picks),
     the slopes of the ``aliased`` columns ((d,) bool) fixed at 0."""
-    free = free_parameters(objective, aliased)
+    free = free_parameters(objective.n_params, objective.d1, objective.q, aliased)
     name = choose_solver(solver, int(free.sum()), objective)
     curvature = hessian_objective(objective) if name == "newton" else None
     problem = SolverProblem(objective, curvature, free)

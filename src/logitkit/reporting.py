@@ -16,6 +16,7 @@ import pandas as pd
 import scipy.stats as st
 from sklearn.utils.validation import check_is_fitted
 
+from logitkit.fitting import free_parameters
 from logitkit.inference import covariance, describe, reparametrize, wald_table
 from logitkit.summary import Summary
 
@@ -86,13 +87,10 @@ class StatisticsMixin:
     def _free(self) -> np.ndarray:
         """(p,) bool: the natural parameters that were estimated (all but the slopes of
         aliased columns; layout of :mod:`logitkit.objective`)."""
-        params, aliased = self.result_.params, self.result_.aliased
-        free = np.ones(len(params), dtype=bool)
-        if aliased is not None:
-            d1 = len(aliased) + int(self._fits_intercept())
-            m = (len(params) - len(getattr(self, "thresholds_", ()))) // d1
-            free[: m * d1].reshape(m, d1)[:, : len(aliased)] = ~aliased
-        return free
+        aliased = self.result_.aliased
+        d1 = len(self.coef_names_) + int(self._fits_intercept())
+        return free_parameters(len(self.result_.params), d1,
+                               len(getattr(self, "thresholds_", ())), aliased)
 
     def _empty_class_rows(self, reported: ReportedParameters):
         """((r,) bool marked, (r,) bool diverging): reported rows next to a class without
