@@ -122,7 +122,8 @@ class Objective:
             if self.fit_intercept:
                 eta = eta + xp.asarray(W[:, self.d], dtype=xp.float64, device=device(Xb))
             return eta
-        if isinstance(Xb, np.ndarray):  # NumPy: no namespace wrappers (minibatch steps)
+        host = isinstance(Xb, np.ndarray)  # NumPy: no namespace wrappers (minibatch steps)
+        if host:
             B = np.ascontiguousarray(W[:, : self.d]).astype(Xb.dtype, copy=False)
             intercept = W[:, self.d] if self.fit_intercept else None
         else:
@@ -131,7 +132,8 @@ class Objective:
             intercept = W[:, self.d] if self.fit_intercept else None
         # one column: a matrix-vector product, several times faster than (n, d) @ (d, 1)
         eta = (Xb @ B[0])[:, None] if self.m == 1 else Xb @ B.T
-        eta = xp.astype(eta, xp.float64, copy=False)
+        eta = (eta.astype(np.float64, copy=False) if host
+               else xp.astype(eta, xp.float64, copy=False))
         return eta if intercept is None else eta + intercept
 
     def _cross(self, Xb, V):

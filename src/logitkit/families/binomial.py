@@ -17,10 +17,12 @@ class Binomial(Family):
         return np.ones((1, 1))
 
     def derivatives(self, eta, aux, y, w, order):
-        xp = get_namespace(eta)
         z = eta[:, 0]
         if order < 2 and is_torch_array(z):
             return self._device_derivatives(z, y, w, order)
+        # NumPy arrays need no namespace: its lookup and wrappers cost as much as the
+        # arithmetic of a minibatch step
+        xp = np if isinstance(z, np.ndarray) else get_namespace(eta)
         # with t = exp(-|z|): loss = log(1 + e^z) - y z = max(z, 0) - y z + log1p(t),
         # P(y=1) = 1 / (1 + t) for z >= 0, t / (1 + t) below, p (1 - p) = t / (1 + t)^2;
         # one exp and one log1p, stable for any z
@@ -30,14 +32,21 @@ class Binomial(Family):
             inv = 1.0 / (1.0 + t)
             p = xp.where(z >= 0, inv, t * inv)
             out.grad_eta = (w * (p - y))[:, None]
-            out.grad_aux = xp.zeros(0, dtype=eta.dtype, device=device(eta))
-            out.grad_aux_rows = xp.zeros((eta.shape[0], 0), dtype=eta.dtype, device=device(eta))
+            out.grad_aux, out.grad_aux_rows = self._no_aux(xp, eta)
         if order >= 2:
             out.hess_eta_diag = (w * t * inv * inv)[:, None]
             out.hess_eta = out.hess_eta_diag[:, :, None]
             out.hess_eta_aux = xp.zeros((z.shape[0], 1, 0), dtype=eta.dtype, device=device(eta))
             out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))
         return out
+
+    @staticmethod
+    def _no_aux(xp, eta):
+        """The (0,) and (n, 0) aux gradients of a family without aux parameters."""
+        if xp is np:
+            return np.empty(0, dtype=eta.dtype), np.empty((eta.shape[0], 0), dtype=eta.dtype)
+        return (xp.zeros(0, dtype=eta.dtype, device=device(eta)),
+                xp.zeros((eta.shape[0], 0), dtype=eta.dtype, device=device(eta)))
 
     def _device_derivatives(self, z, y, w, order):
         """Loss and gradient from the device's single-kernel softplus and sigmoid: six
