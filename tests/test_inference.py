@@ -1,7 +1,6 @@
 """Standard errors, robust covariances, summaries and LR tests."""
 
 import numpy as np
-import pandas as pd
 import pytest
 import statsmodels.api as sm
 
@@ -138,20 +137,6 @@ def test_penalised_fit_refuses_inference(spector):
     assert "penalised fit" in str(m.summary())
     with pytest.raises(ValueError, match="is penalised"):
         m.covariance_  # noqa: B018
-
-
-def test_separated_rows_are_flagged_in_the_summary():
-    rng = np.random.default_rng(1)
-    frame = pd.DataFrame({"x": rng.normal(size=200), "flag": rng.uniform(size=200) < 0.2})
-    y = np.where(frame["flag"], 1, (frame["x"] + rng.logistic(size=200) > 0).astype(int))
-    with pytest.warns(lk.PerfectSeparationWarning):
-        m = lk.LogisticRegression().fit(frame, y)
-    summary = m.summary()
-    table = summary.to_frame()
-    assert np.isnan(table.loc["flag[True]", "std_err"])
-    assert table.loc["flag[True]", "note"] == "separated"
-    assert np.isfinite(table.loc["x", "std_err"])
-    assert "quasi-complete" in str(summary) and "(separated)" in str(summary)
 
 
 def test_lr_test_of_nested_models(spector):

@@ -8,35 +8,13 @@ from click.testing import CliRunner
 
 import logitkit as lk
 import logitkit.fitting as fitting
+from family_cases import FAMILIES, IDS, small_problem
 from logitkit import curvature as curvature_module
 from logitkit import objective as objective_module
 from logitkit.cli import main
 from logitkit.families import Binomial, Multinomial, Ordinal
 from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
-
-FAMILIES = [
-    ("binomial", lambda: Binomial(), 2, True),
-    ("binomial-no-intercept", lambda: Binomial(), 2, False),
-    ("multinomial", lambda: Multinomial(), 4, True),
-    ("multinomial-no-intercept", lambda: Multinomial(), 3, False),
-    ("multinomial-full", lambda: Multinomial(full=True), 3, True),
-    ("ordinal-logit", lambda: Ordinal("logit"), 4, False),
-    ("ordinal-probit", lambda: Ordinal("probit"), 3, False),
-    ("ordinal-cloglog", lambda: Ordinal("cloglog"), 5, False),
-]
-IDS = [c[0] for c in FAMILIES]
-
-
-def _small(family, n_classes, fit_intercept, alpha, rng):
-    n, d = 300, 3
-    X = rng.normal(size=(n, d)) * [1.0, 3.0, 0.5] + [0.0, 2.0, -1.0]
-    y = rng.integers(0, n_classes, size=n).astype(float)
-    w = rng.uniform(0.2, 3.0, size=n)
-    ob = Objective(family, X, y, w, n_classes, fit_intercept, alpha=alpha)
-    ob.block_rows = 64  # several row blocks
-    W = rng.normal(scale=0.3, size=(ob.m, ob.d1))
-    return ob, ob.pack(W, np.sort(rng.normal(size=ob.q)) * 2.0)
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.05])
@@ -45,7 +23,7 @@ def test_hessian_vector_product_matches_finite_differences(name, make, n_classes
                                                            fit_intercept, alpha, monkeypatch):
     monkeypatch.setattr(objective_module, "_BLOCK_BYTES", 2048)  # several row blocks
     rng = np.random.default_rng(3)
-    ob, theta = _small(make(), n_classes, fit_intercept, alpha, rng)
+    ob, theta = small_problem(make(), n_classes, fit_intercept, alpha, rng)
     value, grad, rows = ob.curvature(theta)
     assert value == pytest.approx(ob.evaluate(theta, 0)[0], rel=1e-14)
     np.testing.assert_allclose(grad, ob.evaluate(theta, 1)[1], rtol=1e-12, atol=1e-15)
@@ -65,7 +43,7 @@ def test_solver_coordinates_hessian_vector_product(name, make, n_classes, fit_in
     second-order term the operator includes), with one slope held fixed."""
     monkeypatch.setattr(objective_module, "_BLOCK_BYTES", 2048)
     rng = np.random.default_rng(4)
-    ob, theta = _small(make(), n_classes, fit_intercept, 0.01, rng)
+    ob, theta = small_problem(make(), n_classes, fit_intercept, 0.01, rng)
     free = np.ones(ob.n_params, dtype=bool)
     free[1] = False  # the second slope of the first eta column
     theta[1] = 0.0
@@ -87,7 +65,7 @@ def test_single_column_dense_preconditioner_inverts_the_hessian(name, make, n_cl
     """With one eta column, the dense block from all rows is the whole natural Hessian, so
     at the optimum (no second-order term) P^-1 H x = x in solver coordinates."""
     rng = np.random.default_rng(5)
-    ob, _ = _small(make(), n_classes, fit_intercept, 0.01, rng)
+    ob, _ = small_problem(make(), n_classes, fit_intercept, 0.01, rng)
     result = fitting.fit_objective(ob, "newton", 1e-12, 100)
     problem = SolverProblem(ob)
     _, _, curvature = problem.curvature(problem.from_natural(result.params))
@@ -98,7 +76,7 @@ def test_single_column_dense_preconditioner_inverts_the_hessian(name, make, n_cl
 
 def test_diagonal_preconditioner_is_the_inverse_diagonal_for_one_column():
     rng = np.random.default_rng(6)
-    ob, theta = _small(Binomial(), 2, True, 0.01, rng)
+    ob, theta = small_problem(Binomial(), 2, True, 0.01, rng)
     problem = SolverProblem(ob)
     s = problem.from_natural(theta)
     _, _, curvature = problem.curvature(s)
@@ -236,7 +214,7 @@ def test_sampled_class_blocks_are_the_sample_hessian_blocks(name, make, n_classe
     monkeypatch.setattr(objective_module, "_BLOCK_BYTES", 2048)
     monkeypatch.setattr(curvature_module, "_PAIR_PRODUCT_COLUMNS", 64 if pair_products else 0)
     rng = np.random.default_rng(12)
-    ob, theta = _small(make(), n_classes, fit_intercept, 0.0, rng)
+    ob, theta = small_problem(make(), n_classes, fit_intercept, 0.0, rng)
     _, _, rows = ob.curvature(theta)
     assert len(rows.kept) > 1
     blocks, cross, aux = rows.class_blocks(3)

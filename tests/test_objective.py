@@ -4,31 +4,10 @@
 import numpy as np
 import pytest
 
-from logitkit.families import Binomial, Multinomial, Ordinal
+from family_cases import FAMILIES, IDS, small_problem
+from logitkit.families import Binomial, Ordinal
 from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
-
-CASES = [
-    ("binomial", lambda: Binomial(), 2, True),
-    ("binomial-no-intercept", lambda: Binomial(), 2, False),
-    ("multinomial", lambda: Multinomial(), 4, True),
-    ("multinomial-no-intercept", lambda: Multinomial(), 3, False),
-    ("ordinal-logit", lambda: Ordinal("logit"), 4, False),
-    ("ordinal-probit", lambda: Ordinal("probit"), 3, False),
-    ("ordinal-cloglog", lambda: Ordinal("cloglog"), 5, False),
-]
-
-
-def _problem(family, n_classes, fit_intercept, alpha, rng):
-    n, d = 300, 3
-    X = rng.normal(size=(n, d)) * [1.0, 3.0, 0.5] + [0.0, 2.0, -1.0]
-    y = rng.integers(0, n_classes, size=n).astype(float)
-    w = rng.uniform(0.2, 3.0, size=n)
-    ob = Objective(family, X, y, w, n_classes, fit_intercept, alpha=alpha)
-    ob.block_rows = 64  # exercise the accumulation over several row blocks
-    W = rng.normal(scale=0.3, size=(ob.m, ob.d1))
-    aux = np.sort(rng.normal(size=ob.q)) * 2.0
-    return ob, ob.pack(W, aux)
 
 
 def _numeric_gradient(f, x, h=1e-6):
@@ -41,10 +20,10 @@ def _numeric_gradient(f, x, h=1e-6):
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
-@pytest.mark.parametrize("name,make,n_classes,fit_intercept", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("name,make,n_classes,fit_intercept", FAMILIES, ids=IDS)
 def test_natural_gradient_and_hessian(name, make, n_classes, fit_intercept, alpha):
     rng = np.random.default_rng(0)
-    ob, theta = _problem(make(), n_classes, fit_intercept, alpha, rng)
+    ob, theta = small_problem(make(), n_classes, fit_intercept, alpha, rng)
     value, grad, hess = ob.evaluate(theta, 2)
     assert value == pytest.approx(ob.evaluate(theta, 0)[0], rel=1e-14)
     num_grad = _numeric_gradient(lambda t: ob.evaluate(t, 0)[0], theta)
@@ -57,10 +36,10 @@ def test_natural_gradient_and_hessian(name, make, n_classes, fit_intercept, alph
     np.testing.assert_allclose(hess, hess.T, atol=1e-12)
 
 
-@pytest.mark.parametrize("name,make,n_classes,fit_intercept", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("name,make,n_classes,fit_intercept", FAMILIES, ids=IDS)
 def test_solver_coordinates_chain_rule(name, make, n_classes, fit_intercept):
     rng = np.random.default_rng(1)
-    ob, theta = _problem(make(), n_classes, fit_intercept, 0.1, rng)
+    ob, theta = small_problem(make(), n_classes, fit_intercept, 0.1, rng)
     problem = SolverProblem(ob)
     s = problem.from_natural(theta)
     np.testing.assert_allclose(problem.to_natural(s), theta, rtol=1e-12, atol=1e-12)
@@ -81,13 +60,13 @@ def test_solver_coordinates_chain_rule(name, make, n_classes, fit_intercept):
     np.testing.assert_allclose(hess, num_hess, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("name,make,n_classes,fit_intercept", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("name,make,n_classes,fit_intercept", FAMILIES, ids=IDS)
 def test_score_products_are_the_sums_of_row_score_outer_products(name, make, n_classes,
                                                                  fit_intercept):
     """rows = sum_i s_i s_i' / w_i with s_i = w_i dl_i/dtheta (each row's own gradient);
     clusters = sum_g S_g S_g'. Zero weights included, float64 and float32 X."""
     rng = np.random.default_rng(7)
-    ob, theta = _problem(make(), n_classes, fit_intercept, 0.0, rng)
+    ob, theta = small_problem(make(), n_classes, fit_intercept, 0.0, rng)
     ob.w[::10] = 0.0
     scores = np.array([Objective(make(), ob.X[i:i + 1], ob.y[i:i + 1], ob.w[i:i + 1],
                                  n_classes, fit_intercept).loss_terms(theta, 1)[1]

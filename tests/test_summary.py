@@ -233,9 +233,15 @@ def test_separated_fit_marks_its_rows():
     y = np.where(frame["flag"], 1, (frame["x"] + rng.logistic(size=200) > 0).astype(int))
     with pytest.warns(lk.PerfectSeparationWarning):
         m = lk.LogisticRegression().fit(frame, y)
-    rows = _check(m.summary())
+    summary = m.summary()
+    rows = _check(summary)
     notes = {name: note for _, name, _, note in rows}
     assert notes == {"Intercept": None, "x": None, "flag[True]": "separated"}
+    table = summary.to_frame()
+    assert np.isnan(table.loc["flag[True]", "std_err"])
+    assert table.loc["flag[True]", "note"] == "separated"
+    assert np.isfinite(table.loc["x", "std_err"])
+    assert "quasi-complete" in str(summary)
 
 
 def test_names_that_share_head_and_tail_stay_distinct():
