@@ -19,7 +19,7 @@ import time
 import warnings
 
 import numpy as np
-from run import softmax_objective  # benchmarks/ is on sys.path when run as a script
+from common import softmax_objective  # benchmarks/ is on sys.path when run as a script
 from threadpoolctl import threadpool_limits
 
 import logitkit as lk

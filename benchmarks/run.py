@@ -16,22 +16,18 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
-import tracemalloc
 import warnings
 
 import numpy as np
-import scipy.special as sc
+from common import (  # benchmarks/ is on sys.path when run as a script
+    measure,
+    ordinal_objective,
+    softmax_objective,
+    statsmodels_ordinal,
+    unscaled_binary,
+)
 
 import logitkit as lk
-
-
-def unscaled_binary(n, d, rng):
-    scales = np.logspace(-3, 4, d)
-    Z = rng.normal(size=(n, d))
-    beta = rng.normal(size=d) / np.sqrt(d)
-    y = (Z @ beta + rng.logistic(size=n) > 0).astype(np.int64)
-    return Z * scales, y
 
 
 def multinomial_data(n, d, k, rng):
@@ -45,39 +41,6 @@ def ordinal_data(n, d, k, rng):
     latent = Z @ (rng.normal(size=d) / np.sqrt(d)) + rng.logistic(size=n)
     cuts = np.quantile(latent, np.linspace(0, 1, k + 1)[1:-1])
     return Z, np.digitize(latent, cuts)
-
-
-def softmax_objective(X, y, coef, intercept, alpha):
-    """Mean log-loss + alpha/2 ||coef||^2 in the symmetric (K, d) form."""
-    logits = X @ np.atleast_2d(coef).T + intercept
-    if logits.shape[1] == 1:
-        logits = np.hstack([np.zeros_like(logits), logits])
-    loss = np.mean(sc.logsumexp(logits, axis=1) - logits[np.arange(len(y)), y])
-    return loss + 0.5 * alpha * np.sum(np.asarray(coef) ** 2)
-
-
-def ordinal_objective(X, y, coef, cuts):
-    eta = X @ coef
-    full = np.concatenate([[-np.inf], cuts, [np.inf]])
-    upper, lower = full[y + 1] - eta, full[y] - eta
-    return -np.mean(np.log(sc.expit(upper) - sc.expit(lower)))
-
-
-def measure(fit):
-    """(seconds, peak extra bytes, result) of ``fit()``; timed and traced separately, as
-    tracemalloc slows allocation-heavy code."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        start = time.perf_counter()
-        result = fit()
-        seconds = time.perf_counter() - start
-    tracemalloc.start()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return seconds, peak, result
 
 
 def ours(fit, objective, penalised=True):
@@ -148,10 +111,8 @@ def run_ordinal(scale, rng, with_statsmodels):
 
         sec, peak, r = measure(lambda: OrderedModel(y, X, distr="logit").fit(
             method="bfgs", disp=0, maxiter=10_000))
-        params = np.asarray(r.params)
-        cuts = np.cumsum(np.r_[params[d], np.exp(params[d + 1:])])
         rows.append(("statsmodels OrderedModel bfgs", sec,
-                     ordinal_objective(X, y, params[:d], cuts), peak))
+                     ordinal_objective(X, y, *statsmodels_ordinal(r.params, d)), peak))
     return f"ordinal {k} classes, {n} x {d}, maximum likelihood", X, rows
 
 
