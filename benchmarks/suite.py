@@ -157,7 +157,7 @@ def main():
                         help=f"also run the peers that form a p x p Hessian from all rows "
                              f"(scikit-learn newton-cholesky, glum) above {HEAVY_PARAMS} "
                              "parameters (minutes each at full scale)")
-    parser.add_argument("--slow-seconds", type=float, default=30.0,
+    parser.add_argument("--slow-seconds", type=float, default=10.0,
                         help="a run longer than this is neither repeated nor traced")
     args = parser.parse_args()
     print(f"machine: {platform.machine()}, {platform.processor() or 'cpu'}; numpy "
