@@ -79,7 +79,9 @@ def summarise(case, results):
                   if name != ours_name and r["gap"] <= AT_OPTIMUM}
     peer = min(at_optimum, key=lambda name: at_optimum[name]["seconds"], default=None)
     peer_seconds = at_optimum[peer]["seconds"] if peer else np.nan
-    return {"case": case.name, "ours": ours, "peer": peer or "none at the optimum",
+    if peer is None:
+        peer = "none at the optimum" if len(results) > 1 else "no peer run"
+    return {"case": case.name, "ours": ours, "peer": peer,
             "peer_seconds": peer_seconds, "ratio": peer_seconds / ours["seconds"],
             "memory": _share(ours["peak"], case.data_bytes)}
 
