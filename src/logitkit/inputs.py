@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 
 from logitkit.backends import like, to_numpy, weighted_counts
 from logitkit.backends.devices import torch_device
+from logitkit.design import dense
 from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.messages import index_of, plain, row_name
 
@@ -127,7 +128,7 @@ class InputMixin:
             return Xd
         import torch
 
-        return torch.as_tensor(Xd, device=device)
+        return torch.as_tensor(dense(Xd), device=device)  # (no codes on a device)
 
     def _tensor_design(self, X, reset: bool, device):
         import torch
