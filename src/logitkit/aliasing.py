@@ -35,7 +35,7 @@ _SCREEN_ROWS = 5000
 # rows per block of the all-rows factorisation
 _BLOCK_ROWS = 8192
 # a structured design's blocks are made dense: at most this many bytes of them at a time
-_DESIGN_BLOCK_BYTES = 2**20
+_DESIGN_BLOCK_BYTES = 2**18
 
 
 def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarray:
@@ -56,7 +56,7 @@ def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarr
 def _weighted_block(X, weights, rows, constant: bool) -> np.ndarray:
     """(b, k) float64 rows of [1, X] (or X) times the square roots of their weights."""
     root = np.sqrt(to_numpy(weights[rows]).astype(np.float64))[:, None]
-    block = to_numpy(dense(X[rows])).astype(np.float64) * root
+    block = to_numpy(dense(X[rows])).astype(np.float64, copy=False) * root
     return np.hstack([root, block]) if constant else block
 
 

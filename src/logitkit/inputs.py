@@ -156,7 +156,7 @@ class InputMixin:
             elif self.encoder_ is None:  # fitted on an array: scikit-learn's checks
                 validate_data(self, X, reset=False, skip_check_array=True)
             if self.encoder_ is not None:  # the fitted columns, selected by name
-                Xd = self.encoder_.transform(X)
+                Xd = self.encoder_.design(X)
                 if Xd.shape[0] == 0:
                     raise ValueError("X has 0 samples; at least one is required")
                 return Xd

@@ -25,7 +25,7 @@ from logitkit.objective import Objective
 # rows used to estimate the column scales: they only precondition, so a sample will do
 _MOMENT_ROWS = 10_000
 # rows of a structured design made dense at a time
-_DENSE_CHUNK = 1024
+_DENSE_CHUNK = 256
 
 
 def column_moments(objective: Objective, center: bool):
