@@ -6,7 +6,8 @@
 
 logitkit and glum take the DataFrame itself (glum through tabmat: its categorical
 columns as codes, ``drop_first=True`` for the same model); scikit-learn needs a dense
-one-hot matrix, and its times and memory include making it (``pd.get_dummies``). One BLAS
+one-hot matrix, and its times and memory include making it (``pd.get_dummies``), as does
+the row of logitkit fitted on the dense one-hot matrix (what it did before codes). One BLAS
 thread for everyone; the fits run interleaved (ours, peers, ours, peers, ...) and each
 row reports its best time. Memory: tracemalloc's peak during one more fit, over the
 DataFrame already in memory. Objective: weighted mean log-loss + alpha/2 ||slopes||^2,
@@ -25,6 +26,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 import logitkit as lk
+from logitkit.encoding import DesignEncoder
 
 
 def categorical_frame(n, n_categorical, n_levels, n_numeric, rng):
@@ -62,12 +64,19 @@ def fitters(frame, y, alpha):
         m = lk.LogisticRegression(alpha=alpha, inference=False).fit(frame, y)
         return lambda: (m.predict_proba(frame)[:, 1], m.coef_, f"{m.n_passes_:.1f} passes")
 
+    def dense():  # the one-hot matrix logitkit fitted before codes (encoding included)
+        encoder = DesignEncoder.fit(frame)
+        m = lk.LogisticRegression(alpha=alpha, inference=False).fit(encoder.transform(frame), y)
+        return lambda: (m.predict_proba(encoder.transform(frame))[:, 1], m.coef_,
+                        f"{m.n_passes_:.1f} passes")
+
     def sklearn():
         onehot = pd.get_dummies(frame, drop_first=True, dtype=np.float64).to_numpy()
         m = SkLR(C=1 / (alpha * n), solver="newton-cholesky").fit(onehot, y)
         return lambda: (m.predict_proba(onehot)[:, 1], m.coef_, "")
 
     rows = [("logitkit, DataFrame", ours),
+            ("logitkit, dense one-hot (encoding incl.)", dense),
             ("scikit-learn newton-cholesky, get_dummies incl.", sklearn)]
     try:
         from glum import GeneralizedLinearRegressor

@@ -145,8 +145,10 @@ class CategoricalDesign(Design):
     def _columns(self) -> np.ndarray:
         """(n_numeric, n) float64 numeric columns, one per row (contiguous)."""
         if "columns" not in self._cache:
-            if isinstance(self.numeric, np.ndarray):
+            if isinstance(self.numeric, np.ndarray):  # each row contiguous, for BLAS
                 out = self.numeric.astype(np.float64, copy=False)
+                if out.strides[1] != out.itemsize:
+                    out = np.ascontiguousarray(out)
             else:
                 out = np.empty((len(self.numeric), self.n))
                 for j, values in enumerate(self.numeric):
@@ -204,33 +206,40 @@ class CategoricalDesign(Design):
 
     def weighted_gram(self, w: np.ndarray) -> np.ndarray:
         w = np.asarray(w, dtype=np.float64)
-        if self.n > _GRAM_ROWS:
-            return sum(self[rows].weighted_gram(w[rows]) for rows in self._chunks(_GRAM_ROWS))
-        G = np.zeros((self.d, self.d))
-        num, at = self._columns(), self.numeric_at
-        Z = num * w  # (n_numeric, n)
-        G[np.ix_(at, at)] = Z @ num.T
-        if not self.codes:
-            return G
         lay = self.layout
-        counts = np.empty(lay.n_slots)
+        counts = np.zeros(lay.n_slots)
+        numeric = np.zeros((len(self.numeric_at),) * 2)
+        # equal chunks of at most _GRAM_ROWS rows: bounded temporaries, one scatter
+        size = -(-self.n // max(1, -(-self.n // _GRAM_ROWS)))
+        for rows in self._chunks(size):
+            block = self if size >= self.n else self[rows]
+            numeric += block._add_tables(w[rows], counts)
+        G = np.zeros((self.d, self.d))
+        G[np.ix_(self.numeric_at, self.numeric_at)] = numeric
+        G.ravel()[lay.target] = counts[lay.source]
+        return G
+
+    def _add_tables(self, w, counts) -> np.ndarray:
+        """Add this block's level tables for weights w (n,) to ``counts`` (the layout's
+        slots); returns its numeric x numeric part X_num' diag(w) X_num."""
+        num, lay = self._columns(), self.layout
+        Z = num * w  # (n_numeric, n)
         weights = np.concatenate([w[None, :], Z])  # (1 + n_numeric, n)
+        width = weights.shape[0]
         for c, size in enumerate(self.sizes):
-            local, width = self._local(c), weights.shape[0]
-            slots = local + (size * np.arange(width))[:, None]
+            slots = self._local(c) + (size * np.arange(width))[:, None]
             start = lay.table_offsets[c]
-            counts[start:start + width * size] = np.bincount(
+            counts[start:start + width * size] += np.bincount(
                 slots.ravel(), weights=weights.ravel(), minlength=width * size)
         pair = 0
         for c, size in enumerate(self.sizes):
             for e in range(c + 1, len(self.codes)):
                 size_e, start = self.sizes[e], lay.pair_offsets[pair]
-                counts[start:start + size * size_e] = np.bincount(
+                counts[start:start + size * size_e] += np.bincount(
                     self._local(c) * size_e + self._local(e), weights=w,
                     minlength=size * size_e)
                 pair += 1
-        G.ravel()[lay.target] = counts[lay.source]
-        return G
+        return Z @ num.T
 
     def quadratic_form(self, B: np.ndarray) -> np.ndarray:
         B = np.asarray(B, dtype=np.float64)
