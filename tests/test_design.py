@@ -12,7 +12,7 @@ from sklearn.base import clone
 import logitkit as lk
 from logitkit.categorical import CategoricalDesign
 from logitkit.encoding import DesignEncoder
-from logitkit.exceptions import AliasedColumnsWarning
+from logitkit.exceptions import AliasedColumnsWarning, PerfectSeparationWarning
 from logitkit.inference import available_cov_types
 
 
@@ -171,6 +171,40 @@ def test_a_level_seen_once_with_a_ridge_penalty(target):
                                rtol=0, atol=1e-12)
 
 
+def test_a_level_seen_once_separates_on_codes_as_on_one_hot():
+    rng = np.random.default_rng(10)
+    frame = mixed_frame(2000, rng, once=True)
+    y = binary(frame, rng)
+    estimator = lk.LogisticRegression(tol=1e-11)  # (far enough for the probe to fire)
+    with pytest.warns(PerfectSeparationWarning, match=r"separated by r\[z\]"):
+        ours = clone(estimator).fit(frame, y)
+    with pytest.warns(PerfectSeparationWarning, match="separated by x"):
+        reference = clone(estimator).fit(one_hot(frame, ours.coef_names_), y)
+    assert ours.separation_status_ == reference.separation_status_
+    assert ours.separation_.features == reference.separation_.features
+
+
+def test_lbfgs_reaches_the_same_optimum_on_codes(frame):
+    """(L-BFGS's path depends on the products' rounding: the same optimum, not the same
+    iterates.)"""
+    rng = np.random.default_rng(11)
+    y = multinomial(frame, rng)
+    estimator = lk.LogisticRegression(solver="lbfgs", tol=1e-10, max_iter=1000)
+    ours = clone(estimator).fit(frame, y)
+    reference = clone(estimator).fit(one_hot(frame, ours.coef_names_), y)
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=0, atol=1e-6)
+    assert ours.log_likelihood_ == pytest.approx(reference.log_likelihood_, rel=1e-12)
+
+
+def test_a_device_fit_makes_the_design_dense(frame):
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(12)
+    y = binary(frame, rng)
+    ours = lk.LogisticRegression(device="cpu").fit(frame, y)
+    reference = lk.LogisticRegression().fit(frame, y)
+    np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=0, atol=1e-10)
+
+
 def test_predict_selects_columns_by_name_and_names_unseen_levels(frame):
     rng = np.random.default_rng(5)
     y = binary(frame, rng)
@@ -201,10 +235,13 @@ def test_an_aliased_level_is_found_on_codes(frame):
 def test_minibatch_solvers_train_the_same_model_on_codes(frame):
     rng = np.random.default_rng(7)
     y = binary(frame, rng)
-    estimator = lk.LogisticRegression(solver="adam", epochs=2, batch_size=64, random_state=0)
+    estimator = lk.LogisticRegression(solver="adam", epochs=2, batch_size=64, random_state=0,
+                                      validation_split=0.2)
     ours = clone(estimator).fit(frame, y)
     reference = clone(estimator).fit(one_hot(frame, ours.coef_names_), y)
     np.testing.assert_allclose(ours.coef_, reference.coef_, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(ours.history_["val_loss"], reference.history_["val_loss"],
+                               rtol=1e-12)
 
 
 def test_fit_memory_stays_far_below_the_one_hot_matrix():
