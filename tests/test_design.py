@@ -90,6 +90,9 @@ def test_block_products_equal_dense_ones(design, rows):
     np.testing.assert_allclose(V[:, 0] @ block, V[:, 0] @ X, rtol=0, atol=1e-10)
     np.testing.assert_allclose(block.weighted_gram(w), (X * w[:, None]).T @ X, rtol=0,
                                atol=1e-10)
+    grams = block.weighted_grams(np.stack([w, w * w, -w]))
+    for g, weights in zip(grams, (w, w * w, -w), strict=True):
+        np.testing.assert_allclose(g, (X * weights[:, None]).T @ X, rtol=0, atol=1e-10)
     np.testing.assert_allclose(block.quadratic_form(S), np.einsum("ij,ij->i", X @ S, X),
                                rtol=0, atol=1e-10)
     np.testing.assert_array_equal(block.square().toarray(), X * X)

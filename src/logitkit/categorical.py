@@ -198,46 +198,61 @@ class CategoricalDesign(Design):
             return out[0] if vector else out
         out = np.empty((V2.shape[0], self.d))
         out[:, self.numeric_at] = V2 @ self._columns().T
+        k = V2.shape[0]
         for c, size in enumerate(self.sizes):
             local, levels = self._local(c), self.layout.levels[c]
-            for k in range(V2.shape[0]):
-                out[k, levels] = np.bincount(local, weights=V2[k], minlength=size)[1:]
+            if k == 1:
+                out[0, levels] = np.bincount(local, weights=V2[0], minlength=size)[1:]
+            else:  # one bincount for all k rows of V: slot = row of V * size + level
+                slots = local + (size * np.arange(k))[:, None]
+                sums = np.bincount(slots.ravel(), weights=V2.ravel(), minlength=k * size)
+                out[:, levels] = sums.reshape(k, size)[:, 1:]
         return out[0] if vector else out
 
     def weighted_gram(self, w: np.ndarray) -> np.ndarray:
-        w = np.asarray(w, dtype=np.float64)
-        lay = self.layout
-        counts = np.zeros(lay.n_slots)
-        numeric = np.zeros((len(self.numeric_at),) * 2)
-        # equal chunks of at most _GRAM_ROWS rows: bounded temporaries, one scatter
-        size = -(-self.n // max(1, -(-self.n // _GRAM_ROWS)))
+        return self.weighted_grams(np.asarray(w, dtype=np.float64)[None, :])[0]
+
+    def weighted_grams(self, W: np.ndarray) -> np.ndarray:
+        """(r, d, d) float64 X' diag(W[i]) X for (r, n) weights: each table's bincount
+        serves all r weight vectors."""
+        W = np.asarray(W, dtype=np.float64)
+        lay, r = self.layout, W.shape[0]
+        counts = np.zeros((r, lay.n_slots))
+        numeric = np.zeros((r,) + (len(self.numeric_at),) * 2)
+        # equal chunks of at most _GRAM_ROWS / r rows: bounded temporaries, one scatter
+        limit = max(256, _GRAM_ROWS // r)
+        size = -(-self.n // max(1, -(-self.n // limit)))
         for rows in self._chunks(size):
             block = self if size >= self.n else self[rows]
-            numeric += block._add_tables(w[rows], counts)
-        G = np.zeros((self.d, self.d))
-        G[np.ix_(self.numeric_at, self.numeric_at)] = numeric
-        G.ravel()[lay.target] = counts[lay.source]
+            numeric += block._add_tables(W[:, rows], counts)
+        G = np.zeros((r, self.d, self.d))
+        at = self.numeric_at
+        G[:, at[:, None], at[None, :]] = numeric
+        G.reshape(r, -1)[:, lay.target] = counts[:, lay.source]
         return G
 
-    def _add_tables(self, w, counts) -> np.ndarray:
-        """Add this block's level tables for weights w (n,) to ``counts`` (the layout's
-        slots); returns its numeric x numeric part X_num' diag(w) X_num."""
-        num, lay = self._columns(), self.layout
-        Z = num * w  # (n_numeric, n)
-        weights = np.concatenate([w[None, :], Z])  # (1 + n_numeric, n)
-        width = weights.shape[0]
+    def _add_tables(self, W, counts) -> np.ndarray:
+        """Add this block's level tables for weights W (r, n) to ``counts`` (r, the
+        layout's slots); returns the numeric x numeric parts X_num' diag(W[i]) X_num."""
+        num, lay, r = self._columns(), self.layout, W.shape[0]
+        Z = W[:, None, :] * num  # (r, n_numeric, n)
+        weights = np.concatenate([W[:, None, :], Z], axis=1)  # (r, 1 + n_numeric, n)
+        width = weights.shape[1]
         for c, size in enumerate(self.sizes):
-            slots = self._local(c) + (size * np.arange(width))[:, None]
+            slots = self._local(c) + (size * np.arange(r * width))[:, None]
             start = lay.table_offsets[c]
-            counts[start:start + width * size] += np.bincount(
-                slots.ravel(), weights=weights.ravel(), minlength=width * size)
+            sums = np.bincount(slots.ravel(), weights=weights.ravel(),
+                               minlength=r * width * size)
+            counts[:, start:start + width * size] += sums.reshape(r, width * size)
         pair = 0
         for c, size in enumerate(self.sizes):
             for e in range(c + 1, len(self.codes)):
                 size_e, start = self.sizes[e], lay.pair_offsets[pair]
-                counts[start:start + size * size_e] += np.bincount(
-                    self._local(c) * size_e + self._local(e), weights=w,
-                    minlength=size * size_e)
+                slots = (self._local(c) * size_e + self._local(e)
+                         + (size * size_e * np.arange(r))[:, None])
+                sums = np.bincount(slots.ravel(), weights=W.ravel(),
+                                   minlength=r * size * size_e)
+                counts[:, start:start + size * size_e] += sums.reshape(r, size * size_e)
                 pair += 1
         return Z @ num.T
 

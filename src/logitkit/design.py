@@ -66,6 +66,11 @@ class Design(ABC):
     def weighted_gram(self, w: np.ndarray) -> np.ndarray:
         """(d, d) float64 X' diag(w) X for (n,) weights of any sign."""
 
+    def weighted_grams(self, W: np.ndarray) -> np.ndarray:
+        """(r, d, d) float64 X' diag(W[i]) X for (r, n) weights (one product each here;
+        a subclass may share its work between them)."""
+        return np.stack([self.weighted_gram(w) for w in W])
+
     @abstractmethod
     def quadratic_form(self, B: np.ndarray) -> np.ndarray:
         """(n,) float64 x_i' B x_i of the rows x_i, for a symmetric (d, d) B."""

@@ -525,16 +525,17 @@ class _HessianSum:
         per pair of eta columns, from its weighted Gram products (upper pairs, mirrored)."""
         m, d = self.m, self.d
         diag, U = der.hess_eta_diag, der.hess_eta_lowrank
-        for k in range(m):
-            for j in range(k, m):
-                w = (clip_min(diag[:, k], 0.0) if diag is not None and j == k
-                     else np.zeros(Xb.shape[0]))
-                if U is not None:
-                    w = w - U[:, k] * U[:, j]
-                block = Xb.weighted_gram(w)
-                self.BB[k * d:(k + 1) * d, j * d:(j + 1) * d] += block
-                if j != k:
-                    self.BB[j * d:(j + 1) * d, k * d:(k + 1) * d] += block.T
+        pairs = [(k, j) for k in range(m) for j in range(k, m)]
+        W = np.zeros((len(pairs), Xb.shape[0]))
+        for i, (k, j) in enumerate(pairs):
+            if diag is not None and j == k:
+                W[i] = clip_min(diag[:, k], 0.0)
+            if U is not None:
+                W[i] -= U[:, k] * U[:, j]
+        for (k, j), block in zip(pairs, Xb.weighted_grams(W), strict=True):
+            self.BB[k * d:(k + 1) * d, j * d:(j + 1) * d] += block
+            if j != k:
+                self.BB[j * d:(j + 1) * d, k * d:(k + 1) * d] += block.T
 
     def matrix(self) -> np.ndarray:
         """The (p, p) Hessian in the natural layout (W rows of [slopes, intercept], aux)."""
