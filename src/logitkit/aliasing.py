@@ -26,6 +26,7 @@ import numpy as np
 import scipy.linalg as la
 
 from logitkit.backends import to_numpy
+from logitkit.design import dense, is_design
 
 # relative residual norm at or below which a column is aliased (R's lm default)
 ALIAS_TOL = 1e-7
@@ -33,6 +34,8 @@ ALIAS_TOL = 1e-7
 _SCREEN_ROWS = 5000
 # rows per block of the all-rows factorisation
 _BLOCK_ROWS = 8192
+# a structured design's blocks are made dense: at most this many bytes of them at a time
+_DESIGN_BLOCK_BYTES = 2**18
 
 
 def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarray:
@@ -43,9 +46,9 @@ def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarr
     step = max(1, n // max(_SCREEN_ROWS, 5 * k))
     if step == 1:
         return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
-    sample = (X[::step], weights[::step])
-    screened = _aliased_columns(_triangular_factor(*sample, constant), constant, tol)
-    if not screened.any() or _confirmed(X, weights, constant, screened, sample, tol):
+    R = _triangular_factor(X[::step], weights[::step], constant)
+    screened = _aliased_columns(R, constant, tol)
+    if not screened.any() or _confirmed(X, weights, constant, screened, R, tol):
         return screened
     return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
 
@@ -53,14 +56,23 @@ def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarr
 def _weighted_block(X, weights, rows, constant: bool) -> np.ndarray:
     """(b, k) float64 rows of [1, X] (or X) times the square roots of their weights."""
     root = np.sqrt(to_numpy(weights[rows]).astype(np.float64))[:, None]
-    block = to_numpy(X[rows]).astype(np.float64) * root
+    block = to_numpy(dense(X[rows])).astype(np.float64, copy=False) * root
     return np.hstack([root, block]) if constant else block
 
 
-def _confirmed(X, weights, constant: bool, aliased, sample, tol: float) -> bool:
-    """Whether every column ``aliased`` on the subsample is aliased on all rows too."""
+def _block_rows(X, k: int) -> int:
+    """Rows per block of X: ``_BLOCK_ROWS``, fewer for a structured design made dense."""
+    if is_design(X):
+        return max(2 * k, min(_BLOCK_ROWS, _DESIGN_BLOCK_BYTES // (8 * k)))
+    return _BLOCK_ROWS
+
+
+def _confirmed(X, weights, constant: bool, aliased, R, tol: float) -> bool:
+    """Whether every column ``aliased`` on the subsample is aliased on all rows too; R the
+    subsample's triangular factor (least squares on it equals least squares on the
+    subsample's weighted rows, which are Q R)."""
     offset = int(constant)
-    design = _weighted_block(*sample, slice(None), constant)
+    design = R
     kept = np.concatenate([np.ones(offset, bool), ~aliased])
     columns = np.flatnonzero(aliased) + offset
     # combinations (k, c): column j minus its least-squares fit on the kept ones before it
@@ -74,11 +86,15 @@ def _confirmed(X, weights, constant: bool, aliased, sample, tol: float) -> bool:
     slopes = combinations[offset:]
     shift = combinations[0] if constant else np.zeros(columns.size)
     residual, norm = np.zeros(columns.size), np.zeros(columns.size)
-    for start in range(0, X.shape[0], _BLOCK_ROWS):
-        rows = slice(start, start + _BLOCK_ROWS)
+    size = _block_rows(X, X.shape[1] + offset)
+    for start in range(0, X.shape[0], size):
+        rows = slice(start, start + size)
         Xb, w = to_numpy(X[rows]), to_numpy(weights[rows]).astype(np.float64)
         residual += w @ (Xb @ slopes.astype(Xb.dtype) + shift) ** 2
-        norm += w @ Xb[:, columns - offset].astype(np.float64) ** 2
+        if is_design(Xb):
+            norm += (w @ Xb.square())[columns - offset]
+        else:
+            norm += w @ Xb[:, columns - offset].astype(np.float64) ** 2
     return bool(np.all(np.sqrt(residual) <= tol * np.sqrt(norm)))
 
 
@@ -87,8 +103,9 @@ def _triangular_factor(X, weights, constant: bool) -> np.ndarray:
     n, d = X.shape
     k = d + int(constant)
     R = np.zeros((0, k))
-    for start in range(0, n, _BLOCK_ROWS):
-        block = _weighted_block(X, weights, slice(start, start + _BLOCK_ROWS), constant)
+    size = _block_rows(X, k)
+    for start in range(0, n, size):
+        block = _weighted_block(X, weights, slice(start, start + size), constant)
         R = la.qr(np.vstack([R, block]), mode="r", check_finite=False)[0][:k]
     return R
 

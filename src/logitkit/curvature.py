@@ -11,6 +11,7 @@ import numpy as np
 
 from logitkit import objective as _objective
 from logitkit.backends import clip_min, device, gram, to_numpy
+from logitkit.design import dense, is_design
 from logitkit.objective import Objective
 
 # preconditioner blocks over at most this many columns (with the intercept) come from one
@@ -132,7 +133,7 @@ class RowCurvature:
         ob.reads.rows += -(-ob.n // step)
         for rows, a, U, A in self.kept:
             local = slice((-rows.start) % step, None, step)
-            Xs = xp.astype(ob.X[rows][local], xp.float64)
+            Xs = xp.astype(dense(ob.X[rows][local]), xp.float64)
             if ob.fit_intercept:
                 Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
                                             device=device(Xs))], axis=1)
@@ -170,7 +171,7 @@ class RowCurvature:
             local = slice((-rows.start) % step, None, step)
             Xb = ob.X[rows][local]
             C = self._weights(a[local], None if U is None else U[local])
-            out += ob._cross(Xb * Xb, C)
+            out += ob._cross(Xb.square() if is_design(Xb) else Xb * Xb, C)
             sums += xp.sum(C, axis=0)
         diagonals = np.zeros((nb, ob.d1, 1))
         diagonals[:, :d, 0] = to_numpy(out)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from logitkit.categorical import CategoricalDesign, code_dtype, stacked_view
 from logitkit.messages import plain, row_name
 
 # rows of the design filled at a time (a block of it stays in cache)
@@ -82,9 +83,32 @@ class DesignEncoder:
     def has_categorical(self) -> bool:
         return any(col.levels is not None for col in self.columns)
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        """(n, n_outputs) float64 design matrix of the fitted columns, selected by name (in
-        any order; other columns are ignored); errors name the offending column."""
+    def design(self, frame: pd.DataFrame):
+        """The design of the fitted columns of ``frame`` (selected as :meth:`transform`
+        does): with categorical columns a :class:`~logitkit.categorical.CategoricalDesign`
+        of the numeric columns (views of the frame's float columns) and the level codes,
+        no one-hot block; without them the dense :meth:`transform`."""
+        if not self.has_categorical:
+            return self.transform(frame)
+        frame = self._selected(frame)
+        numeric, numeric_at, codes, sizes, starts = [], [], [], [], []
+        position = 0
+        for col in self.columns:
+            series = frame[col.name]
+            if col.levels is None:
+                numeric.append(_numeric_column(series, col.name, keep_float=True))
+                numeric_at.append(position)
+            else:
+                codes.append(_level_codes(series, col))
+                sizes.append(len(col.levels))
+                starts.append(position)
+            position += len(col.output_names)
+        stacked = stacked_view(numeric)  # one view of the frame's block, when it is one
+        return CategoricalDesign(numeric if stacked is None else stacked, numeric_at, codes,
+                                 sizes, starts, position)
+
+    def _selected(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with string column names, checked to hold each fitted column once."""
         names = [str(c) for c in frame.columns]
         counts = Counter(names)
         missing = [col.name for col in self.columns if col.name not in counts]
@@ -94,7 +118,12 @@ class DesignEncoder:
         repeated = sorted({col.name for col in self.columns if counts[col.name] > 1})
         if repeated:
             raise ValueError(f"X has the column(s) {repeated} more than once")
-        frame = frame.set_axis(names, axis=1)
+        return frame.set_axis(names, axis=1)
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        """(n, n_outputs) float64 design matrix of the fitted columns, selected by name (in
+        any order; other columns are ignored); errors name the offending column."""
+        frame = self._selected(frame)
         # per column: its values, or its level codes (no n x levels one-hot blocks)
         columns = [_numeric_column(frame[col.name], col.name) if col.levels is None
                    else _level_codes(frame[col.name], col) for col in self.columns]
@@ -120,7 +149,10 @@ def _check_no_missing(series: pd.Series, name) -> None:
                          f"{row_name(row, series.index)})")
 
 
-def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
+def _numeric_column(series: pd.Series, name: str, keep_float: bool = False) -> np.ndarray:
+    """(n,) values of a numeric column: float64, or with ``keep_float`` the column's own
+    float32/float64 array (a view, no copy); an error names a non-numeric or non-finite
+    value."""
     if _is_categorical(series):
         values = pd.to_numeric(series, errors="coerce")
         bad = values.isna() & series.notna()
@@ -131,7 +163,8 @@ def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
                 f"{plain(series.iloc[row])!r} at {row_name(row, series.index)}"
             )
         series = values
-    values = series.to_numpy(dtype=float)
+    keep = keep_float and series.dtype in (np.float32, np.float64)
+    values = series.to_numpy() if keep else series.to_numpy(dtype=float)
     if not np.all(np.isfinite(values)):
         row = np.flatnonzero(~np.isfinite(values))[0]
         raise ValueError(f"Input X contains NaN or infinity in column {name!r} (first at "
@@ -140,10 +173,11 @@ def _numeric_column(series: pd.Series, name: str) -> np.ndarray:
 
 
 def _level_codes(series: pd.Series, col: ColumnEncoding) -> np.ndarray:
-    """(n,) int codes of series' values in col.levels, from pandas' hash-based lookup
-    (not a per-row Python loop); an unseen category is an error naming it."""
+    """(n,) int codes of series' values in col.levels (the smallest integer dtype; a
+    Categorical's own codes when its categories are the levels), from pandas' hash-based
+    lookup (not a per-row Python loop); an unseen category is an error naming it."""
     _check_no_missing(series, col.name)
-    codes = _codes_in(series, col.levels)
+    codes = _codes_in(series, col.levels, code_dtype(len(col.levels)))
     if np.any(codes < 0):
         values = series.to_numpy(dtype=object)
         unseen = sorted({str(v) for v in values[codes < 0]})
@@ -155,14 +189,20 @@ def _level_codes(series: pd.Series, col: ColumnEncoding) -> np.ndarray:
     return codes
 
 
-def _codes_in(series: pd.Series, levels) -> np.ndarray:
-    """(n,) int64 position of each value of series in levels, -1 where absent: a hash
-    lookup of the distinct values (a Categorical's categories) or of every value."""
+def _codes_in(series: pd.Series, levels, dtype=None) -> np.ndarray:
+    """(n,) position of each value of series in levels, -1 where absent: a hash lookup of
+    the distinct values (a Categorical's categories) or of every value. int64 for
+    ``dtype`` None; else of the signed ``dtype``, or a Categorical's own codes (no copy)
+    when its categories are the levels."""
     index = pd.Index(list(levels), dtype=object)
     if isinstance(series.dtype, pd.CategoricalDtype):
-        lookup = np.append(index.get_indexer(series.cat.categories), -1)  # code -1: NaN
-        return lookup[series.cat.codes.to_numpy()].astype(np.int64)
-    return index.get_indexer(series.to_numpy(dtype=object)).astype(np.int64)
+        positions = index.get_indexer(series.cat.categories)
+        codes = np.asarray(series.array.codes)  # (the Categorical's own, a view)
+        if dtype is not None and np.array_equal(positions, np.arange(len(index))):
+            return codes
+        lookup = np.append(positions, -1).astype(dtype or np.int64)  # code -1: NaN
+        return lookup[codes]
+    return index.get_indexer(series.to_numpy(dtype=object)).astype(dtype or np.int64)
 
 
 def encode_target(y) -> tuple[np.ndarray, np.ndarray]:

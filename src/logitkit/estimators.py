@@ -34,6 +34,7 @@ from logitkit.backends import (
     to_numpy,
     weighted_counts,
 )
+from logitkit.design import dense
 from logitkit.divergence import diverging
 from logitkit.exceptions import (
     AliasedColumnsWarning,
@@ -211,7 +212,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                 and diverging(family, Xd, codes, weights, len(self.classes_),
                               self._fits_intercept(), result))
             if check and small:
-                report = detect_separation(to_numpy(Xd), to_numpy(codes), family.name,
+                report = detect_separation(to_numpy(dense(Xd)), to_numpy(codes), family.name,
                                            len(self.classes_),
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=to_numpy(weights))

@@ -24,6 +24,7 @@ from sklearn.utils.validation import (
 
 from logitkit.backends import like, to_numpy, weighted_counts
 from logitkit.backends.devices import torch_device
+from logitkit.design import dense
 from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.messages import index_of, plain, row_name
 
@@ -127,7 +128,7 @@ class InputMixin:
             return Xd
         import torch
 
-        return torch.as_tensor(Xd, device=device)
+        return torch.as_tensor(dense(Xd), device=device)  # (no codes on a device)
 
     def _tensor_design(self, X, reset: bool, device):
         import torch
@@ -155,7 +156,7 @@ class InputMixin:
             elif self.encoder_ is None:  # fitted on an array: scikit-learn's checks
                 validate_data(self, X, reset=False, skip_check_array=True)
             if self.encoder_ is not None:  # the fitted columns, selected by name
-                Xd = self.encoder_.transform(X)
+                Xd = self.encoder_.design(X)
                 if Xd.shape[0] == 0:
                     raise ValueError("X has 0 samples; at least one is required")
                 return Xd

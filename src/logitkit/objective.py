@@ -19,6 +19,7 @@ from typing import NamedTuple
 import numpy as np
 
 from logitkit.backends import clip_min, device, get_namespace, gram, to_numpy
+from logitkit.design import dense, is_design
 from logitkit.families import Family
 from logitkit.families.base import EtaDerivatives
 from logitkit.penalties import L2Penalty
@@ -262,7 +263,7 @@ class Objective:
     def _row_scores(self, Xb, der):
         """(b, p) float64 weighted scores of a block's rows, in the natural layout."""
         xp = self.xp
-        X64 = xp.astype(Xb, xp.float64, copy=False)
+        X64 = xp.astype(dense(Xb), xp.float64, copy=False)
         columns = []
         for k in range(self.m):
             g = der.grad_eta[:, k][:, None]
@@ -328,7 +329,7 @@ class Objective:
         Returns (value, grad (p,) or None if ``order`` is 0, eta (b, m) float64).
         """
         W, aux = self.unpack(theta)
-        if not isinstance(self.X, np.ndarray):
+        if not isinstance(self.X, np.ndarray) and not is_design(self.X):
             xp, dev = self.xp, device(self.X)
             Xb = self.X[rows]
             b = Xb.shape[0]
@@ -343,7 +344,8 @@ class Objective:
             grad[: self.m * self.d1] += self.penalty.gradient(W).ravel()
             return value, grad, eta
         # NumPy: a batch is small, so computing it in float64 costs one cast, saves several
-        Xb = self.X[rows].astype(np.float64, copy=False)
+        # (a structured design's batch is made dense: b rows of it)
+        Xb = dense(self.X[rows]).astype(np.float64, copy=False)
         eta = self._eta(Xb, W)
         der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
         b = Xb.shape[0]
@@ -406,8 +408,11 @@ class _HatFactor:
     def quadratic_form(self, Xb):
         """(b,) float64 x_i' B x_i of the block's rows."""
         xp, d, B = get_namespace(Xb), self.d, self.B
-        X64 = xp.astype(Xb, xp.float64, copy=False)
-        quad = xp.vecdot(X64 @ B[:d, :d], X64, axis=1)
+        if is_design(Xb):
+            X64, quad = Xb, Xb.quadratic_form(B[:d, :d])
+        else:
+            X64 = xp.astype(Xb, xp.float64, copy=False)
+            quad = xp.vecdot(X64 @ B[:d, :d], X64, axis=1)
         if self.fit_intercept:
             quad = quad + 2.0 * (X64 @ B[:d, d]) + B[d, d]
         return quad
@@ -424,10 +429,16 @@ class _RowGram:
 
     def add(self, Xb, r):
         ob = self.objective
-        Z = ob.xp.astype(r, Xb.dtype)[:, None] * Xb
-        self.XX += gram(Z)
+        if is_design(Xb):
+            self.XX += Xb.weighted_gram(r * r)
+            if ob.fit_intercept:
+                self.Xc += (r * r) @ Xb
+        else:
+            Z = ob.xp.astype(r, Xb.dtype)[:, None] * Xb
+            self.XX += gram(Z)
+            if ob.fit_intercept:
+                self.Xc += ob._cross(Z, r[:, None])[0]
         if ob.fit_intercept:
-            self.Xc += ob._cross(Z, r[:, None])[0]
             self.cc += ob.xp.sum(r * r)
 
     def matrix(self) -> np.ndarray:
@@ -491,10 +502,12 @@ class _HessianSum:
         (m * q)]' X_b as :meth:`Objective._crossed` laid them out."""
         xp, m, d, q = self.objective.xp, self.m, self.d, self.q
         diag = der.hess_eta_diag
-        for k in range(m if diag is not None else 0):
+        if is_design(Xb):
+            self._add_design_block(Xb, der)
+        for k in range(m if diag is not None and not is_design(Xb) else 0):
             root = xp.astype(xp.sqrt(clip_min(diag[:, k], 0.0)), Xb.dtype)
             self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
-        if der.hess_eta_lowrank is not None:
+        if der.hess_eta_lowrank is not None and not is_design(Xb):
             U = xp.astype(der.hess_eta_lowrank, Xb.dtype)
             self.BB -= gram(xp.concat([U[:, k][:, None] * Xb for k in range(m)], axis=1))
         if self.fit_intercept:
@@ -506,6 +519,23 @@ class _HessianSum:
             if self.fit_intercept:
                 self.ca += xp.sum(der.hess_eta_aux, axis=0)
             self.aa += der.hess_aux
+
+    def _add_design_block(self, Xb, der):
+        """The slopes x slopes part of a structured design's block: X' diag(h[:, k, l]) X
+        per pair of eta columns, from its weighted Gram products (upper pairs, mirrored)."""
+        m, d = self.m, self.d
+        diag, U = der.hess_eta_diag, der.hess_eta_lowrank
+        pairs = [(k, j) for k in range(m) for j in range(k, m)]
+        W = np.zeros((len(pairs), Xb.shape[0]))
+        for i, (k, j) in enumerate(pairs):
+            if diag is not None and j == k:
+                W[i] = clip_min(diag[:, k], 0.0)
+            if U is not None:
+                W[i] -= U[:, k] * U[:, j]
+        for (k, j), block in zip(pairs, Xb.weighted_grams(W), strict=True):
+            self.BB[k * d:(k + 1) * d, j * d:(j + 1) * d] += block
+            if j != k:
+                self.BB[j * d:(j + 1) * d, k * d:(k + 1) * d] += block.T
 
     def matrix(self) -> np.ndarray:
         """The (p, p) Hessian in the natural layout (W rows of [slopes, intercept], aux)."""

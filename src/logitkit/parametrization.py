@@ -19,10 +19,13 @@ from scipy import sparse
 from scipy.sparse.linalg import spsolve_triangular
 
 from logitkit.backends import device, to_numpy
+from logitkit.design import is_design
 from logitkit.objective import Objective
 
 # rows used to estimate the column scales: they only precondition, so a sample will do
 _MOMENT_ROWS = 10_000
+# rows of a structured design made dense at a time
+_DENSE_CHUNK = 256
 
 
 def column_moments(objective: Objective, center: bool):
@@ -31,18 +34,40 @@ def column_moments(objective: Objective, center: bool):
     xp = objective.xp
     rows = min(objective.n, max(1000, min(_MOMENT_ROWS, objective.n // 32)))
     step = max(1, objective.n // rows)
-    X = xp.astype(objective.X[::step], xp.float64)
+    X = objective.X[::step]
     w = xp.astype(objective.w[::step], xp.float64)
     total = float(to_numpy(xp.sum(w)))
     if total <= 0:
         w, total = xp.ones_like(w), float(X.shape[0])
+    if is_design(X):
+        return _design_moments(X, w, total, center)
+    X = xp.astype(X, xp.float64)
     means = to_numpy(w @ X) / total if center else np.zeros(objective.d)
     X -= xp.asarray(means, dtype=xp.float64, device=device(X))
     X *= X
     scales = np.sqrt(to_numpy(w @ X) / total)
+    return means, _fixed_scales(scales, means)
+
+
+def _design_moments(X, w, total: float, center: bool):
+    """column_moments of a row sample X of a structured design: its means from V X, its
+    centred squares from dense chunks of ``_DENSE_CHUNK`` rows (no dense copy of X)."""
+    means = (w @ X) / total if center else np.zeros(X.shape[1])
+    squares = np.zeros(X.shape[1])
+    for start in range(0, X.shape[0], _DENSE_CHUNK):
+        rows = slice(start, start + _DENSE_CHUNK)
+        chunk = X[rows].toarray()
+        chunk -= means
+        chunk *= chunk
+        squares += w[rows] @ chunk
+    return means, _fixed_scales(np.sqrt(squares / total), means)
+
+
+def _fixed_scales(scales, means):
+    """The scales, with 1 for columns that (nearly) do not vary."""
     tiny = 1e-12 * np.maximum(1.0, np.abs(means))
     scales[~(scales > tiny)] = 1.0
-    return means, scales
+    return scales
 
 
 def _coordinate_map(objective: Objective, means, scales) -> sparse.csr_array:

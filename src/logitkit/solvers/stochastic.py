@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from logitkit.backends import get_namespace, to_numpy, weighted_counts
+from logitkit.design import is_design
 from logitkit.families import Multinomial
 from logitkit.messages import plain
 from logitkit.objective import Objective
@@ -316,7 +317,7 @@ class Trainer:
         reason = f"completed {epochs} epoch{'s' * (epochs != 1)}"
         records = []
         loop = None
-        if not isinstance(problem.train.X, np.ndarray):
+        if not isinstance(problem.train.X, np.ndarray) and not is_design(problem.train.X):
             from logitkit.solvers.device_loop import DeviceLoop
 
             loop = DeviceLoop(problem, self, config.batch_size or problem.train.n)
