@@ -145,7 +145,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self._set_coefficients(objective, result.params)
-        self.separation_ = self._diagnose(Xd, codes, weights, family, result)
+        self.separation_ = self._diagnose(Xd, codes, weights, family, result, objective)
         self.inference_ = (collect(objective, result.params, clusters, result.hessian,
                                    result.free(objective))
                            if self.alpha == 0 and self.inference else None)
@@ -194,7 +194,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             )
         return empty
 
-    def _diagnose(self, Xd, codes, weights, family, result):
+    def _diagnose(self, Xd, codes, weights, family, result, objective):
         """Warn about separation or non-convergence; returns the SeparationReport or None.
 
         Sets ``separation_status_``, the summary's one-word account of the check.
@@ -208,7 +208,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             small = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1) <= (
                 _SEPARATION_LP_MAX)
             check = (not result.converged and small) or (
-                self._max_observed_proba(Xd, codes, weights) > 1 - _EXTREME_PROBA
+                self._max_observed_proba(Xd, codes, weights, objective, result.params)
+                > 1 - _EXTREME_PROBA
                 and diverging(family, Xd, codes, weights, len(self.classes_),
                               self._fits_intercept(), result))
             if check and small:
@@ -250,14 +251,18 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             )
         return report
 
-    def _max_observed_proba(self, Xd, codes, weights) -> float:
-        """Largest fitted probability of a row's own class (rows with weight > 0),
-        computed where Xd lives.
+    def _max_observed_proba(self, Xd, codes, weights, objective=None, params=None) -> float:
+        """Largest fitted probability of a row's own class (rows with weight > 0): the
+        objective's by-product of its pass at ``params`` when it has one, else computed
+        where Xd lives.
 
         Host blocks are a sixteenth of the rows (at least 2048, at most 65536: the
         temporaries stay far below X); a tensor's are large, as each costs kernel
         launches.
         """
+        known = None if objective is None else objective.largest_observed_proba(params)
+        if known is not None:
+            return known
         n = len(codes)
         block = (1 << 20) if is_torch_array(Xd) else int(np.clip(n // 16, 2048, 65536))
         largest = -np.inf

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 
 @dataclass
 class EtaDerivatives:
@@ -28,6 +30,8 @@ class EtaDerivatives:
                    (n, m) array is kept
     hess_eta_aux:  (n, m, q), w_i * d2 loss_i / d eta_ik d aux_j
     hess_aux:      (q, q),   sum_i w_i d2 loss_i / d aux d aux
+    least_loss:    min_i loss_i over rows with w_i > 0 (inf if none), when the family
+                   gives it (:meth:`Family.block_derivatives`)
     """
 
     loss: Any
@@ -40,6 +44,28 @@ class EtaDerivatives:
     hess_eta_coupling: Any = None
     hess_eta_aux: Any = None
     hess_aux: Any = None
+    least_loss: float | None = None
+
+
+class Scratch:
+    """Reusable float64 (and bool) work arrays of a pass's blocks, grown on demand."""
+
+    def __init__(self):
+        self._floats = np.empty((0, 0))
+        self._mask = np.empty(0, dtype=bool)
+
+    def arrays(self, count: int, rows: int) -> list:
+        """``count`` float64 arrays of ``rows`` entries (overwritten by the next call)."""
+        if self._floats.shape[0] < count or self._floats.shape[1] < rows:
+            self._floats = np.empty((max(count, self._floats.shape[0]),
+                                     max(rows, self._floats.shape[1])))
+        return [self._floats[k, :rows] for k in range(count)]
+
+    def mask(self, rows: int) -> np.ndarray:
+        """A bool array of ``rows`` entries."""
+        if self._mask.shape[0] < rows:
+            self._mask = np.empty(rows, dtype=bool)
+        return self._mask[:rows]
 
 
 class Family:
@@ -66,6 +92,12 @@ class Family:
     def derivatives(self, eta, aux, y, w, order: int) -> EtaDerivatives:
         """Loss and derivatives up to ``order`` (0, 1 or 2) for one block of rows."""
         raise NotImplementedError
+
+    def block_derivatives(self, eta, aux, y, w, order: int, scratch) -> EtaDerivatives:
+        """:meth:`derivatives` of one block of a pass over all rows; a family may compute
+        them in the preallocated arrays of ``scratch`` (a :class:`Scratch`), so that the
+        arrays it returns are valid only until its next call."""
+        return self.derivatives(eta, aux, y, w, order)
 
     def curvature(self, eta, aux, y, w) -> EtaDerivatives:
         """Loss, gradient and the Hessian pieces a Hessian-vector product needs for one

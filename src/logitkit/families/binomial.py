@@ -16,6 +16,49 @@ class Binomial(Family):
     def slope_gram(self, n_classes):
         return np.ones((1, 1))
 
+    def block_derivatives(self, eta, aux, y, w, order, scratch):
+        """:meth:`derivatives` of a block of a full pass; on NumPy arrays computed in
+        place in ``scratch`` (the arrays returned are views of it, valid until the next
+        block), each step one ufunc with ``out=``, and with ``least_loss``, the smallest
+        loss of a row of positive weight (minus the log of the largest fitted probability
+        of a row's own class, for the separation check)."""
+        if not isinstance(eta, np.ndarray):
+            return self.derivatives(eta, aux, y, w, order)
+        z = eta[:, 0]
+        b = z.shape[0]
+        arrays = scratch.arrays(4 if order >= 2 else 3, b)
+        t, u, v = arrays[:3]
+        h = arrays[3] if order >= 2 else None
+        # with t = exp(-|z|): loss = max(z, 0) - y z + log1p(t); P(y=1) = 1 / (1 + t) for
+        # z >= 0, t / (1 + t) below, p (1 - p) = t / (1 + t)^2
+        np.abs(z, out=t)
+        np.negative(t, out=t)
+        np.exp(t, out=t)
+        np.maximum(z, 0.0, out=v)
+        np.multiply(y, z, out=u)
+        v -= u  # (before the log1p term: a tiny loss stays exact, as in derivatives)
+        np.log1p(t, out=u)
+        u += v
+        out = EtaDerivatives(loss=float(np.dot(w, u)))
+        positive = np.greater(w, 0.0, out=scratch.mask(b))
+        out.least_loss = float(np.min(u, where=positive, initial=np.inf))
+        if order == 0:
+            return out
+        np.add(t, 1.0, out=u)
+        np.reciprocal(u, out=u)
+        np.multiply(t, u, out=v)
+        if h is not None:
+            np.multiply(v, u, out=h)
+            h *= w
+        np.copyto(v, u, where=np.greater_equal(z, 0.0, out=positive))
+        v -= y
+        v *= w
+        out.grad_eta = v[:, None]
+        out.grad_aux, out.grad_aux_rows = self._no_aux(np, eta)
+        if h is not None:
+            self._hessian_parts(np, out, h[:, None], eta)
+        return out
+
     def derivatives(self, eta, aux, y, w, order):
         z = eta[:, 0]
         if order < 2 and is_torch_array(z):
@@ -34,11 +77,16 @@ class Binomial(Family):
             out.grad_eta = (w * (p - y))[:, None]
             out.grad_aux, out.grad_aux_rows = self._no_aux(xp, eta)
         if order >= 2:
-            out.hess_eta_diag = (w * t * inv * inv)[:, None]
-            out.hess_eta = out.hess_eta_diag[:, :, None]
-            out.hess_eta_aux = xp.zeros((z.shape[0], 1, 0), dtype=eta.dtype, device=device(eta))
-            out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))
+            self._hessian_parts(xp, out, (w * t * inv * inv)[:, None], eta)
         return out
+
+    @staticmethod
+    def _hessian_parts(xp, out, diag, eta):
+        """The Hessian entries of ``out`` from its (n, 1) diagonal w p (1 - p)."""
+        out.hess_eta_diag = diag
+        out.hess_eta = diag[:, :, None]
+        out.hess_eta_aux = xp.zeros((eta.shape[0], 1, 0), dtype=eta.dtype, device=device(eta))
+        out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))
 
     @staticmethod
     def _no_aux(xp, eta):

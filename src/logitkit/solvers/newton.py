@@ -96,23 +96,25 @@ def _grad_max(grad) -> float:
     return float(np.max(np.abs(grad))) if grad.size else 0.0
 
 
-def _polish(problem, s, value, grad, hess, system, fused):
-    """One more Newton step once the gradient is below tol (not counted in n_iter): at
-    quadratic convergence it takes the optimum to the precision of float64 for the price
-    of one pass (a kept Hessian is refreshed first when it comes from all rows; a sampled
-    one is used as it is). Kept only if the value does not rise beyond rounding and the
+def _polish(problem, s, value, grad, hess, fused):
+    """One more Newton step once the gradient is below tol (not counted in n_iter), with a
+    Hessian from all rows: at quadratic convergence it takes the optimum to the precision
+    of float64 for the price of one pass (a kept Hessian is refreshed first). A sampled
+    Hessian converges linearly (each step cuts the gradient by the sample's error, about
+    20-fold), so a step with it would be one more iteration at the price of a pass: such
+    fits stop at tol. Kept only if the value does not rise beyond rounding and the
     gradient shrinks; returns (s, value, grad)."""
     grad_max = _grad_max(grad)
-    if grad_max == 0:
-        return s, value, grad
     exact = problem.hessian_objective is problem.objective
+    if grad_max == 0 or not exact:
+        return s, value, grad
     if hess is not None:
         system = NewtonSystem(hess)
-    elif system is None or system.singular or exact:
+    else:
         system = NewtonSystem(problem.hessian(s))
     step = system.solve(grad)
     # an unpenalised fit's inference needs the Hessian at the optimum: form it in this pass
-    order = 2 if fused or (exact and problem.objective.alpha == 0) else 1
+    order = 2 if fused or problem.objective.alpha == 0 else 1
     new_value, new_grad, _ = problem.evaluate(s + step, order)
     if (new_value <= value + 1e3 * problem.eps * max(1.0, abs(value))
             and _grad_max(new_grad) < grad_max):
@@ -134,7 +136,7 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
         history.append({"iteration": it, "objective": value, "grad_max": grad_max})
         if grad_max <= tol:
             converged, reason = True, "gradient below tol"
-            s, value, grad = _polish(problem, s, value, grad, hess, system, fused)
+            s, value, grad = _polish(problem, s, value, grad, hess, fused)
             break
         if it == max_iter:
             break
