@@ -449,8 +449,9 @@ def _finish_bar(bar, logs: dict, widest: str) -> None:
     epoch of a run shows the same layout."""
     from tqdm.utils import disp_len
 
-    bar.update(bar.total - bar.n)
+    # the final logs first: an update that draws the full bar (timing decides) shows them
     bar.set_postfix_str(_format_logs(logs, ", ", "="), refresh=False)
+    bar.update(bar.total - bar.n)
     width = bar.format_dict["ncols"]  # None: not a terminal, no limit
     if width is not None:
         ten_column_bar = bar.format_meter(**dict(bar.format_dict, ncols=None, prefix=widest))
