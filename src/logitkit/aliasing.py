@@ -29,9 +29,11 @@ from logitkit.backends import to_numpy
 
 # relative residual norm at or below which a column is aliased (R's lm default)
 ALIAS_TOL = 1e-7
-# rows of the screening subsample: at least this many, and five per column
+# rows of the screening subsample: this many, but at most 1 in _SHARE of the rows (its
+# float64 copies then stay near a tenth of X), and at least five per column
 _SCREEN_ROWS = 5000
-# rows per block of the all-rows factorisation
+_SHARE = 32
+# rows per block of the all-rows passes: this many, at most 1 in _SHARE of the rows
 _BLOCK_ROWS = 8192
 
 
@@ -40,7 +42,7 @@ def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarr
     constant column before them when ``constant`` (an intercept or ordinal cut points)."""
     n, d = X.shape
     k = d + int(constant)
-    step = max(1, n // max(_SCREEN_ROWS, 5 * k))
+    step = max(1, n // max(min(_SCREEN_ROWS, n // _SHARE), 5 * k))
     if step == 1:
         return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
     sample = (X[::step], weights[::step])
@@ -48,6 +50,13 @@ def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarr
     if not screened.any() or _confirmed(X, weights, constant, screened, sample, tol):
         return screened
     return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
+
+
+def _block_rows(X) -> int:
+    """Rows per block of a pass over all of X (n, d): at most _BLOCK_ROWS and 1 in _SHARE
+    of the rows, at least 4 d (a QR of a block stays cheap against its R)."""
+    n, d = X.shape
+    return max(1, min(_BLOCK_ROWS, max(4 * (d + 1), n // _SHARE)))
 
 
 def _weighted_block(X, weights, rows, constant: bool) -> np.ndarray:
@@ -74,8 +83,9 @@ def _confirmed(X, weights, constant: bool, aliased, sample, tol: float) -> bool:
     slopes = combinations[offset:]
     shift = combinations[0] if constant else np.zeros(columns.size)
     residual, norm = np.zeros(columns.size), np.zeros(columns.size)
-    for start in range(0, X.shape[0], _BLOCK_ROWS):
-        rows = slice(start, start + _BLOCK_ROWS)
+    size = _block_rows(X)
+    for start in range(0, X.shape[0], size):
+        rows = slice(start, start + size)
         Xb, w = to_numpy(X[rows]), to_numpy(weights[rows]).astype(np.float64)
         residual += w @ (Xb @ slopes.astype(Xb.dtype) + shift) ** 2
         norm += w @ Xb[:, columns - offset].astype(np.float64) ** 2
@@ -87,8 +97,9 @@ def _triangular_factor(X, weights, constant: bool) -> np.ndarray:
     n, d = X.shape
     k = d + int(constant)
     R = np.zeros((0, k))
-    for start in range(0, n, _BLOCK_ROWS):
-        block = _weighted_block(X, weights, slice(start, start + _BLOCK_ROWS), constant)
+    size = _block_rows(X)
+    for start in range(0, n, size):
+        block = _weighted_block(X, weights, slice(start, start + size), constant)
         R = la.qr(np.vstack([R, block]), mode="r", check_finite=False)[0][:k]
     return R
 
