@@ -28,12 +28,13 @@ HESSIAN_SAMPLE_ROWS = (20_000, 50_000)
 _EMPTY_CLASS_SHARE = 1e-12
 # below this many parameters a full Hessian costs little more than a gradient pass
 _MIN_SAMPLED_PARAMS = 50
-# an ordinal Newton fit on many rows starts from the fit on every k-th row (about 1 in
-# WARM_START_STEP of them, at least WARM_START_ROWS and 50 per parameter; a row sample
-# large enough starts from its own sample), fitted to WARM_START_TOL: Newton then needs
-# two or three passes over X where it needed five to eight from the null model
+# an ordinal Newton fit on at least 4 WARM_START_ROWS rows (and 200 per parameter) starts
+# from the fit on every k-th row (1 in WARM_START_STEP of them, or fewer but at least
+# WARM_START_ROWS and 50 per parameter; a row sample large enough starts from its own
+# sample), fitted to WARM_START_TOL: Newton then needs three or four passes over X where
+# it needed five to eight from the null model (at 8000 x 6 the sample cost what it saved)
 WARM_START_STEP = 8
-WARM_START_ROWS = 2000
+WARM_START_ROWS = 2500
 WARM_START_TOL = 1e-4
 _WARM_START_MAX_ITER = 20
 
@@ -181,7 +182,7 @@ def _warm_start(objective: Objective, solver: str, tol: float, aliased, sums):
     converges quadratically."""
     free = free_parameters(objective.n_params, objective.d1, objective.q, aliased)
     rows = max(WARM_START_ROWS, 50 * int(free.sum()))
-    if objective.q == 0 or objective.n < 2 * rows:
+    if objective.q == 0 or objective.n < 4 * rows:
         return None
     step = min(WARM_START_STEP, objective.n // rows)
     sample = objective.subset(slice(0, None, step))
