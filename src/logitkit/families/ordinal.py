@@ -33,6 +33,9 @@ _PROBIT_END = 1e100
 # below this Phi is computed from its log (Phi(-30) = 5e-198, far from underflow)
 _PROBIT_TAIL = -30.0
 _CLOGLOG_END = 700.0
+# the logit's product form is kept where log P is above this (P, its factors and f/P
+# far from underflow); other rows take the log form
+_LOGIT_PRODUCT_LOG_P = -600.0
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
@@ -123,6 +126,47 @@ class LogitLink(Link):
         return sc.logit(p)
 
     def ends(self, a, b, order: int) -> Ends:
+        """NumPy: :meth:`_product_ends` where its products stay normal numbers, the log
+        forms (:meth:`_log_ends`) on the other rows; torch: the log forms."""
+        if not isinstance(a, np.ndarray):
+            return self._log_ends(a, b, order)
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            ends = self._product_ends(a, b, order)
+            far = ~(ends.log_p > _LOGIT_PRODUCT_LOG_P)  # nan too
+            if far.any():
+                for mine, theirs in zip(ends, self._log_ends(a[far], b[far], order), strict=True):
+                    if mine is not None:
+                        mine[far] = theirs
+        return ends
+
+    def _product_ends(self, a, b, order: int) -> Ends:
+        """Two exps, an expm1 and a log per row, and products: P = sigma(a) sigma(-b)
+        (1 - e^(b-a)) (each factor to its relative precision, so P is, narrow and far
+        cells alike), f(a)/P = (1 - sigma(a)) / (sigma(-b) (1 - e^(b-a))) and
+        f(b)/P = sigma(b) / (sigma(a) (1 - e^(b-a))), with 1 - sigma(a) = e^-a sigma(a)
+        and sigma(b) = e^b sigma(-b); the infinite ends give exactly 0 there. Rows where
+        e^-a or e^b overflows, or P nears underflow, come out non-finite or below
+        _LOGIT_PRODUCT_LOG_P, for :meth:`ends` to redo."""
+        e_a, e_b = np.exp(-a), np.exp(b)
+        sig_a = 1.0 / (1.0 + e_a)  # sigma(a)
+        sig_nb = 1.0 / (1.0 + e_b)  # sigma(-b)
+        gap = -np.expm1(b - a)  # 1 - e^(b-a)
+        p = sig_a * sig_nb
+        p *= gap
+        log_p = np.log(p)
+        if order == 0:
+            return Ends(log_p)
+        e_a *= sig_a  # 1 - sigma(a)
+        e_b *= sig_nb  # sigma(b)
+        r_a = e_a / (sig_nb * gap)
+        r_b = e_b / (sig_a * gap)
+        if order == 1:
+            return Ends(log_p, r_a, r_b)
+        sig_a *= e_a  # f(a)
+        sig_nb *= e_b  # f(b)
+        return Ends(log_p, r_a, r_b, sig_a, sig_nb, -r_a * r_b)
+
+    def _log_ends(self, a, b, order: int) -> Ends:
         """Closed forms with one exp and one log1p per end and no special cases at the
         infinite ends. With u = log1p(exp(-|x|)): log sigma(x) = min(x, 0) - u,
         log sigma(-x) = -max(x, 0) - u and log f(x) = -|x| - 2u;
