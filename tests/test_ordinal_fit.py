@@ -27,7 +27,7 @@ def _data(n, d, link, seed=0):
 
 @pytest.mark.parametrize("link", LINKS)
 def test_warm_start_reaches_the_optimum_of_the_null_start(link, monkeypatch):
-    X, y = _data(12_000, 8, link)
+    X, y = _data(24_000, 8, link)
     warm = lk.OrdinalLogisticRegression(link=link).fit(X, y)
     monkeypatch.setattr(fitting, "WARM_START_ROWS", 10**9)  # no sample fit: null start
     cold = lk.OrdinalLogisticRegression(link=link).fit(X, y)
@@ -41,11 +41,11 @@ def test_warm_start_reaches_the_optimum_of_the_null_start(link, monkeypatch):
 
 
 def test_no_warm_start_from_a_sample_that_misses_a_class():
-    """Every 4th row is the sample here; a class found only on the others would have no
-    cut point there, so the fit starts from the null model."""
-    n = 4 * fitting.WARM_START_ROWS
+    """Every 8th row is the sample; a class found only on the others would have no cut
+    point there, so the fit starts from the null model."""
+    n = fitting.WARM_START_STEP * fitting.WARM_START_ROWS
     X, y = _data(n, 3, "logit")
-    y = np.where(np.arange(n) % 4 != 0, y, np.minimum(y, 3))
+    y = np.where(np.arange(n) % fitting.WARM_START_STEP != 0, y, np.minimum(y, 3))
     objective = Objective(Ordinal("logit"), X, y, np.ones(n), 5, False)
     sums = fitting.class_weight_sums(objective)
     assert fitting._warm_start(objective, "newton", 1e-8, None, sums) is None
