@@ -10,7 +10,7 @@ its quantiles). Everything runs with one BLAS thread (threadpoolctl), after an u
 warm-up, logitkit and statsmodels interleaved (ours, peer, ours, ...): logitkit's best
 of ``--repeat`` runs of ``OrdinalLogisticRegression(link=...).fit`` with default
 settings (inference included), statsmodels' best of ``--peer-repeat`` runs of
-``OrderedModel(...).fit(method="bfgs")`` (its default "newton" measured 5-7x slower
+``OrderedModel(...).fit(method="bfgs")`` (its default "newton" measured 4-7x slower
 than "bfgs" at 10k x 20; cloglog as ``scipy.stats.gumbel_l``). Printed per case:
 seconds, logitkit's ``n_passes_``, the relative log-likelihood gap (> 0: logitkit
 higher), logitkit's extra memory (tracemalloc's peak during a separate untimed fit, as
