@@ -86,6 +86,29 @@ def test_screening_subsample_is_confirmed_on_all_rows():
     np.testing.assert_array_equal(find_aliased(X, np.ones(n), True), [0, 0, 1])
 
 
+def test_small_X_screens_a_thirty_second_of_its_rows_and_stays_exact(monkeypatch):
+    """4,000 rows: the screen factorises 125 of them (every 32nd); a level on one row off
+    that grid is kept, an exact combination is aliased, and all rows are read only for
+    the flagged column."""
+    from logitkit import aliasing
+
+    factored = []
+    original = aliasing._triangular_factor
+    monkeypatch.setattr(aliasing, "_triangular_factor",
+                        lambda X, *a: factored.append(X.shape[0]) or original(X, *a))
+    rng = np.random.default_rng(4)
+    n = 4000
+    X = rng.normal(size=(n, 3))
+    X[:, 2] = 0.0
+    X[1001, 2] = 1.0
+    assert not find_aliased(X, np.ones(n), True).any()
+    assert factored == [125, n]  # the screen flags the level, all rows keep it
+    factored.clear()
+    X[:, 2] = X[:, 0] - 3 * X[:, 1]
+    np.testing.assert_array_equal(find_aliased(X, np.ones(n), True), [0, 0, 1])
+    assert factored == [125]  # confirmed in one pass, no factorisation of all rows
+
+
 def test_zero_weight_rows_do_not_count():
     rng = np.random.default_rng(2)
     X = rng.normal(size=(200, 2))

@@ -38,6 +38,24 @@ def test_closed_forms_equal_the_generic_link_terms(link):
         assert all(x is None for x in lower_order[fields:])
 
 
+def test_logit_product_form_equals_its_log_form():
+    """NumPy's logit cells come from products of sigmoids, rows beyond them (e^-a or e^b
+    overflowing, P near underflow) from the log forms: both agree everywhere, finite."""
+    a, b = _cells(np.random.default_rng(2))
+    far_b = np.array([-800.0, 700.0, 740.0, -np.inf, 30.0, 400.0, 699.9, -1e-9])
+    far_a = np.array([-790.0, 720.0, np.inf, -745.0, 30.0000001, 400.5, 700.0, 1e-9])
+    a, b = np.concatenate([a, far_a]), np.concatenate([b, far_b])
+    F = LINKS["logit"]
+    product, logs = F.ends(a, b, 2), F._log_ends(a, b, 2)
+    for name, x, y in zip(product._fields, product, logs, strict=True):
+        assert np.all(np.isfinite(x)), name
+        np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-300, err_msg=name)
+    for order, fields in ((0, 1), (1, 3)):
+        lower_order = F.ends(a, b, order)
+        for x, y in zip(lower_order[:fields], product[:fields], strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
 @pytest.mark.parametrize("link", ["probit", "cloglog"])
 def test_the_far_tails_give_finite_derivatives(link):
     """Margins of hundreds (a separated fit's): P = 1 or a tiny cell, every derivative

@@ -30,9 +30,11 @@ from logitkit.design import dense, is_design
 
 # relative residual norm at or below which a column is aliased (R's lm default)
 ALIAS_TOL = 1e-7
-# rows of the screening subsample: at least this many, and five per column
+# rows of the screening subsample: this many, but at most 1 in _SHARE of the rows (its
+# float64 copies then stay near a tenth of X), and at least five per column
 _SCREEN_ROWS = 5000
-# rows per block of the all-rows factorisation
+_SHARE = 32
+# rows per block of the all-rows passes: this many, at most 1 in _SHARE of the rows
 _BLOCK_ROWS = 8192
 # a structured design's blocks are made dense: at most this many bytes of them at a time
 _DESIGN_BLOCK_BYTES = 2**18
@@ -43,7 +45,7 @@ def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarr
     constant column before them when ``constant`` (an intercept or ordinal cut points)."""
     n, d = X.shape
     k = d + int(constant)
-    step = max(1, n // max(_SCREEN_ROWS, 5 * k))
+    step = max(1, n // max(min(_SCREEN_ROWS, n // _SHARE), 5 * k))
     if step == 1:
         return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
     R = _triangular_factor(X[::step], weights[::step], constant)
@@ -61,10 +63,14 @@ def _weighted_block(X, weights, rows, constant: bool) -> np.ndarray:
 
 
 def _block_rows(X, k: int) -> int:
-    """Rows per block of X: ``_BLOCK_ROWS``, fewer for a structured design made dense."""
+    """Rows per block of a pass over all of X (n, d), k columns with the constant: at most
+    _BLOCK_ROWS and 1 in _SHARE of the rows, at least 4 k (a QR of a block stays cheap
+    against its R); a structured design made dense also within _DESIGN_BLOCK_BYTES."""
+    n = X.shape[0]
+    rows = min(_BLOCK_ROWS, max(4 * k, n // _SHARE))
     if is_design(X):
-        return max(2 * k, min(_BLOCK_ROWS, _DESIGN_BLOCK_BYTES // (8 * k)))
-    return _BLOCK_ROWS
+        rows = max(2 * k, min(rows, _DESIGN_BLOCK_BYTES // (8 * k)))
+    return max(1, rows)
 
 
 def _confirmed(X, weights, constant: bool, aliased, R, tol: float) -> bool:

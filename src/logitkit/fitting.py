@@ -33,6 +33,16 @@ _EMPTY_CLASS_SHARE = 1e-12
 # 3.19 s, 4 iterations of full Hessians)
 _MIN_SAMPLED_PARAMS = 50
 _FEW_PARAMS_STEP = 8
+# an ordinal Newton fit on at least WARM_START_STEP * WARM_START_ROWS rows (and 400 per
+# parameter) starts from the fit on every WARM_START_STEP-th row (a sample large enough
+# starts from its own sample), fitted to WARM_START_TOL: one thread, interleaved, best of
+# 5, 50k x 30 and 20k x 20 fits 1.02x to 1.34x faster (13-16 -> 10-11.6 passes at 50k x 30),
+# 100k x 20 probit and cloglog 1.14x to 1.18x, logit 0.92x to 0.96x (7 -> 6.6 passes);
+# at 10k x 20 the sample cost more than it saved (0.67x to 1.13x)
+WARM_START_STEP = 8
+WARM_START_ROWS = 2500
+WARM_START_TOL = 1e-4
+_WARM_START_MAX_ITER = 20
 
 
 @dataclass(frozen=True)
@@ -151,7 +161,8 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
     curvature = hessian_objective(objective) if name == "newton" else None
     problem = SolverProblem(objective, curvature, free)
     sums = class_weight_sums(objective)
-    start = problem.from_natural(null_parameters(objective, sums))
+    warm = _warm_start(objective, name, tol, aliased, sums) if name == "newton" else None
+    start = problem.from_natural(null_parameters(objective, sums) if warm is None else warm)
     report = SOLVERS[name](problem, start, tol, max_iter)
     params = problem.to_natural(report.params)
     W, _ = objective.unpack(params)
@@ -167,6 +178,27 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
         hessian=_hessian_at(problem, params),
         aliased=None if aliased is None or not np.any(aliased) else np.asarray(aliased, bool),
     )
+
+
+def _warm_start(objective: Objective, solver: str, tol: float, aliased, sums):
+    """Natural parameters of the fit on every k-th row (a view of X) to start an ordinal
+    Newton fit from, or None (other families, too few rows, or a sample fit that did not
+    converge or lacks a class that has weight). The sample's rows count in n_passes_ as
+    their share; its optimum is within its sampling error of the full one, where Newton
+    converges quadratically."""
+    free = free_parameters(objective.n_params, objective.d1, objective.q, aliased)
+    rows = max(WARM_START_ROWS, 50 * int(free.sum()))
+    if objective.q == 0 or objective.n < WARM_START_STEP * rows:
+        return None
+    step = WARM_START_STEP
+    sample = objective.subset(slice(0, None, step))
+    if np.any((class_weight_sums(sample) > 0) != (sums > 0)):
+        return None
+    result = fit_objective(sample, solver, max(tol, WARM_START_TOL),
+                           _WARM_START_MAX_ITER, aliased)
+    if not (result.converged and np.all(np.isfinite(result.params))):
+        return None
+    return result.params
 
 
 def _hessian_at(problem: SolverProblem, params) -> np.ndarray | None:

@@ -30,9 +30,9 @@ _DENSE_CHUNK = 256
 
 def column_moments(objective: Objective, center: bool):
     """Weighted column means (zeros if not ``center``) and scales of X, from every k-th
-    row (1000 to ``_MOMENT_ROWS`` of them); the map is exact whatever the values."""
+    row (500 to ``_MOMENT_ROWS`` of them); the map is exact whatever the values."""
     xp = objective.xp
-    rows = min(objective.n, max(1000, min(_MOMENT_ROWS, objective.n // 32)))
+    rows = min(objective.n, max(500, min(_MOMENT_ROWS, objective.n // 32)))
     step = max(1, objective.n // rows)
     X = objective.X[::step]
     w = xp.astype(objective.w[::step], xp.float64)

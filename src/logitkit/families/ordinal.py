@@ -33,7 +33,16 @@ _PROBIT_END = 1e100
 # below this Phi is computed from its log (Phi(-30) = 5e-198, far from underflow)
 _PROBIT_TAIL = -30.0
 _CLOGLOG_END = 700.0
+# the logit's product form is kept where log P is above this (P, its factors and f/P
+# far from underflow); other rows take the log form
+_LOGIT_PRODUCT_LOG_P = -600.0
 _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _namespace(x):
+    """NumPy itself for a NumPy array (its functions without array_api_compat's
+    wrappers: a pass calls them once per block), else the array's namespace."""
+    return np if isinstance(x, np.ndarray) else get_namespace(x)
 
 
 class Ends(NamedTuple):
@@ -72,7 +81,7 @@ class Link:
     def ends(self, a, b, order: int) -> Ends:
         """The terms of the cells (a, b] up to ``order`` from the log forms; a may be
         +inf, b may be -inf."""
-        xp = get_namespace(a)
+        xp = _namespace(a)
         log_p = self.log_prob(a, b)
         if order == 0:
             return Ends(log_p)
@@ -91,7 +100,7 @@ class Link:
 
     def log_prob(self, a, b):
         """log(F(a) - F(b)) for a > b, from the CDF side or the survival side."""
-        xp = get_namespace(a)
+        xp = _namespace(a)
         lower = self.log_cdf(a) + log_one_minus_exp(self.log_cdf(b) - self.log_cdf(a))
         upper = self.log_sf(b) + log_one_minus_exp(self.log_sf(a) - self.log_sf(b))
         return xp.where(a + b > 0, upper, lower)
@@ -110,19 +119,60 @@ class LogitLink(Link):
         return log_expit(x) + log_expit(-x)
 
     def dlog_pdf(self, x):
-        xp = get_namespace(x)
+        xp = _namespace(x)
         return -xp.tanh(0.5 * x)
 
     def ppf(self, p):
         return sc.logit(p)
 
     def ends(self, a, b, order: int) -> Ends:
+        """NumPy: :meth:`_product_ends` where its products stay normal numbers, the log
+        forms (:meth:`_log_ends`) on the other rows; torch: the log forms."""
+        if not isinstance(a, np.ndarray):
+            return self._log_ends(a, b, order)
+        with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+            ends = self._product_ends(a, b, order)
+            far = ~(ends.log_p > _LOGIT_PRODUCT_LOG_P)  # nan too
+            if far.any():
+                for mine, theirs in zip(ends, self._log_ends(a[far], b[far], order), strict=True):
+                    if mine is not None:
+                        mine[far] = theirs
+        return ends
+
+    def _product_ends(self, a, b, order: int) -> Ends:
+        """Two exps, an expm1 and a log per row, and products: P = sigma(a) sigma(-b)
+        (1 - e^(b-a)) (each factor to its relative precision, so P is, narrow and far
+        cells alike), f(a)/P = (1 - sigma(a)) / (sigma(-b) (1 - e^(b-a))) and
+        f(b)/P = sigma(b) / (sigma(a) (1 - e^(b-a))), with 1 - sigma(a) = e^-a sigma(a)
+        and sigma(b) = e^b sigma(-b); the infinite ends give exactly 0 there. Rows where
+        e^-a or e^b overflows, or P nears underflow, come out non-finite or below
+        _LOGIT_PRODUCT_LOG_P, for :meth:`ends` to redo."""
+        e_a, e_b = np.exp(-a), np.exp(b)
+        sig_a = 1.0 / (1.0 + e_a)  # sigma(a)
+        sig_nb = 1.0 / (1.0 + e_b)  # sigma(-b)
+        gap = -np.expm1(b - a)  # 1 - e^(b-a)
+        p = sig_a * sig_nb
+        p *= gap
+        log_p = np.log(p)
+        if order == 0:
+            return Ends(log_p)
+        e_a *= sig_a  # 1 - sigma(a)
+        e_b *= sig_nb  # sigma(b)
+        r_a = e_a / (sig_nb * gap)
+        r_b = e_b / (sig_a * gap)
+        if order == 1:
+            return Ends(log_p, r_a, r_b)
+        sig_a *= e_a  # f(a)
+        sig_nb *= e_b  # f(b)
+        return Ends(log_p, r_a, r_b, sig_a, sig_nb, -r_a * r_b)
+
+    def _log_ends(self, a, b, order: int) -> Ends:
         """Closed forms with one exp and one log1p per end and no special cases at the
         infinite ends. With u = log1p(exp(-|x|)): log sigma(x) = min(x, 0) - u,
         log sigma(-x) = -max(x, 0) - u and log f(x) = -|x| - 2u;
         log P = log sigma(a) + log sigma(-b) + log(-expm1(b - a)) (DESIGN.md rule 3).
         For the logistic f' = f (1 - 2 sigma), which makes s_a = f(a), s_b = f(b)."""
-        xp = get_namespace(a)
+        xp = _namespace(a)
         abs_a, abs_b = xp.abs(a), xp.abs(b)
         u_a = xp.log1p(xp.exp(-abs_a))
         u_b = xp.log1p(xp.exp(-abs_b))
@@ -140,7 +190,7 @@ class LogitLink(Link):
 
     def log_prob(self, a, b):
         """log(sigma(a) - sigma(b)) = log_sigmoid(a) + log_sigmoid(-b) + log(1 - e^(b-a))."""
-        xp = get_namespace(a)
+        xp = _namespace(a)
         with np.errstate(invalid="ignore"):
             gap = xp.where(xp.isinf(a) | xp.isinf(b), xp.full_like(a, -math.inf), b - a)
         return log_expit(a) + log_expit(-b) + log_one_minus_exp(gap)
@@ -173,7 +223,7 @@ class ProbitLink(Link):
         except where Phi(hi) nears underflow (hi < -30), where it takes the log form
         log Phi(hi) + log(1 - exp(log Phi(lo) - log Phi(hi))); torch always takes the log
         form (no data-dependent control flow)."""
-        xp = get_namespace(a)
+        xp = _namespace(a)
         with np.errstate(invalid="ignore"):
             flip = a + b > 0  # (+inf) + (-inf) is nan: no flip, as wanted
         hi, lo = xp.where(flip, -b, a), xp.where(flip, -a, b)
@@ -189,7 +239,7 @@ class ProbitLink(Link):
 
     def _log_difference(self, hi, lo):
         """log(Phi(hi) - Phi(lo)) from log CDFs, hi > lo, hi + lo <= 0."""
-        xp = get_namespace(hi)
+        xp = _namespace(hi)
         log_hi = log_ndtr(hi)
         with np.errstate(divide="ignore"):
             return log_hi + xp.log(-xp.expm1(log_ndtr(lo) - log_hi))
@@ -201,7 +251,7 @@ class ProbitLink(Link):
         log_p = self.log_prob(a, b)
         if order == 0:
             return Ends(log_p)
-        xp = get_namespace(a)
+        xp = _namespace(a)
         a, b = clip_max(a, _PROBIT_END), clip_min(b, -_PROBIT_END)
         r_a = xp.exp(-0.5 * a * a - (_LOG_SQRT_2PI + log_p))
         r_b = xp.exp(-0.5 * b * b - (_LOG_SQRT_2PI + log_p))
@@ -217,19 +267,19 @@ class CloglogLink(Link):
     name = "cloglog"
 
     def log_cdf(self, x):
-        xp = get_namespace(x)
+        xp = _namespace(x)
         return log_one_minus_exp(-xp.exp(x))
 
     def log_sf(self, x):
-        xp = get_namespace(x)
+        xp = _namespace(x)
         return -xp.exp(x)
 
     def log_pdf(self, x):
-        xp = get_namespace(x)
+        xp = _namespace(x)
         return x - xp.exp(x)
 
     def dlog_pdf(self, x):
-        xp = get_namespace(x)
+        xp = _namespace(x)
         return 1.0 - xp.exp(x)
 
     def ppf(self, p):
@@ -238,11 +288,11 @@ class CloglogLink(Link):
     def log_prob(self, a, b):
         """log(F(a) - F(b)) = log(S(b) - S(a)) = -e^b + log(1 - exp(-(e^a - e^b))) with
         e^a - e^b = -e^a expm1(b - a): exact in both tails, infinite ends included."""
-        xp = get_namespace(a)
+        xp = _namespace(a)
         return self._log_prob(a, b, xp.exp(a), xp.exp(b))
 
     def _log_prob(self, a, b, exp_a, exp_b):
-        xp = get_namespace(a)
+        xp = _namespace(a)
         with np.errstate(divide="ignore"):
             return xp.log(-xp.expm1(exp_a * xp.expm1(b - a))) - exp_b
 
@@ -250,7 +300,7 @@ class CloglogLink(Link):
         """Two exps for e^a, e^b, one log and two expm1 for log P, two exps for f/P; the
         density's slope is 1 - e^x. An infinite a is clipped to 700 (F = 1 and f = 0
         exactly there, and e^700 is finite), so no masks are needed."""
-        xp = get_namespace(a)
+        xp = _namespace(a)
         a = clip_max(a, _CLOGLOG_END)
         exp_a, exp_b = xp.exp(a), xp.exp(b)
         log_p = self._log_prob(a, b, exp_a, exp_b)
@@ -345,6 +395,8 @@ class Ordinal(Family):
         return self._F.log_prob(a, b)
 
     def derivatives(self, eta, aux, y, w, order):
+        if isinstance(eta, np.ndarray):
+            return self._host_derivatives(eta, aux, y, w, order)
         xp = get_namespace(eta)
         a, b, codes = self._bounds(eta, aux, y)
         with np.errstate(invalid="ignore"):
@@ -373,6 +425,38 @@ class Ordinal(Family):
             hess_aux[idx[1:], idx[:-1]] = sums[1:q, 2]
             hess_aux[idx[:-1], idx[1:]] = sums[1:q, 2]
             out.hess_aux = hess_aux
+        return out
+
+    def _host_derivatives(self, eta, aux, y, w, order):
+        """:meth:`derivatives` on NumPy arrays: the same quantities in fewer calls (no
+        namespace wrappers, one bincount per per-class sum), as a pass makes one call per
+        block of rows."""
+        q = aux.shape[0]
+        cuts = np.concatenate([[-math.inf], aux, [math.inf]])
+        codes = y if y.dtype == np.intp else y.astype(np.intp)
+        z = eta[:, 0]
+        a, b = cuts[1:][codes] - z, cuts[codes] - z
+        with np.errstate(invalid="ignore"):
+            ends = self._F.ends(a, b, order)
+        loss = -np.dot(w, ends.log_p)
+        if order == 0:
+            return EtaDerivatives(loss=loss)
+        w_a, w_b = w * ends.r_a, w * ends.r_b
+        out = _Derivatives(loss=loss, grad_eta=(w_a - w_b)[:, None])
+        out.grad_aux_rows = partial(_at_ends, codes, -w_a, w_b, q)
+        K = q + 1
+        out.grad_aux = (np.bincount(codes, w_b, K)[1:] - np.bincount(codes, w_a, K)[:q])
+        if order >= 2:
+            h_a, h_b, h_ab = w * ends.s_a, w * ends.s_b, w * ends.c
+            out.hess_eta_diag = (h_a + h_b)[:, None]
+            out.hess_eta = out.hess_eta_diag[:, :, None]
+            out.hess_eta_aux = _at_ends(codes, -h_a, -h_b, q)[:, None, :]
+            # the cut points' Hessian is tridiagonal: per-class sums of l_aa, l_bb, l_ab
+            h_a -= h_ab
+            h_b -= h_ab
+            diagonal = np.bincount(codes, h_a, K)[:q] + np.bincount(codes, h_b, K)[1:]
+            off = np.bincount(codes, h_ab, K)[1:q]
+            out.hess_aux = np.diag(diagonal) + np.diag(off, 1) + np.diag(off, -1)
         return out
 
     def observed_log_proba(self, eta, aux, y):
