@@ -95,7 +95,8 @@ def _confirmed(X, weights, constant: bool, aliased, R, tol: float) -> bool:
     size = _block_rows(X, X.shape[1] + offset)
     for start in range(0, X.shape[0], size):
         rows = slice(start, start + size)
-        Xb, w = to_numpy(X[rows]), to_numpy(weights[rows]).astype(np.float64)
+        Xb, w = X[rows], to_numpy(weights[rows]).astype(np.float64)
+        Xb = Xb if is_design(Xb) else to_numpy(Xb)
         residual += w @ (Xb @ slopes.astype(Xb.dtype) + shift) ** 2
         if is_design(Xb):
             norm += (w @ Xb.square())[columns - offset]
