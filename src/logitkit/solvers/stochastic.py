@@ -30,6 +30,7 @@ from logitkit.backends import get_namespace, to_numpy, weighted_counts
 from logitkit.families import Multinomial
 from logitkit.messages import plain
 from logitkit.objective import Objective
+from logitkit.solvers import compiled_loop
 from logitkit.solvers.optimizers import (
     DEFAULT_LEARNING_RATES,
     OPTIMIZERS,
@@ -305,21 +306,32 @@ class Trainer:
         self.state = self.optimizer.init(self.u)
         self.history: dict[str, list[float]] = {k: list(v) for k, v in (history or {}).items()}
         self.epochs_done = len(self.history.get("loss", ()))
+        # the host loop: "auto" (compiled where it can), "numba" or "numpy"
+        self.engine = "auto"
 
     def run(self, problem: TrainingProblem, epochs: int, validation: Objective | None = None,
             early_stopping: bool = False) -> SolverReport:
         """Train ``epochs`` epochs over ``problem.train``; returns a report whose params
         are the trained coordinates u."""
+        loop = None
+        if not isinstance(problem.train.X, np.ndarray):
+            from logitkit.solvers.device_loop import DeviceLoop
+
+            loop = DeviceLoop(problem, self, self.config.batch_size or problem.train.n)
+        try:
+            records, reason = self._epochs(problem, epochs, validation, early_stopping, loop)
+        finally:
+            self._compiled_epochs = None  # it holds the training data: not kept
+        return SolverReport(self.u.copy(), float(records[-1]["loss"]), math.nan, len(records),
+                            False, reason, records)
+
+    def _epochs(self, problem, epochs, validation, early_stopping, loop):
+        """:meth:`run`'s epochs; returns (their logs, the reason the run stopped)."""
         config = self.config
         monitor = "val_loss" if validation is not None else "loss"
         best, best_u, best_epoch, wait = math.inf, None, -1, 0
         reason = f"completed {epochs} epoch{'s' * (epochs != 1)}"
         records = []
-        loop = None
-        if not isinstance(problem.train.X, np.ndarray):
-            from logitkit.solvers.device_loop import DeviceLoop
-
-            loop = DeviceLoop(problem, self, config.batch_size or problem.train.n)
         for epoch in range(epochs):
             logs = self._epoch(problem, epoch, epochs, validation, loop)
             self._record(logs)
@@ -343,8 +355,7 @@ class Trainer:
         if early_stopping and config.restore_best_weights and best_u is not None:
             self.u = best_u
             reason += f"; restored the weights of epoch {best_epoch + 1}"
-        return SolverReport(self.u.copy(), float(records[-1]["loss"]), math.nan, len(records),
-                            False, reason, records)
+        return records, reason
 
     def _record(self, logs: dict):
         """Append one epoch to the history; keys missing on either side get NaN, so every
@@ -368,7 +379,9 @@ class Trainer:
             bar = _progress_bar(steps, f"Epoch {self.epochs_done + 1}/{last}")
         # a learning rate too large sends the weights to infinity: report it below, once
         with np.errstate(over="ignore", invalid="ignore"):
-            if loop is None:
+            if loop is None and self._compiled(problem):
+                loss_sum, correct = self._compiled_steps(problem, order, batch, steps, bar)
+            elif loop is None:
                 loss_sum, correct = self._host_steps(problem, order, batch, steps, bar)
             else:
                 loss_sum, correct = loop.epoch(order, None if bar is None else (
@@ -390,6 +403,39 @@ class Trainer:
         if bar is not None:
             _finish_bar(bar, logs, widest=f"Epoch {last}/{last}")
         return logs
+
+    def _compiled(self, problem: TrainingProblem) -> bool:
+        """Whether this epoch runs in the compiled loop: ``engine`` "auto" (the default)
+        takes it where :func:`compiled_loop.supports` the problem, "numba" requires it,
+        "numpy" never takes it."""
+        engine = getattr(self, "engine", "auto")
+        if engine == "numpy":
+            return False
+        ok = compiled_loop.supports(problem, self.config)
+        if engine == "numba" and not ok:
+            raise ValueError("engine='numba' needs numba installed (pip install "
+                             "'logitkit[fast]') and a problem the compiled loop covers "
+                             "(NumPy X; binomial, multinomial or ordinal logit/cloglog)")
+        return ok
+
+    def _compiled_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
+        """:meth:`_host_steps` in the compiled loop: the whole epoch at once, or in ten
+        parts with a progress bar."""
+        epochs = getattr(self, "_compiled_epochs", None)
+        if epochs is None or epochs.problem is not problem:
+            epochs = self._compiled_epochs = compiled_loop.CompiledEpochs(problem, self.config)
+        sums = np.zeros(2)
+        every = steps if bar is None else max(1, steps // 10)
+        n, w = problem.train.n, epochs.w
+        for first in range(0, steps, every):
+            stop = min(first + every, steps)
+            epochs.steps(self, order, batch, first, stop, sums)
+            if bar is not None:
+                end = min(stop * batch, n)
+                seen = (end if epochs.unit else float(
+                    w[:end].sum() if order is None else w[order[:end]].sum()))
+                _show_progress(bar, stop - bar.n, sums[0], sums[1], seen)
+        return float(sums[0]), float(sums[1])
 
     def _host_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
         """One epoch's steps on the host; returns (sum of batch objective x rows, weight
