@@ -95,6 +95,18 @@ def test_weights_penalty_schedule_float32_and_no_shuffle(family_case):
         assert_same(compiled, plain)
 
 
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_x_not_in_c_order_is_gathered_by_windows(monkeypatch, shuffle):
+    """X in Fortran order (as from a DataFrame) runs window by window: the same steps."""
+    monkeypatch.setattr(compiled_loop, "_WINDOW_STEPS", 3)  # 10 steps: 4 windows
+    for case in ("binary", "softmax", "ordinal_logit"):
+        settings = dict(optimizer="rmsprop", learning_rate=0.02, momentum=0.5, alpha=0.01,
+                        X=np.asfortranarray(X), weights=WEIGHTS, shuffle=shuffle)
+        compiled, _ = train(case, "numba", **settings)
+        plain, _ = train(case, "numpy", **settings)
+        assert_same(compiled, plain)
+
+
 def test_progress_bar_runs_the_epoch_in_parts(capsys):
     """With a progress bar the epoch runs in ten parts: the same trajectory, and the bar
     shows the epoch's logs."""

@@ -28,6 +28,8 @@ import os
 
 import numpy as np
 
+from logitkit.solvers.optimizers import advance
+
 # set LOGITKIT_NUMBA=0 to take the NumPy path everywhere (tests switch it per test)
 ENABLED = os.environ.get("LOGITKIT_NUMBA", "1") != "0"
 # numba is imported on the first compiled epoch (importing it costs about a second)
@@ -38,6 +40,8 @@ SGD, ADAM, RMSPROP, ADAGRAD = range(4)
 _OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP, "adagrad": ADAGRAD}
 _LINK_CODES = {"logit": 0, "cloglog": 1}
 _CLOGLOG_END = 700.0  # the ordinal family's clip of an infinite upper end (see ordinal.py)
+# X not in C order: the rows of this many steps are gathered into a C-ordered copy at once
+_WINDOW_STEPS = 256
 
 
 def available() -> bool:
@@ -72,8 +76,8 @@ class CompiledEpochs:
         ob = problem.train
         self.problem, self.config = problem, config
         self.X = ob.X
-        self.y = np.asarray(ob.y, dtype=np.float64)
-        self.w = np.asarray(ob.w, dtype=np.float64)
+        self.y = np.ascontiguousarray(ob.y, dtype=np.float64)
+        self.w = np.ascontiguousarray(ob.w, dtype=np.float64)
         family = ob.family
         self.kind = 1 if isinstance(family, Multinomial) else 2 if isinstance(
             family, Ordinal) else 0
@@ -83,6 +87,7 @@ class CompiledEpochs:
         self.optimizer = _OPTIMIZER_CODES[c.optimizer]
         self.hyper = np.array([c.momentum, float(c.nesterov), c.beta_1, c.beta_2, c.rho,
                                c.epsilon])
+        self.rows = np.arange(ob.n)  # the stored order, when not shuffled
         self.sizes = np.array([ob.n, ob.d, ob.m, ob.q, int(ob.fit_intercept), ob.n_classes],
                               dtype=np.int64)
 
@@ -91,21 +96,28 @@ class CompiledEpochs:
         """Steps first .. stop - 1 of the epoch with rows ``order`` (None: as stored):
         updates trainer.u and its optimizer state in place and adds (sum of the batch
         objective times its rows, weight of the correctly classified rows) to ``sums``."""
-        if order is None:
-            order = np.arange(self.X.shape[0])
         state = trainer.state
         table = np.ascontiguousarray(trainer.optimizer.table(state.count, stop - first))
         buffers = state.buffers
         stacked = np.stack(buffers) if buffers else np.zeros((1, trainer.u.shape[0]))
-        ob = self.problem.train
-        _kernels()[self.kind](
-            self.X, self.y, self.w, order, batch, first, stop, trainer.u, stacked, table,
-            self.optimizer, self.hyper, self.sizes, ob.alpha, ob.total_weight, self.unit,
-            self.link, sums)
+        ob, kernel = self.problem.train, _kernels()[self.kind]
+        settings = (self.optimizer, self.hyper, self.sizes, ob.alpha, ob.total_weight,
+                    self.unit, self.link, sums)
+        if self.X.flags.c_contiguous:
+            order = self.rows if order is None else order
+            kernel(self.X, self.y, self.w, order, batch, first, stop, trainer.u, stacked,
+                   table, *settings)
+        else:  # rows gathered into C order a window at a time: one compiled layout
+            for lo in range(first, stop, _WINDOW_STEPS):
+                hi = min(lo + _WINDOW_STEPS, stop)
+                rows = (slice(lo * batch, hi * batch) if order is None
+                        else order[lo * batch:hi * batch])
+                Xw = np.ascontiguousarray(self.X[rows])
+                kernel(Xw, self.y[rows], self.w[rows], self.rows[:Xw.shape[0]], batch, 0,
+                       hi - lo, trainer.u, stacked, table[lo - first:hi - first], *settings)
         for buffer, new in zip(buffers, stacked, strict=False):
             buffer[:] = new
-        for sub in state.states:
-            sub.count += stop - first
+        advance(state, stop - first)
 
 
 # -- the compiled functions -------------------------------------------------------------
@@ -208,7 +220,7 @@ def _binary_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimiz
     penalised = alpha > 0.0
     for s in range(first, stop):
         start = s * batch
-        b = min(batch, n - start)
+        b = min(batch, order.shape[0] - start)
         scale = n / (b * total_weight)
         loss = 0.0
         hits = 0.0
@@ -255,7 +267,7 @@ def _softmax_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimi
     penalised = alpha > 0.0
     for s in range(first, stop):
         start = s * batch
-        b = min(batch, n - start)
+        b = min(batch, order.shape[0] - start)
         scale = n / (b * total_weight)
         for i in range(b):
             r = order[start + i]
@@ -349,7 +361,7 @@ def _ordinal_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimi
     penalised = alpha > 0.0
     for s in range(first, stop):
         start = s * batch
-        b = min(batch, n - start)
+        b = min(batch, order.shape[0] - start)
         scale = n / (b * total_weight)
         running = u[d1]
         cuts[1] = running

@@ -35,6 +35,7 @@ from logitkit.solvers.optimizers import (
     DEFAULT_LEARNING_RATES,
     OPTIMIZERS,
     SCHEDULES,
+    advance,
     make_optimizer,
     make_schedule,
 )
@@ -48,6 +49,8 @@ SE_TOLERANCE = 0.01
 CHECK_MAX_PARAMS = 1000
 # validation and evaluation pass over rows in blocks of this many
 _EVAL_ROWS = 65536
+# the NumPy steps gather the rows of this many steps at once
+_WINDOW_STEPS = 16
 
 
 # -- configuration --------------------------------------------------------------------
@@ -251,15 +254,15 @@ class TrainingProblem:
 
 
 # -- evaluation -----------------------------------------------------------------------
-def _correct(objective: Objective, theta, eta, rows, unit_weights: bool = False) -> float:
-    """Weight of the correctly classified rows of one block."""
+def _correct(objective: Objective, theta, eta, y, w, unit_weights: bool = False) -> float:
+    """Weight of the correctly classified rows of one block (labels y, weights w)."""
     aux = theta[objective.m * objective.d1:]
     if not isinstance(eta, np.ndarray):
         aux = objective.xp.asarray(aux)
-    hit = objective.family.predict_class(eta, aux) == objective.y[rows]
+    hit = objective.family.predict_class(eta, aux) == y
     if isinstance(hit, np.ndarray):
-        return float(np.count_nonzero(hit)) if unit_weights else float(objective.w[rows] @ hit)
-    xp, w = objective.xp, objective.w[rows]
+        return float(np.count_nonzero(hit)) if unit_weights else float(w @ hit)
+    xp = objective.xp
     return float(to_numpy(xp.sum(w * xp.astype(hit, w.dtype))))
 
 
@@ -278,7 +281,7 @@ def evaluate_objective(objective: Objective, theta) -> tuple[float, float]:
         value, _, eta = objective.batch_value_grad(theta, rows, order=0)
         b = rows.stop - rows.start
         loss += (value - penalty) * b / objective.n
-        correct += _correct(objective, theta, eta, rows)
+        correct += _correct(objective, theta, eta, objective.y[rows], objective.w[rows])
     weight = objective.total_weight
     return loss + penalty, (correct / weight if weight > 0 else float("nan"))
 
@@ -438,33 +441,40 @@ class Trainer:
         return float(sums[0]), float(sums[1])
 
     def _host_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
-        """One epoch's steps on the host; returns (sum of batch objective x rows, weight
-        of the correctly classified rows)."""
+        """One epoch's steps on the host in NumPy; returns (sum of batch objective x rows,
+        weight of the correctly classified rows). The rows, labels and weights of
+        _WINDOW_STEPS steps are gathered at once (X in float64), and the optimizer's
+        per-step numbers come from one table for the epoch."""
         objective = problem.train
         n = objective.n
         every = max(1, steps // 10)
-        u, state, update = self.u, self.state, self.optimizer.update
+        u, state, optimizer = self.u, self.state, self.optimizer
+        buffers, table = state.buffers, optimizer.table(state.count, steps)
         identity = problem.n_params - problem.start < 2
         unit = _unit_weights(objective)
         loss_sum = correct = seen = 0.0
-        for step in range(steps):
-            start = step * batch
-            rows = (order[start:start + batch] if order is not None
-                    else slice(start, min(start + batch, n)))
-            theta = u if identity else problem.to_natural(u)
-            value, grad, eta = objective.batch_value_grad(theta, rows)
-            if not identity:
-                grad = problem.gradient(u, grad)
-            updates, state = update(grad, state, u)
-            u += updates
-            b = eta.shape[0]
-            loss_sum += value * b
-            correct += _correct(objective, theta, eta, rows, unit)
-            if bar is not None:
-                seen += b if unit else float(to_numpy(objective.xp.sum(objective.w[rows])))
-                if (step + 1) % every == 0 or step + 1 == steps:
-                    _show_progress(bar, step + 1 - bar.n, loss_sum, correct, seen)
-        self.u, self.state = u, state
+        for first in range(0, steps, _WINDOW_STEPS):
+            start, stop = first * batch, min((first + _WINDOW_STEPS) * batch, n)
+            rows = order[start:stop] if order is not None else slice(start, stop)
+            window = (objective.X[rows].astype(np.float64, copy=False), objective.y[rows],
+                      objective.w[rows])
+            for step in range(first, min(first + _WINDOW_STEPS, steps)):
+                part = slice((step - first) * batch, (step - first + 1) * batch)
+                theta = u if identity else problem.to_natural(u)
+                value, grad, eta = objective.batch_value_grad(theta, part, window=window)
+                if not identity:
+                    grad = problem.gradient(u, grad)
+                u += optimizer.apply(grad, buffers, table[step])
+                b = eta.shape[0]
+                loss_sum += value * b
+                y, w = window[1][part], window[2][part]
+                correct += _correct(objective, theta, eta, y, w, unit)
+                if bar is not None:
+                    seen += b if unit else float(w.sum())
+                    if (step + 1) % every == 0 or step + 1 == steps:
+                        _show_progress(bar, step + 1 - bar.n, loss_sum, correct, seen)
+        advance(state, steps)
+        self.u = u
         return loss_sum, correct
 
     def _print(self, logs, remaining):
