@@ -196,7 +196,13 @@ class TrainingProblem:
     def to_natural(self, u):
         if self.n_params - self.start < 2:
             return u
-        xp, i = get_namespace(u), self.start
+        i = self.start
+        if isinstance(u, np.ndarray):  # no array-API wrappers: they cost more than a step
+            theta = u.copy()
+            np.exp(u[i + 1:], out=theta[i + 1:])
+            np.cumsum(theta[i:], out=theta[i:])
+            return theta
+        xp = get_namespace(u)
         cuts = xp.cumulative_sum(xp.concat([u[i:i + 1], xp.exp(u[i + 1:])]), axis=0)
         return xp.concat([u[:i], cuts])
 
@@ -211,8 +217,11 @@ class TrainingProblem:
         """Chain rule from d/d theta to d/d u (in place on ``grad``)."""
         i = self.start
         if self.n_params - i >= 2:
-            xp = get_namespace(grad)
-            tail = xp.flip(xp.cumulative_sum(xp.flip(grad[i:]), axis=0))  # sum_{j >= k}
+            xp = np if isinstance(grad, np.ndarray) else get_namespace(grad)
+            if xp is np:
+                tail = np.cumsum(grad[i:][::-1])[::-1]  # sum_{j >= k}
+            else:
+                tail = xp.flip(xp.cumulative_sum(xp.flip(grad[i:]), axis=0))
             grad[i + 1:] = xp.exp(u[i + 1:]) * tail[1:]
             grad[i] = tail[0]
         return grad
