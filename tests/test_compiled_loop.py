@@ -173,4 +173,3 @@ def test_estimators_fit_the_same_on_both_paths(monkeypatch, estimator, y):
     np.testing.assert_allclose(compiled.coef_, plain.coef_, rtol=1e-12, atol=1e-14)
     for key in plain.history_:
         np.testing.assert_allclose(compiled.history_[key], plain.history_[key], rtol=1e-12)
-    assert compiled._trainer._compiled_epochs is None  # the training data is not kept

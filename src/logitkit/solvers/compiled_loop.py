@@ -13,11 +13,13 @@ order): the tests compare them on every family and optimizer.
 Covered: the binomial family, the full softmax (multinomial, as trained), the ordinal
 family with the logit and cloglog links; SGD (momentum, Nesterov), Adam, RMSprop
 (momentum) and Adagrad with any learning-rate schedule (the optimizer's per-step numbers
-come from :meth:`GradientTransformation.table`); float32 or float64 X in a NumPy array.
-Anything else (the probit link, X on a torch device) takes the NumPy path. Without numba
-installed, or with ``LOGITKIT_NUMBA=0`` in the environment, every fit takes the NumPy path.
-The compiled functions are cached on disk (numba's ``cache=True``): the first fit after
-installing compiles them once per X dtype (a few seconds), later processes load them.
+come from :meth:`GradientTransformation.table`); float32 or float64 X in a NumPy array
+(in C order; else gathered into C order a window of steps at a time). The probit link
+takes the NumPy steps, X on a torch device the device loop. Without numba installed, or
+with ``LOGITKIT_NUMBA=0`` in the environment, every fit takes the NumPy steps. The
+compiled functions are cached on disk (numba's ``cache=True``): the first fit after
+installing compiles them once per X dtype (seconds), later processes load them (about
+half a second, numba's import included, on a process's first compiled epoch).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from logitkit.solvers.optimizers import advance
 
 # set LOGITKIT_NUMBA=0 to take the NumPy path everywhere (tests switch it per test)
 ENABLED = os.environ.get("LOGITKIT_NUMBA", "1") != "0"
-# numba is imported on the first compiled epoch (importing it costs about a second)
+# numba is imported on the first compiled epoch, not with logitkit
 _INSTALLED = importlib.util.find_spec("numba") is not None
 _COMPILED = False
 
@@ -67,14 +69,16 @@ def supports(problem, config) -> bool:
 
 
 class CompiledEpochs:
-    """One problem's data and settings in the compiled loop's layout; :meth:`steps`
-    runs a range of an epoch's steps on a trainer's u and optimizer state."""
+    """One :meth:`Trainer.run`'s epochs in the compiled loop (the interface of
+    :class:`~logitkit.solvers.device_loop.DeviceLoop`): the problem's data and settings
+    in the loop's layout; u and the optimizer state are the trainer's, updated in place."""
 
-    def __init__(self, problem, config):
+    def __init__(self, problem, trainer, batch: int):
         from logitkit.families import Multinomial, Ordinal
 
         ob = problem.train
-        self.problem, self.config = problem, config
+        self.problem, self.trainer, self.batch = problem, trainer, batch
+        self.steps_per_epoch = max(1, math.ceil(ob.n / batch))
         self.X = ob.X
         self.y = np.ascontiguousarray(ob.y, dtype=np.float64)
         self.w = np.ascontiguousarray(ob.w, dtype=np.float64)
@@ -83,7 +87,7 @@ class CompiledEpochs:
             family, Ordinal) else 0
         self.link = _LINK_CODES.get(getattr(family, "link", "logit"), 0)
         self.unit = bool(ob.total_weight == ob.n and np.all(self.w == 1.0))
-        c = config
+        c = trainer.config
         self.optimizer = _OPTIMIZER_CODES[c.optimizer]
         self.hyper = np.array([c.momentum, float(c.nesterov), c.beta_1, c.beta_2, c.rho,
                                c.epsilon])
@@ -91,11 +95,28 @@ class CompiledEpochs:
         self.sizes = np.array([ob.n, ob.d, ob.m, ob.q, int(ob.fit_intercept), ob.n_classes],
                               dtype=np.int64)
 
-    def steps(self, trainer, order, batch: int, first: int, stop: int,
-              sums: np.ndarray) -> None:
-        """Steps first .. stop - 1 of the epoch with rows ``order`` (None: as stored):
-        updates trainer.u and its optimizer state in place and adds (sum of the batch
-        objective times its rows, weight of the correctly classified rows) to ``sums``."""
+    def epoch(self, order, progress=None) -> tuple[float, float]:
+        """One epoch in the row ``order`` (None: as stored); returns (sum over steps of the
+        batch objective times its rows, weight of the correctly classified rows).
+        ``progress(steps_done, loss_sum, correct, weight_seen)``, if given, is called
+        after each tenth of the epoch (which then runs in ten parts)."""
+        steps, n = self.steps_per_epoch, self.X.shape[0]
+        sums = np.zeros(2)
+        every = steps if progress is None else max(1, steps // 10)
+        for first in range(0, steps, every):
+            stop = min(first + every, steps)
+            self.steps(order, first, stop, sums)
+            if progress is not None:
+                end = min(stop * self.batch, n)
+                seen = (end if self.unit else float(
+                    self.w[:end].sum() if order is None else self.w[order[:end]].sum()))
+                progress(stop, sums[0], sums[1], seen)
+        return float(sums[0]), float(sums[1])
+
+    def steps(self, order, first: int, stop: int, sums: np.ndarray) -> None:
+        """Steps first .. stop - 1 of the epoch: updates the trainer's u and optimizer
+        state in place and adds the loss and accuracy sums to ``sums``."""
+        trainer, batch = self.trainer, self.batch
         state = trainer.state
         table = np.ascontiguousarray(trainer.optimizer.table(state.count, stop - first))
         buffers = state.buffers
@@ -216,7 +237,6 @@ def _binary_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimiz
     n, d, fit_intercept = sizes[0], sizes[1], sizes[4]
     d1 = d + fit_intercept
     g = np.empty(u.shape[0])
-    eta = np.empty(batch)
     penalised = alpha > 0.0
     for s in range(first, stop):
         start = s * batch
@@ -231,7 +251,6 @@ def _binary_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimiz
             z = _row_dot(X, r, u, d)
             if fit_intercept:
                 z += u[d]
-            eta[i] = z
             t = math.exp(-abs(z))
             yi, wi = y[r], w[r]
             loss += wi * (max(z, 0.0) - yi * z + math.log1p(t))

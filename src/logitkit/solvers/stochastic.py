@@ -325,15 +325,14 @@ class Trainer:
             early_stopping: bool = False) -> SolverReport:
         """Train ``epochs`` epochs over ``problem.train``; returns a report whose params
         are the trained coordinates u."""
-        loop = None
+        loop, batch = None, self.config.batch_size or problem.train.n
         if not isinstance(problem.train.X, np.ndarray):
             from logitkit.solvers.device_loop import DeviceLoop
 
-            loop = DeviceLoop(problem, self, self.config.batch_size or problem.train.n)
-        try:
-            records, reason = self._epochs(problem, epochs, validation, early_stopping, loop)
-        finally:
-            self._compiled_epochs = None  # it holds the training data: not kept
+            loop = DeviceLoop(problem, self, batch)
+        elif self._compiled(problem):
+            loop = compiled_loop.CompiledEpochs(problem, self, batch)
+        records, reason = self._epochs(problem, epochs, validation, early_stopping, loop)
         return SolverReport(self.u.copy(), float(records[-1]["loss"]), math.nan, len(records),
                             False, reason, records)
 
@@ -391,14 +390,13 @@ class Trainer:
             bar = _progress_bar(steps, f"Epoch {self.epochs_done + 1}/{last}")
         # a learning rate too large sends the weights to infinity: report it below, once
         with np.errstate(over="ignore", invalid="ignore"):
-            if loop is None and self._compiled(problem):
-                loss_sum, correct = self._compiled_steps(problem, order, batch, steps, bar)
-            elif loop is None:
+            if loop is None:
                 loss_sum, correct = self._host_steps(problem, order, batch, steps, bar)
             else:
                 loss_sum, correct = loop.epoch(order, None if bar is None else (
-                    lambda done, loss, hits: _show_progress(bar, done - bar.n, loss, hits,
-                                                            min(done * batch, n))))
+                    lambda done, loss, hits, seen=None: _show_progress(
+                        bar, done - bar.n, loss, hits,
+                        min(done * batch, n) if seen is None else seen)))
         if not (np.all(np.isfinite(self.u)) and math.isfinite(loss_sum)):
             if bar is not None:
                 bar.close()
@@ -429,25 +427,6 @@ class Trainer:
                              "'logitkit[fast]') and a problem the compiled loop covers "
                              "(NumPy X; binomial, multinomial or ordinal logit/cloglog)")
         return ok
-
-    def _compiled_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
-        """:meth:`_host_steps` in the compiled loop: the whole epoch at once, or in ten
-        parts with a progress bar."""
-        epochs = getattr(self, "_compiled_epochs", None)
-        if epochs is None or epochs.problem is not problem:
-            epochs = self._compiled_epochs = compiled_loop.CompiledEpochs(problem, self.config)
-        sums = np.zeros(2)
-        every = steps if bar is None else max(1, steps // 10)
-        n, w = problem.train.n, epochs.w
-        for first in range(0, steps, every):
-            stop = min(first + every, steps)
-            epochs.steps(self, order, batch, first, stop, sums)
-            if bar is not None:
-                end = min(stop * batch, n)
-                seen = (end if epochs.unit else float(
-                    w[:end].sum() if order is None else w[order[:end]].sum()))
-                _show_progress(bar, stop - bar.n, sums[0], sums[1], seen)
-        return float(sums[0]), float(sums[1])
 
     def _host_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
         """One epoch's steps on the host in NumPy; returns (sum of batch objective x rows,
