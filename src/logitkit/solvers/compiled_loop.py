@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -37,6 +38,7 @@ ENABLED = os.environ.get("LOGITKIT_NUMBA", "1") != "0"
 # numba is imported on the first compiled epoch, not with logitkit
 _INSTALLED = importlib.util.find_spec("numba") is not None
 _COMPILED = False
+_LOCK = threading.Lock()
 
 SGD, ADAM, RMSPROP, ADAGRAD = range(4)
 _OPTIMIZER_CODES = {"sgd": SGD, "adam": ADAM, "rmsprop": RMSPROP, "adagrad": ADAGRAD}
@@ -143,20 +145,21 @@ class CompiledEpochs:
 
 # -- the compiled functions -------------------------------------------------------------
 def _kernels():
-    """The epoch functions (binary, softmax, ordinal), compiled on first use: each function
-    below is replaced by its numba dispatcher (cached on disk), helpers first, so that the
-    epochs call compiled helpers."""
+    """The epoch functions (binary, softmax, ordinal), compiled on first use (once, under
+    a lock): each function below is replaced by its numba dispatcher (cached on disk),
+    helpers first, so that the epochs call compiled helpers."""
     global _COMPILED
-    if not _COMPILED:
-        import numba
+    with _LOCK:
+        if not _COMPILED:
+            import numba
 
-        # a row's dot product may add in any order (SIMD lanes, as BLAS does)
-        globals()["_row_dot"] = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})(
-            _row_dot)
-        for name in ("_update", "_penalty", "_finish_gradient", "_log_sigmoid", "_cell",
-                     "_cdf", "_binary_epoch", "_softmax_epoch", "_ordinal_epoch"):
-            globals()[name] = numba.njit(cache=True, nogil=True)(globals()[name])
-        _COMPILED = True
+            # a row's dot product may add in any order (SIMD lanes, as BLAS does)
+            globals()["_row_dot"] = numba.njit(cache=True, nogil=True,
+                                               fastmath={"reassoc"})(_row_dot)
+            for name in ("_update", "_penalty", "_finish_gradient", "_log_sigmoid", "_cell",
+                         "_cdf", "_binary_epoch", "_softmax_epoch", "_ordinal_epoch"):
+                globals()[name] = numba.njit(cache=True, nogil=True)(globals()[name])
+            _COMPILED = True
     return _binary_epoch, _softmax_epoch, _ordinal_epoch
 
 
