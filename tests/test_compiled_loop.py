@@ -43,6 +43,12 @@ OPTIMIZERS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def compiled_loop_on(monkeypatch):
+    """Whatever LOGITKIT_NUMBA says, these tests choose each path themselves."""
+    monkeypatch.setattr(compiled_loop, "ENABLED", True)
+
+
 def train(family_case, engine, epochs=3, weights=None, alpha=0.0, X=X, verbose=0,
           **settings):
     """A trainer after ``epochs`` epochs of the chosen engine, and its run's report."""
