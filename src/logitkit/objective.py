@@ -344,7 +344,7 @@ class Objective:
         (use :meth:`curvature`'s operator for several vectors at one point)."""
         return self.curvature(theta)[2].times(v)
 
-    def batch_value_grad(self, theta, rows, order: int = 1):
+    def batch_value_grad(self, theta, rows, order: int = 1, window=None):
         """The objective estimated on a minibatch ``rows`` (index array or slice).
 
         The batch's weighted loss sum is scaled by n / (b * total_weight) (b rows in the
@@ -352,6 +352,8 @@ class Objective:
         ``rows`` covers every row (with unit weights: the batch's mean loss, as Keras
         reduces it); the penalty is added in full. One block, no intercept column.
         Returns (value, grad (p,) or None if ``order`` is 0, eta (b, m) float64).
+        ``window``: NumPy (X float64, y, w) rows already gathered for several batches;
+        ``rows`` then index into them.
         """
         W, aux = self.unpack(theta)
         if not isinstance(self.X, np.ndarray) and not is_design(self.X):
@@ -369,10 +371,11 @@ class Objective:
             grad[: self.m * self.d1] += self.penalty.gradient(W).ravel()
             return value, grad, eta
         # NumPy: a batch is small, so computing it in float64 costs one cast, saves several
+        X, y, w = (self.X, self.y, self.w) if window is None else window
         # (a structured design's batch is made dense: b rows of it)
-        Xb = dense(self.X[rows]).astype(np.float64, copy=False)
+        Xb = dense(X[rows]).astype(np.float64, copy=False)
         eta = self._eta(Xb, W)
-        der = self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
+        der = self.family.derivatives(eta, aux, y[rows], w[rows], order)
         b = Xb.shape[0]
         scale = self.n / (b * self.total_weight) if b else 0.0
         value = float(der.loss) * scale
@@ -391,7 +394,10 @@ class Objective:
         grad[md:] = der.grad_aux
         grad *= scale
         if penalised:
-            grad_W += self.penalty.gradient(W)
+            if self.penalty.identity:
+                grad_W[:, : self.d] += self.penalty.alpha * W[:, : self.d]
+            else:
+                grad_W += self.penalty.gradient(W)
         return value, grad, eta
 
     def batch_terms(self, W, aux, Xb, y, w, grad=None):

@@ -45,6 +45,8 @@ class Multinomial(Family):
     def derivatives(self, eta, aux, y, w, order):
         if order < 2 and self.full and is_torch_array(eta):
             return self._device_derivatives(eta, y, w, order)
+        if order < 2 and self.full and isinstance(eta, np.ndarray):
+            return self._host_derivatives(eta, y, w, order)
         return self._derivatives(eta, y, w, order, full_hessian=True)
 
     def curvature(self, eta, aux, y, w):
@@ -101,6 +103,23 @@ class Multinomial(Family):
             out.hess_eta_lowrank = xp.sqrt(w)[:, None] * p
             out.hess_eta_aux = xp.zeros((n, m, 0), dtype=eta.dtype, device=device(eta))
             out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))
+        return out
+
+    def _host_derivatives(self, eta, y, w, order):
+        """The full softmax's loss and gradient in plain NumPy (minibatch steps): the
+        max-shifted log-sum-exp and a gather of the observed logits, without the array-API
+        wrappers that cost more than a small batch's arithmetic."""
+        rows = np.arange(eta.shape[0])
+        codes = np.asarray(y).astype(np.int64, copy=False)
+        top = eta.max(axis=1)
+        lse = top + np.log(np.exp(eta - top[:, None]).sum(axis=1))
+        out = EtaDerivatives(loss=w @ (lse - eta[rows, codes]))
+        if order >= 1:  # w (p - onehot)
+            grad = np.exp(eta - lse[:, None])
+            grad[rows, codes] -= 1.0
+            grad *= w[:, None]
+            out.grad_eta = grad
+            out.grad_aux, out.grad_aux_rows = np.zeros(0), np.zeros((eta.shape[0], 0))
         return out
 
     def _device_derivatives(self, eta, y, w, order):

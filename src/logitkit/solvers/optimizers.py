@@ -174,6 +174,12 @@ class ChainState:
         return [b for s in self.states for b in s.buffers]
 
 
+def advance(state, steps: int) -> None:
+    """Count ``steps`` updates made through ``apply`` (which leaves the count alone)."""
+    for sub in getattr(state, "states", (state,)):
+        sub.count += steps
+
+
 class chain(GradientTransformation):
     """Apply ``transforms`` in order, each to the previous one's output."""
 

@@ -27,14 +27,16 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from logitkit.backends import get_namespace, to_numpy, weighted_counts
-from logitkit.design import is_design
+from logitkit.design import dense, is_design
 from logitkit.families import Multinomial
 from logitkit.messages import plain
 from logitkit.objective import Objective
+from logitkit.solvers import compiled_loop
 from logitkit.solvers.optimizers import (
     DEFAULT_LEARNING_RATES,
     OPTIMIZERS,
     SCHEDULES,
+    advance,
     make_optimizer,
     make_schedule,
 )
@@ -48,6 +50,8 @@ SE_TOLERANCE = 0.01
 CHECK_MAX_PARAMS = 1000
 # validation and evaluation pass over rows in blocks of this many
 _EVAL_ROWS = 65536
+# the NumPy steps gather the rows of this many steps at once
+_WINDOW_STEPS = 16
 
 
 # -- configuration --------------------------------------------------------------------
@@ -193,7 +197,13 @@ class TrainingProblem:
     def to_natural(self, u):
         if self.n_params - self.start < 2:
             return u
-        xp, i = get_namespace(u), self.start
+        i = self.start
+        if isinstance(u, np.ndarray):  # no array-API wrappers: they cost more than a step
+            theta = u.copy()
+            np.exp(u[i + 1:], out=theta[i + 1:])
+            np.cumsum(theta[i:], out=theta[i:])
+            return theta
+        xp = get_namespace(u)
         cuts = xp.cumulative_sum(xp.concat([u[i:i + 1], xp.exp(u[i + 1:])]), axis=0)
         return xp.concat([u[:i], cuts])
 
@@ -208,8 +218,11 @@ class TrainingProblem:
         """Chain rule from d/d theta to d/d u (in place on ``grad``)."""
         i = self.start
         if self.n_params - i >= 2:
-            xp = get_namespace(grad)
-            tail = xp.flip(xp.cumulative_sum(xp.flip(grad[i:]), axis=0))  # sum_{j >= k}
+            xp = np if isinstance(grad, np.ndarray) else get_namespace(grad)
+            if xp is np:
+                tail = np.cumsum(grad[i:][::-1])[::-1]  # sum_{j >= k}
+            else:
+                tail = xp.flip(xp.cumulative_sum(xp.flip(grad[i:]), axis=0))
             grad[i + 1:] = xp.exp(u[i + 1:]) * tail[1:]
             grad[i] = tail[0]
         return grad
@@ -251,15 +264,15 @@ class TrainingProblem:
 
 
 # -- evaluation -----------------------------------------------------------------------
-def _correct(objective: Objective, theta, eta, rows, unit_weights: bool = False) -> float:
-    """Weight of the correctly classified rows of one block."""
+def _correct(objective: Objective, theta, eta, y, w, unit_weights: bool = False) -> float:
+    """Weight of the correctly classified rows of one block (labels y, weights w)."""
     aux = theta[objective.m * objective.d1:]
     if not isinstance(eta, np.ndarray):
         aux = objective.xp.asarray(aux)
-    hit = objective.family.predict_class(eta, aux) == objective.y[rows]
+    hit = objective.family.predict_class(eta, aux) == y
     if isinstance(hit, np.ndarray):
-        return float(np.count_nonzero(hit)) if unit_weights else float(objective.w[rows] @ hit)
-    xp, w = objective.xp, objective.w[rows]
+        return float(np.count_nonzero(hit)) if unit_weights else float(w @ hit)
+    xp = objective.xp
     return float(to_numpy(xp.sum(w * xp.astype(hit, w.dtype))))
 
 
@@ -278,7 +291,7 @@ def evaluate_objective(objective: Objective, theta) -> tuple[float, float]:
         value, _, eta = objective.batch_value_grad(theta, rows, order=0)
         b = rows.stop - rows.start
         loss += (value - penalty) * b / objective.n
-        correct += _correct(objective, theta, eta, rows)
+        correct += _correct(objective, theta, eta, objective.y[rows], objective.w[rows])
     weight = objective.total_weight
     return loss + penalty, (correct / weight if weight > 0 else float("nan"))
 
@@ -306,21 +319,31 @@ class Trainer:
         self.state = self.optimizer.init(self.u)
         self.history: dict[str, list[float]] = {k: list(v) for k, v in (history or {}).items()}
         self.epochs_done = len(self.history.get("loss", ()))
+        # the host loop: "auto" (compiled where it can), "numba" or "numpy"
+        self.engine = "auto"
 
     def run(self, problem: TrainingProblem, epochs: int, validation: Objective | None = None,
             early_stopping: bool = False) -> SolverReport:
         """Train ``epochs`` epochs over ``problem.train``; returns a report whose params
         are the trained coordinates u."""
+        loop, batch = None, self.config.batch_size or problem.train.n
+        if not isinstance(problem.train.X, np.ndarray) and not is_design(problem.train.X):
+            from logitkit.solvers.device_loop import DeviceLoop
+
+            loop = DeviceLoop(problem, self, batch)
+        elif self._compiled(problem):
+            loop = compiled_loop.CompiledEpochs(problem, self, batch)
+        records, reason = self._epochs(problem, epochs, validation, early_stopping, loop)
+        return SolverReport(self.u.copy(), float(records[-1]["loss"]), math.nan, len(records),
+                            False, reason, records)
+
+    def _epochs(self, problem, epochs, validation, early_stopping, loop):
+        """:meth:`run`'s epochs; returns (their logs, the reason the run stopped)."""
         config = self.config
         monitor = "val_loss" if validation is not None else "loss"
         best, best_u, best_epoch, wait = math.inf, None, -1, 0
         reason = f"completed {epochs} epoch{'s' * (epochs != 1)}"
         records = []
-        loop = None
-        if not isinstance(problem.train.X, np.ndarray) and not is_design(problem.train.X):
-            from logitkit.solvers.device_loop import DeviceLoop
-
-            loop = DeviceLoop(problem, self, config.batch_size or problem.train.n)
         for epoch in range(epochs):
             logs = self._epoch(problem, epoch, epochs, validation, loop)
             self._record(logs)
@@ -344,8 +367,7 @@ class Trainer:
         if early_stopping and config.restore_best_weights and best_u is not None:
             self.u = best_u
             reason += f"; restored the weights of epoch {best_epoch + 1}"
-        return SolverReport(self.u.copy(), float(records[-1]["loss"]), math.nan, len(records),
-                            False, reason, records)
+        return records, reason
 
     def _record(self, logs: dict):
         """Append one epoch to the history; keys missing on either side get NaN, so every
@@ -373,8 +395,9 @@ class Trainer:
                 loss_sum, correct = self._host_steps(problem, order, batch, steps, bar)
             else:
                 loss_sum, correct = loop.epoch(order, None if bar is None else (
-                    lambda done, loss, hits: _show_progress(bar, done - bar.n, loss, hits,
-                                                            min(done * batch, n))))
+                    lambda done, loss, hits, seen=None: _show_progress(
+                        bar, done - bar.n, loss, hits,
+                        min(done * batch, n) if seen is None else seen)))
         if not (np.all(np.isfinite(self.u)) and math.isfinite(loss_sum)):
             if bar is not None:
                 bar.close()
@@ -392,34 +415,55 @@ class Trainer:
             _finish_bar(bar, logs, widest=f"Epoch {last}/{last}")
         return logs
 
+    def _compiled(self, problem: TrainingProblem) -> bool:
+        """Whether this epoch runs in the compiled loop: ``engine`` "auto" (the default)
+        takes it where :func:`compiled_loop.supports` the problem, "numba" requires it,
+        "numpy" never takes it."""
+        engine = getattr(self, "engine", "auto")
+        if engine == "numpy":
+            return False
+        ok = compiled_loop.supports(problem, self.config)
+        if engine == "numba" and not ok:
+            raise ValueError("engine='numba' needs numba installed (pip install "
+                             "'logitkit[fast]') and a problem the compiled loop covers "
+                             "(NumPy X; binomial, multinomial or ordinal logit/cloglog)")
+        return ok
+
     def _host_steps(self, problem: TrainingProblem, order, batch: int, steps: int, bar):
-        """One epoch's steps on the host; returns (sum of batch objective x rows, weight
-        of the correctly classified rows)."""
+        """One epoch's steps on the host in NumPy; returns (sum of batch objective x rows,
+        weight of the correctly classified rows). The rows, labels and weights of
+        _WINDOW_STEPS steps are gathered at once (X in float64), and the optimizer's
+        per-step numbers come from one table for the epoch."""
         objective = problem.train
         n = objective.n
         every = max(1, steps // 10)
-        u, state, update = self.u, self.state, self.optimizer.update
+        u, state, optimizer = self.u, self.state, self.optimizer
+        buffers, table = state.buffers, optimizer.table(state.count, steps)
         identity = problem.n_params - problem.start < 2
         unit = _unit_weights(objective)
         loss_sum = correct = seen = 0.0
-        for step in range(steps):
-            start = step * batch
-            rows = (order[start:start + batch] if order is not None
-                    else slice(start, min(start + batch, n)))
-            theta = u if identity else problem.to_natural(u)
-            value, grad, eta = objective.batch_value_grad(theta, rows)
-            if not identity:
-                grad = problem.gradient(u, grad)
-            updates, state = update(grad, state, u)
-            u += updates
-            b = eta.shape[0]
-            loss_sum += value * b
-            correct += _correct(objective, theta, eta, rows, unit)
-            if bar is not None:
-                seen += b if unit else float(to_numpy(objective.xp.sum(objective.w[rows])))
-                if (step + 1) % every == 0 or step + 1 == steps:
-                    _show_progress(bar, step + 1 - bar.n, loss_sum, correct, seen)
-        self.u, self.state = u, state
+        for first in range(0, steps, _WINDOW_STEPS):
+            start, stop = first * batch, min((first + _WINDOW_STEPS) * batch, n)
+            rows = order[start:stop] if order is not None else slice(start, stop)
+            window = (dense(objective.X[rows]).astype(np.float64, copy=False), objective.y[rows],
+                      objective.w[rows])
+            for step in range(first, min(first + _WINDOW_STEPS, steps)):
+                part = slice((step - first) * batch, (step - first + 1) * batch)
+                theta = u if identity else problem.to_natural(u)
+                value, grad, eta = objective.batch_value_grad(theta, part, window=window)
+                if not identity:
+                    grad = problem.gradient(u, grad)
+                u += optimizer.apply(grad, buffers, table[step])
+                b = eta.shape[0]
+                loss_sum += value * b
+                y, w = window[1][part], window[2][part]
+                correct += _correct(objective, theta, eta, y, w, unit)
+                if bar is not None:
+                    seen += b if unit else float(w.sum())
+                    if (step + 1) % every == 0 or step + 1 == steps:
+                        _show_progress(bar, step + 1 - bar.n, loss_sum, correct, seen)
+        advance(state, steps)
+        self.u = u
         return loss_sum, correct
 
     def _print(self, logs, remaining):
