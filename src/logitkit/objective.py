@@ -295,7 +295,7 @@ class Objective:
             self._zeros(self.q)
         from logitkit.curvature import RowCurvature
 
-        rows_curvature = RowCurvature(self)
+        rows_curvature = RowCurvature(self, W, aux)
         for rows in rows_curvature.blocks():
             Xb = self.X[rows]
             der = self.family.curvature(self._eta(Xb, W), aux, self.y[rows], self.w[rows])

@@ -73,6 +73,11 @@ class Family:
         hess_aux (hess_eta, the (n, m, m) array, may be left out)."""
         return self.derivatives(eta, aux, y, w, 2)
 
+    def hessian_factors(self, eta, aux, y, w) -> EtaDerivatives:
+        """:meth:`curvature`'s Hessian pieces (loss and gradient may be left out): what a
+        Hessian-vector product recomputes per block when the rows' curvature is not kept."""
+        return self.curvature(eta, aux, y, w)
+
     def predict_proba(self, eta, aux):
         """(n, K) class probabilities from eta (n, m) and aux (q,)."""
         raise NotImplementedError

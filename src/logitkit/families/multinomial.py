@@ -45,6 +45,8 @@ class Multinomial(Family):
     def derivatives(self, eta, aux, y, w, order):
         if order < 2 and self.full and is_torch_array(eta):
             return self._device_derivatives(eta, y, w, order)
+        if not self.full and isinstance(eta, np.ndarray):
+            return self._host_derivatives(eta, y, w, order, full_hessian=True)
         return self._derivatives(eta, y, w, order, full_hessian=True)
 
     def curvature(self, eta, aux, y, w):
@@ -53,27 +55,60 @@ class Multinomial(Family):
         (n, m) array a = w p and the coupling 1 / w)."""
         if self.full or not isinstance(eta, np.ndarray):
             return self._derivatives(eta, y, w, 2, full_hessian=False)
-        # NumPy, baseline form: one exp per entry and no (n, K) copy of the logits (half
-        # the time of the general path on 50 classes)
+        return self._host_derivatives(eta, y, w, 2, full_hessian=False)
+
+    def hessian_factors(self, eta, aux, y, w):
+        """NumPy, baseline form: only a = w p and the coupling 1 / w of :meth:`curvature`
+        (four operations on (n, m) arrays instead of nine)."""
+        if self.full or not isinstance(eta, np.ndarray):
+            return self.curvature(eta, aux, y, w)
+        top = np.maximum(eta.max(axis=1), 0.0)
+        P = np.exp(eta - top[:, None])
+        scale = np.divide(w, P.sum(axis=1) + np.exp(-top))
+        P *= scale[:, None]
+        coupling = np.divide(1.0, w, out=np.zeros(len(w)), where=w > 0)
+        return EtaDerivatives(loss=None, hess_eta_diag=P, hess_eta_coupling=coupling,
+                              hess_eta_aux=np.zeros((len(w), eta.shape[1], 0)),
+                              hess_aux=np.zeros((0, 0)))
+
+    def _host_derivatives(self, eta, y, w, order, full_hessian):
+        """NumPy, baseline form: one exp per entry and no (n, K) copy of the logits (half
+        the time of the general path on 50 classes, a third of it on 3)."""
         n, m = eta.shape
         top = np.maximum(eta.max(axis=1), 0.0)  # the base class's logit is 0
         P = np.exp(eta - top[:, None])
-        total = P.sum(axis=1) + np.exp(-top)
-        P /= total[:, None]
+        total = P.sum(axis=1)
+        total += np.exp(-top)
         codes = np.asarray(y).astype(np.int64, copy=False)
         rows = np.flatnonzero(codes > 0)
         observed = np.zeros(n)
         observed[rows] = eta[rows, codes[rows] - 1]
-        wP = w[:, None] * P
+        top += np.log(total)
+        top -= observed
+        out = EtaDerivatives(loss=float(w @ top))
+        if order == 0:
+            return out
+        P /= total[:, None]
+        wP = P
+        wP *= w[:, None]
         grad = wP.copy()
         grad[rows, codes[rows] - 1] -= w[rows]
+        out.grad_eta, out.grad_aux, out.grad_aux_rows = grad, np.zeros(0), np.zeros((n, 0))
+        if order < 2:
+            return out
         # h_i = diag(w p) - w p p' = diag(a) - a a' / w with a = w p
         coupling = np.divide(1.0, w, out=np.zeros(n), where=w > 0)
-        return EtaDerivatives(
-            loss=float(w @ (top + np.log(total) - observed)), grad_eta=grad,
-            grad_aux=np.zeros(0), grad_aux_rows=np.zeros((n, 0)), hess_eta_diag=wP,
-            hess_eta_coupling=coupling, hess_eta_aux=np.zeros((n, m, 0)),
-            hess_aux=np.zeros((0, 0)))
+        out.hess_eta_diag, out.hess_aux = wP, np.zeros((0, 0))
+        out.hess_eta_aux = np.zeros((n, m, 0))
+        if full_hessian:
+            out.hess_eta_lowrank = np.sqrt(coupling)[:, None] * wP
+            hess = -wP[:, :, None] * (wP * coupling[:, None])[:, None, :]
+            idx = np.arange(m)
+            hess[:, idx, idx] += wP
+            out.hess_eta = hess
+        else:
+            out.hess_eta_coupling = coupling
+        return out
 
     def _derivatives(self, eta, y, w, order, full_hessian):
         xp = get_namespace(eta)
