@@ -5,8 +5,9 @@ that computes the value and gradient; each Hessian-vector product is then one mo
 over X, and the preconditioner's blocks come from a row sample. The rows' curvature is
 kept in float64 while it takes at most ``KEPT_SHARE`` of X's bytes, else in float32
 while that fits, else recomputed in each pass from the block's X @ W (one more small
-product and the family's derivatives per block), so that extra memory stays a fraction
-of X whatever the number of classes.
+product and the family's Hessian factors per block, from one kept number a row where the
+family gives one: the multinomial's log-normaliser), so that extra memory stays a
+fraction of X whatever the number of classes.
 """
 
 from __future__ import annotations
@@ -45,7 +46,8 @@ class RowCurvature:
     def __init__(self, objective: Objective, W, aux):
         ob = objective
         self.objective, self.W, self.aux_params = ob, W, aux
-        self.kept = []  # per block: (rows, a, u or None, A or None), or (rows,) recomputed
+        # per block: (rows, a, u or None, A or None); recomputed: (rows, row shift or None)
+        self.kept = []
         self.aux = ob._zeros(ob.q, ob.q)
         self.mode = None  # decided by the first block's factors
         x_bytes = ob.n * ob.d * ob.X.dtype.itemsize
@@ -74,8 +76,8 @@ class RowCurvature:
             self.mode = ("float64" if per_row * self.objective.n <= self.budget else
                          "float32" if per_row * self.objective.n <= 2 * self.budget else
                          "recompute")
-        if self.mode == "recompute":
-            self.kept.append((rows,))
+        if self.mode == "recompute":  # the rows, and the family's (b,) row shift if any
+            self.kept.append((rows, der.hess_eta_shift))
             return
         if self.mode == "float32" and isinstance(factors[0], np.ndarray):
             factors = tuple(None if f is None else f.astype(np.float32) for f in factors)
@@ -95,7 +97,7 @@ class RowCurvature:
         ob, xp = self.objective, self.objective.xp
         rows = kept[0]
         Xb = ob.X[rows] if local is None else ob.X[rows][local]
-        if len(kept) > 1:
+        if self.mode != "recompute":
             a, U, A = (f if f is None or local is None else f[local] for f in kept[1:])
             return Xb, a, U, A, None if V is None else ob._eta(Xb, V)
         m = ob.m
@@ -104,10 +106,11 @@ class RowCurvature:
         else:  # one product for both
             both = ob._eta(Xb, xp.concat([self.W, V], axis=0))
             eta, E = both[:, :m], both[:, m:]
-        y, w = ob.y[rows], ob.w[rows]
+        y, w, shift = ob.y[rows], ob.w[rows], kept[1]
         if local is not None:
             y, w = y[local], w[local]
-        der = ob.family.hessian_factors(eta, self.aux_params, y, w)
+            shift = None if shift is None else shift[local]
+        der = ob.family.hessian_factors(eta, self.aux_params, y, w, shift)
         a, U, A = self._factors(der)
         return Xb, a, U, A, E
 
@@ -144,7 +147,7 @@ class RowCurvature:
                 R = R + xp.sum(A * va[None, None, :], axis=2)
             out_B += ob._cross(Xb, R)
             if ob.fit_intercept:
-                out_c += xp.sum(R, axis=0)
+                out_c += _objective.column_sums(R)
         if ob.q:
             out_aux += self.aux @ va
         out_W = xp.concat([out_B, out_c[:, None]], axis=1) if ob.fit_intercept else out_B

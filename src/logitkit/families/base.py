@@ -26,6 +26,10 @@ class EtaDerivatives:
                    :meth:`Family.curvature` may give instead: lowrank[i] = sqrt(c_i) *
                    hess_eta_diag[i] (the multinomial's, c_i = 1 / w_i), so that only one
                    (n, m) array is kept
+    hess_eta_shift: (n,) optional, from :meth:`Family.curvature`: a number per row from
+                   which :meth:`Family.hessian_factors` recomputes the row's Hessian
+                   factors with fewer operations (the multinomial's log(sum_k exp eta_ik)
+                   - log w_i, so that hess_eta_diag = exp(eta - shift))
     hess_eta_aux:  (n, m, q), w_i * d2 loss_i / d eta_ik d aux_j
     hess_aux:      (q, q),   sum_i w_i d2 loss_i / d aux d aux
     """
@@ -38,6 +42,7 @@ class EtaDerivatives:
     hess_eta_diag: Any = None
     hess_eta_lowrank: Any = None
     hess_eta_coupling: Any = None
+    hess_eta_shift: Any = None
     hess_eta_aux: Any = None
     hess_aux: Any = None
 
@@ -73,9 +78,10 @@ class Family:
         hess_aux (hess_eta, the (n, m, m) array, may be left out)."""
         return self.derivatives(eta, aux, y, w, 2)
 
-    def hessian_factors(self, eta, aux, y, w) -> EtaDerivatives:
+    def hessian_factors(self, eta, aux, y, w, shift=None) -> EtaDerivatives:
         """:meth:`curvature`'s Hessian pieces (loss and gradient may be left out): what a
-        Hessian-vector product recomputes per block when the rows' curvature is not kept."""
+        Hessian-vector product recomputes per block when the rows' curvature is not kept;
+        ``shift``: the rows' hess_eta_shift from :meth:`curvature`, if it gave one."""
         return self.curvature(eta, aux, y, w)
 
     def predict_proba(self, eta, aux):
