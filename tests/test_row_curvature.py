@@ -68,7 +68,7 @@ def _multinomial(n, d, k, rng, signal=2.0):
 @pytest.mark.parametrize("n_classes,alpha", [(3, 0.0), (50, 1e-4)], ids=["K3", "K50"])
 def test_every_mode_reaches_the_newton_optimum(n_classes, alpha, mode, monkeypatch):
     rng = np.random.default_rng(22)
-    X, y, w = _multinomial(3000, 6, n_classes, rng)
+    X, y, w = _multinomial(1500 if n_classes > 3 else 3000, 6, n_classes, rng)
     ob = Objective(Multinomial(), X, y, w, n_classes, True, alpha=alpha)
     newton = fitting.fit_objective(ob, "newton", 1e-8, 100)
     force_mode(monkeypatch, mode, ob, newton.params)
@@ -105,7 +105,8 @@ def test_newton_cg_extra_memory_is_a_quarter_of_x(n, n_classes, d):
     tracemalloc.start()
     try:
         before = tracemalloc.get_traced_memory()[0]
-        report = SOLVERS["newton-cg"](problem, start, 1e-8, 100)
+        # (a loose tol: the same passes and blocks, fewer of them under tracemalloc)
+        report = SOLVERS["newton-cg"](problem, start, 1e-5, 100)
         peak = tracemalloc.get_traced_memory()[1] - before
     finally:
         tracemalloc.stop()
