@@ -76,7 +76,7 @@ def peak_bytes(fit):
 def peer(solver, tol, C):
     from sklearn.linear_model import LogisticRegression as SkLR
 
-    return lambda X, y: SkLR(C=C, solver=solver, tol=tol, max_iter=5_000).fit(X, y)
+    return lambda X, y: SkLR(C=C, solver=solver, tol=tol, max_iter=1_000).fit(X, y)
 
 
 def run_case(key, scale, repeats, solvers, with_newton_cholesky, rng):
