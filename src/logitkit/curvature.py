@@ -1,8 +1,13 @@
-"""Rows' eta-space curvature kept for Hessian-vector products (truncated Newton).
+"""Rows' eta-space curvature for Hessian-vector products (truncated Newton).
 
 :meth:`logitkit.objective.Objective.curvature` fills a :class:`RowCurvature` in the pass
 that computes the value and gradient; each Hessian-vector product is then one more pass
-over X, and the preconditioner's blocks come from a row sample of the kept rows.
+over X, and the preconditioner's blocks come from a row sample. The rows' curvature is
+kept in float64 while it takes at most ``KEPT_SHARE`` of X's bytes, else in float32
+while that fits, else recomputed in each pass from the block's X @ W (one more small
+product and the family's Hessian factors per block, from one kept number a row where the
+family gives one: the multinomial's log-normaliser), so that extra memory stays a
+fraction of X whatever the number of classes.
 """
 
 from __future__ import annotations
@@ -15,34 +20,47 @@ from logitkit.design import dense, is_design
 from logitkit.objective import Objective
 
 # preconditioner blocks over at most this many columns (with the intercept) come from one
-# product with the pairwise products of columns, (d1 + 1) d1 / 2 of them; more, from a Gram
-# product per block
+# product with the pairwise products of columns, (d1 + 1) d1 / 2 of them, when there are
+# at least as many blocks as columns; else from a Gram product per block (one thread, 5,000
+# sampled rows: K=50 with 20 columns, pairs 0.08 s vs Gram products 0.22 s; K=10 with 50,
+# 0.08 vs 0.04 s; K=3 with 50, 0.07-0.13 vs 0.02 s)
 _PAIR_PRODUCT_COLUMNS = 64
+# the kept rows' curvature takes at most this fraction of X's bytes
+KEPT_SHARE = 0.125
+# the temporaries of a block take at most this fraction of X's bytes (and 8 MB)
+BLOCK_SHARE = 1 / 16
 
 
 class RowCurvature:
     """The objective's mean Hessian (penalty included) at one point, as an operator.
 
-    Keeps each row block's eta-space Hessians h_i = diag(a_i) - u_i u_i' ((b, m) each,
+    Uses each row block's eta-space Hessians h_i = diag(a_i) - u_i u_i' ((b, m) each,
     where X lives, as the family returned them; no u when h_i is diagonal, or u given as
     sqrt(c_i) a_i by a (b,) coupling c) and their aux parts (b, m, q), so that a product
     H v costs one pass over X: per block E = X_b V' + c (V (m, d1) the W part of v),
-    R_i = h_i E_i + A_i v_aux, then X_b' R.
-    Filled by :meth:`Objective.curvature`.
+    R_i = h_i E_i + A_i v_aux, then X_b' R. ``mode`` says where the factors come from:
+    "float64" or "float32" (kept by the pass that filled the operator) or "recompute"
+    (from X_b W' in each pass). Filled by :meth:`Objective.curvature` at coefficients W
+    (m, d1) and aux (q,) (where X lives).
     """
 
-    def __init__(self, objective: Objective):
+    def __init__(self, objective: Objective, W, aux):
         ob = objective
-        self.objective = ob
-        self.kept = []  # per block: (rows, a, u or None, A or None)
+        self.objective, self.W, self.aux_params = ob, W, aux
+        # per block: (rows, a, u or None, A or None); recomputed: (rows, row shift or None)
+        self.kept = []
         self.aux = ob._zeros(ob.q, ob.q)
-        # the kept rows already take (2m + mq) floats a row: blocks whose X part stays
-        # within 8 MB and whose (b, m) temporaries about as much (fewer, larger products
-        # than the objective's blocks when there are many classes)
-        self.block_rows = max(ob.block_rows, _objective._BLOCK_BYTES // (8 * (ob.d + 4 * ob.m)))
+        self.mode = None  # decided by the first block's factors
+        x_bytes = ob.n * ob.d * ob.X.dtype.itemsize
+        self.budget = KEPT_SHARE * x_bytes
+        # a block's temporaries (its X part, E and R, the family's (b, m) arrays) within
+        # BLOCK_SHARE of X and 8 MB, in blocks of at least 256 rows (or the objective's)
+        per_row = 8 * (ob.d + 6 * ob.m + ob.m * ob.q)
+        temporaries = min(_objective._BLOCK_BYTES, int(BLOCK_SHARE * x_bytes))
+        self.block_rows = max(min(256, ob.block_rows), temporaries // per_row)
 
     def blocks(self):
-        """Row slices of the passes over the kept rows."""
+        """Row slices of the passes over the rows."""
         ob = self.objective
         for start in range(0, ob.n, self.block_rows):
             yield slice(start, min(start + self.block_rows, ob.n))
@@ -50,17 +68,55 @@ class RowCurvature:
     def keep(self, rows, der):
         """Keep one block's eta-space Hessian (a family's :meth:`~Family.curvature`):
         (rows, a, U, A) with U the low-rank factor, or (as the family gave it) the (b,)
-        coupling c with U = sqrt(c) a."""
+        coupling c with U = sqrt(c) a; in float32, or only the rows, when the mode says so."""
+        if self.objective.q:
+            self.aux += der.hess_aux
+        factors = self._factors(der)
+        if self.mode is None:
+            per_row = sum(f.nbytes for f in factors if f is not None) / max(1, len(factors[0]))
+            self.mode = ("float64" if per_row * self.objective.n <= self.budget else
+                         "float32" if per_row * self.objective.n <= 2 * self.budget else
+                         "recompute")
+        if self.mode == "recompute":  # the rows, and the family's (b,) row shift if any
+            self.kept.append((rows, der.hess_eta_shift))
+            return
+        if self.mode == "float32" and isinstance(factors[0], np.ndarray):
+            factors = tuple(None if f is None else f.astype(np.float32) for f in factors)
+        self.kept.append((rows, *factors))
+
+    def _factors(self, der):
+        """(a, U or coupling, A or None) of a family's curvature for one block."""
         lowrank = der.hess_eta_lowrank
         if der.hess_eta_coupling is not None:
             lowrank = der.hess_eta_coupling
-        self.kept.append((rows, der.hess_eta_diag, lowrank,
-                          der.hess_eta_aux if self.objective.q else None))
-        if self.objective.q:
-            self.aux += der.hess_aux
+        return der.hess_eta_diag, lowrank, der.hess_eta_aux if self.objective.q else None
+
+    def _block(self, kept, local=None, V=None):
+        """(X rows, a, U, A, E) of one block (``local``: a sample of its rows), with
+        E = X_b V' + c for a direction V (m, d1) (None: no E); recomputed factors come
+        from the same product as E."""
+        ob, xp = self.objective, self.objective.xp
+        rows = kept[0]
+        Xb = ob.X[rows] if local is None else ob.X[rows][local]
+        if self.mode != "recompute":
+            a, U, A = (f if f is None or local is None else f[local] for f in kept[1:])
+            return Xb, a, U, A, None if V is None else ob._eta(Xb, V)
+        m = ob.m
+        if V is None or m == 1:  # (_eta takes a single column's product as a vector's)
+            eta, E = ob._eta(Xb, self.W), None if V is None else ob._eta(Xb, V)
+        else:  # one product for both
+            both = ob._eta(Xb, xp.concat([self.W, V], axis=0))
+            eta, E = both[:, :m], both[:, m:]
+        y, w, shift = ob.y[rows], ob.w[rows], kept[1]
+        if local is not None:
+            y, w = y[local], w[local]
+            shift = None if shift is None else shift[local]
+        der = ob.family.hessian_factors(eta, self.aux_params, y, w, shift)
+        a, U, A = self._factors(der)
+        return Xb, a, U, A, E
 
     def _rows(self, a, U, E):
-        """h_i E_i (b, m) for a block's kept factors and eta-space directions E (b, m)."""
+        """h_i E_i (b, m) for a block's factors and eta-space directions E (b, m)."""
         if U is not None and U.ndim == 1:  # h_i = diag(a_i) - c_i a_i a_i'
             if isinstance(a, np.ndarray):
                 E -= (np.einsum("ij,ij->i", a, E) * U)[:, None]
@@ -83,9 +139,8 @@ class RowCurvature:
         V = ob._here(V_np)
         va = xp.asarray(va_np, dtype=xp.float64, device=device(ob.X))
         out_B, out_c, out_aux = ob._zeros(ob.m, ob.d), ob._zeros(ob.m), ob._zeros(ob.q)
-        for rows, a, U, A in self.kept:
-            Xb = ob.X[rows]
-            E = ob._eta(Xb, V)
+        for kept in self.kept:
+            Xb, a, U, A, E = self._block(kept, V=V)
             if A is not None:  # (b, m, q)
                 out_aux += xp.sum(A * E[:, :, None], axis=(0, 1))
             R = self._rows(a, U, E)  # (may overwrite E)
@@ -93,7 +148,7 @@ class RowCurvature:
                 R = R + xp.sum(A * va[None, None, :], axis=2)
             out_B += ob._cross(Xb, R)
             if ob.fit_intercept:
-                out_c += xp.sum(R, axis=0)
+                out_c += _objective.column_sums(R)
         if ob.q:
             out_aux += self.aux @ va
         out_W = xp.concat([out_B, out_c[:, None]], axis=1) if ob.fit_intercept else out_B
@@ -113,7 +168,7 @@ class RowCurvature:
             coarse = xp.sum(a, axis=1) - xp.sum(U, axis=1) ** 2
             C = a - U * U if a.shape[1] == 1 else xp.concat([a - U * U, coarse[:, None]],
                                                              axis=1)
-        return clip_min(C, 0.0)
+        return clip_min(xp.astype(C, xp.float64, copy=False), 0.0)
 
     def class_blocks(self, step: int):
         """Dense curvature blocks of the mean Hessian from every ``step``-th row (scaled by
@@ -121,33 +176,37 @@ class RowCurvature:
         and, with several columns, a last one for all columns moving together (the base
         class's curvature, penalised by alpha sum(G)); cross (m, d1, q), column k's
         coupling with the aux parameters; aux (q, q) from all rows. Penalty included.
-        With few columns all blocks come from one product C' Q per row block, Q
-        (b, d1 (d1 + 1) / 2) the products of pairs of columns (with the intercept's ones)."""
+        With few columns and many blocks all blocks come from one product C' Q per row
+        block, Q (b, d1 (d1 + 1) / 2) the products of pairs of columns (with the
+        intercept's ones), in row chunks that keep Q within a block's temporaries."""
         ob, xp = self.objective, self.objective.xp
         m, d, q, d1 = ob.m, ob.d, ob.q, ob.d1
         nb = m + int(m > 1)
         upper = np.triu_indices(d1)
-        pairs = d1 <= _PAIR_PRODUCT_COLUMNS
+        pairs = d1 <= _PAIR_PRODUCT_COLUMNS and nb >= d1
         packed = ob._zeros(nb, len(upper[0])) if pairs else ob._zeros(nb, d1, d1)
+        chunk = max(16, self.block_rows * (ob.d + 6 * ob.m) // (3 * len(upper[0])))
         cross = ob._zeros(m, q, d1)
         ob.reads.rows += -(-ob.n // step)
-        for rows, a, U, A in self.kept:
-            local = slice((-rows.start) % step, None, step)
-            Xs = xp.astype(dense(ob.X[rows][local]), xp.float64)
+        for kept in self.kept:
+            local = slice((-kept[0].start) % step, None, step)
+            Xs, a, U, A, _ = self._block(kept, local)
+            Xs = xp.astype(dense(Xs), xp.float64)
             if ob.fit_intercept:
                 Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
                                             device=device(Xs))], axis=1)
-            C = self._weights(a[local], None if U is None else U[local])
-            if pairs:
+            C = self._weights(a, U)
+            if pairs:  # in row chunks whose Q stays within a block's temporaries
                 left, right = (xp.asarray(i, device=device(Xs)) for i in upper)
-                packed += C.T @ (Xs[:, left] * Xs[:, right])
+                for j in range(0, Xs.shape[0], chunk):
+                    Xj = Xs[j:j + chunk]
+                    packed += C[j:j + chunk].T @ (Xj[:, left] * Xj[:, right])
             else:  # many columns: one Gram product per block
                 for k in range(nb):
                     packed[k] += gram(xp.sqrt(C[:, k])[:, None] * Xs)
             if A is not None:
-                As = A[local]
                 for k in range(m):
-                    cross[k] += As[:, k, :].T @ Xs
+                    cross[k] += A[:, k, :].T @ Xs
         if pairs:
             blocks = np.zeros((nb, d1, d1))
             blocks[:, upper[0], upper[1]] = to_numpy(packed)
@@ -167,10 +226,10 @@ class RowCurvature:
         out = ob._zeros(nb, d)
         sums = ob._zeros(nb)
         ob.reads.rows += -(-ob.n // step)
-        for rows, a, U, _ in self.kept:
-            local = slice((-rows.start) % step, None, step)
-            Xb = ob.X[rows][local]
-            C = self._weights(a[local], None if U is None else U[local])
+        for kept in self.kept:
+            local = slice((-kept[0].start) % step, None, step)
+            Xb, a, U, _, _ = self._block(kept, local)
+            C = self._weights(a, U)
             out += ob._cross(Xb.square() if is_design(Xb) else Xb * Xb, C)
             sums += xp.sum(C, axis=0)
         diagonals = np.zeros((nb, ob.d1, 1))

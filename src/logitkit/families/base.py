@@ -28,6 +28,10 @@ class EtaDerivatives:
                    :meth:`Family.curvature` may give instead: lowrank[i] = sqrt(c_i) *
                    hess_eta_diag[i] (the multinomial's, c_i = 1 / w_i), so that only one
                    (n, m) array is kept
+    hess_eta_shift: (n,) optional, from :meth:`Family.curvature`: a number per row from
+                   which :meth:`Family.hessian_factors` recomputes the row's Hessian
+                   factors with fewer operations (the multinomial's log(sum_k exp eta_ik)
+                   - log w_i, so that hess_eta_diag = exp(eta - shift))
     hess_eta_aux:  (n, m, q), w_i * d2 loss_i / d eta_ik d aux_j
     hess_aux:      (q, q),   sum_i w_i d2 loss_i / d aux d aux
     least_loss:    min_i loss_i over rows with w_i > 0 (inf if none), when the family
@@ -42,6 +46,7 @@ class EtaDerivatives:
     hess_eta_diag: Any = None
     hess_eta_lowrank: Any = None
     hess_eta_coupling: Any = None
+    hess_eta_shift: Any = None
     hess_eta_aux: Any = None
     hess_aux: Any = None
     least_loss: float | None = None
@@ -104,6 +109,12 @@ class Family:
         block: hess_eta_diag, hess_eta_lowrank (or hess_eta_coupling), hess_eta_aux and
         hess_aux (hess_eta, the (n, m, m) array, may be left out)."""
         return self.derivatives(eta, aux, y, w, 2)
+
+    def hessian_factors(self, eta, aux, y, w, shift=None) -> EtaDerivatives:
+        """:meth:`curvature`'s Hessian pieces (loss and gradient may be left out): what a
+        Hessian-vector product recomputes per block when the rows' curvature is not kept;
+        ``shift``: the rows' hess_eta_shift from :meth:`curvature`, if it gave one."""
+        return self.curvature(eta, aux, y, w)
 
     def predict_proba(self, eta, aux):
         """(n, K) class probabilities from eta (n, m) and aux (q,)."""

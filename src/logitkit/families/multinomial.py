@@ -18,6 +18,26 @@ from array_api_compat import is_torch_array
 from logitkit.backends import device, get_namespace, logsumexp
 from logitkit.families.base import EtaDerivatives, Family
 
+# NumPy reduces a short last axis slowly: below this many columns, a row's max is taken
+# column by column and its sum by a matrix-vector product (20,000 rows, 2 columns: max
+# 2057 -> 17 us, sum 472 -> 15 us; 9 columns: 1520 -> 664 us, 1192 -> 94 us)
+_SHORT_ROWS = 16
+
+
+def _row_max(A):
+    """(n,) max of each row of a 2-d float64 array."""
+    if A.shape[1] > _SHORT_ROWS:
+        return A.max(axis=1)
+    top = A[:, 0].copy()
+    for k in range(1, A.shape[1]):
+        np.maximum(top, A[:, k], out=top)
+    return top
+
+
+def _row_sum(A):
+    """(n,) sum of each row of a 2-d float64 array."""
+    return A @ np.ones(A.shape[1]) if A.shape[1] <= _SHORT_ROWS else A.sum(axis=1)
+
 
 class Multinomial(Family):
     name = "multinomial"
@@ -46,7 +66,9 @@ class Multinomial(Family):
         if order < 2 and self.full and is_torch_array(eta):
             return self._device_derivatives(eta, y, w, order)
         if order < 2 and self.full and isinstance(eta, np.ndarray):
-            return self._host_derivatives(eta, y, w, order)
+            return self._softmax_host_derivatives(eta, y, w, order)
+        if not self.full and isinstance(eta, np.ndarray):
+            return self._host_derivatives(eta, y, w, order, full_hessian=True)
         return self._derivatives(eta, y, w, order, full_hessian=True)
 
     def curvature(self, eta, aux, y, w):
@@ -55,27 +77,65 @@ class Multinomial(Family):
         (n, m) array a = w p and the coupling 1 / w)."""
         if self.full or not isinstance(eta, np.ndarray):
             return self._derivatives(eta, y, w, 2, full_hessian=False)
-        # NumPy, baseline form: one exp per entry and no (n, K) copy of the logits (half
-        # the time of the general path on 50 classes)
+        return self._host_derivatives(eta, y, w, 2, full_hessian=False)
+
+    def hessian_factors(self, eta, aux, y, w, shift=None):
+        """NumPy, baseline form: only a = w p and the coupling 1 / w of :meth:`curvature`;
+        with the rows' ``shift`` (log-normaliser - log w), a = exp(eta - shift): two
+        operations on (n, m) arrays instead of nine."""
+        if self.full or not isinstance(eta, np.ndarray):
+            return self.curvature(eta, aux, y, w)
+        if shift is None:
+            top = np.maximum(_row_max(eta), 0.0)
+            shift = top + np.log(_row_sum(np.exp(eta - top[:, None])) + np.exp(-top))
+            with np.errstate(divide="ignore"):
+                shift -= np.log(w)
+        P = np.subtract(eta, shift[:, None])
+        np.exp(P, out=P)
+        coupling = np.divide(1.0, w, out=np.zeros(len(w)), where=w > 0)
+        return EtaDerivatives(loss=None, hess_eta_diag=P, hess_eta_coupling=coupling,
+                              hess_eta_aux=np.zeros((len(w), eta.shape[1], 0)),
+                              hess_aux=np.zeros((0, 0)))
+
+    def _host_derivatives(self, eta, y, w, order, full_hessian):
+        """NumPy, baseline form: one exp per entry and no (n, K) copy of the logits (half
+        the time of the general path on 50 classes, a third of it on 3)."""
         n, m = eta.shape
-        top = np.maximum(eta.max(axis=1), 0.0)  # the base class's logit is 0
+        top = np.maximum(_row_max(eta), 0.0)  # the base class's logit is 0
         P = np.exp(eta - top[:, None])
-        total = P.sum(axis=1) + np.exp(-top)
-        P /= total[:, None]
+        total = _row_sum(P)
+        total += np.exp(-top)
         codes = np.asarray(y).astype(np.int64, copy=False)
         rows = np.flatnonzero(codes > 0)
         observed = np.zeros(n)
         observed[rows] = eta[rows, codes[rows] - 1]
-        wP = w[:, None] * P
+        top += np.log(total)  # the log-normaliser
+        out = EtaDerivatives(loss=float(w @ (top - observed)))
+        if order == 0:
+            return out
+        P /= total[:, None]
+        wP = P
+        wP *= w[:, None]
         grad = wP.copy()
         grad[rows, codes[rows] - 1] -= w[rows]
+        out.grad_eta, out.grad_aux, out.grad_aux_rows = grad, np.zeros(0), np.zeros((n, 0))
+        if order < 2:
+            return out
         # h_i = diag(w p) - w p p' = diag(a) - a a' / w with a = w p
         coupling = np.divide(1.0, w, out=np.zeros(n), where=w > 0)
-        return EtaDerivatives(
-            loss=float(w @ (top + np.log(total) - observed)), grad_eta=grad,
-            grad_aux=np.zeros(0), grad_aux_rows=np.zeros((n, 0)), hess_eta_diag=wP,
-            hess_eta_coupling=coupling, hess_eta_aux=np.zeros((n, m, 0)),
-            hess_aux=np.zeros((0, 0)))
+        out.hess_eta_diag, out.hess_aux = wP, np.zeros((0, 0))
+        out.hess_eta_aux = np.zeros((n, m, 0))
+        if full_hessian:
+            out.hess_eta_lowrank = np.sqrt(coupling)[:, None] * wP
+            hess = -wP[:, :, None] * (wP * coupling[:, None])[:, None, :]
+            idx = np.arange(m)
+            hess[:, idx, idx] += wP
+            out.hess_eta = hess
+        else:
+            out.hess_eta_coupling = coupling
+            with np.errstate(divide="ignore"):  # (a row of weight 0: +inf, a = 0)
+                out.hess_eta_shift = top - np.log(w)
+        return out
 
     def _derivatives(self, eta, y, w, order, full_hessian):
         xp = get_namespace(eta)
@@ -105,7 +165,7 @@ class Multinomial(Family):
             out.hess_aux = xp.zeros((0, 0), dtype=eta.dtype, device=device(eta))
         return out
 
-    def _host_derivatives(self, eta, y, w, order):
+    def _softmax_host_derivatives(self, eta, y, w, order):
         """The full softmax's loss and gradient in plain NumPy (minibatch steps): the
         max-shifted log-sum-exp and a gather of the observed logits, without the array-API
         wrappers that cost more than a small batch's arithmetic."""
