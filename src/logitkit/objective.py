@@ -23,6 +23,7 @@ from logitkit.design import dense, is_design
 from logitkit.families import Family
 from logitkit.families.base import EtaDerivatives, Scratch
 from logitkit.penalties import L2Penalty
+from logitkit.solvers import compiled_pass
 
 # rows per block: keeps a block of X (and its weighted copies) around 8 MB
 _BLOCK_BYTES = 8 * 2**20
@@ -197,6 +198,8 @@ class Objective:
         xp = self.xp
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
+        if compiled_pass.supports(self, order):  # narrow float64 binary X: compiled loops
+            return self._fused_terms(theta, W, order)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
         loss = self._zeros()
@@ -226,6 +229,25 @@ class Objective:
         grad_W = xp.concat([grad_B, grad_c[:, None]], axis=1) if self.fit_intercept else grad_B
         grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux]))
         return float(to_numpy(loss)), grad, None if hess is None else hess.matrix()
+
+    def _fused_terms(self, theta, W, order: int):
+        """:meth:`loss_terms` (order <= 1) of the binomial family in cache-sized chunks of
+        rows in :mod:`~logitkit.solvers.compiled_pass`: the same sums, added in row order."""
+        d = self.d
+        beta = np.ascontiguousarray(W[0, :d], dtype=np.float64)
+        intercept = float(W[0, d]) if self.fit_intercept else 0.0
+        loss, least, grad = 0.0, np.inf, np.zeros(d + 1)
+        size = max(256, compiled_pass.CHUNK_BYTES // (8 * d))
+        for start in range(0, self.n, size):
+            rows = slice(start, min(start + size, self.n))
+            part, low = compiled_pass.block_terms(self.X[rows], self.y[rows], self.w[rows],
+                                                  beta, intercept, order, grad, self._scratch)
+            loss, least = loss + part, min(least, low)
+        self._least_losses = [*self._least_losses[-2:], (np.array(theta, float), least)]
+        if order == 0:
+            return loss, None, None
+        grad = grad if self.fit_intercept else grad[:d]
+        return loss, np.concatenate([grad, np.zeros(self.q)]), None
 
     def largest_observed_proba(self, theta) -> float | None:
         """The largest fitted probability of a row's own class (rows of positive weight)

@@ -1,0 +1,131 @@
+"""The fused, compiled value-and-gradient pass (logitkit.solvers.compiled_pass) against the
+NumPy pass it replaces on narrow binary X: the same loss, gradient and least row loss to
+rounding, the same fits and passes, and the gate that keeps every other X on NumPy."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import logitkit as lk
+from logitkit.encoding import DesignEncoder
+from logitkit.families import Binomial, Multinomial
+from logitkit.objective import Objective
+from logitkit.solvers import compiled_loop, compiled_pass
+
+pytest.importorskip("numba")
+
+
+def data(n, d, seed, weights="mixed", scale=1.0):
+    """(X, y, w): y from a logit model, w with zeros and fractions (``weights`` "mixed")."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) * scale
+    y = (X @ rng.normal(size=d) + rng.logistic(size=n) > 0).astype(float)
+    w = np.ones(n)
+    if weights == "mixed":
+        w = rng.choice([0.0, 0.5, 1.0, 3.0], size=n)
+    return X, y, w
+
+
+def terms(objective, theta, order, enabled, monkeypatch):
+    monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
+    assert compiled_pass.supports(objective, order) is enabled
+    loss, grad, _ = objective.loss_terms(theta, order)
+    least = objective._least_losses[-1][1]
+    return loss, grad, least
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("d", [1, 7, 16])
+@pytest.mark.parametrize("extreme", [False, True])
+def test_pass_equals_numpy(intercept, d, extreme, monkeypatch):
+    # several blocks of the NumPy pass and several compiled chunks, some of them partial
+    monkeypatch.setattr(compiled_pass, "CHUNK_BYTES", 8 * d * 300)
+    X, y, w = data(2_000, d, seed=d + 10 * intercept, scale=2_000.0 if extreme else 1.0)
+    ob = Objective(Binomial(), X, y, w, 2, intercept, alpha=1e-3)
+    ob.block_rows = 700
+    theta = np.random.default_rng(d).normal(size=ob.n_params)
+    theta[:d] /= np.linalg.norm(theta[:d])  # eta ~ N(intercept, scale^2)
+    if extreme:  # |eta| beyond 800 on most rows: exp(-|z|) underflows, losses are ~|z|
+        assert np.mean(np.abs(X @ theta[:d]) > 800) > 0.5
+    for order in (0, 1):
+        loss, grad, least = terms(ob, theta, order, True, monkeypatch)
+        loss0, grad0, least0 = terms(ob, theta, order, False, monkeypatch)
+        np.testing.assert_allclose(loss, loss0, rtol=1e-12)
+        np.testing.assert_allclose(least, least0, rtol=1e-12, atol=1e-300)
+        if order == 0:
+            assert grad is None and grad0 is None
+        else:
+            assert grad.shape == grad0.shape == (ob.n_params,)
+            np.testing.assert_allclose(grad, grad0, rtol=1e-12,
+                                       atol=1e-12 * np.abs(grad0).max())
+
+
+def test_least_loss_skips_rows_of_zero_weight(monkeypatch):
+    X, y, w = data(500, 3, seed=1, weights="ones")
+    theta = np.array([2.0, -1.0, 0.5, 0.3])
+    eta = X @ theta[:3] + theta[3]
+    rows = eta * (2 * y - 1)  # the margin: the row loss falls as it grows
+    w[np.argmax(rows)] = 0.0  # the row of least loss weighs nothing
+    ob = Objective(Binomial(), X, y, w, 2, True)
+    _, _, least = terms(ob, theta, 0, True, monkeypatch)
+    _, _, least0 = terms(ob, theta, 0, False, monkeypatch)
+    np.testing.assert_allclose(least, least0, rtol=1e-12)
+    expected = np.logaddexp(0, -np.delete(rows, np.argmax(rows))).min()
+    np.testing.assert_allclose(least, expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize(("solver", "n"), [("lbfgs", 4_000), ("auto", 200_000)])
+def test_fit_equals_numpy_fit(intercept, solver, n, monkeypatch):
+    # "auto" on 200,000 rows: Newton with Hessians from a row sample, values and gradients
+    # from full passes
+    X, y, w = data(n, 6, seed=5)
+    fused_calls = []
+    block_terms = compiled_pass.block_terms
+    monkeypatch.setattr(compiled_pass, "block_terms",
+                        lambda *a: fused_calls.append(1) or block_terms(*a))
+    fits = {}
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
+        fits[enabled] = lk.LogisticRegression(alpha=1e-3, solver=solver,
+                                              fit_intercept=intercept).fit(X, y, w)
+        assert bool(fused_calls) is enabled
+        fused_calls.clear()
+    fused, plain = fits[True], fits[False]
+    np.testing.assert_allclose(fused.coef_, plain.coef_, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fused.intercept_, plain.intercept_, rtol=0, atol=1e-10)
+    assert fused.n_passes_ == plain.n_passes_
+    assert fused.n_iter_ == plain.n_iter_
+
+
+def test_gate(monkeypatch):
+    monkeypatch.setattr(compiled_loop, "ENABLED", True)
+    X, y, w = data(300, 4, seed=2)
+    narrow = Objective(Binomial(), X, y, w, 2, True)
+    assert compiled_pass.supports(narrow, 0) and compiled_pass.supports(narrow, 1)
+    assert not compiled_pass.supports(narrow, 2)  # Hessians: the NumPy pass
+    values, gradients = compiled_pass.MAX_COLUMNS
+    middle = Objective(Binomial(), *data(300, values + 1, seed=2), 2, True)
+    assert not compiled_pass.supports(middle, 0) and compiled_pass.supports(middle, 1)
+    wide = Objective(Binomial(), *data(300, gradients + 1, seed=2), 2, True)
+    assert not compiled_pass.supports(wide, 0) and not compiled_pass.supports(wide, 1)
+    others = [
+        Objective(Binomial(), X.astype(np.float32), y, w, 2, True),  # float32
+        Objective(Binomial(), np.asfortranarray(X), y, w, 2, True),  # not C order
+        Objective(Multinomial(full=True), X, y, w, 2, True),  # another family
+    ]
+    frame = pd.DataFrame({"x": X[:, 0], "c": pd.Categorical(np.arange(300) % 3)})
+    design = DesignEncoder.fit(frame).design(frame)  # a Design, not an array
+    others.append(Objective(Binomial(), design, y, w, 2, True))
+    for ob in others:
+        assert not compiled_pass.supports(ob, 1)
+    monkeypatch.setattr(compiled_loop, "ENABLED", False)  # LOGITKIT_NUMBA=0
+    assert not compiled_pass.supports(narrow, 1)
+
+
+def test_torch_x_takes_the_numpy_path(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(compiled_loop, "ENABLED", True)
+    X, y, w = data(200, 3, seed=4)
+    ob = Objective(Binomial(), torch.asarray(X), torch.asarray(y), torch.asarray(w), 2, True)
+    assert not compiled_pass.supports(ob, 1)
