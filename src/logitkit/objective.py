@@ -14,14 +14,13 @@ means over the total weight, so a weight of 2 equals a repeated row.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import numpy as np
 
-from logitkit.backends import clip_min, device, get_namespace, gram, to_numpy
+from logitkit.backends import device, get_namespace, to_numpy
+from logitkit.block_sums import HatFactor, HessianSum, RowGram, ScoreProducts, negated_outer
 from logitkit.design import dense, is_design
 from logitkit.families import Family
-from logitkit.families.base import EtaDerivatives, Scratch
+from logitkit.families.base import Scratch
 from logitkit.penalties import L2Penalty
 from logitkit.solvers import compiled_pass
 
@@ -204,7 +203,7 @@ class Objective:
         m, d, q = self.m, self.d, self.q
         loss = self._zeros()
         grad_B, grad_c, grad_aux = self._zeros(m, d), self._zeros(m), self._zeros(q)
-        hess = _HessianSum(self) if order >= 2 else None
+        hess = HessianSum(self) if order >= 2 else None
         least = np.inf
         for rows in self._blocks(wide=order >= 2):
             Xb, der = self._block_derivatives(rows, W, aux, order, self._scratch)
@@ -286,10 +285,10 @@ class Objective:
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         hats = bread is not None and self.has_hat_values
         if hats:  # one linear predictor, no aux: plain weighted Gram products
-            hat_factor = _HatFactor(bread, self.d, self.fit_intercept, self.X)
-            sums = [_RowGram(self) for _ in range(3)]
+            hat_factor = HatFactor(bread, self.d, self.fit_intercept, self.X)
+            sums = [RowGram(self) for _ in range(3)]
         else:
-            sums = [_HessianSum(self)]
+            sums = [HessianSum(self)]
         group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
         for rows in self._blocks(wide=True):
             Xb, der = self._block_derivatives(rows, W, aux, 2 if hats else 1)
@@ -306,7 +305,7 @@ class Objective:
                                              strict=True):
                         total.add(Xb, scaled)
             else:
-                outer = _negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
+                outer = negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
                 sums[0].add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
             if group_sums is not None:
                 np.add.at(group_sums, groups[rows], to_numpy(self._row_scores(Xb, der)))
@@ -454,169 +453,3 @@ class Objective:
         if self.q:
             grad[md:] = der.grad_aux
         return der.loss, eta
-
-
-class _HatFactor:
-    """x_i' B x_i for the rows x_i = [X_b row, 1 if fit_intercept] of a block, B (p, p),
-    in float64 where X lives: X_b @ B (NumPy's BLAS; scipy's trmm would halve the
-    flops, but its second OpenBLAS thread pool slows the Gram products around it)."""
-
-    def __init__(self, B, d: int, fit_intercept: bool, X):
-        xp = get_namespace(X)
-        self.d, self.fit_intercept = d, fit_intercept
-        self.B = xp.asarray(B, dtype=xp.float64, device=device(X))
-
-    def quadratic_form(self, Xb):
-        """(b,) float64 x_i' B x_i of the block's rows."""
-        xp, d, B = get_namespace(Xb), self.d, self.B
-        if is_design(Xb):
-            X64, quad = Xb, Xb.quadratic_form(B[:d, :d])
-        else:
-            X64 = xp.astype(Xb, xp.float64, copy=False)
-            quad = xp.vecdot(X64 @ B[:d, :d], X64, axis=1)
-        if self.fit_intercept:
-            quad = quad + 2.0 * (X64 @ B[:d, d]) + B[d, d]
-        return quad
-
-
-class _RowGram:
-    """sum_i r_i^2 x_i x_i' over row blocks for (b,) float64 r, x_i = [X row, 1 if
-    fit_intercept]: the natural layout of one linear predictor without aux. Gram
-    products in X's dtype, sums in float64 where X lives."""
-
-    def __init__(self, objective: Objective):
-        self.objective = ob = objective
-        self.XX, self.Xc, self.cc = ob._zeros(ob.d, ob.d), ob._zeros(ob.d), ob._zeros()
-
-    def add(self, Xb, r):
-        ob = self.objective
-        if is_design(Xb):
-            self.XX += Xb.weighted_gram(r * r)
-            if ob.fit_intercept:
-                self.Xc += (r * r) @ Xb
-        else:
-            Z = ob.xp.astype(r, Xb.dtype)[:, None] * Xb
-            self.XX += gram(Z)
-            if ob.fit_intercept:
-                self.Xc += ob._cross(Z, r[:, None])[0]
-        if ob.fit_intercept:
-            self.cc += ob.xp.sum(r * r)
-
-    def matrix(self) -> np.ndarray:
-        d = self.objective.d
-        XX, Xc, cc = (to_numpy(a) for a in (self.XX, self.Xc, self.cc))
-        if not self.objective.fit_intercept:
-            return XX
-        M = np.empty((d + 1, d + 1))
-        M[:d, :d], M[:d, d], M[d, :d], M[d, d] = XX, Xc, Xc, cc
-        return M
-
-
-class ScoreProducts(NamedTuple):
-    """(p, p) sums of :meth:`Objective.score_products`; None where not computed."""
-
-    rows: np.ndarray
-    clusters: np.ndarray | None
-    hc2: np.ndarray | None
-    hc3: np.ndarray | None
-
-
-def _negated_outer(V, A) -> EtaDerivatives:
-    """The eta-space matrices h_i = -v_i v_i' of rows v_i = [V_i, A_i] (V (n, m) for eta,
-    A (n, q) for aux) in the layout of a family's Hessian, for :class:`_HessianSum`."""
-    xp = get_namespace(V)
-    return EtaDerivatives(
-        loss=None,
-        hess_eta=-(V[:, :, None] * V[:, None, :]),
-        hess_eta_lowrank=V,
-        hess_eta_aux=-(V[:, :, None] * A[:, None, :]),
-        hess_aux=-(A.T @ A) if A.shape[1] else xp.zeros((0, 0), dtype=A.dtype,
-                                                         device=device(A)),
-    )
-
-
-class _HessianSum:
-    """Accumulates the natural Hessian over row blocks with Gram (syrk) products, in
-    float64 where X lives.
-
-    Per block, with h_i = diag(a_i) - u_i u_i' (the family's eta-space Hessian; no diag
-    part if hess_eta_diag is None):
-    slopes x slopes = sum_k X' diag(a_k) X (block-diagonal) - A'A with A = [u_k * X]_k;
-    slopes x intercepts = X' h[:, k, l]; intercepts x intercepts = sum_i h_i;
-    slopes x aux = X' hess_eta_aux; aux x aux from the family.
-    """
-
-    def __init__(self, objective: Objective):
-        ob = objective
-        self.objective = ob
-        self.m, self.d, self.q, self.fit_intercept = ob.m, ob.d, ob.q, ob.fit_intercept
-        m, d, q = self.m, self.d, self.q
-        self.BB = ob._zeros(m * d, m * d)
-        self.Bc = ob._zeros(m, m, d)  # [k, l] = X' h[:, k, l]
-        self.cc = ob._zeros(m, m)
-        self.Ba = ob._zeros(m, q, d)  # [k, j] = X' hess_eta_aux[:, k, j]
-        self.ca = ob._zeros(m, q)
-        self.aa = ob._zeros(q, q)
-
-    def add_block(self, Xb, der, crossed):
-        """Add one block; ``crossed`` is [hess_eta (m * m, with intercepts), hess_eta_aux
-        (m * q)]' X_b as :meth:`Objective._crossed` laid them out."""
-        xp, m, d, q = self.objective.xp, self.m, self.d, self.q
-        diag = der.hess_eta_diag
-        if is_design(Xb):
-            self._add_design_block(Xb, der)
-        for k in range(m if diag is not None and not is_design(Xb) else 0):
-            root = xp.astype(xp.sqrt(clip_min(diag[:, k], 0.0)), Xb.dtype)
-            self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
-        if der.hess_eta_lowrank is not None and not is_design(Xb):
-            U = xp.astype(der.hess_eta_lowrank, Xb.dtype)
-            self.BB -= gram(xp.concat([U[:, k][:, None] * Xb for k in range(m)], axis=1))
-        if self.fit_intercept:
-            self.Bc += xp.reshape(crossed[: m * m], (m, m, d))
-            self.cc += xp.sum(der.hess_eta, axis=0)
-            crossed = crossed[m * m:]
-        if q:
-            self.Ba += xp.reshape(crossed, (m, q, d))
-            if self.fit_intercept:
-                self.ca += xp.sum(der.hess_eta_aux, axis=0)
-            self.aa += der.hess_aux
-
-    def _add_design_block(self, Xb, der):
-        """The slopes x slopes part of a structured design's block: X' diag(h[:, k, l]) X
-        per pair of eta columns, from its weighted Gram products (upper pairs, mirrored)."""
-        m, d = self.m, self.d
-        diag, U = der.hess_eta_diag, der.hess_eta_lowrank
-        pairs = [(k, j) for k in range(m) for j in range(k, m)]
-        W = np.zeros((len(pairs), Xb.shape[0]))
-        for i, (k, j) in enumerate(pairs):
-            if diag is not None and j == k:
-                W[i] = clip_min(diag[:, k], 0.0)
-            if U is not None:
-                W[i] -= U[:, k] * U[:, j]
-        for (k, j), block in zip(pairs, Xb.weighted_grams(W), strict=True):
-            self.BB[k * d:(k + 1) * d, j * d:(j + 1) * d] += block
-            if j != k:
-                self.BB[j * d:(j + 1) * d, k * d:(k + 1) * d] += block.T
-
-    def matrix(self) -> np.ndarray:
-        """The (p, p) Hessian in the natural layout (W rows of [slopes, intercept], aux)."""
-        m, d, q = self.m, self.d, self.q
-        d1 = d + int(self.fit_intercept)
-        BB, Bc, cc, Ba, ca, aa = (to_numpy(a) for a in (self.BB, self.Bc, self.cc, self.Ba,
-                                                        self.ca, self.aa))
-        # the W block as (k, column of W_k, l, column of W_l), W x aux as (k, column, a)
-        HW, Wa = np.zeros((m, d1, m, d1)), np.zeros((m, d1, q))
-        HW[:, :d, :, :d] = BB.reshape(m, d, m, d)
-        Wa[:, :d, :] = Ba.transpose(0, 2, 1)  # [k, j, a] = X' hess_eta_aux[:, k, a]
-        if self.fit_intercept:
-            HW[:, :d, :, d] = Bc.transpose(0, 2, 1)  # [k, j, l] = X' h[:, k, l]
-            HW[:, d, :, :d] = Bc.transpose(1, 0, 2)
-            HW[:, d, :, d] = cc
-            Wa[:, d, :] = ca
-        p_W = m * d1
-        H = np.empty((p_W + q, p_W + q))
-        H[:p_W, :p_W] = HW.reshape(p_W, p_W)
-        H[:p_W, p_W:] = Wa.reshape(p_W, q)
-        H[p_W:, :p_W] = H[:p_W, p_W:].T
-        H[p_W:, p_W:] = aa
-        return H
