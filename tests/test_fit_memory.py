@@ -1,7 +1,7 @@
-"""Extra memory of exact fits, traced by tracemalloc, bounded as a fraction of X (issue
-12's target: at most 0.25x X). Measured on 200k x 20 float64 (32 MB), default settings
-(maximum likelihood, inference included): binary 0.22x, ordinal logit, probit and
-cloglog 0.21x. The bounds leave about a third of slack."""
+"""Extra memory of exact fits, traced by tracemalloc, bounded as a fraction of X by issue
+12's target (at most 0.25x X). Measured on 200k x 20 float64 (32 MB), default settings
+(maximum likelihood, inference included): binary 0.138x, ordinal logit, probit and
+cloglog 0.159x."""
 
 import tracemalloc
 
@@ -11,7 +11,7 @@ import pytest
 import logitkit as lk
 
 N, D = 200_000, 20
-BOUND = 0.3
+BOUND = 0.25
 
 
 @pytest.fixture(scope="module")
@@ -37,13 +37,17 @@ def traced_peak(fit):
 
 def test_binary_fit_peak_memory(data):
     X, y, _ = data
+    # a process's first fit loads the optional compiled pass (numba, logitkit[fast]): a
+    # one-off cost (numba's import: about 1x this X when traced), not the fit's: a small
+    # fit loads it first
+    lk.LogisticRegression(solver="lbfgs").fit(X[:5000], y[:5000])  # (lbfgs: gradient passes)
     model, peak = traced_peak(lambda: lk.LogisticRegression().fit(X, y))
     assert model.converged_ and model.result_.solver == "newton"
     assert np.all(np.isfinite(np.diag(model.covariance_)))  # inference was collected
     assert peak < BOUND * X.nbytes, peak / X.nbytes
 
 
-@pytest.mark.parametrize("link", ["logit", "probit"])
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
 def test_ordinal_fit_peak_memory(data, link):
     X, _, y = data
     model, peak = traced_peak(lambda: lk.OrdinalLogisticRegression(link=link).fit(X, y))
