@@ -28,29 +28,21 @@ import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
+from suite_cases import iid_binary, toeplitz_binary  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import logitkit as lk  # noqa: E402
 
 
-# -- generators (seeded; each returns X, y, alpha) -----------------------------------------
+# -- generators (seeded; each returns X, y, alpha; suite_cases.py's where they are the same)
 def weak(scale, rng):
     """500k x 100 i.i.d. normal columns, weak signal (linear predictor sd 0.3)."""
-    n, d = int(500_000 * scale), 100
-    X = rng.normal(size=(n, d))
-    beta = rng.normal(size=d) * 0.3 / np.sqrt(d)
-    return X, (X @ beta + rng.logistic(size=n) > 0).astype(np.int64), 0.0
+    return *iid_binary(int(500_000 * scale), 100, 0.3, rng), 0.0
 
 
 def toeplitz(scale, rng):
     """300k x 100 columns with correlation 0.95^|j - k| (AR(1) along the columns)."""
-    n, d, rho = int(300_000 * scale), 100, 0.95
-    X = np.empty((n, d))
-    X[:, 0] = rng.normal(size=n)
-    for j in range(1, d):
-        X[:, j] = rho * X[:, j - 1] + np.sqrt(1 - rho**2) * rng.normal(size=n)
-    beta = rng.normal(size=d) / np.sqrt(d)
-    return X, (X @ beta + rng.logistic(size=n) > 0).astype(np.int64), 0.0
+    return *toeplitz_binary(int(300_000 * scale), 100, 0.95, rng), 0.0
 
 
 def rare(scale, rng):
@@ -63,26 +55,17 @@ def rare(scale, rng):
 
 def tall(scale, rng):
     """3M x 10, moderate signal (linear predictor sd 1)."""
-    n, d = int(3_000_000 * scale), 10
-    X = rng.normal(size=(n, d))
-    beta = rng.normal(size=d) / np.sqrt(d)
-    return X, (X @ beta + rng.logistic(size=n) > 0).astype(np.int64), 0.0
+    return *iid_binary(int(3_000_000 * scale), 10, 1.0, rng), 0.0
 
 
 def float32(scale, rng):
     """1M x 100 float32, moderate signal."""
-    n, d = int(1_000_000 * scale), 100
-    X = rng.normal(size=(n, d)).astype(np.float32)
-    beta = rng.normal(size=d) / np.sqrt(d)
-    return X, (X @ beta.astype(np.float32) + rng.logistic(size=n) > 0).astype(np.int64), 0.0
+    return *iid_binary(int(1_000_000 * scale), 100, 1.0, rng, np.float32), 0.0
 
 
 def wide(scale, rng):
     """20k x 2000, alpha 1e-3."""
-    n, d = int(20_000 * scale), 2000
-    X = rng.normal(size=(n, d))
-    beta = rng.normal(size=d) / np.sqrt(d)
-    return X, (X @ beta + rng.logistic(size=n) > 0).astype(np.int64), 1e-3
+    return *iid_binary(int(20_000 * scale), 2000, 1.0, rng), 1e-3
 
 
 CASES = {"weak": weak, "toeplitz": toeplitz, "rare": rare, "tall": tall,

@@ -29,18 +29,14 @@ import time
 import warnings
 
 import numpy as np
+import suite_cases  # benchmarks/ is on sys.path when run as a script
 
 LINKS = ("logit", "probit", "cloglog")
 
 
 def ordinal_data(n, d, link, seed=0):
     """X (n, d) and 5 ordered levels from the link's latent model (quintiles of it)."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    noise = {"logit": rng.logistic(size=n), "probit": rng.normal(size=n),
-             "cloglog": np.log(-np.log(rng.uniform(size=n)))}[link]
-    latent = X @ (rng.normal(size=d) / np.sqrt(d)) * 2.0 + noise
-    return X, np.digitize(latent, np.quantile(latent, [0.2, 0.4, 0.6, 0.8]))
+    return suite_cases.ordinal_data(n, d, link, np.random.default_rng(seed))
 
 
 def _timed(module, name, seconds):

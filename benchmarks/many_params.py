@@ -20,23 +20,12 @@ import warnings
 
 import numpy as np
 from common import softmax_objective  # benchmarks/ is on sys.path when run as a script
+from suite_cases import iid_binary, multinomial_data
 from threadpoolctl import threadpool_limits
 
 import logitkit as lk
 from logitkit import curvature as curvature_module
 from logitkit import objective as objective_module
-
-
-def multinomial_data(n, d, k, signal, rng):
-    X = rng.normal(size=(n, d))
-    B = rng.normal(size=(d, k)) * signal / np.sqrt(d)
-    return X, np.argmax(X @ B + rng.gumbel(size=(n, k)), axis=1)
-
-
-def binary_data(n, d, rng):
-    X = rng.normal(size=(n, d))
-    beta = rng.normal(size=d) / np.sqrt(d)
-    return X, (X @ beta + rng.logistic(size=n) > 0).astype(np.int64)
 
 
 class PassCounter:
@@ -176,7 +165,7 @@ def main():
                      alpha, ("newton",) + ours, peers(X, y, alpha, nc, False), args.repeats)
         if "wide" in cases:
             n, alpha = int(20_000 * args.scale), 1e-3
-            X, y = binary_data(n, 2000, rng)
+            X, y = iid_binary(n, 2000, 1.0, rng)
             run_case(f"binary {n} x 2000, alpha={alpha:g}", X, y, alpha, ours,
                      peers(X, y, alpha, nc, True), args.repeats)
 

@@ -25,6 +25,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+import suite_cases  # benchmarks/ is on sys.path when run as a script
 from threadpoolctl import threadpool_limits
 
 import logitkit as lk
@@ -35,14 +36,8 @@ CASES = ((10_000, 20, 5), (50_000, 30, 5), (100_000, 30, 5), (100_000, 20, 4))
 
 
 def ordinal_data(n, d, link, levels, seed=0):
-    """X (n, d) and ``levels`` ordered classes from the link's latent model, cut at the
-    latent variable's quantiles (equal class shares)."""
-    rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, d))
-    noise = {"logit": rng.logistic(size=n), "probit": rng.normal(size=n),
-             "cloglog": np.log(-np.log(rng.uniform(size=n)))}[link]
-    latent = X @ (rng.normal(size=d) / np.sqrt(d)) * 2.0 + noise
-    return X, np.digitize(latent, np.quantile(latent, np.linspace(0, 1, levels + 1)[1:-1]))
+    """X (n, d) and ``levels`` ordered classes from the link's latent model."""
+    return suite_cases.ordinal_data(n, d, link, np.random.default_rng(seed), levels)
 
 
 def fit_ours(X, y, link):

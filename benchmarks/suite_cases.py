@@ -93,13 +93,14 @@ def multinomial_data(n, d, k, signal, rng):
     return X, np.argmax(X @ B + rng.gumbel(size=(n, k)), axis=1)
 
 
-def ordinal_data(n, d, link, rng):
-    """5 levels at the quintiles of the link's latent variable, log-odds sd 2."""
+def ordinal_data(n, d, link, rng, levels=5):
+    """``levels`` ordered classes at the quantiles of the link's latent variable (equal
+    class shares), log-odds sd 2."""
     X = rng.normal(size=(n, d))
     noise = {"logit": rng.logistic(size=n), "probit": rng.normal(size=n),
              "cloglog": np.log(-np.log(rng.uniform(size=n)))}[link]
     latent = X @ (rng.normal(size=d) / np.sqrt(d)) * 2.0 + noise
-    return X, np.digitize(latent, np.quantile(latent, [0.2, 0.4, 0.6, 0.8]))
+    return X, np.digitize(latent, np.quantile(latent, np.arange(1, levels) / levels))
 
 
 def categorical_frame(n, n_cat, levels, n_num, rng):
