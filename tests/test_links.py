@@ -16,6 +16,16 @@ def _cells(rng):
     return a, b
 
 
+def _assert_lower_orders_are_prefixes(F, a, b, full):
+    """F.ends at orders 0 and 1 equal the first 1 and 3 fields of ``full`` (order 2)
+    exactly, and leave the others None."""
+    for order, fields in ((0, 1), (1, 3)):
+        lower_order = F.ends(a, b, order)
+        for x, y in zip(lower_order[:fields], full[:fields], strict=True):
+            np.testing.assert_array_equal(x, y)
+        assert all(x is None for x in lower_order[fields:])
+
+
 @pytest.mark.parametrize("link", ["probit", "cloglog"])
 def test_closed_forms_equal_the_generic_link_terms(link):
     a, b = _cells(np.random.default_rng(0))
@@ -31,11 +41,7 @@ def test_closed_forms_equal_the_generic_link_terms(link):
     for name, x, y in zip(closed._fields, closed, generic, strict=True):
         assert np.all(np.isfinite(x)), name
         np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-12, err_msg=name)
-    for order, fields in ((0, 1), (1, 3)):
-        lower_order = F.ends(a, b, order)
-        for x, y in zip(lower_order[:fields], closed[:fields], strict=True):
-            np.testing.assert_array_equal(x, y)
-        assert all(x is None for x in lower_order[fields:])
+    _assert_lower_orders_are_prefixes(F, a, b, closed)
 
 
 def test_logit_product_form_equals_its_log_form():
@@ -50,10 +56,7 @@ def test_logit_product_form_equals_its_log_form():
     for name, x, y in zip(product._fields, product, logs, strict=True):
         assert np.all(np.isfinite(x)), name
         np.testing.assert_allclose(x, y, rtol=1e-12, atol=1e-300, err_msg=name)
-    for order, fields in ((0, 1), (1, 3)):
-        lower_order = F.ends(a, b, order)
-        for x, y in zip(lower_order[:fields], product[:fields], strict=True):
-            np.testing.assert_array_equal(x, y)
+    _assert_lower_orders_are_prefixes(F, a, b, product)
 
 
 @pytest.mark.parametrize("link", ["probit", "cloglog"])
