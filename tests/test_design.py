@@ -109,6 +109,13 @@ def test_long_designs_are_processed_in_chunks():
     np.testing.assert_allclose(design.weighted_gram(w), (X * w[:, None]).T @ X, rtol=1e-12)
 
 
+def test_a_design_is_never_made_dense_implicitly(design):
+    with pytest.raises(TypeError, match=r"toarray\(\)"):
+        np.asarray(design)
+    with pytest.raises(TypeError, match=r"toarray\(\)"):
+        np.asarray(design[10:20])
+
+
 def test_a_design_selects_rows_only(design):
     with pytest.raises(TypeError, match="rows only"):
         design[:, 0]

@@ -49,6 +49,12 @@ class Design(ABC):
     def __array_namespace__(self, api_version=None):
         return _np_namespace
 
+    def __array__(self, dtype=None, copy=None):
+        # without this NumPy would treat a design as a sequence of rows (its __len__ and
+        # __getitem__) and fail deep inside; a dense copy is only ever asked for by name
+        raise TypeError(f"a {type(self).__name__} is not made dense implicitly: call "
+                        "toarray() (a dense copy of every row) or use its block products")
+
     @abstractmethod
     def __getitem__(self, rows) -> Design:
         """The rows ``rows`` (a slice, or an integer index array) as a design of their own;
