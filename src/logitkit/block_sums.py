@@ -159,25 +159,32 @@ class HessianSum:
             if j != k:
                 self.BB[j * d:(j + 1) * d, k * d:(k + 1) * d] += block.T
 
-    def matrix(self) -> np.ndarray:
-        """The (p, p) Hessian in the natural layout (W rows of [slopes, intercept], aux)."""
+    def matrix(self, host: bool = True):
+        """The (p, p) Hessian in the natural layout (W rows of [slopes, intercept], aux): a
+        NumPy array, or with ``host=False`` a float64 array where X lives (a solver on an
+        accelerator keeps its p x p algebra there)."""
         m, d, q = self.m, self.d, self.q
         d1 = d + int(self.fit_intercept)
-        BB, Bc, cc, Ba, ca, aa = (to_numpy(a) for a in (self.BB, self.Bc, self.cc, self.Ba,
-                                                        self.ca, self.aa))
+        parts = (self.BB, self.Bc, self.cc, self.Ba, self.ca, self.aa)
+        if host:
+            parts = tuple(to_numpy(a) for a in parts)
+        BB, Bc, cc, Ba, ca, aa = parts
+        xp = get_namespace(BB)
+        where = device(BB)
         # the W block as (k, column of W_k, l, column of W_l), W x aux as (k, column, a)
-        HW, Wa = np.zeros((m, d1, m, d1)), np.zeros((m, d1, q))
-        HW[:, :d, :, :d] = BB.reshape(m, d, m, d)
-        Wa[:, :d, :] = Ba.transpose(0, 2, 1)  # [k, j, a] = X' hess_eta_aux[:, k, a]
+        HW = xp.zeros((m, d1, m, d1), dtype=xp.float64, device=where)
+        Wa = xp.zeros((m, d1, q), dtype=xp.float64, device=where)
+        HW[:, :d, :, :d] = xp.reshape(BB, (m, d, m, d))
+        Wa[:, :d, :] = xp.permute_dims(Ba, (0, 2, 1))  # [k, j, a] = X' hess_eta_aux[:, k, a]
         if self.fit_intercept:
-            HW[:, :d, :, d] = Bc.transpose(0, 2, 1)  # [k, j, l] = X' h[:, k, l]
-            HW[:, d, :, :d] = Bc.transpose(1, 0, 2)
+            HW[:, :d, :, d] = xp.permute_dims(Bc, (0, 2, 1))  # [k, j, l] = X' h[:, k, l]
+            HW[:, d, :, :d] = xp.permute_dims(Bc, (1, 0, 2))
             HW[:, d, :, d] = cc
             Wa[:, d, :] = ca
         p_W = m * d1
-        H = np.empty((p_W + q, p_W + q))
-        H[:p_W, :p_W] = HW.reshape(p_W, p_W)
-        H[:p_W, p_W:] = Wa.reshape(p_W, q)
-        H[p_W:, :p_W] = H[:p_W, p_W:].T
+        H = xp.empty((p_W + q, p_W + q), dtype=xp.float64, device=where)
+        H[:p_W, :p_W] = xp.reshape(HW, (p_W, p_W))
+        H[:p_W, p_W:] = xp.reshape(Wa, (p_W, q))
+        H[p_W:, :p_W] = xp.permute_dims(H[:p_W, p_W:], (1, 0))
         H[p_W:, p_W:] = aa
         return H

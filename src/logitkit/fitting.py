@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from logitkit.backends import weighted_counts
+from logitkit.backends import to_numpy, weighted_counts
 from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
 from logitkit.solvers import SOLVERS, SolverReport
@@ -206,4 +206,4 @@ def _hessian_at(problem: SolverProblem, params) -> np.ndarray | None:
     if problem.last_hessian is None:
         return None
     theta, hess = problem.last_hessian
-    return hess if np.array_equal(theta, params) else None
+    return to_numpy(hess) if np.array_equal(theta, params) else None

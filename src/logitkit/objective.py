@@ -188,11 +188,12 @@ class Objective:
             return self._cross(Xb, xp.concat(columns, axis=1))
         return xp.concat([self._cross(Xb, c) for c in columns], axis=0)
 
-    def loss_terms(self, theta, order: int):
+    def loss_terms(self, theta, order: int, host_hessian: bool = True):
         """Unpenalised weighted loss sum and its derivatives over all rows.
 
         Returns (loss, grad (p,), hess (p, p)) with None beyond ``order``; sums, not means.
-        Blocks add into float64 accumulators where X lives; the host sees the totals only.
+        Blocks add into float64 accumulators where X lives; the host sees the totals only
+        (``host_hessian=False``: the Hessian stays where X lives, float64).
         """
         xp = self.xp
         self.reads.rows += self.n
@@ -227,7 +228,7 @@ class Objective:
             return float(to_numpy(loss)), None, None
         grad_W = xp.concat([grad_B, grad_c[:, None]], axis=1) if self.fit_intercept else grad_B
         grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux]))
-        return float(to_numpy(loss)), grad, None if hess is None else hess.matrix()
+        return float(to_numpy(loss)), grad, None if hess is None else hess.matrix(host_hessian)
 
     def _fused_terms(self, theta, W, order: int):
         """:meth:`loss_terms` (order <= 1) of the binomial family in cache-sized chunks of
@@ -324,9 +325,10 @@ class Objective:
             columns += [g * X64, g] if self.fit_intercept else [g * X64]
         return xp.concat(columns + [der.grad_aux_rows], axis=1)
 
-    def evaluate(self, theta, order: int):
-        """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta."""
-        loss, grad, hess = self.loss_terms(theta, order)
+    def evaluate(self, theta, order: int, host_hessian: bool = True):
+        """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta
+        (``host_hessian=False``: the Hessian as a float64 array where X lives)."""
+        loss, grad, hess = self.loss_terms(theta, order, host_hessian)
         W, _ = self.unpack(theta)
         value = loss / self.total_weight + self.penalty.value(W)
         if order >= 1:

@@ -9,7 +9,9 @@ Solver coordinates s map to natural parameters theta in two steps:
    keeps them increasing whatever the solver does.
 
 Gradients and Hessians follow by the chain rule; all of it is on p-vectors and
-p x p matrices, never on n-sized data.
+p x p matrices, never on n-sized data. With X a torch tensor, Hessians stay where X lives
+(float64) and are mapped there by dense products with T; the solver factorises them there
+(a p x p Cholesky on the host cost a GPU fit more than its passes over X).
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import spsolve_triangular
 
-from logitkit.backends import device, to_numpy
+from logitkit.backends import device, like, to_numpy
+from logitkit.backends.namespace import is_torch_array
 from logitkit.design import is_design
 from logitkit.objective import Objective
 
@@ -125,6 +128,9 @@ class SolverProblem:
         off = self.T_free - sparse.diags_array(self.T_free.diagonal())
         self.T_inverse = (inverse_diagonal - inverse_diagonal @ off @ inverse_diagonal).tocsr()
         self.n_aux_start = ob.m * ob.d1
+        # Hessians where X lives: T as a dense (p, n_params) array there
+        self.T_here = (like(self.T_sparse.toarray(), ob.X) if is_torch_array(ob.X)
+                       else None)
         self.last_hessian = None  # (theta, natural mean Hessian) of the full objective
         # relative precision of values computed from X (float32 data: float32 products)
         self.eps = float(np.finfo(str(ob.X.dtype).replace("torch.", "")).eps)
@@ -162,7 +168,8 @@ class SolverProblem:
         return self._evaluate(self.objective, s, order)
 
     def hessian(self, s):
-        """(p, p) Hessian in solver coordinates from the Hessian objective."""
+        """(p, p) Hessian in solver coordinates from the Hessian objective (NumPy, or a
+        float64 tensor where X lives)."""
         return self._evaluate(self.hessian_objective, s, 2)[2]
 
     def value(self, s):
@@ -179,7 +186,8 @@ class SolverProblem:
     def _evaluate(self, objective, s, order):
         v = self.T_sparse @ s
         theta = self.to_natural(s)
-        value, grad, hess = objective.evaluate(theta, order)
+        host = self.T_here is None
+        value, grad, hess = objective.evaluate(theta, order, host_hessian=host)
         if order == 0:
             return value, None, None
         if hess is not None and objective is self.objective:
@@ -193,17 +201,21 @@ class SolverProblem:
             J[:, 1:] = np.tril(np.ones((q, q)))[:, 1:] * inc
             grad_v = np.concatenate([grad[:i], J.T @ grad[i:]])
             if order >= 2:
-                hess = hess.copy()
+                # d2 theta_j / d v_m^2 = exp(v_m) for 1 <= m <= j
+                curvature = np.diag(inc * np.cumsum(grad[i:][::-1])[::-1][1:])
+                if not host:
+                    J, curvature = like(J, hess), like(curvature, hess)
+                hess = hess.copy() if host else hess.clone()
                 hess[i:, :] = J.T @ hess[i:, :]
                 hess[:, i:] = hess[:, i:] @ J
-                # d2 theta_j / d v_m^2 = exp(v_m) for 1 <= m <= j
-                curvature = inc * np.cumsum(grad[i:][::-1])[::-1][1:]
-                hess[i + 1:, i + 1:] += np.diag(curvature)
+                hess[i + 1:, i + 1:] += curvature
         else:
             grad_v = grad
         grad_s = self.Tt_sparse @ grad_v
         if order == 1:
             return value, grad_s, None
+        if not host:
+            return value, grad_s, self.T_here.T @ hess @ self.T_here
         # T' H T as T' (T' H)', H symmetric; the sparse product is twice as fast on a
         # C-ordered copy of (T' H)' as on the transposed view (909 x 909: 2.4 vs 5.2 ms)
         return value, grad_s, self.Tt_sparse @ np.ascontiguousarray((self.Tt_sparse @ hess).T)

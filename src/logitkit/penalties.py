@@ -49,9 +49,13 @@ class L2Penalty:
         twin.gram = like(self.gram, X)
         return twin
 
-    def add_hessian(self, hess: np.ndarray, n_cols: int):
+    def add_hessian(self, hess, n_cols: int):
         """Add the Hessian over W.ravel() (W of shape (m, n_cols), row-major) to the
-        leading (m*n_cols, m*n_cols) block of ``hess``, in place: alpha * G[k, l] at
-        entries (k*n_cols + j, l*n_cols + j) for the slopes j."""
+        leading (m*n_cols, m*n_cols) block of ``hess`` (NumPy, or a tensor where it
+        lives), in place: alpha * G[k, l] at entries (k*n_cols + j, l*n_cols + j) for the
+        slopes j."""
         index = np.arange(len(self.gram))[:, None] * n_cols + np.arange(self.n_slopes)
-        hess[index[:, None, :], index[None, :, :]] += self.alpha * self.gram[:, :, None]
+        added = self.alpha * np.asarray(self.gram, dtype=float)[:, :, None]
+        if not isinstance(hess, np.ndarray):
+            index, added = like(index, hess), like(added, hess)
+        hess[index[:, None, :], index[None, :, :]] += added

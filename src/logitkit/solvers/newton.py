@@ -20,6 +20,7 @@ import numpy as np
 import scipy.linalg as la
 from threadpoolctl import ThreadpoolController
 
+from logitkit.backends import like, to_numpy
 from logitkit.solvers.report import SolverReport
 
 _EPS = np.finfo(float).eps
@@ -47,9 +48,15 @@ def _factor_threads() -> int:
 
 
 class NewtonSystem:
-    """A factorised Hessian: ``solve(grad)`` returns the Newton step -H^-1 grad."""
+    """A factorised Hessian: ``solve(grad)`` returns the Newton step -H^-1 grad (NumPy).
+    A tensor Hessian is factorised where it lives (on a GPU: a 909 x 909 Cholesky and
+    its solve without a host round trip of the matrix)."""
 
-    def __init__(self, hess: np.ndarray):
+    def __init__(self, hess):
+        self.host = isinstance(hess, np.ndarray)
+        if not self.host:
+            self._factor_tensor(hess)
+            return
         diag = np.sqrt(np.maximum(np.diag(hess), 0.0))
         self.scale = np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 1.0)
         H = hess * self.scale[:, None] * self.scale[None, :]
@@ -65,11 +72,30 @@ class NewtonSystem:
         except la.LinAlgError:
             self.factor = None
             self.singular = True
-            evals, evecs = np.linalg.eigh(H)
-            keep = evals > evals.max() * 1e3 * _EPS * len(evals)
-            self.evecs, self.evals = evecs[:, keep], evals[keep]
+            self.evecs, self.evals = _kept_eigen(*np.linalg.eigh(H))
+
+    def _factor_tensor(self, hess):
+        import torch
+
+        diag = torch.sqrt(torch.clamp(torch.diagonal(hess), min=0.0))
+        self.scale = torch.where(diag > 0, 1.0 / torch.where(diag > 0, diag, 1.0), 1.0)
+        H = hess * self.scale[:, None] * self.scale[None, :]
+        factor, info = torch.linalg.cholesky_ex(H)
+        self.singular = bool(info.item() != 0 or not torch.isfinite(factor).all())
+        self.factor = None if self.singular else factor
+        if self.singular:
+            self.evecs, self.evals = _kept_eigen(*torch.linalg.eigh(H))
 
     def solve(self, grad: np.ndarray) -> np.ndarray:
+        if not self.host:
+            import torch
+
+            g = like(grad, self.scale) * self.scale
+            if self.factor is not None:
+                step = torch.cholesky_solve(-g[:, None], self.factor)[:, 0]
+            else:
+                step = -self.evecs @ ((self.evecs.T @ g) / self.evals)
+            return to_numpy(step * self.scale)
         g = grad * self.scale
         if self.factor is not None:
             with _BLAS.limit(limits=_factor_threads(), user_api="blas"):
@@ -79,16 +105,25 @@ class NewtonSystem:
         return step * self.scale
 
 
+def _kept_eigen(evals, evecs):
+    """(eigenvectors, eigenvalues) of the directions with curvature above rounding: the
+    minimum-norm step of a singular (collinear) Hessian."""
+    keep = evals > evals.max() * 1e3 * _EPS * len(evals)
+    return evecs[:, keep], evals[keep]
+
+
 def _secant_update(matrix, step, change) -> bool:
-    """BFGS update of ``matrix`` in place from a step and the exact change of the gradient
-    along it; skipped (False) when the measured curvature y's disagrees with the
-    matrix's s'Hs by more than a factor 2 (noise, or a Hessian gone stale)."""
+    """BFGS update of ``matrix`` (NumPy, or a tensor where it lives) in place from a step
+    and the exact change of the gradient along it; skipped (False) when the measured
+    curvature y's disagrees with the matrix's s'Hs by more than a factor 2 (noise, or a
+    Hessian gone stale)."""
+    step, change = like(step, matrix), like(change, matrix)
     Hs = matrix @ step
     curvature, measured = float(step @ Hs), float(change @ step)
     if not (curvature > 0 and 0.5 * curvature <= measured <= 2.0 * curvature):
         return False
-    matrix -= np.outer(Hs, Hs / curvature)
-    matrix += np.outer(change, change / measured)
+    matrix -= Hs[:, None] * (Hs / curvature)[None, :]
+    matrix += change[:, None] * (change / measured)[None, :]
     return True
 
 
