@@ -13,6 +13,7 @@ import pytest
 from logitkit.families import Binomial, Multinomial, Ordinal
 from logitkit.fitting import fit_objective
 from logitkit.objective import Objective
+from logitkit.solvers.newton import NewtonSystem
 
 torch = pytest.importorskip("torch")
 DEVICE = os.environ.get("LOGITKIT_TEST_DEVICE", "cpu")
@@ -74,6 +75,44 @@ def test_solvers_reach_the_numpy_optimum(name, make, n_classes, fit_intercept):
         np.testing.assert_allclose(ours.params, reference.params, rtol=tolerance,
                                    atol=tolerance)
         assert ours.log_likelihood == pytest.approx(reference.log_likelihood, rel=1e-9)
+
+
+@pytest.mark.parametrize("name,make,n_classes", [
+    ("multinomial", Multinomial, 4), ("ordinal-probit", lambda: Ordinal("probit"), 5)])
+def test_newton_algebra_on_the_device_follows_the_host(name, make, n_classes, monkeypatch):
+    """Hessians (from a row sample, kept and secant-updated, for the multinomial) factorised
+    where X lives: the same iterates as the host's NumPy algebra and the same Hessian at
+    the optimum."""
+    X, y, w = _data(n_classes, n=48_000)
+    objectives = [Objective(make(), A, b, v, n_classes, name == "multinomial") for A, b, v in (
+        (X, y, w), (torch.as_tensor(X, device=DEVICE), torch.as_tensor(y, device=DEVICE),
+                    torch.as_tensor(w, device=DEVICE)))]
+    calls = []
+    original = NewtonSystem.__init__
+
+    def spy(system, hess):
+        calls.append(type(hess).__module__.split(".")[0])
+        original(system, hess)
+
+    monkeypatch.setattr(NewtonSystem, "__init__", spy)
+    reference, ours = (fit_objective(ob, "newton", 1e-9, 100) for ob in objectives)
+    assert calls.count("torch") == calls.count("numpy") > 1
+    assert ours.n_iter == reference.n_iter and ours.converged
+    np.testing.assert_allclose(ours.params, reference.params, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ours.hessian, reference.hessian, rtol=1e-9, atol=1e-12)
+
+
+def test_a_singular_hessian_on_the_device_gives_the_host_minimum_norm_step():
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(40, 6))
+    A[:, 5] = A[:, 0] - 2 * A[:, 3]  # rank 5
+    hess, grad = A.T @ A, A.T @ rng.normal(size=40)
+    host, here = NewtonSystem(hess), NewtonSystem(torch.as_tensor(hess, device=DEVICE))
+    assert host.singular and here.singular
+    np.testing.assert_allclose(here.solve(grad), host.solve(grad), rtol=1e-9, atol=1e-12)
+    regular = hess + np.eye(6)
+    np.testing.assert_allclose(NewtonSystem(torch.as_tensor(regular, device=DEVICE)).solve(grad),
+                               -np.linalg.solve(regular, grad), rtol=1e-10)
 
 
 def test_float32_tensors_are_computed_in_float32_and_agree():
