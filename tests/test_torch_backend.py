@@ -10,6 +10,7 @@ import os
 import numpy as np
 import pytest
 
+from logitkit import parametrization
 from logitkit.families import Binomial, Multinomial, Ordinal
 from logitkit.fitting import fit_objective
 from logitkit.objective import Objective
@@ -87,6 +88,7 @@ def test_newton_algebra_on_the_device_follows_the_host(name, make, n_classes, mo
     objectives = [Objective(make(), A, b, v, n_classes, name == "multinomial") for A, b, v in (
         (X, y, w), (torch.as_tensor(X, device=DEVICE), torch.as_tensor(y, device=DEVICE),
                     torch.as_tensor(w, device=DEVICE)))]
+    monkeypatch.setattr(parametrization, "DEVICE_ALGEBRA_MIN_PARAMS", 0)  # (small p here)
     calls = []
     original = NewtonSystem.__init__
 
