@@ -17,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 
 from logitkit.backends import device, get_namespace, to_numpy
-from logitkit.block_sums import HatFactor, HessianSum, RowGram, ScoreProducts, negated_outer
+from logitkit.block_sums import (
+    HatFactor,
+    HessianSum,
+    RowGram,
+    ScoreProducts,
+    ScoreSums,
+    finish_scores,
+    negated_outer,
+)
 from logitkit.design import dense, is_design
 from logitkit.families import Family
 from logitkit.families.base import Scratch
@@ -279,6 +287,13 @@ class Objective:
         derivative in eta per unit weight, x_i the row with its intercept 1), each row's
         in the same block as its score.
         """
+        return finish_scores([self.score_sums(theta, groups, bread)])
+
+    def score_sums(self, theta, groups=None, bread=None) -> ScoreSums:
+        """One pass of :meth:`score_products` over these rows, unfinished: the
+        :class:`~logitkit.block_sums.ScoreSums` that the rows of another part of the same
+        data (a Dask partition) add to, ``groups`` (n,) int codes of clusters that other
+        parts may share."""
         xp = self.xp
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
@@ -289,7 +304,10 @@ class Objective:
             sums = [RowGram(self) for _ in range(3)]
         else:
             sums = [HessianSum(self)]
-        group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
+        present = local = group_sums = None
+        if groups is not None:
+            present, local = np.unique(to_numpy(groups), return_inverse=True)
+            group_sums = np.zeros((len(present), self.n_params))
         for rows in self._blocks(wide=True):
             Xb, der = self._block_derivatives(rows, W, aux, 2 if hats else 1)
             w = xp.astype(self.w[rows], xp.float64, copy=False)
@@ -308,11 +326,11 @@ class Objective:
                 outer = negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
                 sums[0].add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
             if group_sums is not None:
-                np.add.at(group_sums, groups[rows], to_numpy(self._row_scores(Xb, der)))
-        clusters = None if group_sums is None else group_sums.T @ group_sums
+                np.add.at(group_sums, local[rows], to_numpy(self._row_scores(Xb, der)))
         if hats:
-            return ScoreProducts(sums[0].matrix(), clusters, sums[1].matrix(), sums[2].matrix())
-        return ScoreProducts(-sums[0].matrix(), clusters, None, None)
+            return ScoreSums(sums[0].matrix(), sums[1].matrix(), sums[2].matrix(), present,
+                             group_sums)
+        return ScoreSums(-sums[0].matrix(), None, None, present, group_sums)
 
     def _row_scores(self, Xb, der):
         """(b, p) float64 weighted scores of a block's rows, in the natural layout."""
