@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from logitkit.backends import device, get_namespace, to_numpy
+from logitkit.aliasing import find_aliased
+from logitkit.backends import device, get_namespace, to_numpy, weighted_counts
 from logitkit.block_sums import (
     HatFactor,
     HessianSum,
@@ -59,6 +60,10 @@ class RowReads:
 
 
 class Objective:
+    # index of the first row in the whole data (a Dask partition's offset): row samples
+    # of every k-th row (:meth:`RowCurvature.class_blocks`) take the same global rows
+    row_offset = 0
+
     def __init__(
         self,
         family: Family,
@@ -108,6 +113,32 @@ class Objective:
                         self.n_classes, self.fit_intercept, self.alpha, self.reads)
         sub.block_rows, sub.wide_block_rows = self.block_rows, self.wide_block_rows
         return sub
+
+    # -- whole-data summaries (logitkit.dask's objective computes them over partitions) --
+    def sample_rows(self, step: int):
+        """(X[::step], w[::step]): every ``step``-th row and its weight (views)."""
+        return self.X[::step], self.w[::step]
+
+    def class_weight_sums(self) -> np.ndarray:
+        """(K,) total weight of each class."""
+        return weighted_counts(self.y, self.w, self.n_classes)
+
+    def aliased_columns(self, constant: bool) -> np.ndarray:
+        """(d,) bool: the columns of X aliased on the ones before them (and on a constant
+        when ``constant``), see :mod:`logitkit.aliasing`."""
+        return find_aliased(self.X, self.w, constant)
+
+    def group_codes(self, clusters):
+        """((n,) int codes 0..G-1 of the cluster labels, G' the clusters with positive
+        weight)."""
+        _, codes = np.unique(np.asarray(clusters), return_inverse=True)
+        # a cluster whose rows all have weight 0 is absent from the repeated rows
+        return codes, len(np.unique(codes[to_numpy(self.w) > 0]))
+
+    def row_maximum(self, function) -> float:
+        """The largest ``function(self, rows)`` (a float) over the row blocks; 0 without
+        rows."""
+        return max((function(self, rows) for rows in self._blocks()), default=0.0)
 
     # -- parameter layout -------------------------------------------------------------
     def unpack(self, theta):
