@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -67,6 +68,15 @@ def _lazy(estimator, method: str, X):
 
     check_is_fitted(estimator)
     return lazy_prediction(estimator, method, X)
+
+
+def _largest_log_proba(estimator, objective, rows) -> float:
+    """The largest log fitted probability of a row's own class among the rows with weight
+    in the block ``rows`` of ``objective`` (-inf if none)."""
+    log_p = estimator._observed_log_proba(objective.X[rows], objective.y[rows])
+    xp = get_namespace(log_p)
+    log_p = xp.where(objective.w[rows] > 0, log_p, xp.full_like(log_p, -math.inf))
+    return float(to_numpy(xp.max(log_p)))
 
 
 def _set_params(estimator, values: dict) -> None:
@@ -296,6 +306,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         known = None if objective is None else objective.largest_observed_proba(params)
         if known is not None:
             return known
+        if Xd is None:  # a Dask objective: one pass over its partitions
+            return float(np.exp(objective.row_maximum(partial(_largest_log_proba, self))))
         n = len(codes)
         block = (1 << 20) if is_torch_array(Xd) else int(np.clip(n // 16, 2048, 65536))
         largest = -np.inf
