@@ -214,3 +214,40 @@ def test_a_worker_killed_during_a_fit_does_not_change_it(dask_client):
     # the nanny restarted the process: the shared cluster has its 2 workers again
     dask_client.wait_for_workers(2, timeout=60)
     assert killed[0] not in dask_client.run(os.getpid).values()
+
+
+def test_row_samples_are_the_numpy_rows_and_follow_the_numpy_path(dask_client):
+    """Every k-th row of the whole data (Hessian samples, the ordinal warm start, column
+    scales), whatever the partitions: the same sums as NumPy's X[::k]; an ordinal fit
+    large enough to start from a sample's fit, and aliased columns, as in memory."""
+    from logitkit.dask.arrays import prepare
+    from logitkit.dask.objective import DaskObjective
+    from logitkit.families import Multinomial
+    from logitkit.objective import Objective
+
+    X, y, w, _ = _data("multinomial")
+    codes = np.unique(y, return_inverse=True)[1]
+    data = prepare(_dask(X, PARTITIONS["tiny"]), _dask(y, (N,)), w)
+    theta = np.linspace(-0.5, 0.5, 8)
+    for step in (1, 7, 64):
+        ob = Objective(Multinomial(), X, codes, w, 3, True).subset(slice(0, None, step))
+        dob = DaskObjective(Multinomial(), data, 3, True).subset(slice(0, None, step))
+        assert dob.n == ob.n and dob.total_weight == pytest.approx(ob.total_weight)
+        for a, b in zip(dob.loss_terms(theta, 2), ob.loss_terms(theta, 2), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_array_equal(dob.sample_rows(3)[0], ob.sample_rows(3)[0])
+    rng = np.random.default_rng(4)
+    Xo = rng.normal(size=(24_000, 5))
+    yo = np.digitize(Xo @ [1.0, -0.5, 0.2, 0.0, 0.3] + rng.logistic(size=24_000), [-1, 0, 1])
+    expected = lk.OrdinalLogisticRegression(link="probit").fit(Xo, yo)
+    fitted = lk.OrdinalLogisticRegression(link="probit").fit(
+        _dask(Xo, (5_000, 7_001, 11_999)), yo)
+    assert fitted.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
+    aliased = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])
+    binary = (X[:, 0] + np.random.default_rng(1).logistic(size=N) > 0).astype(int)
+    with pytest.warns(lk.AliasedColumnsWarning, match=r"\['x3'\]"):
+        in_memory = lk.LogisticRegression().fit(aliased, binary)
+    with pytest.warns(lk.AliasedColumnsWarning, match=r"\['x3'\]"):
+        on_dask = lk.LogisticRegression().fit(_dask(aliased, PARTITIONS["tiny"]), binary)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, rtol=1e-10, atol=1e-14)

@@ -152,6 +152,9 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
                                                  validation_data, persist)
             return self._fit_exact(objective, clusters)
+        if persist != "auto":
+            raise ValueError(f"persist={plain(persist)!r} applies to Dask input; X is "
+                             f"{type(X).__name__}, which is fitted in memory")
         Xd = self._design(X, reset=True)
         classes, codes = self._target(y, Xd)
         weights = self._weights(sample_weight, Xd, classes, codes)
