@@ -159,6 +159,8 @@ def _column(values, name: str, chunks) -> da.Array:
     n = int(sum(chunks))
     if not isinstance(values, da.Array):
         values = np.asarray(values)
+        if values.ndim == 0 and name == "sample_weight":  # one weight for every row
+            return da.full(n, float(values), chunks=(chunks,))
         if values.ndim == 2 and values.shape[1] == 1:
             values = values[:, 0]
         if values.ndim != 1 or len(values) != n:
