@@ -59,7 +59,9 @@ def main():
             columns = [f"x{j}" for j in range(d)]
             frame = pd.DataFrame(X, columns=columns).assign(y=y)
             path = Path(folder) / kind
-            dd.from_pandas(frame, npartitions=parts).to_parquet(path)
+            path.mkdir()
+            for i, rows in enumerate(np.array_split(np.arange(n), parts)):
+                frame.iloc[rows].to_parquet(path / f"part.{i:03d}.parquet")
             # one array of all columns: columns selected separately may be partitioned
             # differently by Dask's optimizer
             table = dd.read_parquet(path).astype(np.float64).to_dask_array(lengths=True)
