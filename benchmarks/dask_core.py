@@ -66,7 +66,10 @@ def main():
             # differently by Dask's optimizer
             table = dd.read_parquet(path).astype(np.float64).to_dask_array(lengths=True)
             Xs, ys = table[:, :d], table[:, d].astype(np.int64)
-            Xp, yp = client.persist(Xs), client.persist(ys)
+            # the persisted copy under its own keys (the scheduler warns when one key
+            # comes with a fused task and, from the streamed fit, an unfused one)
+            Xp = client.persist(Xs.map_blocks(np.ascontiguousarray))
+            yp = client.persist(ys.map_blocks(np.array))
             make = _models(kind)
             best = {"numpy": np.inf, "persisted": np.inf, "streamed": np.inf}
             fits = {}
