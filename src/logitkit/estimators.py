@@ -244,6 +244,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         the symptom only).
         """
         report = None
+        read = objective.reads.rows  # (in memory these passes are not counted)
         self.separation_status_ = "none" if self.alpha == 0 else "not checked (penalised)"
         if self.alpha == 0:
             # the linear program runs for fits that did not converge, or that show the
@@ -295,6 +296,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        if Xd is not None:
+            objective.reads.rows = read
         return report
 
     def _max_observed_proba(self, Xd, codes, weights, objective=None, params=None) -> float:

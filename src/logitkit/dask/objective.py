@@ -115,8 +115,8 @@ def _add_arrays(a, b):
 
 
 def _class_sums_record(model, offset, X, codes, w, groups=None):
-    ob = _local(model, offset, X, codes, w)
-    return weighted_counts(ob.y, ob.w, model.n_classes)
+    rows = slice((-offset) % model.step, None, model.step)
+    return weighted_counts(codes[rows], w[rows], model.n_classes)
 
 
 def _sample_record(model, step, offset, X, codes, w, groups=None):
@@ -149,10 +149,8 @@ def _maximum_record(model, function, offset, X, codes, w, groups=None):
 
 
 def _positive_groups_record(model, offset, X, codes, w, groups):
-    ob = _local(model, offset, X, codes, w)
-    step = model.step
-    groups = np.asarray(groups)[(-offset) % step::step]
-    return np.unique(groups[ob.w > 0])
+    rows = slice((-offset) % model.step, None, model.step)
+    return np.unique(np.asarray(groups)[rows][np.asarray(w)[rows] > 0])
 
 
 class DaskObjective(Objective):
@@ -186,11 +184,11 @@ class DaskObjective(Objective):
         """``record(*arguments, offset, X, codes, w, groups)`` of every partition, added by
         ``add`` in partition order: on the workers in consecutive groups of partitions
         (at most ``CLIENT_RECORDS`` of them, fixed by the number of partitions), then on
-        the client; ``rows_read`` rows of X count as read (default: all of this
-        objective's)."""
-        tasks = [dask.delayed(record, pure=False)(*arguments, p.offset, p.X, p.codes, p.w,
-                                                  p.clusters)
-                 for p in self._partitions]
+        the client. ``rows_read`` rows of X count as read (default: all of this
+        objective's); with 0, X is not read (the record gets None)."""
+        tasks = [dask.delayed(record, pure=False)(
+            *arguments, p.offset, None if rows_read == 0 else p.X, p.codes, p.w, p.clusters)
+            for p in self._partitions]
         size = -(-len(tasks) // CLIENT_RECORDS)
         if size > 1:
             tasks = [dask.delayed(_fold, pure=False)(add, *tasks[i:i + size])
