@@ -15,6 +15,7 @@ data, the same rows as NumPy's ``X[::k]``, so a Dask fit follows the NumPy fit's
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import reduce
 
@@ -28,6 +29,7 @@ from logitkit.backends import get_namespace, weighted_counts
 from logitkit.block_sums import ScoreSums, finish_scores
 from logitkit.curvature import add_penalty
 from logitkit.families import Family
+from logitkit.families.base import Scratch
 from logitkit.objective import Objective, RowReads
 from logitkit.penalties import L2Penalty
 
@@ -43,6 +45,18 @@ def _fold(add, *records):
     return reduce(add, records)
 
 
+_THREAD = threading.local()
+
+
+def _thread_scratch() -> Scratch:
+    """The work arrays of this worker thread's partition passes, kept between its tasks
+    (a pass over a partition then allocates no new temporaries, as an in-memory fit's
+    passes reuse theirs)."""
+    if not hasattr(_THREAD, "scratch"):
+        _THREAD.scratch = Scratch()
+    return _THREAD.scratch
+
+
 @dataclass(frozen=True)
 class _Model:
     """What a worker needs besides the rows to make a partition's objective."""
@@ -51,6 +65,7 @@ class _Model:
     n_classes: int
     fit_intercept: bool
     step: int  # every step-th row of the whole data
+    block_bytes: int  # the in-memory objective's budget for a block's temporaries
 
 
 def _local(model: _Model, offset: int, X, codes, w, total_weight=None) -> Objective:
@@ -61,11 +76,12 @@ def _local(model: _Model, offset: int, X, codes, w, total_weight=None) -> Object
     if step > 1:
         X, codes, w = X[start::step], codes[start::step], w[start::step]
     ob = Objective(model.family, X, codes, w, model.n_classes, model.fit_intercept)
-    # blocks as for the whole data, not a sixteenth of the partition (50k x 20: Hessian
+    # blocks as the whole data's, not a sixteenth of the partition's (50k x 20: Hessian
     # blocks of 1,041 rows made a Hessian pass about 4x slower than NumPy's over them)
-    ob.block_rows = max(256, _objective._BLOCK_BYTES // max(1, 8 * ob.d))
+    ob.block_rows = max(256, model.block_bytes // max(1, 8 * ob.d))
     ob.wide_block_rows = max(256, ob.block_rows // (ob.m + 2))
     ob.row_offset = (offset + start) // step
+    ob._scratch = _thread_scratch()
     if total_weight is not None:
         ob.total_weight = total_weight
     return ob
@@ -173,7 +189,9 @@ class DaskObjective(Objective):
         self.d1 = self.d + int(fit_intercept)
         self.n_params = self.m * self.d1 + self.q
         self.penalty = L2Penalty(alpha, family.slope_gram(n_classes), self.d)
-        self._model = _Model(family, n_classes, fit_intercept, step)
+        # (Objective's rule for the whole data: 8 MB, at most a sixteenth of X)
+        self._model = _Model(family, n_classes, fit_intercept, step,
+                             min(_objective._BLOCK_BYTES, data.X.nbytes // 16))
         self._partitions = [p for p in data.partitions()
                             if -(-(p.rows - (-p.offset) % step) // step) > 0]
         self._class_sums = data.class_totals if step == 1 else None
@@ -247,8 +265,7 @@ class DaskObjective(Objective):
         if k in self.data.samples:
             X, _, w = self.data.samples[k]
             return X, w
-        model = _Model(self.family, self.n_classes, self.fit_intercept, self.step)
-        return self._pass(_sample_record, _concatenate, model, step,
+        return self._pass(_sample_record, _concatenate, self._model, step,
                           rows_read=-(-self.n // step))
 
     def aliased_columns(self, constant: bool) -> np.ndarray:
