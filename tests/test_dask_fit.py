@@ -5,6 +5,7 @@ import os
 import signal
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import logitkit as lk
@@ -143,6 +144,19 @@ def test_lazy_predictions_have_the_in_memory_shapes(dask_client):
                                    model.predict_log_proba(X), rtol=1e-12)
 
 
+def test_predictions_on_a_dask_dataframe_use_the_fitted_encoder(dask_client):
+    dd = pytest.importorskip("dask.dataframe")
+    X, y, _, _ = _data("multinomial")
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
+        kind=pd.Categorical(np.where(X[:, 0] > 0, "up", "down")))
+    model = lk.LogisticRegression().fit(frame, y)
+    lazy = model.predict_proba(dd.from_pandas(frame, npartitions=3))
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_allclose(lazy.compute(), model.predict_proba(frame), rtol=1e-12)
+    labels = model.predict(dd.from_pandas(frame, npartitions=3)).compute()
+    np.testing.assert_array_equal(labels, model.predict(frame))
+
+
 def test_bad_input_is_refused_naming_the_partition_and_column(dask_client):
     X, y, w, _ = _data("binary")
     chunks = PARTITIONS["uneven"]
@@ -222,6 +236,7 @@ def test_row_samples_are_the_numpy_rows_and_follow_the_numpy_path(dask_client):
     X, y, w, _ = _data("multinomial")
     codes = np.unique(y, return_inverse=True)[1]
     data = prepare(_dask(X, PARTITIONS["tiny"]), _dask(y, (N,)), w)
+    assert data.persisted  # "auto": far below the workers' memory limits
     theta = np.linspace(-0.5, 0.5, 8)
     for step in (1, 7, 64):
         ob = Objective(Multinomial(), X, codes, w, 3, True).subset(slice(0, None, step))
