@@ -26,7 +26,7 @@ import scipy.linalg as la
 from logitkit import aliasing
 from logitkit import objective as _objective
 from logitkit.backends import get_namespace, weighted_counts
-from logitkit.block_sums import ScoreSums, finish_scores
+from logitkit.block_sums import ScoreSums, add_score_sums, finish_scores
 from logitkit.curvature import add_penalty
 from logitkit.families import Family
 from logitkit.families.base import Scratch
@@ -103,17 +103,6 @@ def _add_loss(a, b):
 
 def _score_record(model, theta, bread, offset, X, codes, w, groups=None):
     return _local(model, offset, X, codes, w).score_sums(theta, groups, bread)
-
-
-def _add_scores(a: ScoreSums, b: ScoreSums) -> ScoreSums:
-    merged = finish_scores([a, b])  # (only its p x p sums are kept)
-    groups = group_sums = None
-    if a.groups is not None:
-        groups = np.union1d(a.groups, b.groups)
-        group_sums = np.zeros((len(groups), a.rows.shape[0]))
-        for part in (a, b):
-            group_sums[np.searchsorted(groups, part.groups)] += part.group_sums
-    return ScoreSums(merged.rows, merged.hc2, merged.hc3, groups, group_sums)
 
 
 def _curvature_record(model, theta, total_weight, method, argument, offset, X, codes, w,
@@ -246,7 +235,7 @@ class DaskObjective(Objective):
         if groups is not None and groups is not self.data.clusters:
             raise ValueError("a Dask objective's clusters are its data's (DaskData.clusters)")
         record = _score_record if groups is not None else _without_groups
-        return self._pass(record, _add_scores, self._model, np.asarray(theta, float), bread)
+        return self._pass(record, add_score_sums, self._model, np.asarray(theta, float), bread)
 
     def score_products(self, theta, groups=None, bread=None):
         return finish_scores([self.score_sums(theta, groups, bread)])
