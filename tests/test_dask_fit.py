@@ -132,6 +132,15 @@ def test_local_scheduler_without_a_client_gives_the_same_fit(dask_client):
                                   on_cluster.inference_.cluster_meat)
 
 
+def test_separated_classes_are_reported_as_possible(dask_client):
+    X, _, _, _ = _data("binary")
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(lk.PerfectSeparationWarning, match="not run on Dask input"):
+        model = lk.LogisticRegression().fit(_dask(X, PARTITIONS["tiny"]), y)
+    assert model.separation_status_ == "possible (not checked on Dask input)"
+    assert "possible (not checked on Dask input)" in str(model.summary())
+
+
 def test_lazy_predictions_have_the_in_memory_shapes(dask_client):
     X, y, _, _ = _data("binary")
     model = lk.LogisticRegression().fit(X, y)

@@ -263,7 +263,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=to_numpy(weights))
             elif check:
-                self.separation_status_ = "possible (too large to check)"
+                self.separation_status_ = ("possible (too large to check)" if Xd is not None
+                                           else "possible (not checked on Dask input)")
                 skipped = (f"is skipped above {_SEPARATION_LP_MAX:g} entries (rows x columns "
                            "x (classes - 1))" if Xd is not None else
                            "needs the rows in memory and is not run on Dask input")
