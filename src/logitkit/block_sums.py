@@ -5,6 +5,7 @@ hat-value quadratic forms (:class:`HatFactor`). Each accumulates in float64 wher
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -80,6 +81,44 @@ class ScoreProducts(NamedTuple):
     clusters: np.ndarray | None
     hc2: np.ndarray | None
     hc3: np.ndarray | None
+
+
+class ScoreSums(NamedTuple):
+    """What one set of rows (all of X, or one partition of it) adds to the score products:
+    rows, hc2, hc3 (p, p) float64 sums (None where not computed); groups (G_i,) the sorted
+    cluster codes present in the rows and group_sums (G_i, p) their weighted score sums,
+    or None without clusters. :func:`finish_scores` merges several."""
+
+    rows: np.ndarray
+    hc2: np.ndarray | None
+    hc3: np.ndarray | None
+    groups: np.ndarray | None
+    group_sums: np.ndarray | None
+
+
+def add_score_sums(a: ScoreSums, b: ScoreSums) -> ScoreSums:
+    """The :class:`ScoreSums` of the rows of ``a`` and ``b``: the p x p sums added, the
+    score sums of a cluster present in both added."""
+    def total(x, y):
+        return None if x is None else x + y
+
+    groups = group_sums = None
+    if a.groups is not None:
+        groups = np.union1d(a.groups, b.groups)
+        group_sums = np.zeros((len(groups), a.rows.shape[0]))
+        for part in (a, b):
+            group_sums[np.searchsorted(groups, part.groups)] += part.group_sums
+    return ScoreSums(a.rows + b.rows, total(a.hc2, b.hc2), total(a.hc3, b.hc3), groups,
+                     group_sums)
+
+
+def finish_scores(parts) -> ScoreProducts:
+    """The :class:`ScoreProducts` of the rows of several :class:`ScoreSums`, added in the
+    order given (:func:`add_score_sums`): clusters = sum_g S_g S_g' over the merged
+    cluster score sums (clusters may span parts)."""
+    merged = reduce(add_score_sums, parts)
+    clusters = None if merged.groups is None else merged.group_sums.T @ merged.group_sums
+    return ScoreProducts(merged.rows, clusters, merged.hc2, merged.hc3)
 
 
 def negated_outer(V, A) -> EtaDerivatives:
