@@ -205,13 +205,13 @@ def _killed_worker_fit(client, kill: bool):
     passes, killed = [], []
     original = objective.DaskObjective.loss_terms
 
-    def loss_terms(self, theta, order):
+    def loss_terms(self, theta, order, *rest):
         passes.append(order)
         if kill and len(passes) == 2:
             pid = next(iter(client.run(os.getpid).values()))
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
-        return original(self, theta, order)
+        return original(self, theta, order, *rest)
 
     objective.DaskObjective.loss_terms = loss_terms
     try:
