@@ -1,25 +1,29 @@
 """Dask DataFrames in, dask arrays with known row chunks out (the core fits arrays).
 
 :func:`frame_arrays` turns a dask DataFrame ``X`` with dask Series (or 1-d dask arrays)
-``y``, ``sample_weight`` and ``clusters`` into dask arrays that all have X's row chunks:
-X (n, d) float64, the design of :class:`~logitkit.encoding.DesignEncoder` (the encoder of
-the in-memory fit: same columns, names and order as encoding the whole pandas DataFrame),
-built partition by partition; y (n,) labels; sample_weight (n,) float64; clusters (n,)
-labels (int64 codes for text). The levels are frozen before the fit by ONE pass over the
-data (one ``dask.compute``), which also counts the rows of each partition, finds y's
-classes and the levels of text clusters, and the levels of categorical columns whose
-categories are unknown (text, bool, and Categorical columns read from Parquet); columns
-with known categories are used as they are (all their categories, none dropped for being
-absent: an absent one gives a column of zeros, which an unpenalised fit reports as
-aliased). Those found by the pass are flagged (``ColumnEncoding.scanned``) and the
-summary says so.
+``y``, ``sample_weight`` and ``clusters`` into the dask arrays that
+:func:`logitkit.dask.arrays.prepare` takes, all with X's row chunks: X (n, d) float64,
+the design of :class:`~logitkit.encoding.DesignEncoder` (the encoder of the in-memory
+fit: the columns, names and order of encoding the whole pandas DataFrame), built
+partition by partition; y (n,) labels; sample_weight (n,) float64; clusters (n,) labels.
+
+The levels are frozen before the fit by ONE pass over the data (one ``dask.compute``,
+reading only the columns it needs when Dask partitions them as the whole frame). It
+counts the rows of each partition and finds the levels of the categorical columns whose
+categories are unknown (text and bool columns, and Categoricals read from Parquet), and
+the class order of a Categorical y with unknown categories. Columns with known
+categories are used as they are (all their categories: an absent one gives a column of
+zeros, which an unpenalised fit reports as aliased). Levels found by the pass are
+flagged (``ColumnEncoding.scanned``) and the summary says so. y's classes, the cluster
+labels and the checks of y, weights and X's numbers are the core's scan
+(:mod:`logitkit.dask.arrays`), the fit's next pass.
 
 Series taken from X's own DataFrame (``df["y"]`` next to ``df[features]``) are assigned as
 columns of one frame, so they are read with X's partitions whatever Dask's optimizer does
 to single-column reads; others are matched to X's rows by position (as the in-memory fit
 does) and rechunked to X's row chunks. Errors name the partition and column: missing
-values in y, a categorical column or text clusters (found by the pass), NaN or infinity
-in a numeric column (found when the partition is encoded, in the fit's first pass).
+values in a categorical column (found by the pass), NaN or infinity in a numeric column
+(found when the partition is encoded, in the fit's first pass).
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
-from sklearn.utils.multiclass import check_classification_targets
 
 from logitkit.encoding import ColumnEncoding, DesignEncoder, _is_categorical
 from logitkit.messages import row_name
@@ -50,19 +53,20 @@ def is_dask_frame(value) -> bool:
 
 @dataclass(frozen=True)
 class FrameArrays:
-    """What :func:`frame_arrays` returns. X: (n, d) float64; y: (n,) labels (the values
-    of ``classes``); sample_weight: (n,) float64 or None; clusters: (n,) or None (int64
-    codes when the labels were text); all with X's row chunks. encoder: the frozen
-    encoding of X's columns; classes: (K,) y's classes, in the order of the in-memory fit
-    (a Categorical's category order, else sorted); scanned: what the pass found levels
-    for (column names, and "y" / "clusters")."""
+    """What :func:`frame_arrays` returns. X: (n, d) float64; y: (n,) labels;
+    sample_weight: (n,) float64 or None; clusters: (n,) labels or None; all with X's row
+    chunks. encoder: the frozen encoding of X's columns; class_order: a Categorical y's
+    categories in their order (object array; ``prepare`` keeps those that occur), else
+    None (the classes are the sorted labels); target_name: y's name or None; scanned:
+    what the pass found levels for (column names, and "y")."""
 
     X: da.Array
     y: da.Array
     sample_weight: da.Array | None
     clusters: da.Array | None
     encoder: DesignEncoder
-    classes: np.ndarray
+    class_order: np.ndarray | None
+    target_name: str | None
     scanned: tuple[str, ...]
 
 
@@ -146,17 +150,19 @@ def _design_block(part, number: int, rows, encoder: DesignEncoder) -> np.ndarray
         raise ValueError(f"partition {number} of X: {e}") from None
 
 
-def _column_block(part, number: int, rows: int, column, dtype, index=None) -> np.ndarray:
+def _column_block(part, number: int, rows: int, column, dtype) -> np.ndarray:
     """(rows,) values of one column (or Series, or array chunk) of a partition, as
-    ``dtype``; with ``index`` their positions in it (int64 codes)."""
+    ``dtype``."""
     _check_rows(part, number, rows)
     values = part if column is None else part[column]
-    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.CategoricalDtype):
-        values = values.astype(object)
-    values = np.asarray(values)
-    if index is not None:
-        return index.get_indexer(values.astype(object)).astype(np.int64)
-    return values.astype(dtype, copy=False)
+    if isinstance(values, pd.Series) and not isinstance(values.dtype, np.dtype):
+        values = values.astype(object)  # Categorical, pyarrow strings: Python objects
+    return np.asarray(values).astype(dtype, copy=False)
+
+
+def _numpy_dtype(dtype) -> np.dtype:
+    """The NumPy dtype of a column's values (object for pandas' extension dtypes)."""
+    return dtype if isinstance(dtype, np.dtype) else np.dtype(object)
 
 
 def _blocks(parts, lengths, function, shape_tail, dtype, *args) -> da.Array:
@@ -240,13 +246,19 @@ def _design_plan(meta: pd.DataFrame) -> tuple[dict, list]:
         series = meta[column]
         if not _is_categorical(series):
             known[column] = None
-        elif isinstance(series.dtype, pd.CategoricalDtype) and len(
-                series.cat.categories) and "__UNKNOWN_CATEGORIES__" not in series.cat.categories:
-            # (Dask's pyarrow-filesystem Parquet reader declares none: scanned)
+        elif isinstance(series.dtype, pd.CategoricalDtype) and not _unknown_categories(series):
             known[column] = tuple(series.cat.categories)
         else:
             scan.append(column)
     return known, scan
+
+
+def _unknown_categories(values) -> bool:
+    """Whether a (dask or meta) Series is a Categorical whose categories Dask does not
+    know (Dask's pyarrow-filesystem Parquet reader declares none: unknown too)."""
+    dtype = values.dtype
+    return isinstance(dtype, pd.CategoricalDtype) and (
+        not len(dtype.categories) or "__UNKNOWN_CATEGORIES__" in dtype.categories)
 
 
 def frame_arrays(X, y, sample_weight=None, clusters=None) -> FrameArrays:
@@ -270,14 +282,13 @@ def frame_arrays(X, y, sample_weight=None, clusters=None) -> FrameArrays:
     frame = X.assign(**{_ROLES[role]: values for role, values in attached.items()}) \
         if attached else X
     scan_frame = {column: f"column {column!r} of X" for column in scan_design}
-    separate = {}
-    for role, values in extras.items():
-        wanted = role == "y" or (role == "clusters" and not _numeric(values.dtype))
-        if role in attached:
-            if wanted:
-                scan_frame[_ROLES[role]] = role
-        elif wanted or isinstance(values, dd.Series):  # (a Series' rows need counting)
-            separate[role] = _Source(values, {None: role} if wanted else {})
+    y = extras["y"]
+    scan_y = isinstance(y, dd.Series) and _unknown_categories(y)
+    if scan_y and "y" in attached:
+        scan_frame[_ROLES["y"]] = "y"
+    separate = {role: _Source(values, {None: role} if role == "y" and scan_y else {})
+                for role, values in extras.items()
+                if role not in attached and isinstance(values, dd.Series)}
     sources = {"X": _Source(frame, scan_frame), **separate}
     scans = dict(zip(sources, dask.compute(*[s.scan() for s in sources.values()]),
                      strict=True))
@@ -292,44 +303,28 @@ def frame_arrays(X, y, sample_weight=None, clusters=None) -> FrameArrays:
         raise ValueError("X has 0 rows; at least one is required")
     Xa = _blocks(parts, lengths, _design_block, (len(encoder.output_names),), np.float64,
                  encoder)
-    classes = _classes(*found["y"])
     arrays = {}
     for role, values in extras.items():
-        index = None
-        if role == "clusters" and "clusters" in found:  # text labels: int64 codes
-            index = dask.delayed(pd.Index(found["clusters"][0], dtype=object), pure=True)
-        dtype = {"y": classes.dtype, "sample_weight": np.dtype(np.float64)}.get(
-            role, np.dtype(np.int64) if index is not None else values.dtype)
+        dtype = np.dtype(np.float64) if role == "sample_weight" else _numpy_dtype(
+            values.dtype)
         if role in attached:
             arrays[role] = _blocks(parts, lengths, _column_block, (), dtype, _ROLES[role],
-                                   dtype, index)
+                                   dtype)
             continue
         if role in separate:
             values = _blocks(sources[role].parts, scans[role][0], _column_block, (), dtype,
-                             None, dtype, index)
-        else:
-            values = values.astype(dtype)
+                             None, dtype)
         if values.shape[0] != Xa.shape[0]:
             raise ValueError(f"X has {Xa.shape[0]} rows but {role} has {values.shape[0]}")
-        arrays[role] = values.rechunk({0: Xa.chunks[0]})
-    scanned = tuple(c.name for c in encodings if c.scanned) + ("y",) + (
-        ("clusters",) if "clusters" in found else ())
+        arrays[role] = values.astype(dtype).rechunk({0: Xa.chunks[0]})
+    order = None
+    if isinstance(y, dd.Series) and isinstance(y.dtype, pd.CategoricalDtype):
+        order = np.asarray(_levels(*found["y"], "y") if scan_y else y.dtype.categories,
+                           dtype=object)
+    scanned = tuple(c.name for c in encodings if c.scanned) + (("y",) if scan_y else ())
+    name = y.name if isinstance(y, dd.Series) else None
     return FrameArrays(Xa, arrays["y"], arrays.get("sample_weight"), arrays.get("clusters"),
-                       encoder, classes, scanned)
-
-
-def _classes(values: np.ndarray, categories) -> np.ndarray:
-    """(K,) y's classes as :func:`logitkit.encoding.encode_target` orders them."""
-    if categories is not None:
-        return np.asarray(_levels(values, categories, "y"), dtype=object)
-    try:
-        classes = np.unique(values)
-    except TypeError:  # numbers and text
-        raise ValueError(f"y mixes {sorted({type(v).__name__ for v in values})} labels; "
-                         "give it labels of one type") from None
-    if classes.dtype.kind not in "iu":
-        check_classification_targets(classes)  # e.g. continuous values
-    return classes
+                       encoder, order, None if name is None else str(name), scanned)
 
 
 def design_array(X, encoder: DesignEncoder) -> da.Array:
