@@ -307,12 +307,12 @@ def _fit_on_dask(spec, data, sep, target, kind, columns: dict, params: dict):
         from logitkit.dask import command
     except ImportError:
         raise CliError("--dask needs Dask: pip install 'logitkit[dask]'") from None
+    frame = command.read_frame(data, sep)  # (lazily: the schema only)
+    columns["id_column"] = readers.find_id_column(frame, columns["id_column"])
+    X, y, w, c = command.training_frames(frame, target, name=data, ordinal=kind == "ordinal",
+                                         **columns)
+    model = _estimator(kind, **params)
     with command.connect(spec) as client:
-        frame = command.read_frame(data, sep)
-        columns["id_column"] = readers.find_id_column(frame, columns["id_column"])
-        X, y, w, c = command.training_frames(frame, target, name=data, ordinal=kind ==
-                                             "ordinal", **columns)
-        model = _estimator(kind, **params)
         with command.pass_bar(client, sys.stderr.isatty()):
             _fit(model, X, y, w, c)
     _check_kind(kind, model.classes_, model.classes_.dtype, target)

@@ -183,7 +183,8 @@ def pass_bar(client, enabled: bool, file=None):
         return
     from tqdm.auto import tqdm
 
-    bar = tqdm(desc="passes over the data", unit=" pass", leave=False, file=file)
+    bar = tqdm(desc="passes over the data", bar_format="{desc}: {n} [{elapsed}]",
+               leave=False, file=file)
 
     def count(event):
         message = event[1]
