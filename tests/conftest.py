@@ -31,3 +31,14 @@ def ucla():
     order = ["unlikely", "somewhat likely", "very likely"]
     frame["apply"] = pd.Categorical(frame["apply"], categories=order, ordered=True)
     return frame
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """A distributed Client on a LocalCluster of 2 worker processes, 1 thread each, shared
+    by every Dask test of the session (the active scheduler while it lives)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        yield client

@@ -15,6 +15,7 @@ data, the same rows as NumPy's ``X[::k]``, so a Dask fit follows the NumPy fit's
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import dask
 import numpy as np
 import scipy.linalg as la
