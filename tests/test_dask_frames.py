@@ -14,6 +14,7 @@ pytest.importorskip("pyarrow")
 
 from dask.callbacks import Callback  # noqa: E402
 
+import logitkit as lk  # noqa: E402
 from logitkit import LogisticRegression  # noqa: E402
 from logitkit.dask.frames import design_array, frame_arrays  # noqa: E402
 from logitkit.encoding import DesignEncoder  # noqa: E402
@@ -233,3 +234,47 @@ def test_the_summary_says_which_levels_a_pass_found(spector):
     notes = [note for note in model.summary().notes if "found by a pass" in note]
     assert notes == ["The levels of the categorical column(s) ['psi'] were found by a pass "
                      "over the (Dask) data before the fit, as their dtype declared none."]
+
+
+def _same_fit(ours, theirs, clusters: bool):
+    assert ours.coef_names_ == theirs.coef_names_
+    assert list(ours.classes_) == list(theirs.classes_)
+    np.testing.assert_allclose(ours.result_.params, theirs.result_.params, rtol=0, atol=1e-8)
+    assert ours.result_.log_likelihood == pytest.approx(theirs.result_.log_likelihood,
+                                                        rel=1e-12)
+    for cov_type in ["nonrobust", "HC0", "HC1"] + (["cluster"] if clusters else []):
+        np.testing.assert_allclose(ours.summary(cov_type=cov_type).table["std_err"],
+                                   theirs.summary(cov_type=cov_type).table["std_err"],
+                                   rtol=0, atol=1e-8, err_msg=cov_type)
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+def test_a_parquet_dataset_fits_as_pandas_does_on_the_same_rows(dask_client, parquet_dir,
+                                                                  tmp_path, kind):
+    """On the session's two-worker cluster: binary (weights, clusters spanning files),
+    multinomial and ordinal (a Parquet Categorical target) fits of dd.read_parquet equal
+    the pandas fits of pd.read_parquet, and predict alike on pandas and dask input."""
+    features = ["x", "k", "text", "cat", "flag"]
+    with dask.config.set(scheduler=dask_client.get):
+        df, pdf = dd.read_parquet(parquet_dir), pd.read_parquet(parquet_dir)
+        if kind == "ordinal":
+            order = pd.CategoricalDtype(["no", "maybe", "yes"], ordered=True)
+            pdf["y"] = pdf["y"].astype(order)
+            for i, rows in enumerate(np.array_split(np.arange(len(pdf)), 3)):
+                pdf.iloc[rows].to_parquet(tmp_path / f"part-{i}.parquet", index=False)
+            df = dd.read_parquet(tmp_path)
+            model = lk.OrdinalLogisticRegression
+        else:
+            model = LogisticRegression
+        if kind == "binary":
+            df, pdf = (f.assign(y=(f["y"] == "yes")) for f in (df, pdf))
+        options = {"sample_weight": "w", "clusters": "driver"} if kind == "binary" else {}
+        ours = model().fit(df[features], df["y"], **{k: df[v] for k, v in options.items()})
+        theirs = model().fit(pdf[features], pdf["y"],
+                             **{k: pdf[v] for k, v in options.items()})
+        _same_fit(ours, theirs, clusters=kind == "binary")
+        expected = theirs.predict_proba(pdf[features])
+        np.testing.assert_allclose(ours.predict_proba(df[features]).compute(), expected,
+                                   rtol=0, atol=1e-10)
+        np.testing.assert_allclose(ours.predict_proba(pdf[features]), expected, rtol=0,
+                                   atol=1e-10)
