@@ -63,9 +63,9 @@ def connect(spec: str):
                           "'logitkit[dask]'") from None
     kind, value = parse_dask(spec)
     _quiet_workers()
-    if kind == "local":
+    if kind == "local":  # (the scheduler's HTTP server on a free port: no port clash)
         with LocalCluster(n_workers=value, threads_per_worker=1, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
             client.run(_quiet_workers)
             yield client
         return
