@@ -3,9 +3,9 @@ with 2 worker processes (tests/conftest.py's ``dask_client``)."""
 
 import os
 import signal
-import threading
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import logitkit as lk
@@ -132,6 +132,15 @@ def test_local_scheduler_without_a_client_gives_the_same_fit(dask_client):
                                   on_cluster.inference_.cluster_meat)
 
 
+def test_separated_classes_are_reported_as_possible(dask_client):
+    X, _, _, _ = _data("binary")
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(lk.PerfectSeparationWarning, match="not run on Dask input"):
+        model = lk.LogisticRegression().fit(_dask(X, PARTITIONS["tiny"]), y)
+    assert model.separation_status_ == "possible (not checked on Dask input)"
+    assert "possible (not checked on Dask input)" in str(model.summary())
+
+
 def test_lazy_predictions_have_the_in_memory_shapes(dask_client):
     X, y, _, _ = _data("binary")
     model = lk.LogisticRegression().fit(X, y)
@@ -142,6 +151,19 @@ def test_lazy_predictions_have_the_in_memory_shapes(dask_client):
     with np.errstate(divide="ignore"):
         np.testing.assert_allclose(model.predict_log_proba(Xd).compute(),
                                    model.predict_log_proba(X), rtol=1e-12)
+
+
+def test_predictions_on_a_dask_dataframe_use_the_fitted_encoder(dask_client):
+    dd = pytest.importorskip("dask.dataframe")
+    X, y, _, _ = _data("multinomial")
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(
+        kind=pd.Categorical(np.where(X[:, 0] > 0, "up", "down")))
+    model = lk.LogisticRegression().fit(frame, y)
+    lazy = model.predict_proba(dd.from_pandas(frame, npartitions=3))
+    assert isinstance(lazy, da.Array)
+    np.testing.assert_allclose(lazy.compute(), model.predict_proba(frame), rtol=1e-12)
+    labels = model.predict(dd.from_pandas(frame, npartitions=3)).compute()
+    np.testing.assert_array_equal(labels, model.predict(frame))
 
 
 def test_bad_input_is_refused_naming_the_partition_and_column(dask_client):
@@ -173,35 +195,30 @@ def test_bad_input_is_refused_naming_the_partition_and_column(dask_client):
 
 def _killed_worker_fit(client, kill: bool):
     """A binary fit of 48k x 8 rows made on the workers (16 partitions, persisted); with
-    ``kill``, one worker process is killed once the solver's passes have begun."""
+    ``kill``, one worker process is killed after the solver's first pass (the second
+    waits until it is dead, so that it and the later ones lose that worker's data)."""
     from logitkit.dask import objective
 
     rng = da.random.default_rng(5)
     X = rng.normal(size=(48_000, 8), chunks=(3_000, 8))
     y = (X @ np.linspace(-1, 1, 8) + rng.logistic(size=48_000, chunks=3_000) > 0)
-    started, killed = threading.Event(), []
+    passes, killed = [], []
     original = objective.DaskObjective.loss_terms
 
     def loss_terms(self, theta, order):
-        started.set()
+        passes.append(order)
+        if kill and len(passes) == 2:
+            pid = next(iter(client.run(os.getpid).values()))
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
         return original(self, theta, order)
-
-    def kill_a_worker():
-        started.wait(60)
-        pid = next(iter(client.run(os.getpid).values()))
-        os.kill(pid, signal.SIGKILL)
-        killed.append(pid)
 
     objective.DaskObjective.loss_terms = loss_terms
     try:
-        killer = threading.Thread(target=kill_a_worker) if kill else None
-        if killer:
-            killer.start()
-        model = lk.LogisticRegression(solver="lbfgs").fit(X, y.astype(int), persist=True)
-        if killer:
-            killer.join()
+        model = lk.LogisticRegression().fit(X, y.astype(int), persist=True)
     finally:
         objective.DaskObjective.loss_terms = original
+    assert len(passes) > 3  # passes after the kill
     return model, killed
 
 
@@ -214,3 +231,41 @@ def test_a_worker_killed_during_a_fit_does_not_change_it(dask_client):
     # the nanny restarted the process: the shared cluster has its 2 workers again
     dask_client.wait_for_workers(2, timeout=60)
     assert killed[0] not in dask_client.run(os.getpid).values()
+
+
+def test_row_samples_are_the_numpy_rows_and_follow_the_numpy_path(dask_client):
+    """Every k-th row of the whole data (Hessian samples, the ordinal warm start, column
+    scales), whatever the partitions: the same sums as NumPy's X[::k]; an ordinal fit
+    large enough to start from a sample's fit, and aliased columns, as in memory."""
+    from logitkit.dask.arrays import prepare
+    from logitkit.dask.objective import DaskObjective
+    from logitkit.families import Multinomial
+    from logitkit.objective import Objective
+
+    X, y, w, _ = _data("multinomial")
+    codes = np.unique(y, return_inverse=True)[1]
+    data = prepare(_dask(X, PARTITIONS["tiny"]), _dask(y, (N,)), w)
+    assert data.persisted  # "auto": far below the workers' memory limits
+    theta = np.linspace(-0.5, 0.5, 8)
+    for step in (1, 7, 64):
+        ob = Objective(Multinomial(), X, codes, w, 3, True).subset(slice(0, None, step))
+        dob = DaskObjective(Multinomial(), data, 3, True).subset(slice(0, None, step))
+        assert dob.n == ob.n and dob.total_weight == pytest.approx(ob.total_weight)
+        for a, b in zip(dob.loss_terms(theta, 2), ob.loss_terms(theta, 2), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_array_equal(dob.sample_rows(3)[0], ob.sample_rows(3)[0])
+    rng = np.random.default_rng(4)
+    Xo = rng.normal(size=(24_000, 5))
+    yo = np.digitize(Xo @ [1.0, -0.5, 0.2, 0.0, 0.3] + rng.logistic(size=24_000), [-1, 0, 1])
+    expected = lk.OrdinalLogisticRegression(link="probit").fit(Xo, yo)
+    fitted = lk.OrdinalLogisticRegression(link="probit").fit(
+        _dask(Xo, (5_000, 7_001, 11_999)), yo)
+    assert fitted.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
+    aliased = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])
+    binary = (X[:, 0] + np.random.default_rng(1).logistic(size=N) > 0).astype(int)
+    with pytest.warns(lk.AliasedColumnsWarning, match=r"\['x3'\]"):
+        in_memory = lk.LogisticRegression().fit(aliased, binary)
+    with pytest.warns(lk.AliasedColumnsWarning, match=r"\['x3'\]"):
+        on_dask = lk.LogisticRegression().fit(_dask(aliased, PARTITIONS["tiny"]), binary)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, rtol=1e-10, atol=1e-14)

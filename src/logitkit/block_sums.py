@@ -5,6 +5,7 @@ hat-value quadratic forms (:class:`HatFactor`). Each accumulates in float64 wher
 
 from __future__ import annotations
 
+from functools import reduce
 from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
@@ -95,25 +96,29 @@ class ScoreSums(NamedTuple):
     group_sums: np.ndarray | None
 
 
+def add_score_sums(a: ScoreSums, b: ScoreSums) -> ScoreSums:
+    """The :class:`ScoreSums` of the rows of ``a`` and ``b``: the p x p sums added, the
+    score sums of a cluster present in both added."""
+    def total(x, y):
+        return None if x is None else x + y
+
+    groups = group_sums = None
+    if a.groups is not None:
+        groups = np.union1d(a.groups, b.groups)
+        group_sums = np.zeros((len(groups), a.rows.shape[0]))
+        for part in (a, b):
+            group_sums[np.searchsorted(groups, part.groups)] += part.group_sums
+    return ScoreSums(a.rows + b.rows, total(a.hc2, b.hc2), total(a.hc3, b.hc3), groups,
+                     group_sums)
+
+
 def finish_scores(parts) -> ScoreProducts:
     """The :class:`ScoreProducts` of the rows of several :class:`ScoreSums`, added in the
-    order given; a cluster's score sum adds its sums from every part (clusters may span
-    parts) before its outer product."""
-    parts = list(parts)
-    first = parts[0]
-
-    def total(name):
-        values = [getattr(part, name) for part in parts]
-        return None if values[0] is None else np.sum(values, axis=0)
-
-    clusters = None
-    if first.groups is not None:
-        codes = np.unique(np.concatenate([part.groups for part in parts]))
-        sums = np.zeros((len(codes), first.rows.shape[0]))
-        for part in parts:
-            sums[np.searchsorted(codes, part.groups)] += part.group_sums
-        clusters = sums.T @ sums
-    return ScoreProducts(total("rows"), clusters, total("hc2"), total("hc3"))
+    order given (:func:`add_score_sums`): clusters = sum_g S_g S_g' over the merged
+    cluster score sums (clusters may span parts)."""
+    merged = reduce(add_score_sums, parts)
+    clusters = None if merged.groups is None else merged.group_sums.T @ merged.group_sums
+    return ScoreProducts(merged.rows, clusters, merged.hc2, merged.hc3)
 
 
 def negated_outer(V, A) -> EtaDerivatives:

@@ -152,6 +152,9 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
                                                  validation_data, persist)
             return self._fit_exact(objective, clusters)
+        if persist != "auto":
+            raise ValueError(f"persist={plain(persist)!r} applies to Dask input; X is "
+                             f"{type(X).__name__}, which is fitted in memory")
         Xd = self._design(X, reset=True)
         classes, codes = self._target(y, Xd)
         weights = self._weights(sample_weight, Xd, classes, codes)
@@ -241,6 +244,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         the symptom only).
         """
         report = None
+        read = objective.reads.rows  # (in memory these passes are not counted)
         self.separation_status_ = "none" if self.alpha == 0 else "not checked (penalised)"
         if self.alpha == 0:
             # the linear program runs for fits that did not converge, or that show the
@@ -259,7 +263,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=to_numpy(weights))
             elif check:
-                self.separation_status_ = "possible (too large to check)"
+                self.separation_status_ = ("possible (too large to check)" if Xd is not None
+                                           else "possible (not checked on Dask input)")
                 skipped = (f"is skipped above {_SEPARATION_LP_MAX:g} entries (rows x columns "
                            "x (classes - 1))" if Xd is not None else
                            "needs the rows in memory and is not run on Dask input")
@@ -292,6 +297,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                 ConvergenceWarning,
                 stacklevel=3,
             )
+        if Xd is not None:
+            objective.reads.rows = read
         return report
 
     def _max_observed_proba(self, Xd, codes, weights, objective=None, params=None) -> float:

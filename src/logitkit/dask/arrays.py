@@ -72,10 +72,8 @@ class DaskData:
         """The non-empty partitions, in row order."""
         lengths = self.X.chunks[0]
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
-        blocks = [self.X.to_delayed().ravel(), self.codes.to_delayed().ravel(),
-                  self.w.to_delayed().ravel()]
-        blocks.append(self.clusters.to_delayed().ravel() if self.clusters is not None
-                      else [None] * len(lengths))
+        blocks = [_blocks(a, len(lengths)) for a in (self.X, self.codes, self.w,
+                                                      self.clusters)]
         return [Partition(i, int(offsets[i]), int(rows), *(b[i] for b in blocks))
                 for i, rows in enumerate(lengths) if rows]
 
@@ -138,6 +136,15 @@ def _unknown_chunks(name: str) -> ValueError:
         "DataFrame.to_dask_array(lengths=True)")
 
 
+def _blocks(array, count: int) -> list:
+    """The row blocks of a dask array as Delayed objects ([None] * count for None),
+    unoptimised: blocks of arrays made from one source (X and y from one table) then
+    share its tasks, and a pass reads that source once."""
+    if array is None:
+        return [None] * count
+    return list(array.to_delayed(optimize_graph=False).ravel())
+
+
 def _design_array(X) -> da.Array:
     """X as a 2-D float32/float64 dask array with known row chunks and one column chunk."""
     if X.ndim != 2:
@@ -159,6 +166,8 @@ def _column(values, name: str, chunks) -> da.Array:
     n = int(sum(chunks))
     if not isinstance(values, da.Array):
         values = np.asarray(values)
+        if values.ndim == 0 and name == "sample_weight":  # one weight for every row
+            return da.full(n, float(values), chunks=(chunks,))
         if values.ndim == 2 and values.shape[1] == 1:
             values = values[:, 0]
         if values.ndim != 1 or len(values) != n:
@@ -200,9 +209,7 @@ def _run_scan(X, y, w, groups, steps) -> list[dict]:
     """One pass: :func:`_scan_partition` of every non-empty partition, in row order."""
     lengths = X.chunks[0]
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
-    blocks = [X.to_delayed().ravel(), y.to_delayed().ravel(),
-              [None] * len(lengths) if w is None else w.to_delayed().ravel(),
-              [None] * len(lengths) if groups is None else groups.to_delayed().ravel()]
+    blocks = [_blocks(a, len(lengths)) for a in (X, y, w, groups)]
     tasks = [dask.delayed(_scan_partition, pure=False)(i, int(offsets[i]), steps,
                                                        *(b[i] for b in blocks))
              for i, rows in enumerate(lengths) if rows]

@@ -8,6 +8,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from logitkit.aliasing import screen_step
 from logitkit.dask.arrays import prepare
 from logitkit.dask.frames import frame_arrays
 from logitkit.dask.objective import DaskObjective
@@ -42,9 +43,8 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
                         "convert a dask DataFrame with logitkit.dask.frames or "
                         "DataFrame.to_dask_array(lengths=True)")
     n, d = X.shape if X.ndim == 2 else (X.shape[0], 0)
-    constant = estimator._fits_intercept() or not hasattr(estimator, "threshold")
-    from logitkit.aliasing import screen_step
-
+    # an intercept or cut points (an ordinal family has them for any 2 classes)
+    constant = estimator._fits_intercept() or estimator._family(2).n_aux(2) > 0
     steps = [moment_step(n)] + ([screen_step(n, d + int(constant))]
                                 if estimator.alpha == 0 else [])
     categories = getattr(getattr(y, "dtype", None), "categories", None)
@@ -95,8 +95,8 @@ def lazy_prediction(estimator, method: str, X):
         raise AttributeError("decision_function applies to LogisticRegression")
     dtype = estimator.classes_.dtype if method == "predict" else np.float64
     if not isinstance(X, da.Array):  # a dask DataFrame: pandas partitions, lazily
-        if one_column:
-            meta = pd.Series(np.empty(0, dtype=dtype))
+        if one_column:  # (labels as objects: pandas would make strings an extension type)
+            meta = pd.Series(np.empty(0, dtype=object if dtype.kind in "USO" else dtype))
         else:
             meta = pd.DataFrame(np.empty((0, K)), columns=range(K))
         frame = X.map_partitions(_frame_block, estimator, method, meta=meta)
@@ -116,5 +116,6 @@ def _frame_block(frame, estimator, method):
     values = (_predict_block(frame, estimator, method, 0 if method == "predict" else K)
               if len(frame) == 0 else getattr(estimator, method)(frame))
     if values.ndim == 1:
-        return pd.Series(values, index=frame.index)
+        return pd.Series(values.astype(object) if values.dtype.kind in "US" else values,
+                         index=frame.index)
     return pd.DataFrame(values, index=frame.index, columns=range(values.shape[1]))

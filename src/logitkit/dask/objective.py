@@ -2,9 +2,10 @@
 :class:`logitkit.objective.Objective` mapped over the partitions and summed.
 
 On a worker, partition i's NumPy blocks make an in-memory ``Objective`` (every fast path
-applies to it) whose pass returns sums; the client adds the partitions' sums by a tree
-reduction in a fixed order (pairs of neighbouring partitions, level by level), so the
-result does not depend on which worker ran what, nor on a worker lost and recomputed.
+applies to it) whose pass returns sums; the partitions' sums are added in a fixed order
+(a two-level tree: consecutive groups of partitions on the workers, the groups on the
+client), so the result does not depend on which worker ran what, nor on a worker lost
+and recomputed.
 The client keeps only p-sized things: parameters, p x p matrices, the cluster score sums
 (G x p) and row samples of bounded size (column scales, the aliasing screen). Each pass is
 one graph computed on the active Dask scheduler (a ``distributed`` Client, else Dask's
@@ -14,19 +15,46 @@ data, the same rows as NumPy's ``X[::k]``, so a Dask fit follows the NumPy fit's
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
+from functools import reduce
 
 import dask
 import numpy as np
 import scipy.linalg as la
 
 from logitkit import aliasing
+from logitkit import objective as _objective
 from logitkit.backends import get_namespace, weighted_counts
-from logitkit.block_sums import ScoreSums, finish_scores
+from logitkit.block_sums import ScoreSums, add_score_sums, finish_scores
 from logitkit.curvature import add_penalty
 from logitkit.families import Family
+from logitkit.families.base import Scratch
 from logitkit.objective import Objective, RowReads
 from logitkit.penalties import L2Penalty
+
+# a pass brings at most this many records (p-sized sums) back to the client: partitions
+# beyond it are added on the workers first, in consecutive groups. Records straight to
+# the client took 35-40 ms a pass on a 2-worker LocalCluster with 8 partitions, one
+# reduction task 42-48 ms, a pairwise tree 75 ms (2 shared cores, best of 3 x 5 passes)
+CLIENT_RECORDS = 16
+
+
+def _fold(add, *records):
+    """The records added left to right by ``add``."""
+    return reduce(add, records)
+
+
+_THREAD = threading.local()
+
+
+def _thread_scratch() -> Scratch:
+    """The work arrays of this worker thread's partition passes, kept between its tasks
+    (a pass over a partition then allocates no new temporaries, as an in-memory fit's
+    passes reuse theirs)."""
+    if not hasattr(_THREAD, "scratch"):
+        _THREAD.scratch = Scratch()
+    return _THREAD.scratch
 
 
 @dataclass(frozen=True)
@@ -37,6 +65,7 @@ class _Model:
     n_classes: int
     fit_intercept: bool
     step: int  # every step-th row of the whole data
+    block_bytes: int  # the in-memory objective's budget for a block's temporaries
 
 
 def _local(model: _Model, offset: int, X, codes, w, total_weight=None) -> Objective:
@@ -47,7 +76,12 @@ def _local(model: _Model, offset: int, X, codes, w, total_weight=None) -> Object
     if step > 1:
         X, codes, w = X[start::step], codes[start::step], w[start::step]
     ob = Objective(model.family, X, codes, w, model.n_classes, model.fit_intercept)
+    # blocks as the whole data's, not a sixteenth of the partition's (50k x 20: Hessian
+    # blocks of 1,041 rows made a Hessian pass about 4x slower than NumPy's over them)
+    ob.block_rows = max(256, model.block_bytes // max(1, 8 * ob.d))
+    ob.wide_block_rows = max(256, ob.block_rows // (ob.m + 2))
     ob.row_offset = (offset + start) // step
+    ob._scratch = _thread_scratch()
     if total_weight is not None:
         ob.total_weight = total_weight
     return ob
@@ -71,17 +105,6 @@ def _score_record(model, theta, bread, offset, X, codes, w, groups=None):
     return _local(model, offset, X, codes, w).score_sums(theta, groups, bread)
 
 
-def _add_scores(a: ScoreSums, b: ScoreSums) -> ScoreSums:
-    merged = finish_scores([a, b])  # (only its p x p sums are kept)
-    groups = group_sums = None
-    if a.groups is not None:
-        groups = np.union1d(a.groups, b.groups)
-        group_sums = np.zeros((len(groups), a.rows.shape[0]))
-        for part in (a, b):
-            group_sums[np.searchsorted(groups, part.groups)] += part.group_sums
-    return ScoreSums(merged.rows, merged.hc2, merged.hc3, groups, group_sums)
-
-
 def _curvature_record(model, theta, total_weight, method, argument, offset, X, codes, w,
                       groups=None):
     """A Hessian-vector product (``method`` "times") or preconditioner blocks
@@ -97,8 +120,8 @@ def _add_arrays(a, b):
 
 
 def _class_sums_record(model, offset, X, codes, w, groups=None):
-    ob = _local(model, offset, X, codes, w)
-    return weighted_counts(ob.y, ob.w, model.n_classes)
+    rows = slice((-offset) % model.step, None, model.step)
+    return weighted_counts(codes[rows], w[rows], model.n_classes)
 
 
 def _sample_record(model, step, offset, X, codes, w, groups=None):
@@ -131,10 +154,8 @@ def _maximum_record(model, function, offset, X, codes, w, groups=None):
 
 
 def _positive_groups_record(model, offset, X, codes, w, groups):
-    ob = _local(model, offset, X, codes, w)
-    step = model.step
-    groups = np.asarray(groups)[(-offset) % step::step]
-    return np.unique(groups[ob.w > 0])
+    rows = slice((-offset) % model.step, None, model.step)
+    return np.unique(np.asarray(groups)[rows][np.asarray(w)[rows] > 0])
 
 
 class DaskObjective(Objective):
@@ -157,7 +178,9 @@ class DaskObjective(Objective):
         self.d1 = self.d + int(fit_intercept)
         self.n_params = self.m * self.d1 + self.q
         self.penalty = L2Penalty(alpha, family.slope_gram(n_classes), self.d)
-        self._model = _Model(family, n_classes, fit_intercept, step)
+        # (Objective's rule for the whole data: 8 MB, at most a sixteenth of X)
+        self._model = _Model(family, n_classes, fit_intercept, step,
+                             min(_objective._BLOCK_BYTES, data.X.nbytes // 16))
         self._partitions = [p for p in data.partitions()
                             if -(-(p.rows - (-p.offset) % step) // step) > 0]
         self._class_sums = data.class_totals if step == 1 else None
@@ -166,17 +189,19 @@ class DaskObjective(Objective):
     # -- the passes -----------------------------------------------------------------------
     def _pass(self, record, add, *arguments, rows_read: int | None = None):
         """``record(*arguments, offset, X, codes, w, groups)`` of every partition, added by
-        ``add`` pairwise in partition order, level by level; ``rows_read`` rows of X
-        count as read (default: all of this objective's)."""
-        tasks = [dask.delayed(record, pure=False)(*arguments, p.offset, p.X, p.codes, p.w,
-                                                  p.clusters)
-                 for p in self._partitions]
-        while len(tasks) > 1:
-            pairs = [dask.delayed(add, pure=False)(tasks[i], tasks[i + 1])
-                     for i in range(0, len(tasks) - 1, 2)]
-            tasks = pairs + tasks[len(tasks) - len(tasks) % 2:]
+        ``add`` in partition order: on the workers in consecutive groups of partitions
+        (at most ``CLIENT_RECORDS`` of them, fixed by the number of partitions), then on
+        the client. ``rows_read`` rows of X count as read (default: all of this
+        objective's); with 0, X is not read (the record gets None)."""
+        tasks = [dask.delayed(record, pure=False)(
+            *arguments, p.offset, None if rows_read == 0 else p.X, p.codes, p.w, p.clusters)
+            for p in self._partitions]
+        size = -(-len(tasks) // CLIENT_RECORDS)
+        if size > 1:
+            tasks = [dask.delayed(_fold, pure=False)(add, *tasks[i:i + size])
+                     for i in range(0, len(tasks), size)]
         self.reads.rows += self.n if rows_read is None else rows_read
-        return dask.compute(tasks[0])[0]
+        return _fold(add, *dask.compute(*tasks))
 
     @property
     def total_weight(self) -> float:
@@ -210,7 +235,7 @@ class DaskObjective(Objective):
         if groups is not None and groups is not self.data.clusters:
             raise ValueError("a Dask objective's clusters are its data's (DaskData.clusters)")
         record = _score_record if groups is not None else _without_groups
-        return self._pass(record, _add_scores, self._model, np.asarray(theta, float), bread)
+        return self._pass(record, add_score_sums, self._model, np.asarray(theta, float), bread)
 
     def score_products(self, theta, groups=None, bread=None):
         return finish_scores([self.score_sums(theta, groups, bread)])
@@ -229,8 +254,7 @@ class DaskObjective(Objective):
         if k in self.data.samples:
             X, _, w = self.data.samples[k]
             return X, w
-        model = _Model(self.family, self.n_classes, self.fit_intercept, self.step)
-        return self._pass(_sample_record, _concatenate, model, step,
+        return self._pass(_sample_record, _concatenate, self._model, step,
                           rows_read=-(-self.n // step))
 
     def aliased_columns(self, constant: bool) -> np.ndarray:
