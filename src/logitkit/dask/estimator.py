@@ -4,11 +4,13 @@ predictions (:func:`lazy_prediction`). The fitted estimator is the ordinary in-m
 from __future__ import annotations
 
 import dask.array as da
+import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
 from logitkit.aliasing import screen_step
 from logitkit.dask.arrays import prepare
+from logitkit.dask.frames import frame_arrays
 from logitkit.dask.objective import DaskObjective
 from logitkit.messages import plain
 from logitkit.parametrization import moment_step
@@ -31,6 +33,11 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     if estimator.device is not None:
         raise ValueError(f"device={estimator.device!r} applies to in-memory fits; a Dask "
                          "fit runs where the Dask workers are (leave device=None)")
+    frames = None
+    if isinstance(X, dd.DataFrame | dd.Series):  # encoded by one pass: dask arrays
+        frames = frame_arrays(X, y, sample_weight, clusters)
+        X, y, sample_weight, clusters = (frames.X, frames.y, frames.sample_weight,
+                                         frames.clusters)
     if not isinstance(X, da.Array):
         raise TypeError(f"fit on Dask input takes a dask array X, got {type(X).__name__}; "
                         "convert a dask DataFrame with logitkit.dask.frames or "
@@ -41,6 +48,8 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     steps = [moment_step(n)] + ([screen_step(n, d + int(constant))]
                                 if estimator.alpha == 0 else [])
     categories = getattr(getattr(y, "dtype", None), "categories", None)
+    if frames is not None:
+        categories = frames.class_order
     data = prepare(X, y, sample_weight, clusters, class_weight=estimator.class_weight,
                    classes=None if categories is None else np.asarray(categories, object),
                    persist=persist, sample_steps=steps)
@@ -56,9 +65,15 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     estimator.classes_ = classes
     estimator.target_name_ = None
     estimator.coef_names_ = [f"x{j}" for j in range(d)]
+    if frames is not None:  # the in-memory fit's encoder and names
+        encoder = estimator.encoder_ = frames.encoder
+        estimator.n_features_in_ = len(encoder.columns)
+        estimator.feature_names_in_ = np.asarray([c.name for c in encoder.columns], object)
+        estimator.target_name_ = frames.target_name
+        estimator.coef_names_ = encoder.output_names
     objective = DaskObjective(family, data, len(classes), estimator._fits_intercept(),
                               alpha=float(estimator.alpha))
-    objective.reads.rows += objective.n  # the scan
+    objective.reads.rows += objective.n * (1 + (frames is not None))  # the scan(s)
     return objective, data.clusters
 
 
