@@ -31,3 +31,16 @@ def ucla():
     order = ["unlikely", "somewhat likely", "very likely"]
     frame["apply"] = pd.Categorical(frame["apply"], categories=order, ordered=True)
     return frame
+
+
+@pytest.fixture(scope="module")
+def dask_client():
+    """A distributed Client on a LocalCluster of 2 worker processes, 1 thread each, shared
+    by the Dask tests of a module (the active scheduler while it lives). Per module, not
+    per session: the client's threads allocate in the background, which tests that trace
+    this process's memory (tests/test_ordinal_fit.py) would count."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        yield client

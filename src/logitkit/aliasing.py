@@ -40,19 +40,49 @@ _BLOCK_ROWS = 8192
 _DESIGN_BLOCK_BYTES = 2**18
 
 
-def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL) -> np.ndarray:
+def find_aliased(X, weights, constant: bool, tol: float = ALIAS_TOL, rows=None) -> np.ndarray:
     """(d,) bool: which columns of X (n, d) are aliased, for frequency weights (n,) and a
-    constant column before them when ``constant`` (an intercept or ordinal cut points)."""
-    n, d = X.shape
+    constant column before them when ``constant`` (an intercept or ordinal cut points).
+
+    ``rows``: where the passes over all rows run, an object with the methods of
+    :class:`Rows` (default: ``Rows(X, weights)``; logitkit.dask passes its partitions';
+    X and weights are then only read through it)."""
+    rows = Rows(X, weights) if rows is None else rows
+    n, d = rows.shape
     k = d + int(constant)
-    step = max(1, n // max(min(_SCREEN_ROWS, n // _SHARE), 5 * k))
+    step = screen_step(n, k)
     if step == 1:
-        return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
-    R = _triangular_factor(X[::step], weights[::step], constant)
+        return _aliased_columns(rows.triangular_factor(constant), constant, tol)
+    R = _triangular_factor(*rows.sample(step), constant)
     screened = _aliased_columns(R, constant, tol)
-    if not screened.any() or _confirmed(X, weights, constant, screened, R, tol):
+    if not screened.any() or _confirmed(rows, constant, screened, R, tol):
         return screened
-    return _aliased_columns(_triangular_factor(X, weights, constant), constant, tol)
+    return _aliased_columns(rows.triangular_factor(constant), constant, tol)
+
+
+def screen_step(n: int, k: int) -> int:
+    """The step of the screening subsample (every step-th row) for n rows, k columns."""
+    return max(1, n // max(min(_SCREEN_ROWS, n // _SHARE), 5 * k))
+
+
+class Rows:
+    """The passes over all rows of X (n, d) and its weights (n,) that find_aliased makes."""
+
+    def __init__(self, X, weights):
+        self.X, self.weights, self.shape = X, weights, X.shape
+
+    def sample(self, step: int):
+        """(X[::step], weights[::step])."""
+        return self.X[::step], self.weights[::step]
+
+    def triangular_factor(self, constant: bool) -> np.ndarray:
+        """(k, k) R of the weighted design of all rows (see :func:`_triangular_factor`)."""
+        return _triangular_factor(self.X, self.weights, constant)
+
+    def residual_sums(self, slopes, shift, columns):
+        """(residual, norm) (c,) float64: sum_i w_i (X_i slopes + shift)^2 and the
+        weighted squares sum_i w_i X_i[columns]^2 over all rows (see :func:`_confirmed`)."""
+        return residual_sums(self.X, self.weights, slopes, shift, columns)
 
 
 def _weighted_block(X, weights, rows, constant: bool) -> np.ndarray:
@@ -73,9 +103,9 @@ def _block_rows(X, k: int) -> int:
     return max(1, rows)
 
 
-def _confirmed(X, weights, constant: bool, aliased, R, tol: float) -> bool:
-    """Whether every column ``aliased`` on the subsample is aliased on all rows too; R the
-    subsample's triangular factor (least squares on it equals least squares on the
+def _confirmed(rows, constant: bool, aliased, R, tol: float) -> bool:
+    """Whether every column ``aliased`` on the subsample is aliased on all ``rows`` too;
+    R the subsample's triangular factor (least squares on it equals least squares on the
     subsample's weighted rows, which are Q R)."""
     offset = int(constant)
     design = R
@@ -88,21 +118,28 @@ def _confirmed(X, weights, constant: bool, aliased, R, tol: float) -> bool:
         fit = la.lstsq(design[:, before], design[:, j], check_finite=False)[0]
         combinations[before, i] = -fit
         combinations[j, i] = 1.0
-    # one pass, no copy of a block of X: X_b @ combinations and the candidates' squares
     slopes = combinations[offset:]
     shift = combinations[0] if constant else np.zeros(columns.size)
-    residual, norm = np.zeros(columns.size), np.zeros(columns.size)
-    size = _block_rows(X, X.shape[1] + offset)
+    residual, norm = rows.residual_sums(slopes, shift, columns - offset)
+    return bool(np.all(np.sqrt(residual) <= tol * np.sqrt(norm)))
+
+
+def residual_sums(X, weights, slopes, shift, columns):
+    """(residual, norm) (c,) float64 of the rows of X (n, d) with weights (n,):
+    sum_i w_i (X_i slopes + shift)^2 for slopes (d, c), shift (c,), and
+    sum_i w_i X_i[columns]^2, block by block (no copy of a block of X)."""
+    residual, norm = np.zeros(len(columns)), np.zeros(len(columns))
+    size = _block_rows(X, X.shape[1] + 1)
     for start in range(0, X.shape[0], size):
         rows = slice(start, start + size)
         Xb, w = X[rows], to_numpy(weights[rows]).astype(np.float64)
         Xb = Xb if is_design(Xb) else to_numpy(Xb)
         residual += w @ (Xb @ slopes.astype(Xb.dtype) + shift) ** 2
         if is_design(Xb):
-            norm += (w @ Xb.square())[columns - offset]
+            norm += (w @ Xb.square())[columns]
         else:
-            norm += w @ Xb[:, columns - offset].astype(np.float64) ** 2
-    return bool(np.all(np.sqrt(residual) <= tol * np.sqrt(norm)))
+            norm += w @ Xb[:, columns].astype(np.float64) ** 2
+    return residual, norm
 
 
 def _triangular_factor(X, weights, constant: bool) -> np.ndarray:

@@ -82,6 +82,40 @@ class ScoreProducts(NamedTuple):
     hc3: np.ndarray | None
 
 
+class ScoreSums(NamedTuple):
+    """What one set of rows (all of X, or one partition of it) adds to the score products:
+    rows, hc2, hc3 (p, p) float64 sums (None where not computed); groups (G_i,) the sorted
+    cluster codes present in the rows and group_sums (G_i, p) their weighted score sums,
+    or None without clusters. :func:`finish_scores` merges several."""
+
+    rows: np.ndarray
+    hc2: np.ndarray | None
+    hc3: np.ndarray | None
+    groups: np.ndarray | None
+    group_sums: np.ndarray | None
+
+
+def finish_scores(parts) -> ScoreProducts:
+    """The :class:`ScoreProducts` of the rows of several :class:`ScoreSums`, added in the
+    order given; a cluster's score sum adds its sums from every part (clusters may span
+    parts) before its outer product."""
+    parts = list(parts)
+    first = parts[0]
+
+    def total(name):
+        values = [getattr(part, name) for part in parts]
+        return None if values[0] is None else np.sum(values, axis=0)
+
+    clusters = None
+    if first.groups is not None:
+        codes = np.unique(np.concatenate([part.groups for part in parts]))
+        sums = np.zeros((len(codes), first.rows.shape[0]))
+        for part in parts:
+            sums[np.searchsorted(codes, part.groups)] += part.group_sums
+        clusters = sums.T @ sums
+    return ScoreProducts(total("rows"), clusters, total("hc2"), total("hc3"))
+
+
 def negated_outer(V, A) -> EtaDerivatives:
     """The eta-space matrices h_i = -v_i v_i' of rows v_i = [V_i, A_i] (V (n, m) for eta,
     A (n, q) for aux) in the layout of a family's Hessian, for :class:`HessianSum`."""

@@ -214,14 +214,22 @@ def _with(options):
               help="Binary models: predict the second class when its probability >= this "
                    "(default 0.5); kept in the model file.")
 @click.option("--output", "-o", required=True, help="Model file to write (- for stdout).")
+@click.option("--dask", "dask_spec", metavar="local[:N]|ADDRESS",
+              help="Fit on a Dask cluster: local[:N] starts N worker processes here "
+                   "(default: one per core), an ADDRESS such as tcp://host:8786 connects to "
+                   "a running scheduler. DATA is then read in partitions, never all in "
+                   "memory: Parquet files (a file, directory or glob such as "
+                   "'trips/*.parquet') or CSV files (a glob). A bar counts the passes over "
+                   "the data. See docs/dask.md.")
 @_with(_data_options)
 @_guarded
 def fit(data, target, kind, features, categorical, order, link, weights, clusters, id_column,
         alpha, solver, max_iter, epochs, batch_size, learning_rate, seed, threshold, output,
-        sep, dropna):
+        dask_spec, sep, dropna):
     """Fit a model to a data file and save it.
 
-    DATA is a CSV, TSV or Parquet file, or - for stdin.
+    DATA is a CSV, TSV or Parquet file, or - for stdin; with --dask, Parquet or CSV files
+    (a directory or a glob).
     """
     minibatch = {"epochs": epochs, "batch_size": batch_size, "learning_rate": learning_rate,
                  "random_state": seed}
@@ -236,6 +244,26 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
     if link is not None and kind != "ordinal":
         raise CliError("--link applies to ordinal models (--kind ordinal or --order); "
                        "binary and multinomial models are logits")
+    options = {"link": link} if link is not None else {}
+    if threshold is not None:
+        options["threshold"] = threshold
+    if dask_spec is not None:
+        if threshold is not None and kind in ("multinomial", "ordinal"):
+            raise CliError(f"--threshold applies to binary models, not --kind {kind}")
+        if dropna:
+            raise CliError("--dropna does not apply with --dask: drop or fill the rows with "
+                           "missing values in the data files")
+        if minibatch or solver in MINIBATCH_SOLVERS:
+            raise CliError(f"--solver {solver} is a minibatch solver, which does not run on "
+                           "Dask: use auto, newton, newton-cg or lbfgs")
+        model, n_rows, n_features = _fit_on_dask(
+            dask_spec, data, sep, target, kind,
+            dict(features=_split(features), categorical=_split(categorical) or (),
+                 order=order, weights=weights, id_column=id_column, clusters=clusters),
+            dict(alpha=alpha, solver=solver, max_iter=max_iter, **options))
+        _write_model(model, output, target, n_features, n_rows, "iterations",
+                     f", {model.n_passes_:g} passes over the data")
+        return
     frame = _read(data, sep)
     id_column = readers.find_id_column(frame, id_column)
     train = readers.training_data(frame, target, _split(features), _split(categorical) or (),
@@ -243,7 +271,7 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
     if train.n_dropped:
         _note(f"dropped {train.n_dropped} of {len(frame)} rows with missing or infinite "
               "values")
-    _check_kind(kind, train.y, target)
+    _check_kind(kind, pd.unique(train.y.dropna()), train.y.dtype, target)
     if threshold is not None:
         n_classes = len(pd.unique(train.y.dropna()))
         if kind in ("multinomial", "ordinal") or n_classes > 2:
@@ -253,25 +281,47 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
     if solver in MINIBATCH_SOLVERS:  # the estimator draws a tqdm bar per epoch on stderr
         minibatch["verbose"] = int(sys.stderr.isatty())
         progress = nullcontext()
-    options = {"link": link} if link is not None else {}
-    if threshold is not None:
-        options["threshold"] = threshold
     model = _estimator(kind, alpha=alpha, solver=solver, max_iter=max_iter, **options,
                        **minibatch)
     with progress:
-        _fit(model, train)
+        _fit(model, train.X, train.y, train.sample_weight, train.clusters)
+    steps = "epochs" if solver in MINIBATCH_SOLVERS else "iterations"
+    _write_model(model, output, target, train.X.shape[1], f"{len(train.y)} rows", steps)
+
+
+def _write_model(model, output: str, target: str, n_features: int, rows: str, steps: str,
+                 more: str = "") -> None:
     if output == "-":
         sys.stdout.buffer.write(io.model_to_bytes(model))
     else:
         io.save_model(model, output)
-    steps = "epochs" if solver in MINIBATCH_SOLVERS else "iterations"
     click.echo(f"wrote {'<stdout>' if output == '-' else output}: {_kind_name(model)} model "
-               f"of {target} on {train.X.shape[1]} feature(s), {len(train.y)} rows "
-               f"({model.result_.solver}, {model.n_iter_} {steps})", err=True)
+               f"of {target} on {n_features} feature(s), {rows} "
+               f"({model.result_.solver}, {model.n_iter_} {steps}{more})", err=True)
 
 
-def _check_kind(kind, y, target: str) -> None:
-    classes = pd.unique(y.dropna())
+def _fit_on_dask(spec, data, sep, target, kind, columns: dict, params: dict):
+    """(model, rows, features) of ``fit --dask``: the data read lazily on a Dask cluster,
+    typed as the in-memory command types them (logitkit.dask.command)."""
+    try:
+        from logitkit.dask import command
+    except ImportError:
+        raise CliError("--dask needs Dask: pip install 'logitkit[dask]'") from None
+    frame = command.read_frame(data, sep)  # (lazily: the schema only)
+    columns["id_column"] = readers.find_id_column(frame, columns["id_column"])
+    X, y, w, c = command.training_frames(frame, target, name=data, ordinal=kind == "ordinal",
+                                         **columns)
+    model = _estimator(kind, **params)
+    with command.connect(spec) as client:
+        with command.pass_bar(client, sys.stderr.isatty()):
+            _fit(model, X, y, w, c)
+    _check_kind(kind, model.classes_, model.classes_.dtype, target)
+    n_obs = f"{model.result_.n_obs:g}"  # (the rows, or the total weight)
+    return model, f"{n_obs} rows" if w is None else f"total weight {n_obs}", \
+        model.n_features_in_
+
+
+def _check_kind(kind, classes, dtype, target: str) -> None:
     levels = sorted(map(str, classes))
     if kind == "binary" and len(classes) > 2:
         raise CliError(f"--kind binary needs a target with 2 classes; {target!r} has "
@@ -280,8 +330,8 @@ def _check_kind(kind, y, target: str) -> None:
         raise CliError(f"--kind multinomial needs a target with 3 or more classes; {target!r} "
                        f"has 2: {levels}. With two classes the multinomial logit is the "
                        "binary logit: use --kind binary (or leave --kind out)")
-    if kind == "ordinal" and not isinstance(y.dtype, pd.CategoricalDtype) and (
-            not pd.api.types.is_numeric_dtype(y) or pd.api.types.is_bool_dtype(y)):
+    if kind == "ordinal" and not isinstance(dtype, pd.CategoricalDtype) and (
+            not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
         shown = ",".join(levels[:10]) + (",..." if len(levels) > 10 else "")
         raise CliError(f"the ordinal target {target!r} holds text; give its {len(levels)} "
                        f'levels from lowest to highest with --order "{shown}" (here sorted '
@@ -299,13 +349,12 @@ def _estimator(kind, **params):
                        f"({e})") from None
 
 
-def _fit(model, train) -> None:
+def _fit(model, X, y, sample_weight, clusters) -> None:
     """Fit; exit 1 on a numerical failure or no convergence, 2 on input the fit refuses."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model.fit(train.X, train.y, sample_weight=train.sample_weight,
-                      clusters=train.clusters)
+            model.fit(X, y, sample_weight=sample_weight, clusters=clusters)
         except (np.linalg.LinAlgError, ArithmeticError) as e:
             raise CliError(f"the fit failed: {type(e).__name__}: {e}", exit_code=1) from e
         except (ValueError, NotImplementedError, TypeError) as e:

@@ -189,7 +189,7 @@ class RowCurvature:
         cross = ob._zeros(m, q, d1)
         ob.reads.rows += -(-ob.n // step)
         for kept in self.kept:
-            local = slice((-kept[0].start) % step, None, step)
+            local = slice((-(ob.row_offset + kept[0].start)) % step, None, step)
             Xs, a, U, A, _ = self._block(kept, local)
             Xs = xp.astype(dense(Xs), xp.float64)
             if ob.fit_intercept:
@@ -227,7 +227,7 @@ class RowCurvature:
         sums = ob._zeros(nb)
         ob.reads.rows += -(-ob.n // step)
         for kept in self.kept:
-            local = slice((-kept[0].start) % step, None, step)
+            local = slice((-(ob.row_offset + kept[0].start)) % step, None, step)
             Xb, a, U, _, _ = self._block(kept, local)
             C = self._weights(a, U)
             out += ob._cross(Xb.square() if is_design(Xb) else Xb * Xb, C)
@@ -241,13 +241,17 @@ class RowCurvature:
         return diagonals[:, :, 0], np.diag(to_numpy(self.aux)) / ob.total_weight
 
     def _add_penalty(self, blocks, slopes, diagonal=False):
-        """Add the ridge's curvature: alpha G[k, k] to column k's slopes, alpha sum(G) to
-        the joint block's."""
-        G = self.objective.penalty.gram
-        alpha = self.objective.penalty.alpha
-        shares = np.concatenate([np.diag(G), [G.sum()]]) * alpha
-        for k, share in enumerate(shares[: len(blocks)]):
-            if diagonal:
-                blocks[k, slopes, 0] += share
-            else:
-                blocks[k, slopes, slopes] += share
+        add_penalty(self.objective.penalty, blocks, slopes, diagonal)
+
+
+def add_penalty(penalty, blocks, slopes, diagonal=False):
+    """Add the ridge's curvature to :meth:`RowCurvature.class_blocks`' blocks (or, with
+    ``diagonal``, to the diagonals (nb, d1, 1)): alpha G[k, k] to column k's ``slopes``,
+    alpha sum(G) to the joint block's."""
+    G, alpha = penalty.gram, penalty.alpha
+    shares = np.concatenate([np.diag(G), [G.sum()]]) * alpha
+    for k, share in enumerate(shares[: len(blocks)]):
+        if diagonal:
+            blocks[k, slopes, 0] += share
+        else:
+            blocks[k, slopes, slopes] += share

@@ -23,6 +23,8 @@ the log-odds between the classes that have weight, on the rows that have weight.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
 from logitkit.backends import to_numpy
@@ -73,16 +75,18 @@ def newton_move(objective: Objective, params, movable, hessian=None) -> float:
     if not np.all(np.isfinite(step)):
         return float("inf")
     W, aux = objective.unpack(step)
-    weights, codes = to_numpy(objective.w), to_numpy(objective.y).astype(np.intp)
-    present = np.bincount(codes, weights=weights, minlength=objective.n_classes) > 0
-    largest = 0.0
-    for rows in objective._blocks():
-        keep = weights[rows] > 0
-        eta = to_numpy(objective._eta(objective.X[rows], W))[keep]  # (b, m) change of eta
-        if eta.shape[0]:
-            largest = max(largest, _move(objective.family.name, eta, aux, codes[rows][keep],
-                                         present))
-    return largest
+    present = objective.class_weight_sums() > 0
+    return objective.row_maximum(partial(_block_move, W, aux, present))
+
+
+def _block_move(W, aux, present, objective: Objective, rows) -> float:
+    """:func:`_move` of the rows of ``objective`` with weight in the block ``rows``."""
+    keep = to_numpy(objective.w[rows]) > 0
+    eta = to_numpy(objective._eta(objective.X[rows], W))[keep]  # (b, m) change of eta
+    if not eta.shape[0]:
+        return 0.0
+    codes = to_numpy(objective.y[rows]).astype(np.intp)[keep]
+    return _move(objective.family.name, eta, aux, codes, present)
 
 
 def _move(kind: str, eta, aux, codes, present) -> float:
@@ -98,16 +102,15 @@ def _move(kind: str, eta, aux, codes, present) -> float:
     return float(np.max(logits.max(axis=1) - logits.min(axis=1), initial=0.0))
 
 
-def diverging(family, X, codes, weights, n_classes: int, fit_intercept: bool, result) -> bool:
-    """Whether the unpenalised fit ``result`` (a :class:`logitkit.fitting.FitResult`)
-    stopped where one more Newton step would still move the log-odds by more than
-    :data:`DIVERGING_MOVE`, or where the Hessian is singular: the symptoms of estimates
-    diverging along a direction. Without the fit's Hessian and with more than
-    ``_PROBE_MAX_PARAMS`` parameters, forming one would cost more than the fit: True."""
-    objective = Objective(family, X, codes, weights, n_classes, fit_intercept)
+def diverging(objective: Objective, result) -> bool:
+    """Whether the unpenalised fit ``result`` (a :class:`logitkit.fitting.FitResult`) of
+    ``objective`` (unpenalised) stopped where one more Newton step would still move the
+    log-odds by more than :data:`DIVERGING_MOVE`, or where the Hessian is singular: the
+    symptoms of estimates diverging along a direction. Without the fit's Hessian and with
+    more than ``_PROBE_MAX_PARAMS`` parameters, forming one would cost more than the fit:
+    True."""
     if result.hessian is None and objective.n_params > _PROBE_MAX_PARAMS:
         return True
-    empty = np.bincount(to_numpy(codes).astype(np.intp), weights=to_numpy(weights),
-                        minlength=n_classes) <= 0
+    empty = objective.class_weight_sums() <= 0
     movable = result.free(objective) & ~frozen_parameters(objective, empty)
     return newton_move(objective, result.params, movable, result.hessian) > DIVERGING_MOVE

@@ -24,10 +24,13 @@ _ROW_BLOCK = 4096
 
 @dataclass(frozen=True)
 class ColumnEncoding:
-    """How one input column becomes design columns: numeric, or one-hot of ``levels[1:]``."""
+    """How one input column becomes design columns: numeric, or one-hot of ``levels[1:]``.
+    ``scanned``: the levels were found by a pass over a dask DataFrame's partitions (its
+    dtype did not declare them), which the summary notes."""
 
     name: str
     levels: tuple | None = None  # None for a numeric column; levels[0] is the reference
+    scanned: bool = False
 
     @property
     def output_names(self) -> list[str]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -23,7 +24,7 @@ from sklearn.utils.validation import (
     column_or_1d,
 )
 
-from logitkit.aliasing import ALIAS_TOL, find_aliased
+from logitkit.aliasing import ALIAS_TOL
 from logitkit.backends import (
     device,
     get_namespace,
@@ -53,6 +54,29 @@ from logitkit.solvers.optimizers import OPTIMIZERS
 from logitkit.training import MinibatchMixin
 
 _SOLVERS = ("auto", "newton", "newton-cg", "lbfgs") + OPTIMIZERS
+
+
+def is_dask(data) -> bool:
+    """Whether ``data`` is a Dask collection (without importing dask)."""
+    return type(data).__module__.partition(".")[0] == "dask"
+
+
+def _lazy(estimator, method: str, X):
+    """``estimator.method(X)`` of a fitted estimator on a Dask collection: a lazy dask
+    array, one task per partition (:mod:`logitkit.dask.estimator`)."""
+    from logitkit.dask.estimator import lazy_prediction
+
+    check_is_fitted(estimator)
+    return lazy_prediction(estimator, method, X)
+
+
+def _largest_log_proba(estimator, objective, rows) -> float:
+    """The largest log fitted probability of a row's own class among the rows with weight
+    in the block ``rows`` of ``objective`` (-inf if none)."""
+    log_p = estimator._observed_log_proba(objective.X[rows], objective.y[rows])
+    xp = get_namespace(log_p)
+    log_p = xp.where(objective.w[rows] > 0, log_p, xp.full_like(log_p, -math.inf))
+    return float(to_numpy(xp.max(log_p)))
 
 
 def _set_params(estimator, values: dict) -> None:
@@ -107,22 +131,35 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
 
     # -- fitting ----------------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None, clusters=None, validation_data=None):
+    def fit(self, X, y, sample_weight=None, clusters=None, validation_data=None, *,
+            persist="auto"):
         """Fit by (penalised) maximum likelihood, exactly or by minibatch training.
 
         X: (n, d) array or DataFrame (categorical/string/bool columns are one-hot
-        encoded). y: (n,) labels; a pandas Categorical fixes the class order.
-        sample_weight: (n,) frequency weights (2 == the row repeated).
-        clusters: (n,) group labels for cluster-robust standard errors
+        encoded), or a dask array (docs/dask.md). y: (n,) labels; a pandas Categorical
+        fixes the class order. sample_weight: (n,) frequency weights (2 == the row
+        repeated). clusters: (n,) group labels for cluster-robust standard errors
         (``summary(cov_type="cluster")``).
         validation_data: (X_val, y_val) or (X_val, y_val, sample_weight_val), minibatch
         solvers only: ``val_loss`` and ``val_accuracy`` in ``history_`` every epoch.
+        persist: Dask input only: "auto" (keep the prepared partitions in the workers'
+        memory when they fit), True or False (read them from their source every pass).
         """
         self._check_params()
+        if is_dask(X):
+            from logitkit.dask.estimator import dask_objective
+
+            objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
+                                                 validation_data, persist)
+            return self._fit_exact(objective, clusters)
+        if persist != "auto":
+            raise ValueError(f"persist={plain(persist)!r} applies to Dask input; X is "
+                             f"{type(X).__name__}, which is fitted in memory")
         Xd = self._design(X, reset=True)
         classes, codes = self._target(y, Xd)
         weights = self._weights(sample_weight, Xd, classes, codes)
-        self.empty_classes_ = self._empty_classes(classes, codes, weights)
+        self.empty_classes_ = self._empty_classes(
+            classes, weighted_counts(codes, weights, len(classes)))
         if clusters is not None:
             clusters = column_or_1d(clusters)
             check_consistent_length(Xd, clusters)
@@ -138,27 +175,32 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
         objective = Objective(family, Xd, codes, weights, len(classes),
                               self._fits_intercept(), alpha=float(self.alpha))
-        aliased = self._aliased_columns(Xd, weights, objective)
+        return self._fit_exact(objective, clusters, Xd)
+
+    def _fit_exact(self, objective, clusters, Xd=None):
+        """Solve ``objective`` and keep the result; ``Xd`` the in-memory design matrix
+        (None for a Dask objective: no separation linear program then)."""
+        aliased = self._aliased_columns(objective)
         with np.errstate(over="ignore", under="ignore"):
             result = fit_objective(objective, self.solver, self.tol, self.max_iter, aliased)
         self.result_ = result
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self._set_coefficients(objective, result.params)
-        self.separation_ = self._diagnose(Xd, codes, weights, family, result, objective)
+        self.separation_ = self._diagnose(Xd, result, objective)
         self.inference_ = (collect(objective, result.params, clusters, result.hessian,
                                    result.free(objective))
                            if self.alpha == 0 and self.inference else None)
         self.n_passes_ = objective.reads.passes
         return self
 
-    def _aliased_columns(self, Xd, weights, objective) -> np.ndarray | None:
+    def _aliased_columns(self, objective) -> np.ndarray | None:
         """(d,) bool: columns aliased on the ones before them (unpenalised fits only; a
         ridge penalty makes every coefficient identifiable), with one warning naming them."""
         if self.alpha > 0:
             return None
         constant = objective.fit_intercept or objective.q > 0
-        aliased = find_aliased(Xd, weights, constant)
+        aliased = objective.aliased_columns(constant)
         if aliased.any():
             names = [self.coef_names_[j] for j in np.flatnonzero(aliased)]
             before = "the intercept and " if self._fits_intercept() else (
@@ -177,12 +219,12 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
     def _fits_intercept(self) -> bool:
         return True
 
-    def _empty_classes(self, classes, codes, weights) -> list:
-        """Classes of y whose total weight is 0 (``class_weight={label: 0}``), with a
-        warning: they stay in ``classes_`` with a fitted probability near 0 (their MLE),
-        and the other classes are fitted as if their rows were absent, as scikit-learn
-        does."""
-        empty = plain(classes[weighted_counts(codes, weights, len(classes)) <= 0])
+    def _empty_classes(self, classes, totals) -> list:
+        """Classes of y whose total weight (``totals`` (K,)) is 0 (``class_weight={label:
+        0}``), with a warning: they stay in ``classes_`` with a fitted probability near 0
+        (their MLE), and the other classes are fitted as if their rows were absent, as
+        scikit-learn does."""
+        empty = plain(classes[totals <= 0])
         if empty:
             warnings.warn(
                 f"class(es) {empty} have zero total weight: they are kept in classes_ with "
@@ -194,10 +236,12 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             )
         return empty
 
-    def _diagnose(self, Xd, codes, weights, family, result, objective):
+    def _diagnose(self, Xd, result, objective):
         """Warn about separation or non-convergence; returns the SeparationReport or None.
 
-        Sets ``separation_status_``, the summary's one-word account of the check.
+        Sets ``separation_status_``, the summary's one-word account of the check. The
+        exact check needs the in-memory design ``Xd`` (None: a Dask fit, which reports
+        the symptom only).
         """
         report = None
         self.separation_status_ = "none" if self.alpha == 0 else "not checked (penalised)"
@@ -205,25 +249,27 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             # the linear program runs for fits that did not converge, or that show the
             # symptom of diverging estimates: fitted probabilities of 0 or 1 where one more
             # Newton step would still move the log-odds (logitkit.divergence)
-            small = Xd.shape[0] * max(1, Xd.shape[1]) * (len(self.classes_) - 1) <= (
-                _SEPARATION_LP_MAX)
+            codes, weights = objective.y, objective.w
+            small = Xd is not None and Xd.shape[0] * max(1, Xd.shape[1]) * (
+                len(self.classes_) - 1) <= _SEPARATION_LP_MAX
             check = (not result.converged and small) or (
                 self._max_observed_proba(Xd, codes, weights, objective, result.params)
                 > 1 - _EXTREME_PROBA
-                and diverging(family, Xd, codes, weights, len(self.classes_),
-                              self._fits_intercept(), result))
+                and diverging(objective, result))
             if check and small:
-                report = detect_separation(to_numpy(dense(Xd)), to_numpy(codes), family.name,
-                                           len(self.classes_),
+                report = detect_separation(to_numpy(dense(Xd)), to_numpy(codes),
+                                           objective.family.name, len(self.classes_),
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=to_numpy(weights))
             elif check:
                 self.separation_status_ = "possible (too large to check)"
+                skipped = (f"is skipped above {_SEPARATION_LP_MAX:g} entries (rows x columns "
+                           "x (classes - 1))" if Xd is not None else
+                           "needs the rows in memory and is not run on Dask input")
                 warnings.warn(
                     "Fitted probabilities of 0 or 1 occurred: the classes may be separated, "
                     "in which case the maximum-likelihood estimate does not exist. The exact "
-                    f"check (a linear program) is skipped above {_SEPARATION_LP_MAX:g} "
-                    "entries (rows x columns x (classes - 1)); fit with alpha > 0 if the "
+                    f"check (a linear program) {skipped}; fit with alpha > 0 if the "
                     "coefficients are implausibly large.",
                     PerfectSeparationWarning,
                     stacklevel=3,
@@ -263,6 +309,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         known = None if objective is None else objective.largest_observed_proba(params)
         if known is not None:
             return known
+        if Xd is None:  # a Dask objective: one pass over its partitions
+            return float(np.exp(objective.row_maximum(partial(_largest_log_proba, self))))
         n = len(codes)
         block = (1 << 20) if is_torch_array(Xd) else int(np.clip(n // 16, 2048, 65536))
         largest = -np.inf
@@ -284,12 +332,16 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
     # -- prediction -------------------------------------------------------------------
     def predict_proba(self, X):
         """(n, K) class probabilities, columns in the order of ``classes_``."""
+        if is_dask(X):
+            return _lazy(self, "predict_proba", X)
         check_is_fitted(self)
         return to_numpy(self._proba(self._design(X, reset=False)))
 
     def predict(self, X):
         """(n,) the most probable class; for a binary ``LogisticRegression``, classes_[1]
         where its probability is >= ``threshold``, else classes_[0]."""
+        if is_dask(X):
+            return _lazy(self, "predict", X)
         proba = self.predict_proba(X)
         if proba.shape[1] == 2 and hasattr(self, "threshold"):  # LogisticRegression only
             return self.classes_[(proba[:, 1] >= self.threshold).astype(np.intp)]
@@ -309,6 +361,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         return super().score(X, y, sample_weight)
 
     def predict_log_proba(self, X):
+        if is_dask(X):
+            return _lazy(self, "predict_log_proba", X)
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
@@ -431,6 +485,8 @@ class LogisticRegression(_LogitBase):
 
     def decision_function(self, X):
         """Linear predictor: (n,) log-odds of classes_[1] for 2 classes, else (n, K) logits."""
+        if is_dask(X):
+            return _lazy(self, "decision_function", X)
         check_is_fitted(self)
         Xd = self._design(X, reset=False)
         scores = to_numpy(self._scores(Xd))

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from logitkit.backends import weighted_counts
 from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
 from logitkit.solvers import SOLVERS, SolverReport
@@ -126,7 +125,7 @@ def null_parameters(objective: Objective, sums=None) -> np.ndarray:
 
 def class_weight_sums(objective: Objective) -> np.ndarray:
     """(K,) total weight of each class."""
-    return weighted_counts(objective.y, objective.w, objective.n_classes)
+    return objective.class_weight_sums()
 
 
 def null_log_likelihood(objective: Objective, sums=None) -> float:

@@ -17,7 +17,6 @@ import pandas as pd
 import scipy.linalg as la
 import scipy.stats as st
 
-from logitkit.backends import to_numpy
 from logitkit.objective import Objective
 
 #: The covariance types and their formulas (see :func:`covariance`): B the inverse
@@ -79,10 +78,7 @@ def collect(objective: Objective, theta, clusters=None, mean_hessian=None,
     """
     codes, n_clusters = None, None
     if clusters is not None:
-        _, codes = np.unique(np.asarray(clusters), return_inverse=True)
-        # a cluster whose rows all have weight 0 is absent from the repeated rows
-        positive = to_numpy(objective.w) > 0
-        n_clusters = len(np.unique(codes[positive]))
+        codes, n_clusters = objective.group_codes(clusters)
     if mean_hessian is not None:
         information = mean_hessian * objective.total_weight
     else:

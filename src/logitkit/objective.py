@@ -16,8 +16,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from logitkit.backends import device, get_namespace, to_numpy
-from logitkit.block_sums import HatFactor, HessianSum, RowGram, ScoreProducts, negated_outer
+from logitkit.aliasing import find_aliased
+from logitkit.backends import device, get_namespace, to_numpy, weighted_counts
+from logitkit.block_sums import (
+    HatFactor,
+    HessianSum,
+    RowGram,
+    ScoreProducts,
+    ScoreSums,
+    finish_scores,
+    negated_outer,
+)
 from logitkit.design import dense, is_design
 from logitkit.families import Family
 from logitkit.families.base import Scratch
@@ -51,6 +60,10 @@ class RowReads:
 
 
 class Objective:
+    # index of the first row in the whole data (a Dask partition's offset): row samples
+    # of every k-th row (:meth:`RowCurvature.class_blocks`) take the same global rows
+    row_offset = 0
+
     def __init__(
         self,
         family: Family,
@@ -100,6 +113,32 @@ class Objective:
                         self.n_classes, self.fit_intercept, self.alpha, self.reads)
         sub.block_rows, sub.wide_block_rows = self.block_rows, self.wide_block_rows
         return sub
+
+    # -- whole-data summaries (logitkit.dask's objective computes them over partitions) --
+    def sample_rows(self, step: int):
+        """(X[::step], w[::step]): every ``step``-th row and its weight (views)."""
+        return self.X[::step], self.w[::step]
+
+    def class_weight_sums(self) -> np.ndarray:
+        """(K,) total weight of each class."""
+        return weighted_counts(self.y, self.w, self.n_classes)
+
+    def aliased_columns(self, constant: bool) -> np.ndarray:
+        """(d,) bool: the columns of X aliased on the ones before them (and on a constant
+        when ``constant``), see :mod:`logitkit.aliasing`."""
+        return find_aliased(self.X, self.w, constant)
+
+    def group_codes(self, clusters):
+        """((n,) int codes 0..G-1 of the cluster labels, G' the clusters with positive
+        weight)."""
+        _, codes = np.unique(np.asarray(clusters), return_inverse=True)
+        # a cluster whose rows all have weight 0 is absent from the repeated rows
+        return codes, len(np.unique(codes[to_numpy(self.w) > 0]))
+
+    def row_maximum(self, function) -> float:
+        """The largest ``function(self, rows)`` (a float) over the row blocks; 0 without
+        rows."""
+        return max((function(self, rows) for rows in self._blocks()), default=0.0)
 
     # -- parameter layout -------------------------------------------------------------
     def unpack(self, theta):
@@ -279,6 +318,13 @@ class Objective:
         derivative in eta per unit weight, x_i the row with its intercept 1), each row's
         in the same block as its score.
         """
+        return finish_scores([self.score_sums(theta, groups, bread)])
+
+    def score_sums(self, theta, groups=None, bread=None) -> ScoreSums:
+        """One pass of :meth:`score_products` over these rows, unfinished: the
+        :class:`~logitkit.block_sums.ScoreSums` that the rows of another part of the same
+        data (a Dask partition) add to, ``groups`` (n,) int codes of clusters that other
+        parts may share."""
         xp = self.xp
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
@@ -289,7 +335,10 @@ class Objective:
             sums = [RowGram(self) for _ in range(3)]
         else:
             sums = [HessianSum(self)]
-        group_sums = None if groups is None else np.zeros((int(groups.max()) + 1, self.n_params))
+        present = local = group_sums = None
+        if groups is not None:
+            present, local = np.unique(to_numpy(groups), return_inverse=True)
+            group_sums = np.zeros((len(present), self.n_params))
         for rows in self._blocks(wide=True):
             Xb, der = self._block_derivatives(rows, W, aux, 2 if hats else 1)
             w = xp.astype(self.w[rows], xp.float64, copy=False)
@@ -308,11 +357,11 @@ class Objective:
                 outer = negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
                 sums[0].add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
             if group_sums is not None:
-                np.add.at(group_sums, groups[rows], to_numpy(self._row_scores(Xb, der)))
-        clusters = None if group_sums is None else group_sums.T @ group_sums
+                np.add.at(group_sums, local[rows], to_numpy(self._row_scores(Xb, der)))
         if hats:
-            return ScoreProducts(sums[0].matrix(), clusters, sums[1].matrix(), sums[2].matrix())
-        return ScoreProducts(-sums[0].matrix(), clusters, None, None)
+            return ScoreSums(sums[0].matrix(), sums[1].matrix(), sums[2].matrix(), present,
+                             group_sums)
+        return ScoreSums(-sums[0].matrix(), None, None, present, group_sums)
 
     def _row_scores(self, Xb, der):
         """(b, p) float64 weighted scores of a block's rows, in the natural layout."""

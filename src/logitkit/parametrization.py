@@ -32,10 +32,8 @@ def column_moments(objective: Objective, center: bool):
     """Weighted column means (zeros if not ``center``) and scales of X, from every k-th
     row (500 to ``_MOMENT_ROWS`` of them); the map is exact whatever the values."""
     xp = objective.xp
-    rows = min(objective.n, max(500, min(_MOMENT_ROWS, objective.n // 32)))
-    step = max(1, objective.n // rows)
-    X = objective.X[::step]
-    w = xp.astype(objective.w[::step], xp.float64)
+    X, w = objective.sample_rows(moment_step(objective.n))
+    w = xp.astype(w, xp.float64)
     total = float(to_numpy(xp.sum(w)))
     if total <= 0:
         w, total = xp.ones_like(w), float(X.shape[0])
@@ -47,6 +45,11 @@ def column_moments(objective: Objective, center: bool):
     X *= X
     scales = np.sqrt(to_numpy(w @ X) / total)
     return means, _fixed_scales(scales, means)
+
+
+def moment_step(n: int) -> int:
+    """The step k of the every-k-th-row sample of :func:`column_moments` for n rows."""
+    return max(1, n // min(n, max(500, min(_MOMENT_ROWS, n // 32))))
 
 
 def _design_moments(X, w, total: float, center: bool):

@@ -257,6 +257,11 @@ class StatisticsMixin:
                          "columns before them and were left out of the fit: rows marked "
                          "(aliased) were not estimated, and the degrees of freedom count the "
                          f"{self.n_params_} estimated parameters.")
+        scanned = [c.name for c in getattr(self.encoder_, "columns", ()) if c.scanned]
+        if scanned:
+            notes.append(f"The levels of the categorical column(s) {scanned} were found by "
+                         "a pass over the (Dask) data before the fit, as their dtype "
+                         "declared none.")
         if separated.any() or aliased.any() or unweighted.any():
             table["note"] = np.select([aliased, unweighted, separated],
                                       ["aliased", "no weight", "separated"], "")

@@ -1,0 +1,317 @@
+"""Dask arrays in: X (n, d), labels y (n,), sample_weight (n,), clusters (n,) checked,
+aligned and encoded for :class:`~logitkit.dask.objective.DaskObjective`.
+
+One pass over the partitions (:func:`prepare`'s scan) validates every partition (NaN or
+infinity in X, missing or continuous labels, bad weights), finds the class labels, their
+counts and weight sums, and the cluster labels, and brings back the few row samples that
+the fit takes from every k-th row (column scales, the aliasing screen). Errors name the
+partition, the row (in the whole data and in the partition) and the column. Labels and
+clusters become int64 codes and the weights float64 (times class weights) partition by
+partition, lazily; with ``persist`` the prepared partitions are kept in the workers'
+memory, else every pass reads them from their source.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import dask
+import dask.array as da
+import numpy as np
+import pandas as pd
+from sklearn.utils.class_weight import compute_class_weight
+
+from logitkit.messages import plain
+
+# "auto" persists the prepared partitions when they take at most this share of the
+# workers' total memory limit (distributed spills to disk from 60% of a worker's limit
+# and pauses it at 80%; the rest is for the passes' temporaries)
+PERSIST_SHARE = 0.5
+
+
+@dataclass
+class Partition:
+    """One non-empty row partition: its index among all partitions, its first row in the
+    whole data, its rows, and the dask keys of its blocks (as Delayed objects)."""
+
+    index: int
+    offset: int
+    rows: int
+    X: object
+    codes: object
+    w: object
+    clusters: object = None
+
+
+@dataclass
+class DaskData:
+    """Prepared dask arrays, one row chunk per partition (X's).
+
+    X (n, d) float32/float64 in one column chunk; codes (n,) int64 into ``classes``;
+    w (n,) float64 frequency weights times class weights; clusters (n,) int64 codes into
+    ``cluster_labels`` or None. class_totals (K,): total weight of each class.
+    samples: {k: (X[::k], codes[::k], w[::k])} NumPy row samples already brought back.
+    """
+
+    X: da.Array
+    codes: da.Array
+    w: da.Array
+    clusters: da.Array | None
+    classes: np.ndarray
+    class_totals: np.ndarray
+    cluster_labels: np.ndarray | None
+    persisted: bool
+    samples: dict = field(default_factory=dict)
+
+    @property
+    def n(self) -> int:
+        return int(self.X.shape[0])
+
+    def partitions(self) -> list[Partition]:
+        """The non-empty partitions, in row order."""
+        lengths = self.X.chunks[0]
+        offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+        blocks = [self.X.to_delayed().ravel(), self.codes.to_delayed().ravel(),
+                  self.w.to_delayed().ravel()]
+        blocks.append(self.clusters.to_delayed().ravel() if self.clusters is not None
+                      else [None] * len(lengths))
+        return [Partition(i, int(offsets[i]), int(rows), *(b[i] for b in blocks))
+                for i, rows in enumerate(lengths) if rows]
+
+
+def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, classes=None,
+            persist="auto", sample_steps=()) -> DaskData:
+    """Check, align and encode the fit's dask arrays (see the module docstring).
+
+    y, sample_weight, clusters: dask arrays (any row chunks: aligned to X's) or
+    NumPy/pandas arrays of n rows. classes: the class order when known (a categorical
+    target's categories; only those that occur are kept), else sorted labels.
+    class_weight: as the estimators take it. persist: "auto", True or False.
+    sample_steps: the k of the every-k-th-row samples to bring back (k > 1).
+    """
+    X = _design_array(X)
+    chunks = X.chunks[0]
+    y = _column(y, "y", chunks)
+    w = None if sample_weight is None else _column(sample_weight, "sample_weight", chunks)
+    groups = None if clusters is None else _column(clusters, "clusters", chunks)
+    if persist not in ("auto", True, False):
+        raise ValueError(f'persist must be "auto", True or False, got {plain(persist)!r}')
+    n = X.shape[0]
+    nbytes = X.nbytes + 8 * n * (2 + (clusters is not None))
+    persisted = persist is True or (persist == "auto" and _fits_in_memory(nbytes))
+    if persisted:  # the raw columns once from their source; the passes read memory
+        X, y, w, groups = dask.persist(X, y, w, groups)
+    steps = sorted({int(k) for k in sample_steps if k > 1})
+    scans = _run_scan(X, y, w, groups, steps)
+    classes, counts, raw_totals = _classes(scans, classes)
+    per_class = _class_weights(class_weight, classes, counts)
+    codes = y.map_blocks(_codes, classes, dtype=np.int64)
+    weights = (w if w is not None else da.ones(n, chunks=chunks, dtype=np.float64))
+    if per_class is not None:
+        weights = da.map_blocks(_times_class_weight, weights, codes, per_class,
+                                dtype=np.float64)
+    labels = None
+    if groups is not None:
+        labels = _merged_unique([s["clusters"] for s in scans], "clusters")
+        groups = groups.map_blocks(_codes, labels, dtype=np.int64)
+    if persisted:
+        codes, weights, groups = dask.persist(codes, weights, groups)
+    totals = raw_totals if per_class is None else raw_totals * per_class
+    data = DaskData(X, codes, weights, groups, classes, totals, labels, persisted)
+    for k in steps:
+        parts = [s["samples"][k] for s in scans]
+        Xs = np.concatenate([p[0] for p in parts]) if parts else X[:0].compute()
+        ys = _codes(np.concatenate([p[1] for p in parts]), classes)
+        ws = np.concatenate([p[2] for p in parts])
+        if per_class is not None:
+            ws = ws * per_class[ys]
+        data.samples[k] = (Xs, ys, ws)
+    return data
+
+
+# -- shapes and chunks ------------------------------------------------------------------
+def _unknown_chunks(name: str) -> ValueError:
+    return ValueError(
+        f"{name} has unknown chunk sizes (NaN): logitkit needs the rows of every partition. "
+        f"Call {name}.compute_chunk_sizes() first, or make it with "
+        "DataFrame.to_dask_array(lengths=True)")
+
+
+def _design_array(X) -> da.Array:
+    """X as a 2-D float32/float64 dask array with known row chunks and one column chunk."""
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D dask array, got {X.ndim} dimension(s)")
+    if any(math.isnan(c) for c in X.chunks[0]):
+        raise _unknown_chunks("X")
+    if X.shape[0] == 0:
+        raise ValueError("X has 0 samples; at least one is required")
+    if X.dtype.kind not in "fiub":
+        raise ValueError(f"X must hold numbers, got dtype {X.dtype}; encode other columns "
+                         "first (a dask DataFrame's are encoded by logitkit.dask.frames)")
+    if X.dtype not in (np.float32, np.float64):
+        X = X.astype(np.float64)
+    return X.rechunk({1: -1}) if len(X.chunks[1]) > 1 else X
+
+
+def _column(values, name: str, chunks) -> da.Array:
+    """(n,) dask array of ``values`` in the row chunks ``chunks``."""
+    n = int(sum(chunks))
+    if not isinstance(values, da.Array):
+        values = np.asarray(values)
+        if values.ndim == 2 and values.shape[1] == 1:
+            values = values[:, 0]
+        if values.ndim != 1 or len(values) != n:
+            raise ValueError(f"{name} has shape {values.shape}, X has {n} rows: they must "
+                             "have the same rows")
+        return da.from_array(values, chunks=(chunks,))
+    if values.ndim == 2 and values.shape[1] == 1:
+        values = values[:, 0]
+    if values.ndim != 1:
+        raise ValueError(f"{name} must be 1-D, got a dask array of shape {values.shape}")
+    if any(math.isnan(c) for c in values.chunks[0]):
+        raise _unknown_chunks(name)
+    if values.shape[0] != n:
+        raise ValueError(f"{name} has {values.shape[0]} rows, X has {n}: they must have "
+                         "the same rows")
+    return values if values.chunks[0] == tuple(chunks) else values.rechunk({0: chunks})
+
+
+def _fits_in_memory(nbytes: int) -> bool:
+    """Whether ``nbytes`` are at most PERSIST_SHARE of the active scheduler's memory: the
+    distributed workers' limits (0: unlimited), else the machine's available memory."""
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except (ImportError, ValueError):
+        import psutil
+
+        return nbytes <= PERSIST_SHARE * psutil.virtual_memory().available
+    limits = [w.get("memory_limit") or 0 for w in
+              client.scheduler_info(n_workers=-1)["workers"].values()]
+    if not limits or any(limit == 0 for limit in limits):
+        return bool(limits)
+    return nbytes <= PERSIST_SHARE * sum(limits)
+
+
+# -- the scan ---------------------------------------------------------------------------
+def _run_scan(X, y, w, groups, steps) -> list[dict]:
+    """One pass: :func:`_scan_partition` of every non-empty partition, in row order."""
+    lengths = X.chunks[0]
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
+    blocks = [X.to_delayed().ravel(), y.to_delayed().ravel(),
+              [None] * len(lengths) if w is None else w.to_delayed().ravel(),
+              [None] * len(lengths) if groups is None else groups.to_delayed().ravel()]
+    tasks = [dask.delayed(_scan_partition, pure=False)(i, int(offsets[i]), steps,
+                                                       *(b[i] for b in blocks))
+             for i, rows in enumerate(lengths) if rows]
+    return list(dask.compute(*tasks))
+
+
+def _where(i: int, offset: int, row: int, rows: int) -> str:
+    return (f"partition {i} (rows {offset} to {offset + rows - 1}), first at row "
+            f"{offset + row} (row {row} of the partition)")
+
+
+def _scan_partition(i, offset, steps, X, y, w, groups) -> dict:
+    """Validate partition ``i`` (first row ``offset``) and summarise it: labels (sorted
+    unique), their counts and raw weight sums, the cluster labels, and its rows of every
+    k-th row of the whole data for each k in ``steps``."""
+    rows = X.shape[0]
+    if X.size and not np.isfinite(X @ np.ones(X.shape[1], dtype=X.dtype)).all():
+        row, column = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"X contains NaN or infinity in {_where(i, offset, row, rows)}, "
+                         f"column {int(column)}")
+    y = np.asarray(y)
+    missing = pd.isna(y) if y.dtype.kind in "fcO" else np.zeros(rows, bool)
+    if missing.any():
+        raise ValueError("y contains missing values (NaN or None) in "
+                         f"{_where(i, offset, int(np.argmax(missing)), rows)}")
+    if y.dtype.kind == "f":
+        bad = ~np.isfinite(y) | (y != np.round(y))
+        if bad.any():
+            raise ValueError(f"y holds {plain(y[np.argmax(bad)])}, not a class label, in "
+                             f"{_where(i, offset, int(np.argmax(bad)), rows)}: a classifier "
+                             "needs discrete labels")
+    weights = np.ones(rows) if w is None else np.asarray(w, dtype=np.float64)
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if bad.any():
+        raise ValueError(f"sample_weight has {plain(weights[np.argmax(bad)])} in "
+                         f"{_where(i, offset, int(np.argmax(bad)), rows)}; weights must be "
+                         "finite and >= 0")
+    labels, codes = _unique(y, "y", i)
+    summary = {
+        "labels": labels,
+        "counts": np.bincount(codes, minlength=len(labels)),
+        "weights": np.bincount(codes, weights=weights, minlength=len(labels)),
+        "clusters": None,
+        "samples": {},
+    }
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.dtype.kind in "fcO" and pd.isna(groups).any():
+            first = int(np.argmax(pd.isna(groups)))
+            raise ValueError("clusters contains missing values (NaN or None) in "
+                             f"{_where(i, offset, first, rows)}")
+        summary["clusters"] = _unique(groups, "clusters", i)[0]
+    for k in steps:
+        local = slice((-offset) % k, None, k)
+        summary["samples"][k] = (X[local], y[local], weights[local])
+    return summary
+
+
+def _unique(values, name: str, i: int):
+    try:
+        return np.unique(values, return_inverse=True)
+    except TypeError:
+        raise ValueError(f"{name} mixes label types in partition {i} (e.g. strings and "
+                         "numbers); use one type") from None
+
+
+def _merged_unique(parts, name: str) -> np.ndarray:
+    try:
+        return np.unique(np.concatenate(parts))
+    except TypeError:
+        raise ValueError(f"{name} mixes label types across partitions (e.g. strings and "
+                         "numbers); use one type") from None
+
+
+def _classes(scans, order):
+    """(classes (K,), counts (K,), raw weight sums (K,)) over the partitions' summaries."""
+    labels = _merged_unique([s["labels"] for s in scans], "y")
+    if order is not None:
+        order = np.asarray(order, dtype=object)
+        unknown = pd.Index(labels).difference(pd.Index(order))
+        if len(unknown):
+            raise ValueError(f"y has labels {plain(list(unknown[:10]))} that are not among "
+                             f"its categories {plain(order)}")
+        labels = order[pd.Index(order).isin(labels)]
+    counts, totals = np.zeros(len(labels), np.int64), np.zeros(len(labels))
+    for s in scans:
+        where = _codes(s["labels"], labels)
+        counts[where] += s["counts"]
+        totals[where] += s["weights"]
+    if len(labels) < 2:
+        raise ValueError(f"y has only one class ({plain(labels[0])!r}); this classifier "
+                         "needs samples of at least 2 classes in the data")
+    return labels, counts, totals
+
+
+def _class_weights(class_weight, classes, counts):
+    """(K,) class weights (scikit-learn's rule, as the in-memory fit), or None."""
+    if class_weight is None:
+        return None
+    return compute_class_weight(class_weight, classes=classes, y=np.repeat(classes, counts))
+
+
+def _codes(values, labels) -> np.ndarray:
+    """(b,) int64 positions of ``values`` in ``labels``."""
+    if isinstance(labels, np.ndarray) and labels.dtype != object and np.all(
+            labels[:-1] < labels[1:]):
+        return np.searchsorted(labels, values).astype(np.int64)
+    return pd.Index(labels).get_indexer(np.asarray(values)).astype(np.int64)
+
+
+def _times_class_weight(w, codes, per_class):
+    return np.asarray(w, dtype=np.float64) * per_class[codes]

@@ -1,0 +1,120 @@
+"""The estimators on Dask input: the objective of a fit (:func:`dask_objective`) and lazy
+predictions (:func:`lazy_prediction`). The fitted estimator is the ordinary in-memory one."""
+
+from __future__ import annotations
+
+import dask.array as da
+import dask.dataframe as dd
+import numpy as np
+import pandas as pd
+
+from logitkit.dask.arrays import prepare
+from logitkit.dask.frames import frame_arrays
+from logitkit.dask.objective import DaskObjective
+from logitkit.messages import plain
+from logitkit.parametrization import moment_step
+from logitkit.solvers.optimizers import OPTIMIZERS
+
+
+def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, persist):
+    """(:class:`DaskObjective`, cluster codes or None) for ``estimator.fit`` on a dask
+    array X; sets the fitted attributes that describe the input (``classes_``,
+    ``n_features_in_``, ``coef_names_``, ...)."""
+    if estimator.solver in OPTIMIZERS:
+        raise ValueError(
+            f"solver={estimator.solver!r} is a minibatch solver, which logitkit does not run "
+            f"on Dask collections; the minibatch solvers are {OPTIMIZERS}. Use one of the "
+            '"auto", "newton", "newton-cg", "lbfgs" solvers (exact, one pass over the '
+            "partitions per evaluation), or fit NumPy/pandas data in memory")
+    if validation_data is not None:
+        raise ValueError("validation_data applies to the minibatch solvers "
+                         f"{OPTIMIZERS}, which do not run on Dask collections")
+    if estimator.device is not None:
+        raise ValueError(f"device={estimator.device!r} applies to in-memory fits; a Dask "
+                         "fit runs where the Dask workers are (leave device=None)")
+    frames = None
+    if isinstance(X, dd.DataFrame | dd.Series):  # encoded by one pass: dask arrays
+        frames = frame_arrays(X, y, sample_weight, clusters)
+        X, y, sample_weight, clusters = (frames.X, frames.y, frames.sample_weight,
+                                         frames.clusters)
+    if not isinstance(X, da.Array):
+        raise TypeError(f"fit on Dask input takes a dask array X, got {type(X).__name__}; "
+                        "convert a dask DataFrame with logitkit.dask.frames or "
+                        "DataFrame.to_dask_array(lengths=True)")
+    n, d = X.shape if X.ndim == 2 else (X.shape[0], 0)
+    constant = estimator._fits_intercept() or not hasattr(estimator, "threshold")
+    from logitkit.aliasing import screen_step
+
+    steps = [moment_step(n)] + ([screen_step(n, d + int(constant))]
+                                if estimator.alpha == 0 else [])
+    categories = getattr(getattr(y, "dtype", None), "categories", None)
+    if frames is not None:
+        categories = frames.class_order
+    data = prepare(X, y, sample_weight, clusters, class_weight=estimator.class_weight,
+                   classes=None if categories is None else np.asarray(categories, object),
+                   persist=persist, sample_steps=steps)
+    classes, totals = data.classes, data.class_totals
+    if np.count_nonzero(totals > 0) < 2:
+        kept = [plain(c) for c in classes[totals > 0]]
+        raise ValueError(
+            f"only the class(es) {kept} have positive total weight (sample_weight times "
+            "class_weight); a classifier needs at least 2 of them")
+    estimator.n_features_in_, estimator.encoder_ = d, None
+    estimator.empty_classes_ = estimator._empty_classes(classes, totals)
+    family = estimator._family(len(classes))
+    estimator.classes_ = classes
+    estimator.target_name_ = None
+    estimator.coef_names_ = [f"x{j}" for j in range(d)]
+    if frames is not None:  # the in-memory fit's encoder and names
+        encoder = estimator.encoder_ = frames.encoder
+        estimator.n_features_in_ = len(encoder.columns)
+        estimator.feature_names_in_ = np.asarray([c.name for c in encoder.columns], object)
+        estimator.target_name_ = frames.target_name
+        estimator.coef_names_ = encoder.output_names
+    objective = DaskObjective(family, data, len(classes), estimator._fits_intercept(),
+                              alpha=float(estimator.alpha))
+    objective.reads.rows += objective.n * (1 + (frames is not None))  # the scan(s)
+    return objective, data.clusters
+
+
+def _predict_block(block, estimator, method, width):
+    if block.shape[0] == 0:  # (the estimators refuse input without rows)
+        return np.empty((0, width) if width else 0,
+                        dtype=estimator.classes_.dtype if method == "predict" else float)
+    return getattr(estimator, method)(block)
+
+
+def lazy_prediction(estimator, method: str, X):
+    """``estimator.method`` of every partition of X (a dask array or DataFrame): a lazy
+    dask array, one task per partition; (n, K) for probabilities, (n,) for predicted
+    labels and binary decision functions, (n, K) for multinomial ones."""
+    K = len(estimator.classes_)
+    one_column = method == "predict" or (method == "decision_function" and K == 2
+                                         and hasattr(estimator, "threshold"))
+    if method == "decision_function" and not hasattr(estimator, "threshold"):
+        raise AttributeError("decision_function applies to LogisticRegression")
+    dtype = estimator.classes_.dtype if method == "predict" else np.float64
+    if not isinstance(X, da.Array):  # a dask DataFrame: pandas partitions, lazily
+        if one_column:
+            meta = pd.Series(np.empty(0, dtype=dtype))
+        else:
+            meta = pd.DataFrame(np.empty((0, K)), columns=range(K))
+        frame = X.map_partitions(_frame_block, estimator, method, meta=meta)
+        return frame.to_dask_array()
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D dask array, got {X.ndim} dimension(s)")
+    X = X.rechunk({1: -1}) if len(X.chunks[1]) > 1 else X
+    if one_column:
+        return X.map_blocks(_predict_block, estimator, method, 0, dtype=dtype, drop_axis=1,
+                            chunks=(X.chunks[0],))
+    return X.map_blocks(_predict_block, estimator, method, K, dtype=dtype,
+                        chunks=(X.chunks[0], (K,)))
+
+
+def _frame_block(frame, estimator, method):
+    K = len(estimator.classes_)
+    values = (_predict_block(frame, estimator, method, 0 if method == "predict" else K)
+              if len(frame) == 0 else getattr(estimator, method)(frame))
+    if values.ndim == 1:
+        return pd.Series(values, index=frame.index)
+    return pd.DataFrame(values, index=frame.index, columns=range(values.shape[1]))

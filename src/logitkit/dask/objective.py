@@ -1,0 +1,304 @@
+"""The objective over the partitions of dask arrays: every pass of
+:class:`logitkit.objective.Objective` mapped over the partitions and summed.
+
+On a worker, partition i's NumPy blocks make an in-memory ``Objective`` (every fast path
+applies to it) whose pass returns sums; the client adds the partitions' sums by a tree
+reduction in a fixed order (pairs of neighbouring partitions, level by level), so the
+result does not depend on which worker ran what, nor on a worker lost and recomputed.
+The client keeps only p-sized things: parameters, p x p matrices, the cluster score sums
+(G x p) and row samples of bounded size (column scales, the aliasing screen). Each pass is
+one graph computed on the active Dask scheduler (a ``distributed`` Client, else Dask's
+local one). A row sample (``subset(slice(0, None, k))``) is every k-th row of the whole
+data, the same rows as NumPy's ``X[::k]``, so a Dask fit follows the NumPy fit's path.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dask
+import numpy as np
+import scipy.linalg as la
+
+from logitkit import aliasing
+from logitkit.backends import get_namespace, weighted_counts
+from logitkit.block_sums import ScoreSums, finish_scores
+from logitkit.curvature import add_penalty
+from logitkit.families import Family
+from logitkit.objective import Objective, RowReads
+from logitkit.penalties import L2Penalty
+
+
+@dataclass(frozen=True)
+class _Model:
+    """What a worker needs besides the rows to make a partition's objective."""
+
+    family: Family
+    n_classes: int
+    fit_intercept: bool
+    step: int  # every step-th row of the whole data
+
+
+def _local(model: _Model, offset: int, X, codes, w, total_weight=None) -> Objective:
+    """The in-memory objective of one partition (first row ``offset`` in the whole data),
+    over its rows among every ``model.step``-th row; means over ``total_weight``."""
+    step = model.step
+    start = (-offset) % step
+    if step > 1:
+        X, codes, w = X[start::step], codes[start::step], w[start::step]
+    ob = Objective(model.family, X, codes, w, model.n_classes, model.fit_intercept)
+    ob.row_offset = (offset + start) // step
+    if total_weight is not None:
+        ob.total_weight = total_weight
+    return ob
+
+
+# -- partition passes (run on the workers) and how their records add --------------------
+def _loss_record(model, theta, order, offset, X, codes, w, groups=None):
+    ob = _local(model, offset, X, codes, w)
+    loss, grad, hess = ob.loss_terms(theta, order)
+    least = ob._least_losses[-1][1] if ob._least_losses else None
+    return loss, grad, hess, least
+
+
+def _add_loss(a, b):
+    least = None if a[3] is None or b[3] is None else min(a[3], b[3])
+    return (a[0] + b[0], None if a[1] is None else a[1] + b[1],
+            None if a[2] is None else a[2] + b[2], least)
+
+
+def _score_record(model, theta, bread, offset, X, codes, w, groups=None):
+    return _local(model, offset, X, codes, w).score_sums(theta, groups, bread)
+
+
+def _add_scores(a: ScoreSums, b: ScoreSums) -> ScoreSums:
+    merged = finish_scores([a, b])  # (only its p x p sums are kept)
+    groups = group_sums = None
+    if a.groups is not None:
+        groups = np.union1d(a.groups, b.groups)
+        group_sums = np.zeros((len(groups), a.rows.shape[0]))
+        for part in (a, b):
+            group_sums[np.searchsorted(groups, part.groups)] += part.group_sums
+    return ScoreSums(merged.rows, merged.hc2, merged.hc3, groups, group_sums)
+
+
+def _curvature_record(model, theta, total_weight, method, argument, offset, X, codes, w,
+                      groups=None):
+    """A Hessian-vector product (``method`` "times") or preconditioner blocks
+    ("class_blocks" / "class_diagonals") of the partition's rows, unpenalised."""
+    ob = _local(model, offset, X, codes, w, total_weight)
+    return getattr(ob.curvature(theta)[2], method)(argument)
+
+
+def _add_arrays(a, b):
+    if isinstance(a, tuple):
+        return tuple(x + y for x, y in zip(a, b, strict=True))
+    return a + b
+
+
+def _class_sums_record(model, offset, X, codes, w, groups=None):
+    ob = _local(model, offset, X, codes, w)
+    return weighted_counts(ob.y, ob.w, model.n_classes)
+
+
+def _sample_record(model, step, offset, X, codes, w, groups=None):
+    """The partition's rows among every ``step``-th row of the objective's rows."""
+    ob = _local(model, offset, X, codes, w)
+    start = (-ob.row_offset) % step
+    return ob.X[start::step], ob.w[start::step]
+
+
+def _concatenate(a, b):
+    return tuple(np.concatenate([x, y]) for x, y in zip(a, b, strict=True))
+
+
+def _factor_record(model, constant, offset, X, codes, w, groups=None):
+    ob = _local(model, offset, X, codes, w)
+    return aliasing._triangular_factor(ob.X, ob.w, constant)
+
+
+def _stack_factors(a, b):
+    return la.qr(np.vstack([a, b]), mode="r", check_finite=False)[0][: a.shape[1]]
+
+
+def _residual_record(model, slopes, shift, columns, offset, X, codes, w, groups=None):
+    ob = _local(model, offset, X, codes, w)
+    return aliasing.residual_sums(ob.X, ob.w, slopes, shift, columns)
+
+
+def _maximum_record(model, function, offset, X, codes, w, groups=None):
+    return _local(model, offset, X, codes, w).row_maximum(function)
+
+
+def _positive_groups_record(model, offset, X, codes, w, groups):
+    ob = _local(model, offset, X, codes, w)
+    step = model.step
+    groups = np.asarray(groups)[(-offset) % step::step]
+    return np.unique(groups[ob.w > 0])
+
+
+class DaskObjective(Objective):
+    """:class:`~logitkit.objective.Objective` over :class:`~logitkit.dask.arrays.DaskData`
+    (its rows, or every ``step``-th of them): the same values, derivatives and score
+    products, each pass one graph over the partitions.
+
+    ``X``, ``y``, ``w`` are the dask arrays; nothing else of n rows is kept.
+    """
+
+    def __init__(self, family: Family, data, n_classes: int, fit_intercept: bool,
+                 alpha: float = 0.0, reads: RowReads | None = None, step: int = 1):
+        self.family, self.data, self.step = family, data, step
+        self.X, self.y, self.w = data.X, data.codes, data.w
+        self.xp = get_namespace(np.zeros(0))
+        self.n, self.d = -(-data.n // step), int(data.X.shape[1])
+        self.reads = RowReads(self.n) if reads is None else reads
+        self.n_classes, self.fit_intercept, self.alpha = n_classes, fit_intercept, alpha
+        self.m, self.q = family.n_eta(n_classes), family.n_aux(n_classes)
+        self.d1 = self.d + int(fit_intercept)
+        self.n_params = self.m * self.d1 + self.q
+        self.penalty = L2Penalty(alpha, family.slope_gram(n_classes), self.d)
+        self._model = _Model(family, n_classes, fit_intercept, step)
+        self._partitions = [p for p in data.partitions()
+                            if -(-(p.rows - (-p.offset) % step) // step) > 0]
+        self._class_sums = data.class_totals if step == 1 else None
+        self._least_losses: list = []
+
+    # -- the passes -----------------------------------------------------------------------
+    def _pass(self, record, add, *arguments, rows_read: int | None = None):
+        """``record(*arguments, offset, X, codes, w, groups)`` of every partition, added by
+        ``add`` pairwise in partition order, level by level; ``rows_read`` rows of X
+        count as read (default: all of this objective's)."""
+        tasks = [dask.delayed(record, pure=False)(*arguments, p.offset, p.X, p.codes, p.w,
+                                                  p.clusters)
+                 for p in self._partitions]
+        while len(tasks) > 1:
+            pairs = [dask.delayed(add, pure=False)(tasks[i], tasks[i + 1])
+                     for i in range(0, len(tasks) - 1, 2)]
+            tasks = pairs + tasks[len(tasks) - len(tasks) % 2:]
+        self.reads.rows += self.n if rows_read is None else rows_read
+        return dask.compute(tasks[0])[0]
+
+    @property
+    def total_weight(self) -> float:
+        return float(self.class_weight_sums().sum())
+
+    def class_weight_sums(self) -> np.ndarray:
+        if self._class_sums is None:  # labels and weights only: no rows of X count
+            self._class_sums = self._pass(_class_sums_record, np.add, self._model,
+                                          rows_read=0)
+        return self._class_sums
+
+    def subset(self, rows) -> DaskObjective:
+        """Every k-th row for ``rows`` = slice(0, None, k) (the only row samples the
+        solvers take), over the whole data's partitions."""
+        if not (isinstance(rows, slice) and rows.start in (None, 0) and rows.stop is None
+                and (rows.step or 1) >= 1):
+            raise ValueError(f"a Dask objective's row sample is slice(0, None, k), got {rows}")
+        return DaskObjective(self.family, self.data, self.n_classes, self.fit_intercept,
+                             self.alpha, self.reads, self.step * (rows.step or 1))
+
+    def loss_terms(self, theta, order: int):
+        theta = np.asarray(theta, dtype=float)
+        loss, grad, hess, least = self._pass(_loss_record, _add_loss, self._model, theta,
+                                             order)
+        if least is not None:
+            self._least_losses = [*self._least_losses[-2:], (theta.copy(), least)]
+        return float(loss), grad, hess
+
+    def score_sums(self, theta, groups=None, bread=None) -> ScoreSums:
+        """``groups``: the data's cluster codes (dask array) or None."""
+        if groups is not None and groups is not self.data.clusters:
+            raise ValueError("a Dask objective's clusters are its data's (DaskData.clusters)")
+        record = _score_record if groups is not None else _without_groups
+        return self._pass(record, _add_scores, self._model, np.asarray(theta, float), bread)
+
+    def score_products(self, theta, groups=None, bread=None):
+        return finish_scores([self.score_sums(theta, groups, bread)])
+
+    def curvature(self, theta):
+        """(value, grad, operator) as the in-memory objective's; each product of the
+        operator is one pass that recomputes the partitions' curvature."""
+        value, grad, _ = self.evaluate(theta, 1)
+        return value, grad, PassCurvature(self, np.asarray(theta, float))
+
+    # -- whole-data summaries -------------------------------------------------------------
+    def sample_rows(self, step: int):
+        """(X[::step], w[::step]) as NumPy arrays: from the data's samples when the scan
+        brought them back, else one pass."""
+        k = self.step * step
+        if k in self.data.samples:
+            X, _, w = self.data.samples[k]
+            return X, w
+        model = _Model(self.family, self.n_classes, self.fit_intercept, self.step)
+        return self._pass(_sample_record, _concatenate, model, step,
+                          rows_read=-(-self.n // step))
+
+    def aliased_columns(self, constant: bool) -> np.ndarray:
+        return aliasing.find_aliased(None, None, constant, rows=_PartitionRows(self))
+
+    def group_codes(self, clusters):
+        """(the data's cluster codes, the clusters with positive weight): one pass over
+        the clusters and weights."""
+        positive = self._pass(_positive_groups_record, np.union1d, self._model,
+                              rows_read=0)
+        return clusters, len(positive)
+
+    def row_maximum(self, function) -> float:
+        return float(self._pass(_maximum_record, max, self._model, function))
+
+
+def _without_groups(model, theta, bread, offset, X, codes, w, groups=None):
+    return _score_record(model, theta, bread, offset, X, codes, w, None)
+
+
+class _PartitionRows:
+    """:class:`logitkit.aliasing.Rows` over a Dask objective's partitions."""
+
+    def __init__(self, objective: DaskObjective):
+        self.objective = objective
+        self.shape = (objective.n, objective.d)
+
+    def sample(self, step: int):
+        return self.objective.sample_rows(step)
+
+    def triangular_factor(self, constant: bool) -> np.ndarray:
+        ob = self.objective
+        return ob._pass(_factor_record, _stack_factors, ob._model, constant)
+
+    def residual_sums(self, slopes, shift, columns):
+        ob = self.objective
+        return ob._pass(_residual_record, _add_arrays, ob._model, slopes, shift, columns)
+
+
+class PassCurvature:
+    """The mean Hessian at one point as an operator whose every use is a pass (the
+    interface of :class:`logitkit.curvature.RowCurvature` that the solvers use)."""
+
+    def __init__(self, objective: DaskObjective, theta):
+        self.objective, self.theta = objective, theta
+
+    def _run(self, method, argument, rows_read):
+        ob = self.objective
+        return ob._pass(_curvature_record, _add_arrays, ob._model, self.theta,
+                        ob.total_weight, method, argument, rows_read=rows_read)
+
+    def times(self, v) -> np.ndarray:
+        """(p,) H v: one pass."""
+        ob = self.objective
+        result = self._run("times", np.asarray(v, float), ob.n)
+        V, _ = ob.unpack(v)
+        result[: ob.m * ob.d1] += ob.penalty.gradient(V).ravel()
+        return result
+
+    def class_blocks(self, step: int):
+        ob = self.objective
+        blocks, cross, aux = self._run("class_blocks", step, -(-ob.n // step))
+        add_penalty(ob.penalty, blocks, np.arange(ob.d))
+        return blocks, cross, aux
+
+    def class_diagonals(self, step: int = 1):
+        ob = self.objective
+        diagonals, aux = self._run("class_diagonals", step, -(-ob.n // step))
+        diagonals = diagonals[:, :, None].copy()
+        add_penalty(ob.penalty, diagonals, np.arange(ob.d), diagonal=True)
+        return diagonals[:, :, 0], aux

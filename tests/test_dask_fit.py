@@ -1,0 +1,253 @@
+"""Fits on dask arrays equal the NumPy fits of the same rows (issue 13), on a LocalCluster
+with 2 worker processes (tests/conftest.py's ``dask_client``)."""
+
+import os
+import signal
+import threading
+
+import numpy as np
+import pytest
+
+import logitkit as lk
+from logitkit.inference import available_cov_types, covariance
+
+da = pytest.importorskip("dask.array")
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+
+N = 600
+# row chunks: one partition; uneven; a partition of one row and an empty one
+PARTITIONS = {"one": (N,), "uneven": (50, 301, 249), "tiny": (200, 1, 0, 399)}
+
+
+def _data(kind: str, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N, 3)) * [1.0, 4.0, 0.5] + [0.0, 2.0, -1.0]
+    eta = X @ [0.8, -0.2, 1.0]
+    if kind == "binary":
+        y = (eta + rng.logistic(size=N) > 0).astype(int)
+    elif kind == "multinomial":
+        y = np.array(["a", "b", "c"])[np.digitize(eta + rng.logistic(size=N), [-1.0, 1.0])]
+    else:
+        y = np.digitize(eta + rng.logistic(size=N), [-2.0, 0.0, 1.5]) * 10
+    w = rng.integers(1, 4, N).astype(float)
+    clusters = rng.integers(0, 25, N)  # each cluster's rows lie in several partitions
+    return X, y, w, clusters
+
+
+def _dask(values, chunks):
+    if values.ndim == 2:
+        return da.from_array(values, chunks=(chunks, values.shape[1]))
+    return da.from_array(values, chunks=(chunks,))
+
+
+def _assert_same_fit(numpy_fit, dask_fit, X, Xd):
+    """Coefficients, log-likelihoods, every covariance and the predictions to 1e-8."""
+    assert dask_fit.n_iter_ == numpy_fit.n_iter_
+    np.testing.assert_allclose(dask_fit.coef_, numpy_fit.coef_, rtol=1e-8, atol=1e-10)
+    for name in ("intercept_", "thresholds_"):
+        if hasattr(numpy_fit, name):
+            np.testing.assert_allclose(getattr(dask_fit, name), getattr(numpy_fit, name),
+                                       rtol=1e-8, atol=1e-10)
+    for name in ("log_likelihood", "null_log_likelihood", "n_obs", "objective_value"):
+        assert getattr(dask_fit.result_, name) == pytest.approx(
+            getattr(numpy_fit.result_, name), rel=1e-10)
+    if numpy_fit.inference_ is not None:
+        types = available_cov_types(numpy_fit.inference_)
+        assert available_cov_types(dask_fit.inference_) == types
+        assert dask_fit.inference_.n_clusters == numpy_fit.inference_.n_clusters
+        for cov_type in types:
+            expected = covariance(numpy_fit.inference_, cov_type)[0]
+            np.testing.assert_allclose(covariance(dask_fit.inference_, cov_type)[0],
+                                       expected, rtol=1e-8,
+                                       atol=1e-8 * np.abs(expected).max())
+    proba = dask_fit.predict_proba(Xd)
+    assert isinstance(proba, da.Array)
+    np.testing.assert_allclose(proba.compute(), numpy_fit.predict_proba(X), rtol=1e-8,
+                               atol=1e-12)
+    labels = dask_fit.predict(Xd)
+    assert isinstance(labels, da.Array)
+    np.testing.assert_array_equal(labels.compute(), numpy_fit.predict(X))
+    assert dask_fit.n_passes_ > dask_fit.n_iter_
+
+
+MODELS = {
+    "binary": ("binary", lambda: lk.LogisticRegression()),
+    "binary-ridge-class-weight": ("binary", lambda: lk.LogisticRegression(
+        alpha=0.01, class_weight={0: 2.0, 1: 0.5})),
+    "multinomial-balanced": ("multinomial", lambda: lk.LogisticRegression(
+        class_weight="balanced")),
+    "multinomial-newton-cg": ("multinomial", lambda: lk.LogisticRegression(
+        solver="newton-cg")),
+    "multinomial-lbfgs-ridge": ("multinomial", lambda: lk.LogisticRegression(
+        solver="lbfgs", alpha=0.001)),
+    "ordinal-logit": ("ordinal", lambda: lk.OrdinalLogisticRegression()),
+    "ordinal-probit": ("ordinal", lambda: lk.OrdinalLogisticRegression(link="probit")),
+    "ordinal-cloglog": ("ordinal", lambda: lk.OrdinalLogisticRegression(link="cloglog")),
+}
+
+
+# every model on the partitioning with a 1-row and an empty partition (persisted); one
+# partition (persisted) and uneven ones (streamed) for a model of each kind
+CASES = [(model, "tiny") for model in MODELS] + [
+    (model, partitions) for partitions in ("one", "uneven")
+    for model in ("binary", "multinomial-balanced", "ordinal-cloglog")]
+
+
+@pytest.mark.parametrize(("model", "partitions"), CASES)
+def test_dask_fit_equals_the_numpy_fit(dask_client, model, partitions):
+    kind, make = MODELS[model]
+    X, y, w, clusters = _data(kind)
+    chunks = PARTITIONS[partitions]
+    expected = make().fit(X, y, sample_weight=w, clusters=clusters)
+    # y, weights and clusters partitioned differently from X: aligned to X's partitions
+    fitted = make().fit(_dask(X, chunks), _dask(y, (N // 2, N - N // 2)),
+                        sample_weight=_dask(w, (N,)), clusters=_dask(clusters, (100,) * 6),
+                        persist=partitions != "uneven")
+    _assert_same_fit(expected, fitted, X, _dask(X, chunks))
+
+
+def test_streamed_and_persisted_fits_are_equal_and_the_fit_is_an_in_memory_model(
+        dask_client, tmp_path):
+    X, y, w, clusters = _data("ordinal", seed=1)
+    Xd = _dask(X, PARTITIONS["uneven"])
+    streamed = lk.OrdinalLogisticRegression().fit(Xd, y, sample_weight=w, persist=False)
+    persisted = lk.OrdinalLogisticRegression().fit(Xd, y, sample_weight=w, persist=True)
+    np.testing.assert_array_equal(streamed.coef_, persisted.coef_)
+    assert streamed.n_passes_ == persisted.n_passes_
+    path = tmp_path / "model.lkm"
+    persisted.save(path)
+    np.testing.assert_array_equal(lk.load(path).predict_proba(X), persisted.predict_proba(X))
+    assert "Ordinal logit" in str(persisted.summary(cov_type="HC1"))
+
+
+def test_local_scheduler_without_a_client_gives_the_same_fit(dask_client):
+    X, y, w, clusters = _data("multinomial", seed=2)
+    Xd = _dask(X, PARTITIONS["tiny"])
+    on_cluster = lk.LogisticRegression().fit(Xd, y, sample_weight=w, clusters=clusters)
+    with dask.config.set(scheduler="threads"):
+        local = lk.LogisticRegression().fit(Xd, y, sample_weight=w, clusters=clusters)
+    np.testing.assert_array_equal(local.coef_, on_cluster.coef_)
+    np.testing.assert_array_equal(local.inference_.cluster_meat,
+                                  on_cluster.inference_.cluster_meat)
+
+
+def test_lazy_predictions_have_the_in_memory_shapes(dask_client):
+    X, y, _, _ = _data("binary")
+    model = lk.LogisticRegression().fit(X, y)
+    Xd = _dask(X, PARTITIONS["tiny"])
+    scores = model.decision_function(Xd)
+    assert isinstance(scores, da.Array) and scores.shape == (N,)
+    np.testing.assert_allclose(scores.compute(), model.decision_function(X), rtol=1e-12)
+    with np.errstate(divide="ignore"):
+        np.testing.assert_allclose(model.predict_log_proba(Xd).compute(),
+                                   model.predict_log_proba(X), rtol=1e-12)
+
+
+def test_bad_input_is_refused_naming_the_partition_and_column(dask_client):
+    X, y, w, _ = _data("binary")
+    chunks = PARTITIONS["uneven"]
+    bad = X.copy()
+    bad[400, 2] = np.nan  # partition 2 starts at row 351
+    with pytest.raises(ValueError, match=r"NaN or infinity in partition 2 .*row 400 "
+                                         r"\(row 49 of the partition\), column 2"):
+        lk.LogisticRegression().fit(_dask(bad, chunks), y)
+    weights = w.copy()
+    weights[60] = -1.0
+    with pytest.raises(ValueError, match=r"sample_weight has -1.* partition 1 .*row 60"):
+        lk.LogisticRegression().fit(_dask(X, chunks), y, sample_weight=_dask(weights, chunks))
+    labels = y.astype(float)
+    labels[5] = np.nan
+    with pytest.raises(ValueError, match=r"y contains missing values .* partition 0"):
+        lk.LogisticRegression().fit(_dask(X, chunks), _dask(labels, chunks))
+    unknown = _dask(X, chunks)[_dask(X, chunks)[:, 0] > -100]  # unknown chunk sizes
+    with pytest.raises(ValueError, match=r"compute_chunk_sizes\(\)"):
+        lk.LogisticRegression().fit(unknown, y)
+    with pytest.raises(ValueError, match="y has 599 rows, X has 600"):
+        lk.LogisticRegression().fit(_dask(X, chunks), _dask(y[:-1], (599,)))
+    with pytest.raises(ValueError, match=r"minibatch solver.*\('sgd', 'adam'"):
+        lk.LogisticRegression(solver="adam").fit(_dask(X, chunks), y)
+    with pytest.raises(ValueError, match="persist must be"):
+        lk.LogisticRegression().fit(_dask(X, chunks), y, persist="yes")
+
+
+def _killed_worker_fit(client, kill: bool):
+    """A binary fit of 48k x 8 rows made on the workers (16 partitions, persisted); with
+    ``kill``, one worker process is killed once the solver's passes have begun."""
+    from logitkit.dask import objective
+
+    rng = da.random.default_rng(5)
+    X = rng.normal(size=(48_000, 8), chunks=(3_000, 8))
+    y = (X @ np.linspace(-1, 1, 8) + rng.logistic(size=48_000, chunks=3_000) > 0)
+    started, killed = threading.Event(), []
+    original = objective.DaskObjective.loss_terms
+
+    def loss_terms(self, theta, order):
+        started.set()
+        return original(self, theta, order)
+
+    def kill_a_worker():
+        started.wait(60)
+        pid = next(iter(client.run(os.getpid).values()))
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    objective.DaskObjective.loss_terms = loss_terms
+    try:
+        killer = threading.Thread(target=kill_a_worker) if kill else None
+        if killer:
+            killer.start()
+        model = lk.LogisticRegression(solver="lbfgs").fit(X, y.astype(int), persist=True)
+        if killer:
+            killer.join()
+    finally:
+        objective.DaskObjective.loss_terms = original
+    return model, killed
+
+
+def test_a_worker_killed_during_a_fit_does_not_change_it(dask_client):
+    undisturbed, _ = _killed_worker_fit(dask_client, kill=False)
+    disturbed, killed = _killed_worker_fit(dask_client, kill=True)
+    assert len(killed) == 1
+    np.testing.assert_allclose(disturbed.coef_, undisturbed.coef_, rtol=1e-10, atol=0)
+    np.testing.assert_allclose(disturbed.intercept_, undisturbed.intercept_, rtol=1e-10)
+    # the nanny restarted the process: the shared cluster has its 2 workers again
+    dask_client.wait_for_workers(2, timeout=60)
+    assert killed[0] not in dask_client.run(os.getpid).values()
+
+
+def test_row_samples_are_the_numpy_rows_and_follow_the_numpy_path(dask_client):
+    """Every k-th row of the whole data (Hessian samples, the ordinal warm start, column
+    scales), whatever the partitions: the same sums as NumPy's X[::k]; an ordinal fit
+    large enough to start from a sample's fit, and aliased columns, as in memory."""
+    from logitkit.dask.arrays import prepare
+    from logitkit.dask.objective import DaskObjective
+    from logitkit.families import Multinomial
+    from logitkit.objective import Objective
+
+    X, y, w, _ = _data("multinomial")
+    codes = np.unique(y, return_inverse=True)[1]
+    data = prepare(_dask(X, PARTITIONS["tiny"]), _dask(y, (N,)), w)
+    theta = np.linspace(-0.5, 0.5, 8)
+    for step in (1, 7, 64):
+        ob = Objective(Multinomial(), X, codes, w, 3, True).subset(slice(0, None, step))
+        dob = DaskObjective(Multinomial(), data, 3, True).subset(slice(0, None, step))
+        assert dob.n == ob.n and dob.total_weight == pytest.approx(ob.total_weight)
+        for a, b in zip(dob.loss_terms(theta, 2), ob.loss_terms(theta, 2), strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
+        np.testing.assert_array_equal(dob.sample_rows(3)[0], ob.sample_rows(3)[0])
+    rng = np.random.default_rng(4)
+    Xo = rng.normal(size=(24_000, 5))
+    yo = np.digitize(Xo @ [1.0, -0.5, 0.2, 0.0, 0.3] + rng.logistic(size=24_000), [-1, 0, 1])
+    expected = lk.OrdinalLogisticRegression(link="probit").fit(Xo, yo)
+    fitted = lk.OrdinalLogisticRegression(link="probit").fit(
+        _dask(Xo, (5_000, 7_001, 11_999)), yo)
+    assert fitted.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
+    aliased = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])
+    binary = (X[:, 0] + np.random.default_rng(1).logistic(size=N) > 0).astype(int)
+    with pytest.warns(lk.AliasedColumnsWarning, match=r"\['x3'\]"):
+        in_memory = lk.LogisticRegression().fit(aliased, binary)
+    with pytest.warns(lk.AliasedColumnsWarning, match=r"\['x3'\]"):
+        on_dask = lk.LogisticRegression().fit(_dask(aliased, PARTITIONS["tiny"]), binary)
+    np.testing.assert_allclose(on_dask.coef_, in_memory.coef_, rtol=1e-10, atol=1e-14)
