@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from common import ordinal_objective, softmax_objective
-from distributed.diagnostics.plugin import SchedulerPlugin
+from distributed.diagnostics.plugin import SchedulerPlugin, WorkerPlugin
 
 SIGNAL = 1.0  # log-odds sd of the binary target
 K_MULTI = 5  # classes of the multinomial target
@@ -137,17 +137,15 @@ def _name(key):
     return key[0] if isinstance(key, tuple) else str(key)
 
 
-class ReadCounter(SchedulerPlugin):
-    """Counts the tasks that read the data, as they finish: tasks that take a chunk of a
-    persisted collection (its keys' names in ``watched``) as an input, and tasks without
-    inputs whose name starts with ``read_parquet`` (one per Parquet file read). A task
-    counts once however many of the watched chunks it takes, so a task that fuses several
-    uses of one chunk is one read."""
+class ChunkReads(SchedulerPlugin):
+    """Counts, as they finish, the tasks that take a chunk of a persisted collection (its
+    keys' names in ``watched``) as an input. A task counts once however many of the
+    watched chunks it takes; a task that reads a row sample of its chunk counts as a read."""
 
-    name = "bench-read-counter"
+    name = "bench-chunk-reads"
 
     def __init__(self):
-        self.watched, self.chunk_reads, self.file_reads = set(), 0, 0
+        self.watched, self.reads = set(), 0
 
     async def start(self, scheduler):
         self.scheduler = scheduler
@@ -156,28 +154,59 @@ class ReadCounter(SchedulerPlugin):
         if finish != "memory" or start != "processing":
             return
         ts = self.scheduler.tasks.get(key)
-        if ts is None:
+        if ts is not None and any(_name(d.key) in self.watched for d in ts.dependencies):
+            self.reads += 1
+
+
+# [columns read / columns in the file, summed over the Parquet files a worker read]
+_FILE_READS = [0.0]
+
+
+class FileReads(WorkerPlugin):
+    """Counts, in each worker, the Parquet files Dask's (default, fsspec) reader reads:
+    each call of ``dask.dataframe.io.parquet.arrow._read_table_from_path`` (one file, the
+    columns asked for) adds the share of the file's columns it reads."""
+
+    name = "bench-file-reads"
+
+    def setup(self, worker):
+        import dask.dataframe.io.parquet.arrow as arrow
+
+        read = arrow._read_table_from_path
+        if getattr(read, "_bench_counted", False):
             return
-        if not ts.dependencies and _name(key).startswith("read_parquet"):
-            self.file_reads += 1
-        elif any(_name(dep.key) in self.watched for dep in ts.dependencies):
-            self.chunk_reads += 1
+
+        def counted(path, fs, row_groups, columns, schema, filters, **kwargs):
+            share = 1.0 if columns is None or schema is None else \
+                min(1.0, len(columns) / len(schema.names))
+            _FILE_READS[0] += share
+            return read(path, fs, row_groups, columns, schema, filters, **kwargs)
+
+        counted._bench_counted = True
+        arrow._read_table_from_path = counted
 
 
-def _reset(dask_scheduler, watched):
-    plugin = dask_scheduler.plugins[ReadCounter.name]
-    plugin.watched, plugin.chunk_reads, plugin.file_reads = set(watched), 0, 0
+def _reset_chunks(dask_scheduler, watched):
+    plugin = dask_scheduler.plugins[ChunkReads.name]
+    plugin.watched, plugin.reads = set(watched), 0
 
 
-def _counts(dask_scheduler):
-    plugin = dask_scheduler.plugins[ReadCounter.name]
-    return plugin.chunk_reads, plugin.file_reads
+def _chunk_reads(dask_scheduler):
+    return dask_scheduler.plugins[ChunkReads.name].reads
+
+
+def _file_reads(reset=False):
+    value = _FILE_READS[0]
+    if reset:
+        _FILE_READS[0] = 0.0
+    return value
 
 
 class Reads:
     """Reads of the data during the block, in passes: ``chunk_passes`` = tasks that took a
-    chunk of the persisted arrays in ``watched`` / their number of chunks, ``file_passes``
-    = Parquet files read / files in the dataset."""
+    chunk of the persisted arrays in ``watched`` / their number of chunks; ``file_passes``
+    = Parquet files read (weighted by the share of their columns read) / files in the
+    dataset."""
 
     def __init__(self, client, watched, n_chunks, n_files):
         self.client, self.n_chunks, self.n_files = client, n_chunks, n_files
@@ -185,16 +214,19 @@ class Reads:
         self.chunk_passes = self.file_passes = None
 
     def __enter__(self):
-        self.client.run_on_scheduler(_reset, watched=self.watched)
+        self.client.run_on_scheduler(_reset_chunks, watched=self.watched)
+        self.client.run(_file_reads, reset=True)
         return self
 
     def __exit__(self, *exc):
-        chunks, files = self.client.run_on_scheduler(_counts)
+        chunks = self.client.run_on_scheduler(_chunk_reads)
+        files = sum(self.client.run(_file_reads).values())
         self.chunk_passes, self.file_passes = chunks / self.n_chunks, files / self.n_files
 
 
-def install_read_counter(client):
-    client.register_plugin(ReadCounter(), name=ReadCounter.name)
+def install_read_counters(client):
+    client.register_plugin(ChunkReads(), name=ChunkReads.name)
+    client.register_plugin(FileReads(), name=FileReads.name)
 
 
 # ---- the objective of a solution --------------------------------------------------------
