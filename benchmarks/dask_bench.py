@@ -25,18 +25,22 @@ cannot fit. dask-ml's solvers: ``lbfgs`` and ``newton`` at settings that reach t
 its rounds in ``--admm-rounds`` (default 1 and 3), as it does not stop on its own (see
 docs/dask.md): the table shows the objective each cap reaches.
 
-Each run's time is the best of ``--repeat`` runs, interleaved (every run once, then again);
-peak memory is the largest resident set size of a worker process during the run, sampled
-every 20 ms by a thread in the worker (for the NumPy fits: this process); the objective is
-the mean log-loss of each solution, computed in one Dask pass over the persisted data by the
-same code for every solver (dask_tools.mean_log_loss). Passes: ``own`` is logitkit's
-``n_passes_`` (dask-ml reports no iteration counts); ``counted`` is counted on the
-scheduler for every run alike: tasks that took a chunk of the persisted X as an input /
-the number of chunks (persisted), Parquet files read / the number of files (streamed).
-For dask-ml this includes its standardisation pass (mean and std of X); a read of the
-files for the row counts of ``to_dask_array(lengths=True)`` counts as a file read too.
-ADMM's local L-BFGS reads its chunk up to 250 times per round inside one task: counted as
-one read.
+Columns: ``time s`` the best of ``--repeat`` runs, interleaved (every run once, then
+again); ``passes`` logitkit's ``n_passes_`` (rows read / n; dask-ml reports no iteration
+counts); ``counted`` the reads of the data counted alike for every run: persisted, the
+tasks that took a chunk of the persisted X as an input / the number of chunks (a task
+reading a row sample of its chunk counts as a read), streamed, the Parquet files the
+workers read, each weighted by the share of its columns read / the number of files
+(dask_tools.FileReads); for dask-ml this includes its standardisation pass (mean and std
+of X) and the row counts of ``to_dask_array(lengths=True)``; ADMM's local L-BFGS reads its
+chunk up to 250 times per round inside one task, counted as one read; ``start MiB`` /
+``peak MiB`` the largest resident set size of a worker process when the run began / during
+it, sampled every 20 ms by a thread in the worker (NumPy rows: this process, which holds
+the data); ``objective`` the mean log-loss of each solution, computed in one Dask pass over
+the persisted data by the same code for every solver (dask_tools.mean_log_loss); ``gap``
+its relative distance to the lowest objective of its kind; ``coef diff`` the largest
+absolute difference of its coefficients (slopes, intercepts or cut points) from that
+lowest objective's.
 
 dask-ml: ``pip install -r benchmarks/requirements.txt`` (dask-ml 2025.1.0, dask-glm
 0.4.0). They work with dask/distributed 2026.8.0 as installed for logitkit (checked: all
@@ -91,6 +95,7 @@ class Run:
     passes: float = math.nan
     solution: dict | None = None
     objective: float = math.nan
+    coef_diff: float = math.nan  # max |difference| from the best objective's solution
     model: object = None
     threads: int = 0  # BLAS threads of an in-process fit
 
@@ -273,11 +278,20 @@ def objectives(runs, X, ys):
     for run in runs:
         if run.solution is not None:
             run.objective = mean_log_loss(X, ys[run.kind], run.kind, run.solution)
-    best = {}
+    best, best_run = {}, {}
     for run in runs:
-        if not math.isnan(run.objective):
-            best[run.kind] = min(best.get(run.kind, math.inf), run.objective)
+        if not math.isnan(run.objective) and run.objective < best.get(run.kind, math.inf):
+            best[run.kind], best_run[run.kind] = run.objective, run
+    for run in runs:
+        if run.kind in best_run:
+            run.coef_diff = float(np.max(np.abs(_flat(run.solution)
+                                                - _flat(best_run[run.kind].solution))))
     return best
+
+
+def _flat(solution):
+    """A solution's parameters as one vector: slopes, then intercepts or cut points."""
+    return np.concatenate([np.ravel(v) for v in solution.values()]).astype(float)
 
 
 def _fmt(value, spec):
@@ -287,13 +301,14 @@ def _fmt(value, spec):
 
 def table(runs, best):
     print(f"\n{'mode':<10} {'run':<34} {'time s':>8} {'passes':>7} {'counted':>8} "
-          f"{'start MiB':>9} {'peak MiB':>9} {'objective':>16} {'gap':>8}")
+          f"{'start MiB':>9} {'peak MiB':>9} {'objective':>16} {'gap':>8} {'coef diff':>9}")
     for run in runs:
         gap = (run.objective - best[run.kind]) / best[run.kind] if run.kind in best else None
         print(f"{run.mode:<10} {run.label:<34} {min(run.times):8.2f} "
               f"{_fmt(run.passes, '7.1f')} {_fmt(run.counted, '8.1f')} "
               f"{run.start / 2**20:9.0f} {run.peak / 2**20:9.0f} "
-              f"{_fmt(run.objective, '16.12f')} {_fmt(gap, '8.1e')}")
+              f"{_fmt(run.objective, '16.12f')} {_fmt(gap, '8.1e')} "
+              f"{_fmt(run.coef_diff, '9.1e')}")
 
 
 def ratios(runs, best):
