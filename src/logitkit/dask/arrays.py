@@ -25,8 +25,10 @@ from sklearn.utils.class_weight import compute_class_weight
 from logitkit.messages import plain
 
 # "auto" persists the prepared partitions when they take at most this share of the
-# workers' total memory limit (distributed spills to disk from 60% of a worker's limit
-# and pauses it at 80%; the rest is for the passes' temporaries)
+# workers' free memory: their limits less what their processes hold already (an idle
+# worker with logitkit and pyarrow loaded holds about 290 MiB; distributed spills to disk
+# from 60% of a worker's limit and pauses it at 80%; the rest is for the passes'
+# temporaries)
 PERSIST_SHARE = 0.5
 
 
@@ -187,8 +189,9 @@ def _column(values, name: str, chunks) -> da.Array:
 
 
 def _fits_in_memory(nbytes: int) -> bool:
-    """Whether ``nbytes`` are at most PERSIST_SHARE of the active scheduler's memory: the
-    distributed workers' limits (0: unlimited), else the machine's available memory."""
+    """Whether ``nbytes`` are at most PERSIST_SHARE of the active scheduler's free memory:
+    the distributed workers' limits (0: unlimited) less their processes' memory now, else
+    the machine's available memory."""
     try:
         from distributed import get_client
 
@@ -197,11 +200,13 @@ def _fits_in_memory(nbytes: int) -> bool:
         import psutil
 
         return nbytes <= PERSIST_SHARE * psutil.virtual_memory().available
-    limits = [w.get("memory_limit") or 0 for w in
-              client.scheduler_info(n_workers=-1)["workers"].values()]
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    limits = [w.get("memory_limit") or 0 for w in workers]
     if not limits or any(limit == 0 for limit in limits):
         return bool(limits)
-    return nbytes <= PERSIST_SHARE * sum(limits)
+    free = sum(max(0, w["memory_limit"] - w.get("metrics", {}).get("memory", 0))
+               for w in workers)
+    return nbytes <= PERSIST_SHARE * free
 
 
 # -- the scan ---------------------------------------------------------------------------
