@@ -244,24 +244,32 @@ def test_row_samples_are_the_numpy_rows_and_follow_the_numpy_path(dask_client):
 
     X, y, w, _ = _data("multinomial")
     codes = np.unique(y, return_inverse=True)[1]
-    data = prepare(_dask(X, PARTITIONS["tiny"]), _dask(y, (N,)), w)
-    assert data.persisted  # "auto": far below the workers' memory limits
     theta = np.linspace(-0.5, 0.5, 8)
-    for step in (1, 7, 64):
-        ob = Objective(Multinomial(), X, codes, w, 3, True).subset(slice(0, None, step))
-        dob = DaskObjective(Multinomial(), data, 3, True).subset(slice(0, None, step))
-        assert dob.n == ob.n and dob.total_weight == pytest.approx(ob.total_weight)
-        for a, b in zip(dob.loss_terms(theta, 2), ob.loss_terms(theta, 2), strict=True):
-            np.testing.assert_allclose(a, b, rtol=1e-12)
-        np.testing.assert_array_equal(dob.sample_rows(3)[0], ob.sample_rows(3)[0])
+    # streamed: a row sample is a persisted copy (other partitions: other dask keys)
+    for persist, partitions in (("auto", "tiny"), (False, "uneven")):
+        data = prepare(_dask(X, PARTITIONS[partitions]), _dask(y, (N,)), w, persist=persist)
+        assert data.persisted == (persist == "auto")  # far below the workers' limits
+        for step in (1, 7, 64):
+            ob = Objective(Multinomial(), X, codes, w, 3, True).subset(slice(0, None, step))
+            dob = DaskObjective(Multinomial(), data, 3, True).subset(slice(0, None, step))
+            assert dob.step == (1 if persist is False else step)
+            assert dob.data.persisted == (persist == "auto" or step > 1)
+            assert dob.n == ob.n and dob.total_weight == pytest.approx(ob.total_weight)
+            for a, b in zip(dob.loss_terms(theta, 2), ob.loss_terms(theta, 2), strict=True):
+                np.testing.assert_allclose(a, b, rtol=1e-12)
+            np.testing.assert_array_equal(dob.sample_rows(3)[0], ob.sample_rows(3)[0])
+            sub, dsub = ob.subset(slice(0, None, 3)), dob.subset(slice(0, None, 3))
+            np.testing.assert_allclose(dsub.loss_terms(theta, 1)[1], sub.loss_terms(theta, 1)[1],
+                                       rtol=1e-12)
     rng = np.random.default_rng(4)
     Xo = rng.normal(size=(24_000, 5))
     yo = np.digitize(Xo @ [1.0, -0.5, 0.2, 0.0, 0.3] + rng.logistic(size=24_000), [-1, 0, 1])
     expected = lk.OrdinalLogisticRegression(link="probit").fit(Xo, yo)
-    fitted = lk.OrdinalLogisticRegression(link="probit").fit(
-        _dask(Xo, (5_000, 7_001, 11_999)), yo)
-    assert fitted.n_iter_ == expected.n_iter_
-    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
+    for persist in ("auto", False):  # (streamed: the warm start's sample in memory)
+        fitted = lk.OrdinalLogisticRegression(link="probit").fit(
+            _dask(Xo, (5_000, 7_001, 11_999)), yo, persist=persist)
+        assert fitted.n_iter_ == expected.n_iter_
+        np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
     aliased = np.column_stack([X, X[:, 0] - 2 * X[:, 2]])
     binary = (X[:, 0] + np.random.default_rng(1).logistic(size=N) > 0).astype(int)
     with pytest.warns(lk.AliasedColumnsWarning, match=r"\['x3'\]"):

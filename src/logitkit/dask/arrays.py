@@ -52,7 +52,8 @@ class DaskData:
 
     X (n, d) float32/float64 in one column chunk; codes (n,) int64 into ``classes``;
     w (n,) float64 frequency weights times class weights; clusters (n,) int64 codes into
-    ``cluster_labels`` or None. class_totals (K,): total weight of each class.
+    ``cluster_labels`` or None. class_totals (K,): total weight of each class (None for
+    a :func:`sampled` copy: its objective adds them up in a pass over labels and weights).
     samples: {k: (X[::k], codes[::k], w[::k])} NumPy row samples already brought back.
     """
 
@@ -61,7 +62,7 @@ class DaskData:
     w: da.Array
     clusters: da.Array | None
     classes: np.ndarray
-    class_totals: np.ndarray
+    class_totals: np.ndarray | None
     cluster_labels: np.ndarray | None
     persisted: bool
     samples: dict = field(default_factory=dict)
@@ -128,6 +129,41 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
             ws = ws * per_class[ys]
         data.samples[k] = (Xs, ys, ws)
     return data
+
+
+def sampled(data: DaskData, step: int) -> DaskData | None:
+    """Every ``step``-th row of streamed ``data`` (the rows of NumPy's ``X[::step]``),
+    persisted on the workers: one read of the source, after which the passes over the
+    sample (Newton's Hessians from a row sample, the ordinal warm start's fit) read the
+    workers' memory instead of the whole source each. None when ``data`` is persisted
+    already or the sample would take more than PERSIST_SHARE of the workers' free memory."""
+    n = -(-data.n // step)
+    row_bytes = data.X.shape[1] * data.X.dtype.itemsize + 8 * (2 + (data.clusters is not None))
+    if data.persisted or not _fits_in_memory(n * row_bytes):
+        return None
+    columns = [a for a in (data.X, data.codes, data.w, data.clusters) if a is not None]
+    parts: list[list] = [[] for _ in columns]
+    for p in data.partitions():
+        start = (-p.offset) % step
+        rows = -(-(p.rows - start) // step)
+        blocks = [b for b in (p.X, p.codes, p.w, p.clusters) if b is not None]
+        for out, block, array in zip(parts, blocks, columns, strict=True):
+            if rows > 0:
+                out.append(da.from_delayed(dask.delayed(_every, pure=True)(block, start, step),
+                                           (rows, *array.shape[1:]), dtype=array.dtype))
+    arrays = dask.persist(*(da.concatenate(out) for out in parts))
+    X, codes, w = arrays[:3]
+    groups = arrays[3] if data.clusters is not None else None
+    samples = {k // step: rows for k, rows in data.samples.items()
+               if k % step == 0 and k > step}
+    return DaskData(X, codes, w, groups, data.classes, None, data.cluster_labels, True,
+                    samples)
+
+
+def _every(block, start: int, step: int) -> np.ndarray:
+    """A copy of every ``step``-th row of ``block`` from ``start`` (a view would keep
+    the whole block in the worker's memory)."""
+    return np.array(block[start::step])
 
 
 # -- shapes and chunks ------------------------------------------------------------------

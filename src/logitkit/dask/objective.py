@@ -28,6 +28,7 @@ from logitkit import objective as _objective
 from logitkit.backends import get_namespace, weighted_counts
 from logitkit.block_sums import ScoreSums, add_score_sums, finish_scores
 from logitkit.curvature import add_penalty
+from logitkit.dask.arrays import sampled
 from logitkit.families import Family
 from logitkit.families.base import Scratch
 from logitkit.objective import Objective, RowReads
@@ -183,7 +184,7 @@ class DaskObjective(Objective):
                              min(_objective._BLOCK_BYTES, data.X.nbytes // 16))
         self._partitions = [p for p in data.partitions()
                             if -(-(p.rows - (-p.offset) % step) // step) > 0]
-        self._class_sums = data.class_totals if step == 1 else None
+        self._class_sums = data.class_totals if step == 1 else None  # (None: a sample's)
         self._least_losses: list = []
 
     # -- the passes -----------------------------------------------------------------------
@@ -215,12 +216,20 @@ class DaskObjective(Objective):
 
     def subset(self, rows) -> DaskObjective:
         """Every k-th row for ``rows`` = slice(0, None, k) (the only row samples the
-        solvers take), over the whole data's partitions."""
+        solvers take): of streamed data a persisted copy (:func:`sampled`) when it fits the
+        workers' memory, else a view that reads the whole data's partitions each pass."""
         if not (isinstance(rows, slice) and rows.start in (None, 0) and rows.stop is None
                 and (rows.step or 1) >= 1):
             raise ValueError(f"a Dask objective's row sample is slice(0, None, k), got {rows}")
+        step = self.step * (rows.step or 1)
+        if step > 1 and self.step == 1:  # streamed data: the sample once into memory
+            sample = sampled(self.data, step)
+            if sample is not None:
+                self.reads.rows += self.n  # (the read that makes it)
+                return DaskObjective(self.family, sample, self.n_classes, self.fit_intercept,
+                                     self.alpha, self.reads)
         return DaskObjective(self.family, self.data, self.n_classes, self.fit_intercept,
-                             self.alpha, self.reads, self.step * (rows.step or 1))
+                             self.alpha, self.reads, step)
 
     def loss_terms(self, theta, order: int, host_hessian: bool = True):
         """As the in-memory objective's; the Hessian is always the client's NumPy array."""
