@@ -215,16 +215,11 @@ class TrainingData:
     clusters: np.ndarray | None = None
 
 
-def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(),
-                  order=None, weights: str | None = None, id_column: str | None = None,
-                  dropna: bool = False, name: str = "data",
-                  clusters: str | None = None) -> TrainingData:
-    """Select and type the columns of a fit; ``order``: the ordinal target's levels;
-    ``clusters``: the column of cluster labels (never a feature)."""
-    frame = frame.reset_index(drop=True)
-    _require(frame, [target], "target")
-    if weights is not None:
-        _require(frame, [weights], "weights")
+def feature_columns(frame, target: str, features, categorical, weights, id_column,
+                    clusters, name: str) -> list:
+    """The feature columns of a fit (``features``, or every column but the target,
+    weights, id and clusters ones), checked against the frame (pandas or Dask) and the
+    other roles; the target and weights columns are checked by the caller."""
     if clusters is not None:
         _require(frame, [clusters], "clusters")
         if clusters in (target, weights):
@@ -245,6 +240,21 @@ def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(
     if unknown:
         raise DataFileError(f"the categorical column(s) {unknown} are not among the "
                             f"features {list(features)}")
+    return list(features)
+
+
+def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(),
+                  order=None, weights: str | None = None, id_column: str | None = None,
+                  dropna: bool = False, name: str = "data",
+                  clusters: str | None = None) -> TrainingData:
+    """Select and type the columns of a fit; ``order``: the ordinal target's levels;
+    ``clusters``: the column of cluster labels (never a feature)."""
+    frame = frame.reset_index(drop=True)
+    _require(frame, [target], "target")
+    if weights is not None:
+        _require(frame, [weights], "weights")
+    features = feature_columns(frame, target, features, categorical, weights, id_column,
+                               clusters, name)
     columns = {}
     for column in features:
         series = frame[column]

@@ -131,27 +131,10 @@ def training_frames(frame: dd.DataFrame, target: str, features=None, categorical
             not pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)):
         raise DataFileError(f"the ordinal target {target!r} holds text; give its levels "
                             'from lowest to highest with --order "low,mid,high"')
-    for column, role in ((weights, "weights"), (clusters, "clusters")):
-        if column is not None:
-            readers._require(frame, [column], role)
-    if clusters is not None and clusters in (target, weights):
-        raise DataFileError(f"{clusters!r} cannot be both the clusters column and the "
-                            "target or weights column")
-    reserved = {target, weights, id_column, clusters}
-    if features is None:
-        features = [c for c in frame.columns if c not in reserved]
-    else:
-        readers._require(frame, features, "feature")
-        clash = [c for c in features if c in (target, weights, clusters)]
-        if clash:
-            raise DataFileError(f"{clash[0]!r} cannot be both a feature and the target, "
-                                "weights or clusters column")
-    if not features:
-        raise DataFileError(f"{name} has no feature columns besides the target {target!r}")
-    unknown = [c for c in categorical if c not in features]
-    if unknown:
-        raise DataFileError(f"the categorical column(s) {unknown} are not among the "
-                            f"features {list(features)}")
+    if weights is not None:
+        readers._require(frame, [weights], "weights")
+    features = readers.feature_columns(frame, target, features, categorical, weights,
+                                       id_column, clusters, name)
     meta = frame._meta
     typed = {}
     for column in features:
