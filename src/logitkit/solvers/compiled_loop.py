@@ -156,8 +156,9 @@ def _kernels():
             # a row's dot product may add in any order (SIMD lanes, as BLAS does)
             globals()["_row_dot"] = numba.njit(cache=True, nogil=True,
                                                fastmath={"reassoc"})(_row_dot)
-            for name in ("_update", "_penalty", "_finish_gradient", "_log_sigmoid", "_cell",
-                         "_cdf", "_binary_epoch", "_softmax_epoch", "_ordinal_epoch"):
+            for name in ("_linear", "_step_rows", "_update", "_penalty", "_finish_gradient",
+                         "_log_sigmoid", "_cell", "_cdf", "_binary_epoch", "_softmax_epoch",
+                         "_ordinal_epoch"):
                 globals()[name] = numba.njit(cache=True, nogil=True)(globals()[name])
             _COMPILED = True
     return _binary_epoch, _softmax_epoch, _ordinal_epoch
@@ -169,6 +170,22 @@ def _row_dot(X, r, u, d):
     for j in range(d):
         z += np.float64(X[r, j]) * u[j]
     return z
+
+
+def _linear(X, r, u, d, fit_intercept):
+    """Row r's linear predictor X[r, :d] . u[:d] (+ u[d] with an intercept), float64."""
+    z = _row_dot(X, r, u, d)
+    if fit_intercept:
+        z += u[d]
+    return z
+
+
+def _step_rows(order, s, batch, n, total_weight):
+    """(start, b, scale) of step s: its first position in ``order``, its b rows, and the
+    scale n / (b * total_weight) that makes its weighted loss sum a mean estimate."""
+    start = s * batch
+    b = min(batch, order.shape[0] - start)
+    return start, b, n / (b * total_weight)
 
 
 def _update(u, g, buffers, scalars, optimizer, hyper):
@@ -242,18 +259,14 @@ def _binary_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimiz
     g = np.empty(u.shape[0])
     penalised = alpha > 0.0
     for s in range(first, stop):
-        start = s * batch
-        b = min(batch, order.shape[0] - start)
-        scale = n / (b * total_weight)
+        start, b, scale = _step_rows(order, s, batch, n, total_weight)
         loss = 0.0
         hits = 0.0
         for k in range(d1):
             g[k] = 0.0
         for i in range(b):
             r = order[start + i]
-            z = _row_dot(X, r, u, d)
-            if fit_intercept:
-                z += u[d]
+            z = _linear(X, r, u, d, fit_intercept)
             t = math.exp(-abs(z))
             yi, wi = y[r], w[r]
             loss += wi * (max(z, 0.0) - yi * z + math.log1p(t))
@@ -288,9 +301,7 @@ def _softmax_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimi
     G = np.empty((batch, m))
     penalised = alpha > 0.0
     for s in range(first, stop):
-        start = s * batch
-        b = min(batch, order.shape[0] - start)
-        scale = n / (b * total_weight)
+        start, b, scale = _step_rows(order, s, batch, n, total_weight)
         for i in range(b):
             r = order[start + i]
             for j in range(d):
@@ -382,9 +393,7 @@ def _ordinal_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimi
     cuts[0], cuts[q + 1] = -math.inf, math.inf
     penalised = alpha > 0.0
     for s in range(first, stop):
-        start = s * batch
-        b = min(batch, order.shape[0] - start)
-        scale = n / (b * total_weight)
+        start, b, scale = _step_rows(order, s, batch, n, total_weight)
         running = u[d1]
         cuts[1] = running
         for k in range(1, q):
@@ -396,9 +405,7 @@ def _ordinal_epoch(X, y, w, order, batch, first, stop, u, buffers, table, optimi
             g[k] = 0.0
         for i in range(b):
             r = order[start + i]
-            z = _row_dot(X, r, u, d)
-            if fit_intercept:
-                z += u[d]
+            z = _linear(X, r, u, d, fit_intercept)
             code = int(y[r])
             wi = w[r]
             log_p, r_a, r_b = _cell(cuts[code + 1] - z, cuts[code] - z, link)
