@@ -93,10 +93,13 @@ class DiagnosisMixin:
                 stacklevel=3,
             )
         elif not result.converged:
+            measure = ("KKT violation" if result.report.kkt_violation is not None
+                       else "max |gradient|")
             warnings.warn(
-                f"{result.solver} did not converge: {result.report.reason}; max |gradient| = "
-                f"{result.report.grad_max:.3g} > tol = {self.tol:g} after {result.n_iter} "
-                "iterations. Increase max_iter, or check the data for collinear columns.",
+                f"{result.solver} did not converge: {result.report.reason}; "
+                f"{measure} = {result.report.grad_max:.3g} > tol = {self.tol:g} after "
+                f"{result.n_iter} iterations. Increase max_iter, or check the data for "
+                "collinear columns.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -43,11 +43,12 @@ from logitkit.inference import collect
 from logitkit.inputs import InputMixin
 from logitkit.messages import plain
 from logitkit.objective import Objective
+from logitkit.penalties import L1Penalty, check_penalty_factor
 from logitkit.reporting import ReportedParameters, StatisticsMixin
 from logitkit.solvers.optimizers import OPTIMIZERS
 from logitkit.training import MinibatchMixin
 
-_SOLVERS = ("auto", "newton", "newton-cg", "lbfgs") + OPTIMIZERS
+_SOLVERS = ("auto", "newton", "newton-cg", "lbfgs", "prox-newton") + OPTIMIZERS
 
 
 def is_dask(data) -> bool:
@@ -93,13 +94,18 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
             raise ValueError(f"alpha must be a finite number >= 0, got {plain(self.alpha)!r}")
         if not (isinstance(self.l1_ratio, numbers.Real) and 0 <= self.l1_ratio <= 1):
             raise ValueError(f"l1_ratio must be in [0, 1], got {plain(self.l1_ratio)!r}")
-        if self.alpha > 0 and self.l1_ratio > 0:
-            raise NotImplementedError(
-                "L1 and elastic-net penalties (l1_ratio > 0) are not implemented yet; "
-                "use l1_ratio=0 (ridge) or alpha=0 (maximum likelihood)"
-            )
         if self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
+        if self._has_l1() and self.solver not in ("auto", "prox-newton"):
+            raise ValueError(
+                f"solver={self.solver!r} cannot fit an L1 or elastic-net penalty (alpha > 0 "
+                "and l1_ratio > 0): use solver='prox-newton' (or 'auto', which picks it)")
+        if getattr(self, "penalty_groups", "none") not in ("none", "grouped"):
+            raise ValueError("penalty_groups must be 'none' or 'grouped', got "
+                             f"{plain(self.penalty_groups)!r}")
+        if self.penalty_factor is not None and self.solver in OPTIMIZERS:
+            raise ValueError(f"penalty_factor applies to the exact solvers, not to "
+                             f"solver={self.solver!r}")
         if not (isinstance(self.tol, numbers.Real) and self.tol > 0):
             raise ValueError(f"tol must be a number > 0, got {plain(self.tol)!r}")
         if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
@@ -109,6 +115,18 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
         elif self.validation_split:
             raise ValueError("validation_split applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
+
+    def _has_l1(self) -> bool:
+        return self.alpha > 0 and self.l1_ratio > 0
+
+    def _penalties(self, n_features: int):
+        """(ridge alpha, (d,) penalty factors or None, L1Penalty or None) of the
+        elastic net alpha * sum_j f_j (l1_ratio |b_j| + (1 - l1_ratio) / 2 b_j^2)."""
+        factor = check_penalty_factor(self.penalty_factor, n_features)
+        l1 = (L1Penalty(self.alpha * self.l1_ratio, n_features, factor,
+                        getattr(self, "penalty_groups", "none") == "grouped")
+              if self._has_l1() else None)
+        return float(self.alpha) * (1.0 - float(self.l1_ratio)), factor, l1
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, clusters=None, validation_data=None, *,
@@ -128,6 +146,12 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
         self._check_params()
         if is_dask(X):
             from logitkit.dask.estimator import dask_objective
+
+            if self._has_l1() or self.penalty_factor is not None or \
+                    self.solver == "prox-newton":
+                raise ValueError("L1 and elastic-net penalties (l1_ratio > 0), penalty_factor "
+                                 "and solver='prox-newton' are not supported on Dask input: "
+                                 "fit in memory (e.g. X.compute()) or use l1_ratio=0")
 
             objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
                                                  validation_data, persist)
@@ -153,17 +177,24 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
         if validation_data is not None:
             raise ValueError("validation_data applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
+        ridge, factor, l1 = self._penalties(Xd.shape[1])
         objective = Objective(family, Xd, codes, weights, len(classes),
-                              self._fits_intercept(), alpha=float(self.alpha))
-        return self._fit_exact(objective, clusters, Xd)
+                              self._fits_intercept(), alpha=ridge, penalty_factor=factor)
+        return self._fit_exact(objective, clusters, Xd, l1)
 
-    def _fit_exact(self, objective, clusters, Xd=None):
-        """Solve ``objective`` and keep the result; ``Xd`` the in-memory design matrix
-        (None for a Dask objective: no separation linear program then)."""
+    def _fit_exact(self, objective, clusters, Xd=None, l1=None):
+        """Solve ``objective`` (+ ``l1``) and keep the result; ``Xd`` the in-memory design
+        matrix (None for a Dask objective: no separation linear program then)."""
         aliased = self._aliased_columns(objective)
         with np.errstate(over="ignore", under="ignore"):
-            result = fit_objective(objective, self.solver, self.tol, self.max_iter, aliased)
+            result = fit_objective(objective, self.solver, self.tol, self.max_iter, aliased,
+                                   l1)
+        return self._keep_result(objective, result, clusters, Xd)
+
+    def _keep_result(self, objective, result, clusters=None, Xd=None):
+        """Set the fitted attributes from ``result``, a FitResult of ``objective``."""
         self.result_ = result
+        self.kkt_violation_ = result.report.kkt_violation
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self._set_coefficients(objective, result.params)
@@ -262,6 +293,9 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
 
 
 _COMMON_PARAMETERS = """
+    penalty_factor: None or (d,) non-negative factors f_j of the penalty of each feature
+    column (after encoding), glmnet's ``penalty.factor`` used as given (not rescaled);
+    0 leaves a column unpenalised.
     device: None keeps the data where it is (NumPy on the host, a torch tensor on its
     device); "cpu", "cuda", ... fits on that torch device (torch tensors and NumPy input
     alike). Predictions come back as NumPy arrays. Without PyTorch this is an ImportError
@@ -279,17 +313,26 @@ _COMMON_PARAMETERS = """
 class LogisticRegression(_LogitBase):
     """Binary (2 classes) or multinomial softmax (K > 2) logistic regression.
 
-    Minimises the weighted mean log-loss + alpha * (1 - l1_ratio) / 2 * ||coef||^2;
-    intercepts are not penalised. ``coef_`` has shape (1, d) for two classes and (K, d)
-    for K > 2 in the symmetric form of scikit-learn (columns sum to zero over classes);
-    ``coef_[k] - coef_[0]`` is the baseline-category form that R and Stata report.
+    Minimises the weighted mean log-loss + alpha * sum_j f_j * (l1_ratio * |coef_j| +
+    (1 - l1_ratio) / 2 * coef_j^2) (docs/penalties.md); intercepts are not penalised.
+    ``coef_`` has shape (1, d) for two classes and (K, d) for K > 2 in the symmetric form
+    of scikit-learn (columns sum to zero over classes, except with an L1 part, where the
+    K x d coefficients are what the penalty sees, as in glmnet, and the intercepts are
+    centred); ``coef_[k] - coef_[0]`` is the baseline-category form that R and Stata report.
+    penalty_groups: multinomial L1 only: "none" (each coefficient on its own) or
+    "grouped" (a feature's K coefficients enter or leave together, glmnet's
+    ``type.multinomial="grouped"``).
 
     threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
     >= threshold (default 0.5), else classes_[0]. Tune it with scikit-learn's
     ``TunedThresholdClassifierCV`` (docs/threshold.md).
     solver: "auto" (Newton with Cholesky; truncated Newton above 1000 parameters and for
     multinomial fits whose Hessian costs many passes over X), "newton", "newton-cg" or
-    "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
+    "lbfgs"; "prox-newton" (proximal Newton with working sets; what "auto" picks when alpha
+    > 0 and l1_ratio > 0, the only exact solver for an L1 part). tol bounds the largest
+    gradient entry in standardised coordinates (prox-newton: the largest violation of
+    the optimality conditions, in the units of the gradient of the mean loss, reported
+    as ``kkt_violation_``; None for the other solvers).
     The minibatch solvers "sgd", "adam", "rmsprop" and "adagrad" train the same objective
     the way Keras does; their keyword-only parameters (learning_rate, epochs, batch_size,
     ...) are described in :class:`logitkit.solvers.stochastic.TrainingConfig` and
@@ -303,7 +346,7 @@ class LogisticRegression(_LogitBase):
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
-                 inference=True):
+                 inference=True, penalty_factor=None, penalty_groups="none"):
         _set_params(self, locals())
 
     def _family(self, n_classes):
@@ -311,7 +354,10 @@ class LogisticRegression(_LogitBase):
             raise ValueError(f"threshold={plain(self.threshold)!r} applies to binary fits; y has "
                              f"{n_classes} classes (a multinomial fit predicts the most "
                              "probable class): leave threshold at 0.5")
-        return Binomial() if n_classes == 2 else Multinomial()
+        if n_classes == 2:
+            return Binomial()
+        # an L1 part penalises the K x d coefficients of the symmetric form (glmnet's)
+        return Multinomial(full=self._has_l1())
 
     def _fits_intercept(self):
         return bool(self.fit_intercept)
@@ -321,7 +367,10 @@ class LogisticRegression(_LogitBase):
         d = objective.d
         slopes = W[:, :d]
         intercepts = W[:, d] if objective.fit_intercept else np.zeros(W.shape[0])
-        if len(self.classes_) > 2:
+        if objective.m == len(self.classes_) > 2:  # the symmetric form: as fitted
+            slopes = slopes.copy()
+            intercepts = intercepts - intercepts.mean()
+        elif len(self.classes_) > 2:
             slopes = np.vstack([np.zeros((1, d)), slopes])
             intercepts = np.concatenate([[0.0], intercepts])
             slopes = slopes - slopes.mean(axis=0)
@@ -349,8 +398,9 @@ class LogisticRegression(_LogitBase):
             return ReportedParameters(per_class, pd.Index(terms, name="term"),
                                       np.ones(d1, bool), np.arange(d1) >= d1 - d)
         base = self._default_base() if base_class is None else self._class_index(base_class)
-        natural = np.vstack([np.zeros((d1, d1 * (K - 1))),
-                             np.kron(np.eye(K - 1), per_class)])  # (K*d1, p): all classes
+        natural = np.kron(np.eye(K), per_class)  # (K*d1, p): all classes
+        if len(self.result_.params) < K * d1:  # the baseline form: class 0's row is 0
+            natural = natural[:, d1:]
         blocks = [natural[k * d1:(k + 1) * d1] - natural[base * d1:(base + 1) * d1]
                   for k in range(K) if k != base]
         labels = [c for k, c in enumerate(self.classes_) if k != base]
@@ -413,7 +463,8 @@ class OrdinalLogisticRegression(_LogitBase):
     ("logit", "probit" or "cloglog"); the MASS::polr / Stata ologit sign convention.
     The order of the classes is a pandas Categorical's category order, else sorted.
     ``coef_`` has shape (d,), ``thresholds_`` (K-1,), increasing. No intercept: the
-    cut points absorb it.
+    cut points absorb it. Penalised as LogisticRegression (the slopes only; solver
+    "prox-newton" for alpha > 0 and l1_ratio > 0).
     """
 
     def __init__(self, link="logit", alpha=0.0, l1_ratio=0.0, class_weight=None,
@@ -423,7 +474,7 @@ class OrdinalLogisticRegression(_LogitBase):
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
-                 inference=True):
+                 inference=True, penalty_factor=None):
         _set_params(self, locals())
 
     _ordered_classes = True
