@@ -13,6 +13,7 @@ from logitkit.exceptions import (
     PerfectSeparationWarning,
 )
 from logitkit.io import load
+from logitkit.paths import RegularizationPath, regularization_path
 
 __version__ = "0.1.0"
 
@@ -24,7 +25,9 @@ __all__ = [
     "ModelFileError",
     "OrdinalLogisticRegression",
     "PerfectSeparationWarning",
+    "RegularizationPath",
     "__version__",
     "datasets",
     "load",
+    "regularization_path",
 ]

@@ -159,19 +159,11 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
         if persist != "auto":
             raise ValueError(f"persist={plain(persist)!r} applies to Dask input; X is "
                              f"{type(X).__name__}, which is fitted in memory")
-        Xd = self._design(X, reset=True)
-        classes, codes = self._target(y, Xd)
-        weights = self._weights(sample_weight, Xd, classes, codes)
-        self.empty_classes_ = self._empty_classes(
-            classes, weighted_counts(codes, weights, len(classes)))
+        Xd, codes, weights, family = self._prepare(X, y, sample_weight)
         if clusters is not None:
             clusters = column_or_1d(clusters)
             check_consistent_length(Xd, clusters)
-        family = self._family(len(classes))
-        self.classes_ = classes
-        self.target_name_ = getattr(y, "name", None)
-        self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
-                            else [f"x{j}" for j in range(Xd.shape[1])])
+        classes = self.classes_
         if self.solver in OPTIMIZERS:
             return self._fit_minibatch(Xd, codes, weights, clusters, validation_data)
         if validation_data is not None:
@@ -181,6 +173,22 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
         objective = Objective(family, Xd, codes, weights, len(classes),
                               self._fits_intercept(), alpha=ridge, penalty_factor=factor)
         return self._fit_exact(objective, clusters, Xd, l1)
+
+    def _prepare(self, X, y, sample_weight):
+        """(design Xd, (n,) class codes, (n,) weights, family) of in-memory input, X
+        validated and encoded once; sets the attributes that describe the input
+        (``classes_``, ``coef_names_``, ``empty_classes_``, ...)."""
+        Xd = self._design(X, reset=True)
+        classes, codes = self._target(y, Xd)
+        weights = self._weights(sample_weight, Xd, classes, codes)
+        self.empty_classes_ = self._empty_classes(
+            classes, weighted_counts(codes, weights, len(classes)))
+        family = self._family(len(classes))
+        self.classes_ = classes
+        self.target_name_ = getattr(y, "name", None)
+        self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
+                            else [f"x{j}" for j in range(Xd.shape[1])])
+        return Xd, codes, weights, family
 
     def _fit_exact(self, objective, clusters, Xd=None, l1=None):
         """Solve ``objective`` (+ ``l1``) and keep the result; ``Xd`` the in-memory design

@@ -111,7 +111,8 @@ class L1Penalty:
         infinite weight keeps a column at 0 and adds nothing there)."""
         weights = self.weights() if weights is None else weights
         sizes = np.sqrt((B * B).sum(axis=0)) if self.grouped else np.abs(B).sum(axis=0)
-        return float(np.sum(np.where(sizes > 0, weights * sizes, 0.0)))
+        moved = sizes > 0
+        return float(np.sum(weights[moved] * sizes[moved]))
 
     def violations(self, B, G, weights=None) -> np.ndarray:
         """(d,) the largest violation of the optimality (KKT) conditions in each column,

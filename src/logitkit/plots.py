@@ -6,6 +6,7 @@ Each function draws on ``ax`` (a new figure's axes when None) and returns the Ax
 * :func:`plot_decision_boundary` -- two features: the regions each class wins (binary:
   the P = 0.5 line; multiclass: one colour per class) with the points on top;
 * :func:`plot_history` -- a minibatch fit's per-epoch loss and accuracy (``history_``);
+* :func:`plot_path` -- a regularisation path's coefficients against log10(alpha);
 
 and :func:`save_figure` writes a figure to a file and closes it.
 """
@@ -16,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_decision_boundary", "plot_history", "plot_sigmoid_fit", "save_figure"]
+__all__ = ["plot_decision_boundary", "plot_history", "plot_path", "plot_sigmoid_fit",
+           "save_figure"]
 
 _MARKERS = ("o", "x", "s", "^", "v", "D", "P", "*")
 
@@ -148,6 +150,27 @@ def plot_history(history, metrics=("loss", "accuracy"), ax=None):
     ax.set_ylabel(" / ".join(metrics))
     ax.legend(loc="best")
     ax.grid(True, ls="--", alpha=0.5)
+    return ax
+
+
+def plot_path(path, ax=None):
+    """Each coefficient of a :class:`~logitkit.paths.RegularizationPath` against
+    log10(alpha) (alpha decreasing to the right, as glmnet draws it; one line per
+    feature and class), with the number of non-zero features along the top."""
+    ax = _axes(ax)
+    x = np.log10(path.alphas_)
+    coefs = path.coefs_.reshape(len(x), -1)
+    for k in range(coefs.shape[1]):
+        ax.plot(x, coefs[:, k], linewidth=1)
+    ax.axhline(0.0, color="grey", linewidth=0.5)
+    ax.set_xlim(x.max(), x.min())
+    ax.set_xlabel("log10(alpha)")
+    ax.set_ylabel("coefficient")
+    ax.set_title(f"Regularisation path (l1_ratio={path.l1_ratio:g})")
+    top = ax.secondary_xaxis("top")
+    ticks = np.unique(np.linspace(0, len(x) - 1, min(len(x), 6)).round().astype(int))
+    top.set_xticks(x[ticks], [str(n) for n in path.n_nonzero_[ticks]])
+    top.set_xlabel("non-zero features")
     return ax
 
 

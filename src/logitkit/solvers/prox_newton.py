@@ -120,7 +120,7 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
         theta, grad, total, it = trial, new_grad, new_total, it + 1
         kkt, columns = _kkt(l1, lay, theta, grad, weights)
     return SolverReport(theta, float(total), kkt, it, converged, reason, history,
-                        kkt_violation=kkt)
+                        kkt_violation=kkt, gradient=grad)
 
 
 def _kkt(l1, lay, theta, grad, weights):

@@ -13,7 +13,8 @@ class SolverReport:
     history: one dict per iteration; kkt_violation: the largest violation of the
     optimality conditions of a penalised fit, in the units of the gradient of the mean
     loss (prox-newton only; None for the smooth solvers, whose grad_max is in standardised
-    coordinates)."""
+    coordinates); gradient: prox-newton's natural gradient of the smooth part at params
+    (a path's strong rule uses it)."""
 
     params: np.ndarray
     value: float
@@ -23,3 +24,4 @@ class SolverReport:
     reason: str
     history: list = field(default_factory=list)
     kkt_violation: float | None = None
+    gradient: np.ndarray | None = field(default=None, repr=False)
