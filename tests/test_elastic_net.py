@@ -209,3 +209,17 @@ def test_summary_lists_the_selected_terms_and_the_model_round_trips(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert back.kkt_violation_ == m.kkt_violation_
+
+
+def test_torch_and_dataframe_inputs_give_the_same_lasso():
+    pytest.importorskip("torch")
+    pd = pytest.importorskip("pandas")
+    X, y = _binary(n=300, d=5)
+    base = lk.LogisticRegression(alpha=0.02, l1_ratio=1.0).fit(X, y)
+    on_torch = lk.LogisticRegression(alpha=0.02, l1_ratio=1.0, device="cpu").fit(X, y)
+    np.testing.assert_allclose(on_torch.coef_, base.coef_, atol=1e-10)
+    df = pd.DataFrame(X, columns=list("abcde"))
+    df["level"] = pd.Categorical(np.random.default_rng(2).choice(list("pqrs"), len(y)))
+    m = lk.LogisticRegression(alpha=0.01, l1_ratio=1.0).fit(df, y)
+    _check_kkt(m, np.column_stack([X, pd.get_dummies(df["level"], drop_first=True,
+                                                     dtype=float)]), y)
