@@ -97,6 +97,27 @@ def test_binary_fits_satisfy_kkt_and_beat_saga(l1_ratio):
     np.testing.assert_allclose(m.coef_, sk.coef_, atol=1e-5)
 
 
+@pytest.mark.parametrize("l1_ratio", [1.0, 0.5])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_binary_fits_reach_glums_objective(l1_ratio, intercept):
+    """glum minimises the same objective (deviance / 2n + the elastic net): ours is at
+    least as low, with the same non-zero coefficients."""
+    glum = pytest.importorskip("glum")
+    X, y = _binary(seed=3)
+    alpha = 0.01
+    m = lk.LogisticRegression(alpha=alpha, l1_ratio=l1_ratio, fit_intercept=intercept,
+                              tol=1e-10).fit(X, y)
+    g = glum.GeneralizedLinearRegressor(family="binomial", alpha=alpha, l1_ratio=l1_ratio,
+                                        fit_intercept=intercept, gradient_tol=1e-12,
+                                        max_iter=1000).fit(X, y)
+    b0 = m.intercept_ if intercept else 0.0
+    ours = _mean_loss(m, X, y, m.coef_, b0) + _penalty(m, m.coef_)
+    theirs = _mean_loss(m, X, y, g.coef_, g.intercept_) + _penalty(m, g.coef_)
+    assert ours <= theirs + 1e-13
+    np.testing.assert_allclose(m.coef_.ravel(), g.coef_, atol=1e-6)
+    assert np.array_equal(m.coef_.ravel() == 0, np.abs(g.coef_) < 1e-12)
+
+
 @pytest.mark.parametrize("groups", ["none", "grouped"])
 def test_multinomial_fits_satisfy_kkt(groups):
     X, y = _classes(K=4)
