@@ -49,6 +49,18 @@ class SparseDesign(Design):
     def __getitem__(self, rows) -> SparseDesign:
         if isinstance(rows, tuple):
             raise TypeError("a SparseDesign selects rows only (X[rows])")
+        if isinstance(rows, slice) and rows.step in (None, 1):
+            # a run of rows: views of the stored values and indices (scipy's slicing and
+            # constructor copy them), and a shifted copy of the b + 1 row pointers
+            start, stop, _ = rows.indices(self.shape[0])
+            stop = max(start, stop)
+            m = self.matrix
+            first, last = m.indptr[start], m.indptr[stop]
+            block = sp.csr_array((stop - start, self.shape[1]), dtype=m.dtype)
+            block.indptr = m.indptr[start:stop + 1] - first
+            block.indices, block.data = m.indices[first:last], m.data[first:last]
+            block.has_sorted_indices = block.has_canonical_format = True
+            return SparseDesign(block)
         return SparseDesign(self.matrix[rows])
 
     def _row_ids(self) -> np.ndarray:
