@@ -124,12 +124,13 @@ def test_integer_values_and_duplicate_entries(data):
     """Integer values become float64; duplicates are summed on a copy (the caller's
     matrix is left as it was)."""
     X, y, _, _, _ = data
-    counts = sp.csr_array((np.ones(6, dtype=np.int64), [1, 1, 0, 2, 2, 2], [0, 2, 3, 5, 6]),
-                          shape=(4, 3))
+    counts = sp.csr_matrix((np.arange(1.0, 7.0), [1, 1, 0, 2, 2, 2], [0, 2, 3, 5, 6]),
+                           shape=(4, 3))
     assert not counts.has_canonical_format
     before = counts.data.copy()
-    design = sparse_design(counts.astype(np.float64))
+    design = sparse_design(counts)
     np.testing.assert_array_equal(design.toarray(), counts.toarray())
+    assert design.matrix.nnz == 4 and design.matrix.has_canonical_format
     np.testing.assert_array_equal(counts.data, before)
     ints = sp.csr_array(np.round(X.toarray() * 3).astype(np.int64))
     fits = [lk.LogisticRegression().fit(Z, y) for Z in (ints, ints.toarray())]
@@ -142,7 +143,7 @@ def test_float32_stays_float32(data):
     model = lk.LogisticRegression()
     design = model._design(X32, reset=True)
     assert isinstance(design, SparseDesign) and design.dtype == np.float32
-    assert design.matrix.data is X32.data  # no copy of the stored values
+    assert np.shares_memory(design.matrix.data, X32.data)  # no copy of the stored values
     fits = [lk.LogisticRegression().fit(Z, y) for Z in (X32, X32.toarray())]
     # float32 products sum in another order: agreement at float32's precision
     np.testing.assert_allclose(fits[0].coef_, fits[1].coef_, rtol=1e-5, atol=1e-6)

@@ -158,7 +158,7 @@ def sparse_design(X) -> SparseDesign:
     check_sparse_format(X)
     matrix = sp.csr_array(X)  # CSR: shares X's arrays; CSC: one copy of its entries
     if not matrix.has_canonical_format:
-        matrix = matrix.copy() if matrix.data is getattr(X, "data", None) else matrix
+        matrix = matrix.copy() if X.format == "csr" else matrix  # (CSC: already a copy)
         matrix.sum_duplicates()
     finite = np.isfinite(matrix.data)
     if not finite.all():
