@@ -121,16 +121,19 @@ def test_formats_class_weight_ridge_and_no_intercept(data, convert):
 
 
 def test_integer_values_and_duplicate_entries(data):
-    """Integer values become float64; duplicates are summed on a copy (the caller's
-    matrix is left as it was)."""
+    """Integer values become float64; duplicate entries count as their sum (X itself is
+    left as it was)."""
     X, y, _, _, _ = data
     counts = sp.csr_matrix((np.arange(1.0, 7.0), [1, 1, 0, 2, 2, 2], [0, 2, 3, 5, 6]),
                            shape=(4, 3))
     assert not counts.has_canonical_format
     before = counts.data.copy()
-    design = sparse_design(counts)
-    np.testing.assert_array_equal(design.toarray(), counts.toarray())
-    assert design.matrix.nnz == 4 and design.matrix.has_canonical_format
+    design, dense = sparse_design(counts), counts.toarray()
+    np.testing.assert_array_equal(design.toarray(), dense)
+    np.testing.assert_array_equal(design.square().toarray(), dense**2)
+    np.testing.assert_array_equal(design[1:4].square().toarray(), dense[1:4] ** 2)
+    np.testing.assert_allclose(design.centred_square_sums(np.ones(4), np.full(3, 0.5)),
+                               ((dense - 0.5) ** 2).sum(axis=0))
     np.testing.assert_array_equal(counts.data, before)
     ints = sp.csr_array(np.round(X.toarray() * 3).astype(np.int64))
     fits = [lk.LogisticRegression().fit(Z, y) for Z in (ints, ints.toarray())]

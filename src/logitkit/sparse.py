@@ -23,9 +23,20 @@ ACCEPTED_FORMATS = ("csr", "csc")
 _DENSE_BYTES = 8 * 2**20
 
 
+def _compressed(kind, data, indices, indptr, shape, canonical: bool):
+    """A ``kind`` (csr_array or csc_array) over these arrays themselves, ``canonical``
+    when known to be: scipy's constructor would copy views of a larger array (its prune),
+    once per block."""
+    out = kind(shape, dtype=data.dtype)
+    out.data, out.indices, out.indptr = data, indices, indptr
+    if canonical:  # (else scipy checks when asked)
+        out.has_sorted_indices = out.has_canonical_format = True
+    return out
+
+
 class SparseDesign(Design):
-    """(n, d) design held as a canonical ``scipy.sparse.csr_array`` (sorted, summed
-    duplicates) of float32 or float64 values."""
+    """(n, d) design held as a ``scipy.sparse.csr_array`` of float32 or float64 values
+    (the caller's arrays, not copied)."""
 
     def __init__(self, matrix: sp.csr_array):
         self.matrix = matrix
@@ -56,24 +67,28 @@ class SparseDesign(Design):
             stop = max(start, stop)
             m = self.matrix
             first, last = m.indptr[start], m.indptr[stop]
-            block = sp.csr_array((stop - start, self.shape[1]), dtype=m.dtype)
-            block.indptr = m.indptr[start:stop + 1] - first
-            block.indices, block.data = m.indices[first:last], m.data[first:last]
-            block.has_sorted_indices = block.has_canonical_format = True
-            return SparseDesign(block)
+            return SparseDesign(_compressed(sp.csr_array, m.data[first:last],
+                                            m.indices[first:last],
+                                            m.indptr[start:stop + 1] - first,
+                                            (stop - start, self.shape[1]),
+                                            m.has_canonical_format))
         return SparseDesign(self.matrix[rows])
 
-    def _row_ids(self) -> np.ndarray:
-        """(nnz,) the row of each stored entry."""
-        return np.repeat(np.arange(self.shape[0]), np.diff(self.matrix.indptr))
+    def _row_ids(self, matrix=None) -> np.ndarray:
+        """(nnz,) the row of each stored entry (of X, or of ``matrix``, rows like X's)."""
+        indptr = (self.matrix if matrix is None else matrix).indptr
+        return np.repeat(np.arange(self.shape[0]), np.diff(indptr))
 
     # -- products ---------------------------------------------------------------------
     def matmul(self, B: np.ndarray) -> np.ndarray:
         return self.matrix @ B
 
     def rmatmul(self, V: np.ndarray) -> np.ndarray:
-        # X' V' through the CSC view of X (no copy); (k, d) for V (k, n)
-        return (self.matrix.T @ V.T).T
+        # X' V' through the CSC view of X's arrays (no copy); (k, d) for V (k, n)
+        m = self.matrix
+        transposed = _compressed(sp.csc_array, m.data, m.indices, m.indptr, m.shape[::-1],
+                                 m.has_canonical_format)
+        return (transposed @ V.T).T
 
     def _scaled_rows(self, w) -> sp.csr_array:
         """diag(w) X in X's dtype (a copy of the stored values)."""
@@ -97,16 +112,25 @@ class SparseDesign(Design):
         rows = self._row_ids()
         return np.bincount(rows, weights=m.data * XB[rows, m.indices], minlength=n)
 
-    def square(self) -> SparseDesign:
+    def _canonical(self) -> sp.csr_array:
+        """X with duplicate entries summed (a copy only where X has duplicates), for the
+        products that are not linear in the stored values."""
         m = self.matrix
+        if not m.has_canonical_format:
+            m = m.copy()
+            m.sum_duplicates()
+        return m
+
+    def square(self) -> SparseDesign:
+        m = self._canonical()
         return SparseDesign(sp.csr_array((m.data * m.data, m.indices, m.indptr),
                                          shape=m.shape))
 
     def centred_square_sums(self, w: np.ndarray, means: np.ndarray) -> np.ndarray:
         """sum_i w_i (x_ij - means_j)^2 from the stored entries: (x - mean)^2 where an
         entry is stored, mean^2 times the weight of the rows where it is not."""
-        m = self.matrix
-        w_entries = np.asarray(w, dtype=np.float64)[self._row_ids()]
+        m = self._canonical()
+        w_entries = np.asarray(w, dtype=np.float64)[self._row_ids(m)]
         d = self.shape[1]
         centred = m.data.astype(np.float64) - means[m.indices]
         stored = np.bincount(m.indices, weights=w_entries * centred * centred, minlength=d)
@@ -152,14 +176,11 @@ def check_sparse_format(X) -> None:
 
 def sparse_design(X) -> SparseDesign:
     """A validated CSR or CSC X (2-D, float32 or float64 values after scikit-learn's
-    checks) as a :class:`SparseDesign`: CSC converted to CSR, duplicates summed and
-    indices sorted on a copy (the caller's matrix is not changed); NaN or infinity among
+    checks) as a :class:`SparseDesign`: CSR as it is (unsorted indices and duplicate
+    entries allowed, as in scipy's products), CSC converted to CSR; NaN or infinity among
     the stored values is an error naming the first row and column."""
     check_sparse_format(X)
     matrix = sp.csr_array(X)  # CSR: shares X's arrays; CSC: one copy of its entries
-    if not matrix.has_canonical_format:
-        matrix = matrix.copy() if X.format == "csr" else matrix  # (CSC: already a copy)
-        matrix.sum_duplicates()
     finite = np.isfinite(matrix.data)
     if not finite.all():
         entry = int(np.argmin(finite))
