@@ -1,5 +1,5 @@
-"""A binary ridge fit on a sparse X: logitkit on the CSR matrix, on its dense copy, and
-scikit-learn's lbfgs on the same CSR matrix.
+"""A binary ridge fit on a sparse X: logitkit on the CSR matrix (solver "auto", and
+"lbfgs"), on its dense copy, and scikit-learn's lbfgs on the same CSR matrix.
 
     python benchmarks/sparse_input.py                # 200k x 2000 at 1% density
     python benchmarks/sparse_input.py --scale 0.1    # a tenth of the rows
@@ -47,6 +47,8 @@ def main():
     x_bytes = X.data.nbytes + X.indices.nbytes + X.indptr.nbytes
     fits = {
         "logitkit, CSR": lambda: lk.LogisticRegression(alpha=alpha).fit(X, y),
+        "logitkit lbfgs, CSR": lambda: lk.LogisticRegression(alpha=alpha,
+                                                             solver="lbfgs").fit(X, y),
         "logitkit, dense copy": lambda: lk.LogisticRegression(alpha=alpha).fit(Xd, y),
         "scikit-learn lbfgs, CSR": lambda: SkLogisticRegression(
             C=1 / (n * alpha), solver="lbfgs", tol=1e-10, max_iter=10_000).fit(X, y),
