@@ -122,6 +122,11 @@ class InputMixin:
     """Validation and encoding of fit and predict inputs. Needs from the estimator:
     ``device``, ``class_weight``, ``classes_`` (for :meth:`_encode_labels`)."""
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR and CSC (logitkit.sparse)
+        return tags
+
     def _design(self, X, reset: bool):
         """Numeric (n, d) design matrix; DataFrames go through the fitted encoder.
 
