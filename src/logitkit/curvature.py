@@ -51,11 +51,11 @@ class RowCurvature:
         self.kept = []
         self.aux = ob._zeros(ob.q, ob.q)
         self.mode = None  # decided by the first block's factors
-        x_bytes = ob.n * ob.d * ob.X.dtype.itemsize
+        x_bytes = ob.n * ob.row_width * ob.X.dtype.itemsize
         self.budget = KEPT_SHARE * x_bytes
         # a block's temporaries (its X part, E and R, the family's (b, m) arrays) within
         # BLOCK_SHARE of X and 8 MB, in blocks of at least 256 rows (or the objective's)
-        per_row = 8 * (ob.d + 6 * ob.m + ob.m * ob.q)
+        per_row = 8 * (ob.row_width + 6 * ob.m + ob.m * ob.q)
         temporaries = min(_objective._BLOCK_BYTES, int(BLOCK_SHARE * x_bytes))
         self.block_rows = max(min(256, ob.block_rows), temporaries // per_row)
 

@@ -2,14 +2,16 @@
 
 A plain NumPy array or torch tensor *is* a design: the objective multiplies its row
 blocks directly (``Xb @ B.T``, ``V.T @ Xb``, Gram products), unchanged. A :class:`Design`
-stores X another way (e.g. :class:`logitkit.categorical.CategoricalDesign`: numeric
-columns plus integer level codes instead of a one-hot block) and implements the block
+stores X another way (:class:`logitkit.categorical.CategoricalDesign`: numeric columns
+plus integer level codes instead of a one-hot block; :class:`logitkit.sparse.SparseDesign`:
+a ``scipy.sparse`` CSR matrix) and implements the block
 products the objective, the curvature operators, the aliasing and divergence checks and
 predict need. The interface is that of a ``scipy.sparse`` CSR matrix where one exists
 (``X[rows]``, ``X @ B``, ``V @ X``, ``shape``, ``dtype``, ``toarray()``), so a sparse
 block can follow the same methods.
 
-All values are float64 on the host; X is (n, d), a block (b, d).
+Values are on the host, in float64 unless a design says otherwise (a sparse design keeps
+float32 data); X is (n, d), a block (b, d).
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from abc import ABC, abstractmethod
 
 import array_api_compat.numpy as _np_namespace
 import numpy as np
+
+# rows of a design made dense at a time by the default :meth:`Design.centred_square_sums`
+_DENSE_CHUNK = 256
 
 
 class Design(ABC):
@@ -42,6 +47,11 @@ class Design(ABC):
     @abstractmethod
     def nbytes(self) -> int:
         """Bytes this design holds or references (its numeric storage and codes)."""
+
+    @property
+    def row_width(self) -> int:
+        """The numbers one row holds, for sizing row blocks (d for a dense row)."""
+        return self.shape[1]
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -89,6 +99,22 @@ class Design(ABC):
     def toarray(self) -> np.ndarray:
         """(n, d) float64 dense copy (for small row blocks and samples only)."""
 
+    def centred_square_sums(self, w: np.ndarray, means: np.ndarray) -> np.ndarray:
+        """(d,) float64 sum_i w_i (x_ij - means_j)^2 for (n,) weights, from dense chunks
+        of ``_DENSE_CHUNK`` rows (no dense copy of X)."""
+        squares = np.zeros(self.shape[1])
+        for start in range(0, self.shape[0], _DENSE_CHUNK):
+            rows = slice(start, start + _DENSE_CHUNK)
+            chunk = self[rows].toarray()
+            chunk -= means
+            chunk *= chunk
+            squares += w[rows] @ chunk
+        return squares
+
+    def batch_rows(self):
+        """These rows as a minibatch step multiplies them: a dense float64 copy (b rows)."""
+        return self.toarray()
+
     def __matmul__(self, B):
         return self.matmul(np.asarray(B))
 
@@ -106,6 +132,12 @@ class Design(ABC):
 def is_design(X) -> bool:
     """Whether X is a structured :class:`Design` (False for plain arrays and tensors)."""
     return isinstance(X, Design)
+
+
+def batch_rows(X):
+    """Rows of X (gathered for minibatch steps) in float64: a dense copy of a structured
+    design's rows, a sparse design kept sparse."""
+    return X.batch_rows() if isinstance(X, Design) else X.astype(np.float64, copy=False)
 
 
 def dense(X):

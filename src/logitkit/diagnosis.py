@@ -15,10 +15,9 @@ import numpy as np
 from array_api_compat import is_torch_array
 
 from logitkit.backends import get_namespace, to_numpy
-from logitkit.design import dense
 from logitkit.divergence import diverging
 from logitkit.exceptions import ConvergenceWarning, PerfectSeparationWarning
-from logitkit.separation import detect_separation
+from logitkit.separation import detect_separation, lp_entries, lp_matrix
 
 # the separation linear program is only run up to this many constraint entries
 _SEPARATION_LP_MAX = 2e7
@@ -54,22 +53,23 @@ class DiagnosisMixin:
             # symptom of diverging estimates: fitted probabilities of 0 or 1 where one more
             # Newton step would still move the log-odds (logitkit.divergence)
             codes, weights = objective.y, objective.w
-            small = Xd is not None and Xd.shape[0] * max(1, Xd.shape[1]) * (
+            small = Xd is not None and lp_entries(Xd) * (
                 len(self.classes_) - 1) <= _SEPARATION_LP_MAX
             check = (not result.converged and small) or (
                 self._max_observed_proba(Xd, codes, weights, objective, result.params)
                 > 1 - _EXTREME_PROBA
                 and diverging(objective, result))
             if check and small:
-                report = detect_separation(to_numpy(dense(Xd)), to_numpy(codes),
+                report = detect_separation(lp_matrix(Xd), to_numpy(codes),
                                            objective.family.name, len(self.classes_),
                                            fit_intercept=self._fits_intercept(),
                                            sample_weight=to_numpy(weights))
             elif check:
                 self.separation_status_ = ("possible (too large to check)" if Xd is not None
                                            else "possible (not checked on Dask input)")
-                skipped = (f"is skipped above {_SEPARATION_LP_MAX:g} entries (rows x columns "
-                           "x (classes - 1))" if Xd is not None else
+                skipped = (f"is skipped above {_SEPARATION_LP_MAX:g} entries (rows x columns, "
+                           "or a sparse X's stored entries, x (classes - 1))"
+                           if Xd is not None else
                            "needs the rows in memory and is not run on Dask input")
                 warnings.warn(
                     "Fitted probabilities of 0 or 1 occurred: the classes may be separated, "

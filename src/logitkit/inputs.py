@@ -1,6 +1,7 @@
 """Input validation for the estimators: the design matrix, the labels and the weights.
 
-NumPy and DataFrame input is checked on the host (DataFrames go through the fitted
+NumPy, ``scipy.sparse`` (CSR, CSC: :mod:`logitkit.sparse`) and DataFrame input is
+checked on the host (DataFrames go through the fitted
 :class:`~logitkit.encoding.DesignEncoder`); a torch tensor is checked where it lives, and
 labels and weights of a tensor fit are encoded and kept on its device. Errors name the
 problem (shape, NaN or infinity, a single class, unknown labels, negative weights) and
@@ -27,6 +28,13 @@ from logitkit.backends.devices import torch_device
 from logitkit.design import dense
 from logitkit.encoding import DesignEncoder, encode_target
 from logitkit.messages import index_of, plain, row_name
+from logitkit.sparse import (
+    ACCEPTED_FORMATS,
+    SparseDesign,
+    check_sparse_format,
+    is_sparse,
+    sparse_design,
+)
 
 
 def _missing(y) -> np.ndarray:
@@ -114,6 +122,11 @@ class InputMixin:
     """Validation and encoding of fit and predict inputs. Needs from the estimator:
     ``device``, ``class_weight``, ``classes_`` (for :meth:`_encode_labels`)."""
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # CSR and CSC (logitkit.sparse)
+        return tags
+
     def _design(self, X, reset: bool):
         """Numeric (n, d) design matrix; DataFrames go through the fitted encoder.
 
@@ -126,6 +139,11 @@ class InputMixin:
         Xd = self._host_design(X, reset)
         if device is None:
             return Xd
+        if isinstance(Xd, SparseDesign):
+            raise ValueError(
+                f"a scipy.sparse X is fitted and predicted on the host: device="
+                f"{plain(self.device)!r} would make it dense. Use device=None, or pass "
+                "X.toarray() (a dense copy) to use the device")
         import torch
 
         return torch.as_tensor(dense(Xd), device=device)  # (no codes on a device)
@@ -168,6 +186,11 @@ class InputMixin:
             )
         if reset:
             self.encoder_ = None
+        if is_sparse(X):  # CSR or CSC, kept sparse (logitkit.sparse)
+            check_sparse_format(X)
+            return sparse_design(validate_data(
+                self, X, reset=reset, accept_sparse=ACCEPTED_FORMATS,
+                dtype=(np.float64, np.float32), ensure_all_finite=False))
         Xd = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32),
                            ensure_all_finite=False)
         _check_finite(Xd)

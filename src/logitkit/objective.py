@@ -27,11 +27,12 @@ from logitkit.block_sums import (
     finish_scores,
     negated_outer,
 )
-from logitkit.design import column_subset, dense, is_design
+from logitkit.design import batch_rows, column_subset, dense, is_design
 from logitkit.families import Family
 from logitkit.families.base import Scratch
 from logitkit.penalties import L2Penalty
 from logitkit.solvers import compiled_pass
+from logitkit.sparse import SparseDesign
 
 # rows per block: keeps a block of X (and its weighted copies) around 8 MB
 _BLOCK_BYTES = 8 * 2**20
@@ -97,16 +98,21 @@ class Objective:
         # Hessians and scores about m + 2 of them. On an accelerator, where each operation
         # costs a kernel launch, a block is a quarter of X (256 MiB to 2 GiB) instead, so
         # a row sample for a Hessian is one or two blocks.
-        x_bytes = X.shape[0] * X.shape[1] * X.dtype.itemsize
+        x_bytes = X.shape[0] * self.row_width * X.dtype.itemsize
         budget = min(_BLOCK_BYTES, x_bytes // 16)
         if getattr(getattr(X, "device", None), "type", "cpu") != "cpu":
             low, high = _ACCELERATOR_BLOCK_BYTES
             budget = min(high, max(low, x_bytes // 4))
-        self.block_rows = max(256, budget // max(1, 8 * self.d))
+        self.block_rows = max(256, budget // max(1, 8 * self.row_width))
         self.wide_block_rows = max(256, self.block_rows // (self.m + 2))
         self._scratch = Scratch()
         # (theta, smallest row loss) of the latest passes whose family reported it
         self._least_losses: list = []
+
+    @property
+    def row_width(self) -> int:
+        """The numbers a row of X holds, for sizing blocks: d, or a sparse row's entries."""
+        return self.X.row_width if is_design(self.X) else self.d
 
     def subset(self, rows) -> Objective:
         """The same objective over X[rows], y[rows], w[rows] (a view for a slice), in
@@ -373,11 +379,29 @@ class Objective:
                 outer = negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
                 sums[0].add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
             if group_sums is not None:
-                np.add.at(group_sums, local[rows], to_numpy(self._row_scores(Xb, der)))
+                self._add_group_scores(group_sums, local[rows], Xb, der)
         if hats:
             return ScoreSums(sums[0].matrix(), sums[1].matrix(), sums[2].matrix(), present,
                              group_sums)
         return ScoreSums(-sums[0].matrix(), None, None, present, group_sums)
+
+    def _add_group_scores(self, group_sums, groups, Xb, der):
+        """Add the weighted score sums of a block's rows to their groups' rows of
+        ``group_sums`` (G, p); ``groups`` (b,) their group codes. A sparse block's slope
+        parts come from sparse products (no dense rows)."""
+        if not isinstance(Xb, SparseDesign):
+            np.add.at(group_sums, groups, to_numpy(self._row_scores(Xb, der)))
+            return
+        present, local = np.unique(groups, return_inverse=True)
+        G = np.asarray(der.grad_eta, dtype=np.float64)
+        slopes = Xb.group_sums(G, local, len(present))  # (g, m, d)
+        sums = np.zeros((len(present), self.n_params))
+        W = sums[:, : self.m * self.d1].reshape(len(present), self.m, self.d1)
+        W[:, :, : self.d] = slopes
+        if self.fit_intercept:
+            np.add.at(W[:, :, self.d], local, G)
+        np.add.at(sums[:, self.m * self.d1:], local, to_numpy(der.grad_aux_rows))
+        group_sums[present] += sums
 
     def _row_scores(self, Xb, der):
         """(b, p) float64 weighted scores of a block's rows, in the natural layout."""
@@ -467,8 +491,8 @@ class Objective:
             return value, grad, eta
         # NumPy: a batch is small, so computing it in float64 costs one cast, saves several
         X, y, w = (self.X, self.y, self.w) if window is None else window
-        # (a structured design's batch is made dense: b rows of it)
-        Xb = dense(X[rows]).astype(np.float64, copy=False)
+        # (a structured design's batch is made dense, b rows of it; a sparse one's not)
+        Xb = batch_rows(X[rows])
         eta = self._eta(Xb, W)
         der = self.family.derivatives(eta, aux, y[rows], w[rows], order)
         b = Xb.shape[0]

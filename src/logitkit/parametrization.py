@@ -33,8 +33,6 @@ _MOMENT_ROWS = 10_000
 # with the algebra on the host; binary and ordinal fits of 101 and 103 parameters 3% and 6%
 # slower there, the latency of small factorisations on the device)
 DEVICE_ALGEBRA_MIN_PARAMS = 200
-# rows of a structured design made dense at a time
-_DENSE_CHUNK = 256
 
 
 def column_moments(objective: Objective, center: bool):
@@ -63,15 +61,9 @@ def moment_step(n: int) -> int:
 
 def _design_moments(X, w, total: float, center: bool):
     """column_moments of a row sample X of a structured design: its means from V X, its
-    centred squares from dense chunks of ``_DENSE_CHUNK`` rows (no dense copy of X)."""
+    centred squares from the design (no dense copy of X)."""
     means = (w @ X) / total if center else np.zeros(X.shape[1])
-    squares = np.zeros(X.shape[1])
-    for start in range(0, X.shape[0], _DENSE_CHUNK):
-        rows = slice(start, start + _DENSE_CHUNK)
-        chunk = X[rows].toarray()
-        chunk -= means
-        chunk *= chunk
-        squares += w[rows] @ chunk
+    squares = X.centred_square_sums(np.asarray(w, dtype=np.float64), means)
     return means, _fixed_scales(np.sqrt(squares / total), means)
 
 

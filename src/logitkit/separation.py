@@ -36,7 +36,7 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.optimize import linprog
 
-__all__ = ["SeparationReport", "detect_separation"]
+__all__ = ["SeparationReport", "detect_separation", "lp_entries", "lp_matrix"]
 
 _ZERO = 1e-8  # components below this (direction scaled to max-abs 1) count as zero
 # constraint generation: one LP over all rows up to this many stored entries; beyond it
@@ -78,6 +78,9 @@ def _margin_system(X, y, kind, K, fit_intercept):
     n, d = X.shape
     if kind == "binomial":
         s = np.where(y == 1, 1.0, -1.0)[:, None]
+        if sp.issparse(X):
+            cols = [sp.diags_array(s[:, 0]) @ X] + ([sp.csr_array(s)] if fit_intercept else [])
+            return sp.csr_matrix(sp.hstack(cols)), None, d, np.arange(n)
         cols = [X, np.ones((n, 1))] if fit_intercept else [X]
         return sp.csr_matrix(s * np.hstack(cols)), None, d, np.arange(n)
 
@@ -94,9 +97,10 @@ def _margin_system(X, y, kind, K, fit_intercept):
                 keep = cls != 0  # the baseline class has D_0 = 0, c_0 = 0
                 ridx = r + np.arange(idx.size)[keep]
                 base = (cls[keep] - 1) * d
-                rows.append(np.repeat(ridx, d))
-                cols.append((base[:, None] + np.arange(d)).ravel())
-                vals.append(sign * X[idx[keep]].ravel())
+                row, col, value = _entries(X[idx[keep]])
+                rows.append(ridx[row])
+                cols.append(base[row] + col)
+                vals.append(sign * value)
                 if fit_intercept:
                     rows.append(ridx)
                     cols.append(n_slope + cls[keep] - 1)
@@ -129,6 +133,51 @@ def _margin_system(X, y, kind, K, fit_intercept):
     raise ValueError(f"unknown kind {kind!r}; expected 'binomial', 'multinomial' or 'ordinal'")
 
 
+def _entries(X):
+    """(row, column, value) of the entries of a block X (b, d): every entry of a dense
+    block, the stored ones of a sparse one."""
+    if sp.issparse(X):
+        coo = X.tocoo()
+        return coo.row, coo.col, coo.data
+    b, d = X.shape
+    return np.repeat(np.arange(b), d), np.tile(np.arange(d), b), X.ravel()
+
+
+def _scaled(X, scale):
+    """X with its columns divided by ``scale`` (d,), sparse for sparse X."""
+    if sp.issparse(X):
+        return sp.csr_array(X @ sp.diags_array(1.0 / scale))
+    return X / scale
+
+
+def _column_max_abs(X) -> np.ndarray:
+    """(d,) the largest |x_ij| of each column of X (0 for an empty one)."""
+    if sp.issparse(X):
+        return np.asarray(abs(X).max(axis=0).toarray()).ravel() if X.shape[0] else \
+            np.zeros(X.shape[1])
+    return np.max(np.abs(X), axis=0, initial=0.0)
+
+
+def lp_entries(X) -> int:
+    """The LP's data entries per class for a design X: a sparse design's stored entries
+    plus an intercept's, else n d."""
+    from logitkit.sparse import SparseDesign
+
+    if isinstance(X, SparseDesign):
+        return X.matrix.nnz + X.shape[0]
+    return X.shape[0] * max(1, X.shape[1])
+
+
+def lp_matrix(X):
+    """X as :func:`detect_separation` takes it: a sparse design's CSR matrix, else a
+    dense host array."""
+    from logitkit.backends import to_numpy
+    from logitkit.design import dense
+    from logitkit.sparse import SparseDesign
+
+    return X.matrix if isinstance(X, SparseDesign) else to_numpy(dense(X))
+
+
 class _Rows:
     """The margin constraints of the data rows (X scaled by ``scale``), built for any
     subset of them, and checked for all of them block by block."""
@@ -136,19 +185,20 @@ class _Rows:
     def __init__(self, X, y, kept, kind, K, fit_intercept, scale):
         self.X, self.y, self.kept, self.scale = X, y, kept, scale
         self.args = (kind, K, fit_intercept)
-        A, self.B, self.n_slope, _ = _margin_system(X[kept[:1]] / scale, y[kept[:1]],
-                                                    *self.args)
+        A, self.B, self.n_slope, _ = _margin_system(_scaled(X[kept[:1]], scale),
+                                                    y[kept[:1]], *self.args)
         self.n_var = A.shape[1]
         # stored entries per data row, about: (K-1) margins (multinomial) or 2 (ordinal)
-        per_row = (X.shape[1] + 1) * (K - 1 if kind == "multinomial" else min(2, K - 1))
+        width = -(-X.nnz // max(1, X.shape[0])) if sp.issparse(X) else X.shape[1]
+        per_row = (width + 1) * (K - 1 if kind == "multinomial" else min(2, K - 1))
         self.block = max(1, _BLOCK_ENTRIES // per_row)
         self.start = max(_START_ROWS, _WORKING_ENTRIES // per_row)
 
     def constraints(self, rows):
         """(A, origin) of the kept rows at positions ``rows`` (sorted)."""
         index = self.kept[rows]
-        A, _, _, origin = _margin_system(self.X[index] / self.scale, self.y[index],
-                                         *self.args)
+        A, _, _, origin = _margin_system(_scaled(self.X[index], self.scale),
+                                         self.y[index], *self.args)
         return A, rows[origin]
 
     def blocks(self):
@@ -226,13 +276,14 @@ def _solve(c, A_ub, b_ub, bounds, A_eq=None, b_eq=None):
 def detect_separation(X, y, kind, n_classes, fit_intercept=True, sample_weight=None):
     """Detect (quasi-)complete separation; return a :class:`SeparationReport`.
 
-    X: (n, d) float array; y: (n,) integer codes ``0..n_classes-1``; kind: ``"binomial"``
+    X: (n, d) float array, or a ``scipy.sparse`` matrix (its margins stay sparse);
+    y: (n,) integer codes ``0..n_classes-1``; kind: ``"binomial"``
     (class 1 is the event), ``"multinomial"`` (baseline class 0) or ``"ordinal"``
     (proportional odds ``logit P(Y <= j) = theta_j - x'b``; ``fit_intercept`` is ignored
     because the cut points play its role). Rows whose ``sample_weight`` is 0 are dropped.
     Inputs are assumed validated by the caller.
     """
-    X = np.asarray(X, dtype=float)
+    X = sp.csr_array(X, dtype=float) if sp.issparse(X) else np.asarray(X, dtype=float)
     y = np.asarray(y).astype(np.intp)
     if X.ndim == 1:
         X = X[:, None]
@@ -248,7 +299,7 @@ def detect_separation(X, y, kind, n_classes, fit_intercept=True, sample_weight=N
     scale = np.zeros(d)  # the columns' max-abs, a block of rows at a time
     block = max(1, _BLOCK_ENTRIES // (d + 1))
     for start in range(0, kept.size, block):
-        scale = np.maximum(scale, np.max(np.abs(X[kept[start : start + block]]), axis=0))
+        scale = np.maximum(scale, _column_max_abs(X[kept[start : start + block]]))
     scale[~(scale > 0)] = 1.0
     rows = _Rows(X, y, kept, kind, K, fit_intercept, scale)
     B, n_slope, p = rows.B, rows.n_slope, rows.n_var

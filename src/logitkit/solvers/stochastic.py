@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from logitkit.backends import get_namespace, to_numpy, weighted_counts
-from logitkit.design import dense, is_design
+from logitkit.design import batch_rows, is_design
 from logitkit.families import Multinomial
 from logitkit.messages import plain
 from logitkit.objective import Objective
@@ -445,7 +445,7 @@ class Trainer:
         for first in range(0, steps, _WINDOW_STEPS):
             start, stop = first * batch, min((first + _WINDOW_STEPS) * batch, n)
             rows = order[start:stop] if order is not None else slice(start, stop)
-            window = (dense(objective.X[rows]).astype(np.float64, copy=False), objective.y[rows],
+            window = (batch_rows(objective.X[rows]), objective.y[rows],
                       objective.w[rows])
             for step in range(first, min(first + _WINDOW_STEPS, steps)):
                 part = slice((step - first) * batch, (step - first + 1) * batch)
