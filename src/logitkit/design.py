@@ -150,10 +150,15 @@ _SUBSET_CHUNK = 4096
 
 
 def column_subset(X, cols):
-    """X[:, cols] for (k,) int ``cols``: the array's (or tensor's, or sparse matrix's) own
-    column selection, a copy; a structured design gives a dense float64 (n, k) array made
-    from dense chunks of its rows (never all of its columns at once)."""
+    """X[:, cols] for (k,) int ``cols``: the array's (or tensor's) own column selection, a
+    copy; a sparse design gives a sparse one; another structured design gives a dense
+    float64 (n, k) array made from dense chunks of its rows (never all of its columns at
+    once)."""
     cols = np.asarray(cols, dtype=np.intp)
+    from logitkit.sparse import SparseDesign
+
+    if isinstance(X, SparseDesign):  # stays sparse: O(stored entries), whatever k
+        return SparseDesign(X.matrix[:, cols])
     if not isinstance(X, Design):
         from logitkit.backends import like
 

@@ -131,9 +131,15 @@ class Objective:
         x k entries."""
         rows = slice(0, None, step)
         factor = None if self.penalty.factor is None else self.penalty.factor[cols]
-        return Objective(self.family, column_subset(self.X[rows], cols), self.y[rows],
-                         self.w[rows], self.n_classes, self.fit_intercept, self.alpha,
-                         self.reads, factor)
+        sub = Objective(self.family, column_subset(self.X[rows], cols), self.y[rows],
+                        self.w[rows], self.n_classes, self.fit_intercept, self.alpha,
+                        self.reads, factor)
+        # blocks of X's byte budget, not of the narrow copy's own sixteenth (20k x 200,
+        # 60 columns: 50 Hessian blocks of 400 rows a pass, most of its time overhead)
+        budget = self.block_rows * 8 * self.row_width
+        sub.block_rows = max(256, budget // (8 * sub.row_width))
+        sub.wide_block_rows = max(256, sub.block_rows // (sub.m + 2))
+        return sub
 
     # -- whole-data summaries (logitkit.dask's objective computes them over partitions) --
     def sample_rows(self, step: int):

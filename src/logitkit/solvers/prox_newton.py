@@ -81,6 +81,7 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
     total = smooth + l1.value(theta[lay.slopes], weights)
     history, reason, converged, it = [], "maximum number of iterations reached", False, 0
     kkt, columns = _kkt(l1, lay, theta, grad, weights)
+    models = _WorkingModels(ob)
     while True:
         history.append({"iteration": it, "objective": total, "kkt_violation": kkt})
         if kkt <= tol:
@@ -89,7 +90,7 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
         if it == max_iter:
             break
         cols = _working_set(theta[lay.slopes], columns, weights, screen if it == 0 else None)
-        step, decrease = _model_step(ob, l1, lay, theta, grad, cols, weights,
+        step, decrease = _model_step(models, l1, lay, theta, grad, cols, weights,
                                      _INNER_RATIO * kkt)
         if not decrease < -1e3 * _EPS * max(1.0, abs(total)):
             # F + P, computed from X, can no longer show a decrease: take the full step
@@ -159,15 +160,34 @@ def _working_set(B, violations, weights, screen):
     return np.flatnonzero(keep)
 
 
-def _model_step(ob, l1, lay, theta, grad, cols, weights, inner_tol):
+class _WorkingModels:
+    """The column-subset objective (:meth:`Objective.columns`) of the latest working set,
+    kept while the set stays the same (its copy of X's columns is made once, not at
+    every iteration)."""
+
+    def __init__(self, objective):
+        self.objective, self.key, self.model = objective, None, None
+
+    def get(self, cols, n_params: int):
+        """The objective over ``cols`` and a row sample of 500 rows per model parameter
+        (within _SAMPLE_ROWS; every row when X has fewer than twice that)."""
+        ob = self.objective
+        rows = int(np.clip(500 * n_params, *_SAMPLE_ROWS))
+        step = -(-ob.n // rows)
+        step = step if step >= 2 else 1
+        key = (step, cols.tobytes())
+        if key != self.key:
+            self.key, self.model = key, None  # free the old copy before making the new
+            self.model = ob.columns(cols, step)
+        return self.model
+
+
+def _model_step(models, l1, lay, theta, grad, cols, weights, inner_tol):
     """(direction (p,), predicted decrease g'step + P(B + step) - P(B)) of the quadratic
     model on the working set ``cols``."""
     m = lay.m
     full, sub, sub_unpen = lay.working(cols)
-    n_params = m * len(cols) + len(lay.unpenalised)
-    rows = int(np.clip(500 * n_params, *_SAMPLE_ROWS))
-    step_rows = -(-ob.n // rows)
-    model = ob.columns(cols, step_rows if step_rows >= 2 else 1)
+    model = models.get(cols, m * len(cols) + len(lay.unpenalised))
     theta_sub = np.zeros(model.n_params)
     theta_sub[sub], theta_sub[sub_unpen] = theta[full], theta[lay.unpenalised]
     with np.errstate(over="ignore", under="ignore"):
