@@ -6,6 +6,8 @@ Each function draws on ``ax`` (a new figure's axes when None) and returns the Ax
 * :func:`plot_decision_boundary` -- two features: the regions each class wins (binary:
   the P = 0.5 line; multiclass: one colour per class) with the points on top;
 * :func:`plot_history` -- a minibatch fit's per-epoch loss and accuracy (``history_``);
+* :func:`plot_cv` -- a CV estimator's mean held-out score +- 1 standard error against
+  alpha, one curve per l1_ratio, the chosen alpha marked;
 
 and :func:`save_figure` writes a figure to a file and closes it.
 """
@@ -16,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_decision_boundary", "plot_history", "plot_sigmoid_fit", "save_figure"]
+__all__ = ["plot_cv", "plot_decision_boundary", "plot_history", "plot_sigmoid_fit",
+           "save_figure"]
 
 _MARKERS = ("o", "x", "s", "^", "v", "D", "P", "*")
 
@@ -146,6 +149,44 @@ def plot_history(history, metrics=("loss", "accuracy"), ax=None):
                 ax.plot(np.arange(1, len(values) + 1), values, style, color=colour, label=key)
     ax.set_xlabel("epoch")
     ax.set_ylabel(" / ".join(metrics))
+    ax.legend(loc="best")
+    ax.grid(True, ls="--", alpha=0.5)
+    return ax
+
+
+def plot_cv(cv, ax=None):
+    """Mean held-out score +- 1 standard error (error bars) against alpha (log axis, alpha
+    decreasing to the right, as glmnet draws it), one curve per l1_ratio; a dashed line
+    and a star at the chosen (alpha_, l1_ratio_), and for rule="1se" a dotted line at the
+    best mean score's alpha.
+
+    cv: a fitted LogisticRegressionCV or OrdinalLogisticRegressionCV.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(cv, "cv_results_")
+    ax = _axes(ax)
+    results = cv.cv_results_
+    ratios = list(dict.fromkeys(results["l1_ratio"]))
+    for colour, ratio in zip(_class_colours(len(ratios)), ratios, strict=True):
+        rows = results[results["l1_ratio"] == ratio]
+        ax.errorbar(rows["alpha"], rows["mean_score"], yerr=rows["se_score"], color=colour,
+                    marker="o", ms=3, capsize=2, lw=1, label=f"l1_ratio = {ratio:g}")
+    chosen = results.iloc[cv.best_index_]
+    ax.axvline(cv.alpha_, color="k", ls="--", lw=0.8,
+               label=f"chosen ({cv.rule}): alpha = {cv.alpha_:.3g}")
+    ax.plot([cv.alpha_], [chosen["mean_score"]], "k*", ms=12)
+    if cv.rule == "1se":
+        best = results.iloc[int(np.nanargmax(results["mean_score"].to_numpy()))]
+        ax.axvline(best["alpha"], color="grey", ls=":", lw=0.8,
+                   label=f"best mean: alpha = {best['alpha']:.3g}")
+    ax.set_xscale("log")
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+    ax.set_xlabel("alpha")
+    scoring = cv.scoring if isinstance(cv.scoring, str) else (
+        "neg_log_loss" if cv.scoring is None else "score")
+    ax.set_ylabel(f"mean held-out {scoring} (+- 1 se)")
     ax.legend(loc="best")
     ax.grid(True, ls="--", alpha=0.5)
     return ax
