@@ -30,7 +30,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.metrics import get_scorer
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _num_samples, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 
 from logitkit.design import dense
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression, is_dask
@@ -69,6 +69,20 @@ def _score(scorer, estimator, X, y, sample_weight) -> float:
     if sample_weight is None:
         return float(scorer(estimator, X, y))
     return float(scorer(estimator, X, y, sample_weight=sample_weight))
+
+
+def _rows(data, base=None):
+    """X or y (checked by the path on all rows) in a form whose rows can be taken: a
+    DataFrame X encoded once by ``base``'s encoder on all rows (dense: every fold sees
+    the same one-hot columns), a column y as (n,), other array-likes as arrays; arrays,
+    sparse matrices, Series and Categoricals unchanged."""
+    if isinstance(data, pd.DataFrame) and base is not None:
+        return dense(clone(base)._design(data, reset=True))
+    if not hasattr(data, "shape"):
+        data = np.asarray(data)
+    if base is None and isinstance(data, np.ndarray) and data.ndim == 2 and data.shape[1] == 1:
+        data = data[:, 0]  # (the path on all rows has warned about the column)
+    return data
 
 
 class _CVBase(ClassifierMixin, BaseEstimator):
@@ -154,7 +168,7 @@ class _CVBase(ClassifierMixin, BaseEstimator):
         # all rows: the grids (and the check of X, y and the weights)
         paths = [regularization_path(X, y, estimator=base, l1_ratio=r, sample_weight=
                                      sample_weight, **grid) for r in ratios]
-        X_cv = dense(clone(base)._design(X, reset=True)) if isinstance(X, pd.DataFrame) else X
+        X_cv, y = _rows(X, base), _rows(y)
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         folds = self._folds(X_cv, y, groups)
         scores = [np.full((len(folds), len(path.alphas_)), np.nan) for path in paths]
@@ -179,20 +193,26 @@ class _CVBase(ClassifierMixin, BaseEstimator):
 
     def _folds(self, X, y, groups) -> list:
         """The (train, test) row indices, drawn once; every class of y in every
-        training part."""
-        labels = np.asarray(y, dtype=object).reshape(_num_samples(X), -1)[:, 0]
-        splitter = check_cv(self.cv, labels, classifier=True, shuffle=True,
+        training part. (Stratified on the classes' codes in order of appearance: the
+        folds scikit-learn draws from the labels themselves.)"""
+        codes, classes = pd.factorize(np.asarray(y))
+        if isinstance(self.cv, numbers.Integral):  # (before the splitter's own warning)
+            counts = np.bincount(codes, minlength=len(classes))
+            if counts.min() < 2:
+                raise ValueError(
+                    f"the class {plain(classes[np.argmin(counts)])!r} has a single row: "
+                    "each class needs rows in every training part of the folds, so at "
+                    "least 2 rows; drop or merge the class")
+        splitter = check_cv(self.cv, codes, classifier=True, shuffle=True,
                             random_state=self.random_state)
-        folds = list(splitter.split(np.zeros((len(labels), 1)), labels, groups))
-        classes = pd.unique(labels)
+        folds = list(splitter.split(np.zeros((len(codes), 1)), codes, groups))
         for f, (train, _) in enumerate(folds):
-            present = set(pd.unique(labels[train]))
-            missing = [c for c in classes if c not in present]
-            if missing:
+            missing = np.setdiff1d(np.arange(len(classes)), codes[train])
+            if missing.size:
                 raise ValueError(
                     f"the training rows of fold {f} hold no row of the class(es) "
-                    f"{plain(missing)}: each class needs rows in every training part; use "
-                    f"fewer folds (cv) than the rows of the rarest class")
+                    f"{plain(classes[missing])}: a fit needs rows of every class; use a "
+                    "splitter (cv) that keeps each class in every training part")
         return folds
 
     def _keep(self, ratios, paths, scores, n_folds) -> None:

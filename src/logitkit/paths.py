@@ -31,9 +31,10 @@ def regularization_path(X, y, *, estimator=None, l1_ratio=1.0, n_alphas=100,
     if alphas is None:
         probe = clone(estimator).set_params(alpha=1e6, l1_ratio=0.0).fit(
             X, y, sample_weight=sample_weight)
-        Xa = np.asarray(probe._design(X, reset=False), dtype=float)
+        from logitkit.design import dense
+        Xa = np.asarray(dense(probe._design(X, reset=False)), dtype=float)
         proba = probe.predict_proba(X)
-        codes = np.searchsorted(probe.classes_, np.asarray(y))
+        codes = np.searchsorted(probe.classes_, np.asarray(y).ravel())
         resid = np.eye(len(probe.classes_))[codes] - proba
         top = np.abs((Xa - Xa.mean(0)).T @ resid).max() / len(Xa) / max(l1_ratio, 1e-3)
         ratio = alpha_min_ratio or (1e-4 if Xa.shape[0] > Xa.shape[1] else 1e-2)

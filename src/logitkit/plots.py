@@ -168,18 +168,19 @@ def plot_cv(cv, ax=None):
     ax = _axes(ax)
     results = cv.cv_results_
     ratios = list(dict.fromkeys(results["l1_ratio"]))
+    handles = []
     for colour, ratio in zip(_class_colours(len(ratios)), ratios, strict=True):
         rows = results[results["l1_ratio"] == ratio]
-        ax.errorbar(rows["alpha"], rows["mean_score"], yerr=rows["se_score"], color=colour,
-                    marker="o", ms=3, capsize=2, lw=1, label=f"l1_ratio = {ratio:g}")
-    chosen = results.iloc[cv.best_index_]
-    ax.axvline(cv.alpha_, color="k", ls="--", lw=0.8,
-               label=f"chosen ({cv.rule}): alpha = {cv.alpha_:.3g}")
-    ax.plot([cv.alpha_], [chosen["mean_score"]], "k*", ms=12)
+        handles.append(ax.errorbar(rows["alpha"], rows["mean_score"], yerr=rows["se_score"],
+                                   color=colour, marker="o", ms=3, capsize=2, lw=1,
+                                   label=f"l1_ratio = {ratio:g}"))
+    handles.append(ax.axvline(cv.alpha_, color="k", ls="--", lw=0.8,
+                              label=f"chosen ({cv.rule}): alpha = {cv.alpha_:.3g}"))
+    ax.plot([cv.alpha_], [results["mean_score"].iloc[cv.best_index_]], "k*", ms=12)
     if cv.rule == "1se":
         best = results.iloc[int(np.nanargmax(results["mean_score"].to_numpy()))]
-        ax.axvline(best["alpha"], color="grey", ls=":", lw=0.8,
-                   label=f"best mean: alpha = {best['alpha']:.3g}")
+        handles.append(ax.axvline(best["alpha"], color="grey", ls=":", lw=0.8,
+                                  label=f"best mean: alpha = {best['alpha']:.3g}"))
     ax.set_xscale("log")
     if not ax.xaxis_inverted():
         ax.invert_xaxis()
@@ -187,7 +188,7 @@ def plot_cv(cv, ax=None):
     scoring = cv.scoring if isinstance(cv.scoring, str) else (
         "neg_log_loss" if cv.scoring is None else "score")
     ax.set_ylabel(f"mean held-out {scoring} (+- 1 se)")
-    ax.legend(loc="best")
+    ax.legend(handles=handles, loc="best")
     ax.grid(True, ls="--", alpha=0.5)
     return ax
 
