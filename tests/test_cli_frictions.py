@@ -115,7 +115,7 @@ def test_fit_solver_accepts_every_solver_of_the_python_api(files, tmp_path):
     assert tuple(choices) == _SOLVERS
     for solver in _SOLVERS:
         extra = ["--epochs", "2", "--seed", "0"] if solver not in (
-            "auto", "newton", "newton-cg", "lbfgs") else []
+            "auto", "newton", "newton-cg", "lbfgs", "prox-newton") else []
         result = _run(["fit", root / "train.csv", "--target", "label", "--features", "x1,x2",
                        "--solver", solver, *extra, "-o", tmp_path / f"{solver}.lkm"])
         assert result.exit_code == 0, (solver, result.output)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import logitkit as lk
-from logitkit import estimators
+from logitkit import diagnosis
 from logitkit.divergence import DIVERGING_MOVE, frozen_parameters, newton_move
 from logitkit.families import Multinomial, Ordinal
 from logitkit.objective import Objective
@@ -17,7 +17,7 @@ def no_linear_program(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("the separation linear program ran on a non-separated fit")
 
-    monkeypatch.setattr(estimators, "detect_separation", refuse)
+    monkeypatch.setattr(diagnosis, "detect_separation", refuse)
 
 
 def _latent(rng, n, d, link, strength, K):
@@ -135,8 +135,8 @@ def test_many_parameters_without_a_hessian_fall_back_to_the_extreme_probability(
     monkeypatch.setattr(divergence, "_PROBE_MAX_PARAMS", 2)
     X, y = _latent(np.random.default_rng(2), 2000, 3, "probit", 2.0, 2)
     calls = []
-    real = estimators.detect_separation
-    monkeypatch.setattr(estimators, "detect_separation",
+    real = diagnosis.detect_separation
+    monkeypatch.setattr(diagnosis, "detect_separation",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     model = lk.OrdinalLogisticRegression(link="probit", solver="lbfgs").fit(X, y)
     assert model.result_.hessian is None and calls == [1]

@@ -190,9 +190,9 @@ def test_non_convergence_warns_with_the_reason():
 
 
 def test_separation_on_data_too_large_for_the_linear_program_still_warns(monkeypatch):
-    from logitkit import estimators
+    from logitkit import diagnosis
 
-    monkeypatch.setattr(estimators, "_SEPARATION_LP_MAX", 10)
+    monkeypatch.setattr(diagnosis, "_SEPARATION_LP_MAX", 10)
     rng = np.random.default_rng(9)
     X = rng.normal(size=(200, 2))
     y = (X[:, 0] > 0).astype(int)

@@ -99,7 +99,11 @@ def test_nan_in_a_dataframe_names_the_column_and_row():
     "params, error, message",
     [
         ({"alpha": -1.0}, ValueError, "alpha"),
-        ({"alpha": 0.1, "l1_ratio": 0.5}, NotImplementedError, "L1"),
+        ({"alpha": 0.1, "l1_ratio": 0.5, "solver": "newton"}, ValueError, "prox-newton"),
+        ({"alpha": 0.1, "l1_ratio": 0.5, "solver": "adam"}, ValueError, "prox-newton"),
+        ({"penalty_groups": "all"}, ValueError, "penalty_groups"),
+        ({"penalty_factor": [1.0, 2.0]}, ValueError, "one entry per feature"),
+        ({"penalty_factor": [-1.0]}, ValueError, ">= 0"),
         ({"solver": "sag"}, ValueError, "solver"),
         ({"tol": 0}, ValueError, "tol"),
         ({"max_iter": 0}, ValueError, "max_iter"),

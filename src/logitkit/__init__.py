@@ -14,6 +14,7 @@ from logitkit.exceptions import (
     PerfectSeparationWarning,
 )
 from logitkit.io import load
+from logitkit.paths import RegularizationPath, regularization_path
 
 __version__ = "0.1.0"
 
@@ -27,7 +28,9 @@ __all__ = [
     "OrdinalLogisticRegression",
     "OrdinalLogisticRegressionCV",
     "PerfectSeparationWarning",
+    "RegularizationPath",
     "__version__",
     "datasets",
     "load",
+    "regularization_path",
 ]

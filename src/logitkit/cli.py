@@ -33,7 +33,7 @@ from logitkit.solvers.optimizers import OPTIMIZERS
 __all__ = ["main"]
 
 MINIBATCH_SOLVERS = OPTIMIZERS  # sgd, adam, rmsprop, adagrad
-SOLVERS = ("auto", "newton", "newton-cg", "lbfgs", *MINIBATCH_SOLVERS)
+SOLVERS = ("auto", "newton", "newton-cg", "lbfgs", "prox-newton", *MINIBATCH_SOLVERS)
 
 
 class CliError(click.ClickException):

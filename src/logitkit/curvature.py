@@ -246,12 +246,12 @@ class RowCurvature:
 
 def add_penalty(penalty, blocks, slopes, diagonal=False):
     """Add the ridge's curvature to :meth:`RowCurvature.class_blocks`' blocks (or, with
-    ``diagonal``, to the diagonals (nb, d1, 1)): alpha G[k, k] to column k's ``slopes``,
-    alpha sum(G) to the joint block's."""
-    G, alpha = penalty.gram, penalty.alpha
-    shares = np.concatenate([np.diag(G), [G.sum()]]) * alpha
+    ``diagonal``, to the diagonals (nb, d1, 1)): alpha f_j G[k, k] to column k's ``slopes``,
+    alpha f_j sum(G) to the joint block's."""
+    G, weights = penalty.gram, penalty.slope_weights()[slopes]
+    shares = np.concatenate([np.diag(G), [G.sum()]])
     for k, share in enumerate(shares[: len(blocks)]):
         if diagonal:
-            blocks[k, slopes, 0] += share
+            blocks[k, slopes, 0] += share * weights
         else:
-            blocks[k, slopes, slopes] += share
+            blocks[k, slopes, slopes] += share * weights

@@ -36,7 +36,6 @@ from logitkit.design import dense
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression, is_dask
 from logitkit.messages import plain
 from logitkit.paths import regularization_path
-from logitkit.solvers.optimizers import OPTIMIZERS
 
 __all__ = ["LogisticRegressionCV", "OrdinalLogisticRegressionCV", "choose"]
 
@@ -125,17 +124,17 @@ class _CVBase(ClassifierMixin, BaseEstimator):
         else:
             alphas = np.asarray(self.alphas, dtype=float)
             if alphas.ndim != 1 or alphas.size == 0 or not (
-                    np.isfinite(alphas).all() and (alphas >= 0).all()):
-                raise ValueError("alphas must be a non-empty list of finite numbers >= 0, "
+                    np.isfinite(alphas).all() and (alphas > 0).all()):
+                raise ValueError("alphas must be a non-empty list of finite numbers > 0, "
                                  f"got {plain(self.alphas)!r}")
         if isinstance(self.cv, numbers.Integral) and self.cv < 2:
             raise ValueError(f"cv must be at least 2 folds, got {self.cv}")
         if not isinstance(self.refit, bool):
             raise ValueError(f"refit must be True or False, got {plain(self.refit)!r}")
-        if self.solver in OPTIMIZERS:
-            raise ValueError(f"solver={self.solver!r} is a minibatch solver; "
-                             f"{type(self).__name__} fits paths with the exact solvers: "
-                             "leave solver='auto'")
+        if self.solver not in ("auto", "prox-newton"):
+            raise ValueError(f"{type(self).__name__} fits its paths with solver="
+                             f"'prox-newton' (warm starts); got solver={plain(self.solver)!r}:"
+                             " leave it at 'auto'")
         return ratios
 
     def _scorer(self):
@@ -301,7 +300,8 @@ _CV_PARAMETERS = """
     scikit-learn scorer name, or a callable scorer(estimator, X, y); greater is better.
     rule: "min" or "1se" (module docstring of logitkit.cv). refit: refit on all rows at
     the choice (False: only the choice and cv_results_).
-    The other parameters are the estimator's, used in every fit.
+    The other parameters are the estimator's, used in every fit (solver: "auto" or
+    "prox-newton", the path's solver; the refit's "auto" picks it when l1_ratio_ > 0).
 
     Fitted: alpha_, l1_ratio_, best_score_ (its mean score), best_index_ (its row of
     cv_results_), cv_results_ (DataFrame, one row per (l1_ratio, alpha): mean_score,
@@ -317,12 +317,13 @@ class LogisticRegressionCV(_CVBase):
 
     _estimator_class = LogisticRegression
     _shared = ("fit_intercept", "class_weight", "solver", "tol", "max_iter", "threshold",
-               "inference")
+               "inference", "penalty_factor", "penalty_groups")
 
     def __init__(self, l1_ratios=(1.0,), n_alphas=100, alphas=None, alpha_min_ratio=None,
                  cv=5, scoring=None, rule="min", random_state=None, refit=True, *,
                  fit_intercept=True, class_weight=None, solver="auto", tol=1e-8,
-                 max_iter=100, threshold=0.5, inference=True):
+                 max_iter=100, threshold=0.5, inference=True, penalty_factor=None,
+                 penalty_groups="none"):
         self.l1_ratios = l1_ratios
         self.n_alphas = n_alphas
         self.alphas = alphas
@@ -339,6 +340,8 @@ class LogisticRegressionCV(_CVBase):
         self.max_iter = max_iter
         self.threshold = threshold
         self.inference = inference
+        self.penalty_factor = penalty_factor
+        self.penalty_groups = penalty_groups
 
     def decision_function(self, X):
         """The refitted estimator's linear predictor: (n,) or (n, K)."""
@@ -350,12 +353,13 @@ class OrdinalLogisticRegressionCV(_CVBase):
     cross-validation (the slopes are penalised, the cut points not)."""
 
     _estimator_class = OrdinalLogisticRegression
-    _shared = ("link", "class_weight", "solver", "tol", "max_iter", "inference")
+    _shared = ("link", "class_weight", "solver", "tol", "max_iter", "inference",
+               "penalty_factor")
 
     def __init__(self, l1_ratios=(1.0,), n_alphas=100, alphas=None, alpha_min_ratio=None,
                  cv=5, scoring=None, rule="min", random_state=None, refit=True, *,
                  link="logit", class_weight=None, solver="auto", tol=1e-8, max_iter=100,
-                 inference=True):
+                 inference=True, penalty_factor=None):
         self.l1_ratios = l1_ratios
         self.n_alphas = n_alphas
         self.alphas = alphas
@@ -371,6 +375,7 @@ class OrdinalLogisticRegressionCV(_CVBase):
         self.tol = tol
         self.max_iter = max_iter
         self.inference = inference
+        self.penalty_factor = penalty_factor
 
 
 for _estimator in (LogisticRegressionCV, OrdinalLogisticRegressionCV):

@@ -111,3 +111,23 @@ def is_design(X) -> bool:
 def dense(X):
     """X as a plain array: unchanged for arrays and tensors, ``toarray()`` of a design."""
     return X.toarray() if isinstance(X, Design) else X
+
+
+# rows of a structured design made dense at a time by column_subset
+_SUBSET_CHUNK = 4096
+
+
+def column_subset(X, cols):
+    """X[:, cols] for (k,) int ``cols``: the array's (or tensor's, or sparse matrix's) own
+    column selection, a copy; a structured design gives a dense float64 (n, k) array made
+    from dense chunks of its rows (never all of its columns at once)."""
+    cols = np.asarray(cols, dtype=np.intp)
+    if not isinstance(X, Design):
+        from logitkit.backends import like
+
+        return X[:, like(cols, X)]
+    out = np.empty((X.shape[0], len(cols)))
+    for start in range(0, X.shape[0], _SUBSET_CHUNK):
+        rows = slice(start, start + _SUBSET_CHUNK)
+        out[rows] = X[rows].toarray()[:, cols]
+    return out

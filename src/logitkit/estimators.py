@@ -9,10 +9,8 @@ validation and encoding live in :mod:`logitkit.inputs`, minibatch training in
 
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
-from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -35,12 +33,9 @@ from logitkit.backends import (
     to_numpy,
     weighted_counts,
 )
-from logitkit.design import dense
-from logitkit.divergence import diverging
+from logitkit.diagnosis import DiagnosisMixin
 from logitkit.exceptions import (
     AliasedColumnsWarning,
-    ConvergenceWarning,
-    PerfectSeparationWarning,
 )
 from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
 from logitkit.fitting import fit_objective
@@ -48,12 +43,12 @@ from logitkit.inference import collect
 from logitkit.inputs import InputMixin
 from logitkit.messages import plain
 from logitkit.objective import Objective
+from logitkit.penalties import L1Penalty, check_penalty_factor
 from logitkit.reporting import ReportedParameters, StatisticsMixin
-from logitkit.separation import detect_separation
 from logitkit.solvers.optimizers import OPTIMIZERS
 from logitkit.training import MinibatchMixin
 
-_SOLVERS = ("auto", "newton", "newton-cg", "lbfgs") + OPTIMIZERS
+_SOLVERS = ("auto", "newton", "newton-cg", "lbfgs", "prox-newton") + OPTIMIZERS
 
 
 def is_dask(data) -> bool:
@@ -70,29 +65,15 @@ def _lazy(estimator, method: str, X):
     return lazy_prediction(estimator, method, X)
 
 
-def _largest_log_proba(estimator, objective, rows) -> float:
-    """The largest log fitted probability of a row's own class among the rows with weight
-    in the block ``rows`` of ``objective`` (-inf if none)."""
-    log_p = estimator._observed_log_proba(objective.X[rows], objective.y[rows])
-    xp = get_namespace(log_p)
-    log_p = xp.where(objective.w[rows] > 0, log_p, xp.full_like(log_p, -math.inf))
-    return float(to_numpy(xp.max(log_p)))
-
-
 def _set_params(estimator, values: dict) -> None:
     """Store a constructor's arguments unchanged under their own names (scikit-learn's
     rule: ``__init__`` only records its parameters; validation happens in fit)."""
     for name, value in values.items():
         if name not in ("self", "__class__"):
             setattr(estimator, name, value)
-# the separation linear program is only run up to this many constraint entries
-_SEPARATION_LP_MAX = 2e7
-# fits with a row's own-class probability beyond 1 - this are probed for divergence (a
-# separated logit fit stopped at tol 1e-8 with 5 separated rows in 100k had 1 - 7e-8)
-_EXTREME_PROBA = 1e-6
 
 
-class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
+class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, ClassifierMixin,
                  BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
@@ -113,13 +94,18 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             raise ValueError(f"alpha must be a finite number >= 0, got {plain(self.alpha)!r}")
         if not (isinstance(self.l1_ratio, numbers.Real) and 0 <= self.l1_ratio <= 1):
             raise ValueError(f"l1_ratio must be in [0, 1], got {plain(self.l1_ratio)!r}")
-        if self.alpha > 0 and self.l1_ratio > 0:
-            raise NotImplementedError(
-                "L1 and elastic-net penalties (l1_ratio > 0) are not implemented yet; "
-                "use l1_ratio=0 (ridge) or alpha=0 (maximum likelihood)"
-            )
         if self.solver not in _SOLVERS:
             raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
+        if self._has_l1() and self.solver not in ("auto", "prox-newton"):
+            raise ValueError(
+                f"solver={self.solver!r} cannot fit an L1 or elastic-net penalty (alpha > 0 "
+                "and l1_ratio > 0): use solver='prox-newton' (or 'auto', which picks it)")
+        if getattr(self, "penalty_groups", "none") not in ("none", "grouped"):
+            raise ValueError("penalty_groups must be 'none' or 'grouped', got "
+                             f"{plain(self.penalty_groups)!r}")
+        if self.penalty_factor is not None and self.solver in OPTIMIZERS:
+            raise ValueError(f"penalty_factor applies to the exact solvers, not to "
+                             f"solver={self.solver!r}")
         if not (isinstance(self.tol, numbers.Real) and self.tol > 0):
             raise ValueError(f"tol must be a number > 0, got {plain(self.tol)!r}")
         if not (isinstance(self.max_iter, numbers.Integral) and self.max_iter >= 1):
@@ -129,6 +115,18 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         elif self.validation_split:
             raise ValueError("validation_split applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
+
+    def _has_l1(self) -> bool:
+        return self.alpha > 0 and self.l1_ratio > 0
+
+    def _penalties(self, n_features: int):
+        """(ridge alpha, (d,) penalty factors or None, L1Penalty or None) of the
+        elastic net alpha * sum_j f_j (l1_ratio |b_j| + (1 - l1_ratio) / 2 b_j^2)."""
+        factor = check_penalty_factor(self.penalty_factor, n_features)
+        l1 = (L1Penalty(self.alpha * self.l1_ratio, n_features, factor,
+                        getattr(self, "penalty_groups", "none") == "grouped")
+              if self._has_l1() else None)
+        return float(self.alpha) * (1.0 - float(self.l1_ratio)), factor, l1
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, clusters=None, validation_data=None, *,
@@ -149,41 +147,62 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
         if is_dask(X):
             from logitkit.dask.estimator import dask_objective
 
+            if self._has_l1() or self.penalty_factor is not None or \
+                    self.solver == "prox-newton":
+                raise ValueError("L1 and elastic-net penalties (l1_ratio > 0), penalty_factor "
+                                 "and solver='prox-newton' are not supported on Dask input: "
+                                 "fit in memory (e.g. X.compute()) or use l1_ratio=0")
+
             objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
                                                  validation_data, persist)
             return self._fit_exact(objective, clusters)
         if persist != "auto":
             raise ValueError(f"persist={plain(persist)!r} applies to Dask input; X is "
                              f"{type(X).__name__}, which is fitted in memory")
-        Xd = self._design(X, reset=True)
-        classes, codes = self._target(y, Xd)
-        weights = self._weights(sample_weight, Xd, classes, codes)
-        self.empty_classes_ = self._empty_classes(
-            classes, weighted_counts(codes, weights, len(classes)))
+        Xd, codes, weights, family = self._prepare(X, y, sample_weight)
         if clusters is not None:
             clusters = column_or_1d(clusters)
             check_consistent_length(Xd, clusters)
-        family = self._family(len(classes))
-        self.classes_ = classes
-        self.target_name_ = getattr(y, "name", None)
-        self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
-                            else [f"x{j}" for j in range(Xd.shape[1])])
+        classes = self.classes_
         if self.solver in OPTIMIZERS:
             return self._fit_minibatch(Xd, codes, weights, clusters, validation_data)
         if validation_data is not None:
             raise ValueError("validation_data applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
+        ridge, factor, l1 = self._penalties(Xd.shape[1])
         objective = Objective(family, Xd, codes, weights, len(classes),
-                              self._fits_intercept(), alpha=float(self.alpha))
-        return self._fit_exact(objective, clusters, Xd)
+                              self._fits_intercept(), alpha=ridge, penalty_factor=factor)
+        return self._fit_exact(objective, clusters, Xd, l1)
 
-    def _fit_exact(self, objective, clusters, Xd=None):
-        """Solve ``objective`` and keep the result; ``Xd`` the in-memory design matrix
-        (None for a Dask objective: no separation linear program then)."""
+    def _prepare(self, X, y, sample_weight):
+        """(design Xd, (n,) class codes, (n,) weights, family) of in-memory input, X
+        validated and encoded once; sets the attributes that describe the input
+        (``classes_``, ``coef_names_``, ``empty_classes_``, ...)."""
+        Xd = self._design(X, reset=True)
+        classes, codes = self._target(y, Xd)
+        weights = self._weights(sample_weight, Xd, classes, codes)
+        self.empty_classes_ = self._empty_classes(
+            classes, weighted_counts(codes, weights, len(classes)))
+        family = self._family(len(classes))
+        self.classes_ = classes
+        self.target_name_ = getattr(y, "name", None)
+        self.coef_names_ = (self.encoder_.output_names if self.encoder_ is not None
+                            else [f"x{j}" for j in range(Xd.shape[1])])
+        return Xd, codes, weights, family
+
+    def _fit_exact(self, objective, clusters, Xd=None, l1=None):
+        """Solve ``objective`` (+ ``l1``) and keep the result; ``Xd`` the in-memory design
+        matrix (None for a Dask objective: no separation linear program then)."""
         aliased = self._aliased_columns(objective)
         with np.errstate(over="ignore", under="ignore"):
-            result = fit_objective(objective, self.solver, self.tol, self.max_iter, aliased)
+            result = fit_objective(objective, self.solver, self.tol, self.max_iter, aliased,
+                                   l1)
+        return self._keep_result(objective, result, clusters, Xd)
+
+    def _keep_result(self, objective, result, clusters=None, Xd=None):
+        """Set the fitted attributes from ``result``, a FitResult of ``objective``."""
         self.result_ = result
+        self.kkt_violation_ = result.report.kkt_violation
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self._set_coefficients(objective, result.params)
@@ -236,96 +255,6 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
             )
         return empty
 
-    def _diagnose(self, Xd, result, objective):
-        """Warn about separation or non-convergence; returns the SeparationReport or None.
-
-        Sets ``separation_status_``, the summary's one-word account of the check. The
-        exact check needs the in-memory design ``Xd`` (None: a Dask fit, which reports
-        the symptom only).
-        """
-        report = None
-        read = objective.reads.rows  # (in memory these passes are not counted)
-        self.separation_status_ = "none" if self.alpha == 0 else "not checked (penalised)"
-        if self.alpha == 0:
-            # the linear program runs for fits that did not converge, or that show the
-            # symptom of diverging estimates: fitted probabilities of 0 or 1 where one more
-            # Newton step would still move the log-odds (logitkit.divergence)
-            codes, weights = objective.y, objective.w
-            small = Xd is not None and Xd.shape[0] * max(1, Xd.shape[1]) * (
-                len(self.classes_) - 1) <= _SEPARATION_LP_MAX
-            check = (not result.converged and small) or (
-                self._max_observed_proba(Xd, codes, weights, objective, result.params)
-                > 1 - _EXTREME_PROBA
-                and diverging(objective, result))
-            if check and small:
-                report = detect_separation(to_numpy(dense(Xd)), to_numpy(codes),
-                                           objective.family.name, len(self.classes_),
-                                           fit_intercept=self._fits_intercept(),
-                                           sample_weight=to_numpy(weights))
-            elif check:
-                self.separation_status_ = ("possible (too large to check)" if Xd is not None
-                                           else "possible (not checked on Dask input)")
-                skipped = (f"is skipped above {_SEPARATION_LP_MAX:g} entries (rows x columns "
-                           "x (classes - 1))" if Xd is not None else
-                           "needs the rows in memory and is not run on Dask input")
-                warnings.warn(
-                    "Fitted probabilities of 0 or 1 occurred: the classes may be separated, "
-                    "in which case the maximum-likelihood estimate does not exist. The exact "
-                    f"check (a linear program) {skipped}; fit with alpha > 0 if the "
-                    "coefficients are implausibly large.",
-                    PerfectSeparationWarning,
-                    stacklevel=3,
-                )
-        if report is not None and report.separated:
-            self.separation_status_ = ("complete" if report.complete else "quasi-complete"
-                                       ) + " (estimates diverge)"
-            names = [self.coef_names_[j] for j in report.features]
-            by = f"by {', '.join(names)}" if names else "by the intercept or cut points alone"
-            kind = "completely" if report.complete else "quasi-completely"
-            warnings.warn(
-                f"The classes are {kind} separated {by}: the maximum-likelihood estimate does "
-                "not exist, and the coefficients are finite only because the solver stopped. "
-                "Fit with alpha > 0 (a ridge penalty) for finite, meaningful estimates.",
-                PerfectSeparationWarning,
-                stacklevel=3,
-            )
-        elif not result.converged:
-            warnings.warn(
-                f"{result.solver} did not converge: {result.report.reason}; max |gradient| = "
-                f"{result.report.grad_max:.3g} > tol = {self.tol:g} after {result.n_iter} "
-                "iterations. Increase max_iter, or check the data for collinear columns.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        if Xd is not None:
-            objective.reads.rows = read
-        return report
-
-    def _max_observed_proba(self, Xd, codes, weights, objective=None, params=None) -> float:
-        """Largest fitted probability of a row's own class (rows with weight > 0): the
-        objective's by-product of its pass at ``params`` when it has one, else computed
-        where Xd lives.
-
-        Host blocks are a sixteenth of the rows (at least 2048, at most 65536: the
-        temporaries stay far below X); a tensor's are large, as each costs kernel
-        launches.
-        """
-        known = None if objective is None else objective.largest_observed_proba(params)
-        if known is not None:
-            return known
-        if Xd is None:  # a Dask objective: one pass over its partitions
-            return float(np.exp(objective.row_maximum(partial(_largest_log_proba, self))))
-        n = len(codes)
-        block = (1 << 20) if is_torch_array(Xd) else int(np.clip(n // 16, 2048, 65536))
-        largest = -np.inf
-        for start in range(0, n, block):
-            rows = slice(start, start + block)
-            log_p = self._observed_log_proba(Xd[rows], codes[rows])
-            xp = get_namespace(log_p)
-            log_p = xp.where(weights[rows] > 0, log_p, xp.full_like(log_p, -math.inf))
-            largest = max(largest, float(to_numpy(xp.max(log_p))))
-        return float(np.exp(largest))
-
     def _observed_log_proba(self, Xd, codes):
         """(n,) float64 log fitted probability of each row's own class, where Xd lives."""
         proba = self._proba(Xd)
@@ -372,6 +301,9 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, ClassifierMixin,
 
 
 _COMMON_PARAMETERS = """
+    penalty_factor: None or (d,) non-negative factors f_j of the penalty of each feature
+    column (after encoding), glmnet's ``penalty.factor`` used as given (not rescaled);
+    0 leaves a column unpenalised.
     device: None keeps the data where it is (NumPy on the host, a torch tensor on its
     device); "cpu", "cuda", ... fits on that torch device (torch tensors and NumPy input
     alike). Predictions come back as NumPy arrays. Without PyTorch this is an ImportError
@@ -389,17 +321,26 @@ _COMMON_PARAMETERS = """
 class LogisticRegression(_LogitBase):
     """Binary (2 classes) or multinomial softmax (K > 2) logistic regression.
 
-    Minimises the weighted mean log-loss + alpha * (1 - l1_ratio) / 2 * ||coef||^2;
-    intercepts are not penalised. ``coef_`` has shape (1, d) for two classes and (K, d)
-    for K > 2 in the symmetric form of scikit-learn (columns sum to zero over classes);
-    ``coef_[k] - coef_[0]`` is the baseline-category form that R and Stata report.
+    Minimises the weighted mean log-loss + alpha * sum_j f_j * (l1_ratio * |coef_j| +
+    (1 - l1_ratio) / 2 * coef_j^2) (docs/penalties.md); intercepts are not penalised.
+    ``coef_`` has shape (1, d) for two classes and (K, d) for K > 2 in the symmetric form
+    of scikit-learn (columns sum to zero over classes, except with an L1 part, where the
+    K x d coefficients are what the penalty sees, as in glmnet, and the intercepts are
+    centred); ``coef_[k] - coef_[0]`` is the baseline-category form that R and Stata report.
+    penalty_groups: multinomial L1 only: "none" (each coefficient on its own) or
+    "grouped" (a feature's K coefficients enter or leave together, glmnet's
+    ``type.multinomial="grouped"``).
 
     threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
     >= threshold (default 0.5), else classes_[0]. Tune it with scikit-learn's
     ``TunedThresholdClassifierCV`` (docs/threshold.md).
     solver: "auto" (Newton with Cholesky; truncated Newton above 1000 parameters and for
     multinomial fits whose Hessian costs many passes over X), "newton", "newton-cg" or
-    "lbfgs". tol bounds the largest gradient entry in standardised coordinates.
+    "lbfgs"; "prox-newton" (proximal Newton with working sets; what "auto" picks when alpha
+    > 0 and l1_ratio > 0, the only exact solver for an L1 part). tol bounds the largest
+    gradient entry in standardised coordinates (prox-newton: the largest violation of
+    the optimality conditions, in the units of the gradient of the mean loss, reported
+    as ``kkt_violation_``; None for the other solvers).
     The minibatch solvers "sgd", "adam", "rmsprop" and "adagrad" train the same objective
     the way Keras does; their keyword-only parameters (learning_rate, epochs, batch_size,
     ...) are described in :class:`logitkit.solvers.stochastic.TrainingConfig` and
@@ -413,7 +354,7 @@ class LogisticRegression(_LogitBase):
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
-                 inference=True):
+                 inference=True, penalty_factor=None, penalty_groups="none"):
         _set_params(self, locals())
 
     def _family(self, n_classes):
@@ -421,7 +362,10 @@ class LogisticRegression(_LogitBase):
             raise ValueError(f"threshold={plain(self.threshold)!r} applies to binary fits; y has "
                              f"{n_classes} classes (a multinomial fit predicts the most "
                              "probable class): leave threshold at 0.5")
-        return Binomial() if n_classes == 2 else Multinomial()
+        if n_classes == 2:
+            return Binomial()
+        # an L1 part penalises the K x d coefficients of the symmetric form (glmnet's)
+        return Multinomial(full=self._has_l1())
 
     def _fits_intercept(self):
         return bool(self.fit_intercept)
@@ -431,7 +375,10 @@ class LogisticRegression(_LogitBase):
         d = objective.d
         slopes = W[:, :d]
         intercepts = W[:, d] if objective.fit_intercept else np.zeros(W.shape[0])
-        if len(self.classes_) > 2:
+        if objective.m == len(self.classes_) > 2:  # the symmetric form: as fitted
+            slopes = slopes.copy()
+            intercepts = intercepts - intercepts.mean()
+        elif len(self.classes_) > 2:
             slopes = np.vstack([np.zeros((1, d)), slopes])
             intercepts = np.concatenate([[0.0], intercepts])
             slopes = slopes - slopes.mean(axis=0)
@@ -459,8 +406,9 @@ class LogisticRegression(_LogitBase):
             return ReportedParameters(per_class, pd.Index(terms, name="term"),
                                       np.ones(d1, bool), np.arange(d1) >= d1 - d)
         base = self._default_base() if base_class is None else self._class_index(base_class)
-        natural = np.vstack([np.zeros((d1, d1 * (K - 1))),
-                             np.kron(np.eye(K - 1), per_class)])  # (K*d1, p): all classes
+        natural = np.kron(np.eye(K), per_class)  # (K*d1, p): all classes
+        if len(self.result_.params) < K * d1:  # the baseline form: class 0's row is 0
+            natural = natural[:, d1:]
         blocks = [natural[k * d1:(k + 1) * d1] - natural[base * d1:(base + 1) * d1]
                   for k in range(K) if k != base]
         labels = [c for k, c in enumerate(self.classes_) if k != base]
@@ -523,7 +471,8 @@ class OrdinalLogisticRegression(_LogitBase):
     ("logit", "probit" or "cloglog"); the MASS::polr / Stata ologit sign convention.
     The order of the classes is a pandas Categorical's category order, else sorted.
     ``coef_`` has shape (d,), ``thresholds_`` (K-1,), increasing. No intercept: the
-    cut points absorb it.
+    cut points absorb it. Penalised as LogisticRegression (the slopes only; solver
+    "prox-newton" for alpha > 0 and l1_ratio > 0).
     """
 
     def __init__(self, link="logit", alpha=0.0, l1_ratio=0.0, class_weight=None,
@@ -533,7 +482,7 @@ class OrdinalLogisticRegression(_LogitBase):
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
-                 inference=True):
+                 inference=True, penalty_factor=None):
         _set_params(self, locals())
 
     _ordered_classes = True

@@ -9,7 +9,9 @@ import numpy as np
 from logitkit.backends import to_numpy
 from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
+from logitkit.penalties import L1Penalty
 from logitkit.solvers import SOLVERS, SolverReport
+from logitkit.solvers.prox_newton import prox_newton
 
 # Newton's p x p Hessian is cheap up to this many parameters; beyond it, truncated Newton
 # (Hessian-vector products, one pass over X each)
@@ -153,9 +155,15 @@ def hessian_objective(objective: Objective) -> Objective:
 
 
 def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
-                  aliased: np.ndarray | None = None) -> FitResult:
-    """Minimise ``objective`` from the null model with the named solver ("auto" picks),
-    the slopes of the ``aliased`` columns ((d,) bool) fixed at 0."""
+                  aliased: np.ndarray | None = None, l1: L1Penalty | None = None,
+                  start=None, screen=None) -> FitResult:
+    """Minimise ``objective`` (+ the ``l1`` penalty) from the null model with the named
+    solver ("auto" picks; prox-newton whenever ``l1`` has alpha > 0), the slopes of the
+    ``aliased`` columns ((d,) bool) fixed at 0. prox-newton only: ``start``, natural
+    parameters to start from (a warm start), and ``screen``, (d,) bool columns for its
+    first working set."""
+    if solver == "prox-newton" or (solver == "auto" and l1 is not None and l1.alpha > 0):
+        return _fit_proximal(objective, l1, tol, max_iter, aliased, start, screen)
     free = free_parameters(objective.n_params, objective.d1, objective.q, aliased)
     name = choose_solver(solver, int(free.sum()), objective)
     curvature = hessian_objective(objective) if name == "newton" else None
@@ -176,6 +184,26 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
         solver=name,
         report=report,
         hessian=_hessian_at(problem, params),
+        aliased=None if aliased is None or not np.any(aliased) else np.asarray(aliased, bool),
+    )
+
+
+def _fit_proximal(objective: Objective, l1, tol, max_iter, aliased, start, screen):
+    """:func:`fit_objective` by :func:`~logitkit.solvers.prox_newton.prox_newton`."""
+    l1 = L1Penalty(0.0, objective.d) if l1 is None else l1
+    sums = class_weight_sums(objective)
+    theta0 = null_parameters(objective, sums) if start is None else start
+    report = prox_newton(objective, l1, theta0, tol, max_iter, screen, aliased)
+    W, _ = objective.unpack(report.params)
+    penalties = objective.penalty.value(W) + l1.value(W[:, : objective.d])
+    return FitResult(
+        params=report.params,
+        objective_value=float(report.value),
+        log_likelihood=-(report.value - penalties) * objective.total_weight,
+        null_log_likelihood=null_log_likelihood(objective, sums),
+        n_obs=objective.total_weight,
+        solver="prox-newton",
+        report=report,
         aliased=None if aliased is None or not np.any(aliased) else np.asarray(aliased, bool),
     )
 

@@ -1,4 +1,4 @@
-"""The objective: weighted mean loss of a family over X, plus the L2 penalty.
+"""The objective: weighted mean loss of a family over X, plus the L2 (ridge) penalty.
 
 Natural flat parameters (length p = m * d1 + q):
     W.ravel()  W has shape (m, d1): row k holds the slopes of eta column k and, when
@@ -27,7 +27,7 @@ from logitkit.block_sums import (
     finish_scores,
     negated_outer,
 )
-from logitkit.design import dense, is_design
+from logitkit.design import column_subset, dense, is_design
 from logitkit.families import Family
 from logitkit.families.base import Scratch
 from logitkit.penalties import L2Penalty
@@ -74,6 +74,7 @@ class Objective:
         fit_intercept: bool,
         alpha: float = 0.0,
         reads: RowReads | None = None,
+        penalty_factor=None,
     ):
         self.family = family
         self.X, self.y, self.w = X, y, weights
@@ -88,7 +89,9 @@ class Objective:
         self.d1 = self.d + int(fit_intercept)
         self.n_params = self.m * self.d1 + self.q
         self.total_weight = float(to_numpy(self.xp.sum(weights)))
-        self.penalty = L2Penalty(alpha, family.slope_gram(n_classes), self.d)
+        # alpha: the ridge's (alpha * (1 - l1_ratio) of an elastic net); penalty_factor:
+        # (d,) its per-column factors, None for ones (see logitkit.penalties)
+        self.penalty = L2Penalty(alpha, family.slope_gram(n_classes), self.d, penalty_factor)
         # a block's temporaries stay within 1/16 of X and 8 MB (DESIGN.md rule 4): passes
         # for values and gradients hold about one float64 row per row, passes for
         # Hessians and scores about m + 2 of them. On an accelerator, where each operation
@@ -110,9 +113,21 @@ class Objective:
         blocks of the same size: the memory budget is X's, and a row sample's own sixteenth
         made a Hessian's blocks small (float32 300k x 100: 520 rows)."""
         sub = Objective(self.family, self.X[rows], self.y[rows], self.w[rows],
-                        self.n_classes, self.fit_intercept, self.alpha, self.reads)
+                        self.n_classes, self.fit_intercept, self.alpha, self.reads,
+                        self.penalty.factor)
         sub.block_rows, sub.wide_block_rows = self.block_rows, self.wide_block_rows
         return sub
+
+    def columns(self, cols, step: int = 1) -> Objective:
+        """The objective over every ``step``-th row and the columns ``cols`` ((k,) int)
+        only, as if the other slopes were 0 (the curvature of a working set): X's rows
+        and columns taken by :func:`~logitkit.design.column_subset`, a copy of (n / step)
+        x k entries."""
+        rows = slice(0, None, step)
+        factor = None if self.penalty.factor is None else self.penalty.factor[cols]
+        return Objective(self.family, column_subset(self.X[rows], cols), self.y[rows],
+                         self.w[rows], self.n_classes, self.fit_intercept, self.alpha,
+                         self.reads, factor)
 
     # -- whole-data summaries (logitkit.dask's objective computes them over partitions) --
     def sample_rows(self, step: int):
@@ -474,7 +489,7 @@ class Objective:
         grad[md:] = der.grad_aux
         grad *= scale
         if penalised:
-            if self.penalty.identity:
+            if self.penalty.identity and self.penalty.factor is None:
                 grad_W[:, : self.d] += self.penalty.alpha * W[:, : self.d]
             else:
                 grad_W += self.penalty.gradient(W)

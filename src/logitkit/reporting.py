@@ -257,6 +257,8 @@ class StatisticsMixin:
                          "columns before them and were left out of the fit: rows marked "
                          "(aliased) were not estimated, and the degrees of freedom count the "
                          f"{self.n_params_} estimated parameters.")
+        if self.alpha > 0 and self.l1_ratio > 0:
+            notes.append(self._selected_note())
         scanned = [c.name for c in getattr(self.encoder_, "columns", ()) if c.scanned]
         if scanned:
             notes.append(f"The levels of the categorical column(s) {scanned} were found by "
@@ -267,6 +269,13 @@ class StatisticsMixin:
                                       ["aliased", "no weight", "separated"], "")
         return Summary(self._title(), tuple(self._header(cov_label)), table, tuple(notes),
                        level=1 - alpha)
+
+    def _selected_note(self) -> str:
+        """The terms an L1 penalty kept (a non-zero coefficient in some class)."""
+        kept = np.any(np.atleast_2d(self.coef_) != 0, axis=0)
+        names = [name for name, k in zip(self.coef_names_, kept, strict=True) if k]
+        return (f"The L1 penalty (alpha={self.alpha:g}, l1_ratio={self.l1_ratio:g}) selected "
+                f"{len(names)} of {len(kept)} terms: {names}.")
 
     def _no_inference(self) -> tuple[str, str]:
         """(covariance-type label, reason) for a fit without inference matrices."""

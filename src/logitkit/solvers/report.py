@@ -9,7 +9,12 @@ import numpy as np
 
 @dataclass(frozen=True)
 class SolverReport:
-    """params: solver coordinates at the end; history: one dict per iteration."""
+    """params: solver coordinates at the end (natural parameters for prox-newton);
+    history: one dict per iteration; kkt_violation: the largest violation of the
+    optimality conditions of a penalised fit, in the units of the gradient of the mean
+    loss (prox-newton only; None for the smooth solvers, whose grad_max is in standardised
+    coordinates); gradient: prox-newton's natural gradient of the smooth part at params
+    (a path's strong rule uses it)."""
 
     params: np.ndarray
     value: float
@@ -18,3 +23,5 @@ class SolverReport:
     converged: bool
     reason: str
     history: list = field(default_factory=list)
+    kkt_violation: float | None = None
+    gradient: np.ndarray | None = field(default=None, repr=False)
