@@ -204,6 +204,17 @@ def test_a_class_too_rare_for_the_folds():
         _cv("multinomial", l1_ratios=[1.0]).set_params(cv=folds).fit(X, y)
 
 
+def test_unconverged_fold_fits_warn_once():
+    X, y = _data("binary")
+    with pytest.warns(lk.ConvergenceWarning) as caught:
+        cv = _cv("binary", l1_ratios=[1.0], max_iter=1).fit(X, y)
+    told = [w for w in caught if "fold fits did not converge" in str(w.message)]
+    assert len(told) == 1
+    failed = cv.cv_results_["n_unconverged"]
+    assert str(told[0].message).startswith(f"{failed.sum()} of {4 * N_ALPHAS} fold fits")
+    assert failed.max() <= 4 and failed.sum() > 0
+
+
 def test_plot_cv():
     X, y = _data("binary")
     cv = _cv("binary", l1_ratios=[0.5, 1.0], rule="1se").fit(X, y)
@@ -222,7 +233,8 @@ def test_plot_cv():
 # Folds split rows: a row of weight 2 and two copies of it fall in different folds, so
 # the choice (and hence the refit) differs; weights are still frequency weights in
 # every fit and held-out score (test_choice_equals_a_hand_written_loop). scikit-learn's
-# own LogisticRegressionCV fails this check for the same reason.
+# own LogisticRegressionCV fails this check for the same reason. (Where the two choices
+# happen to agree the check passes: the ordinal model's does at the check's seed.)
 _CV_EXPECTED = {
     "check_sample_weight_equivalence_on_dense_data": "folds split repeated rows",
 }
@@ -232,7 +244,12 @@ _ORDINAL_CV_EXPECTED = dict(_CV_EXPECTED, check_classifiers_train="blobs violate
                                                                   "proportional odds")
 
 
-@pytest.mark.filterwarnings("ignore::logitkit.ConvergenceWarning")
+# The checks' tiny data are often separated: the multinomial lasso at the smallest alpha
+# of a training fold can stop short of tol (prox-newton: "no further progress at machine
+# precision", with a RuntimeWarning from its model step; Part P's solver, reported),
+# which the CV tells in one ConvergenceWarning (test_unconverged_fold_fits_warn_once).
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @parametrize_with_checks(
     [lk.LogisticRegressionCV(n_alphas=4, cv=3), lk.OrdinalLogisticRegressionCV(n_alphas=4, cv=3)],
     expected_failed_checks=lambda e: (_ORDINAL_CV_EXPECTED if isinstance(

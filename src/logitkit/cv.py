@@ -22,6 +22,7 @@ best l1_ratio's grid, the largest alpha whose mean score is within one standard 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from logitkit.design import dense
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression, is_dask
+from logitkit.exceptions import ConvergenceWarning
 from logitkit.messages import plain
 from logitkit.paths import regularization_path
 
@@ -62,6 +64,24 @@ def choose(means, ses, alphas, rule: str) -> tuple[int, int]:
         within = np.flatnonzero(np.isfinite(means[k]) & (means[k] >= means[k][i] - se))
         i = within[np.argmax(alphas[k][within])]
     return k, int(i)
+
+
+def _warn_unconverged(ratios, paths, unconverged, n_folds) -> None:
+    """One ConvergenceWarning for the fold fits that did not converge (if any)."""
+    total = sum(len(path.alphas_) for path in paths) * n_folds
+    failed = sum(int(counts.sum()) for counts in unconverged)
+    if failed:
+        where = "; ".join(
+            f"l1_ratio {r:g}: alpha " + " to ".join(
+                dict.fromkeys(f"{a:.3g}" for a in (path.alphas_[counts > 0].max(),
+                                                   path.alphas_[counts > 0].min())))
+            for r, path, counts in zip(ratios, paths, unconverged, strict=True)
+            if counts.any())
+        warnings.warn(
+            f"{failed} of {total} fold fits did not converge ({where}; cv_results_ "
+            "column n_unconverged): their held-out scores are those of the last iterate. "
+            "Increase max_iter or tol, or end the grid at a larger alpha (alpha_min_ratio).",
+            ConvergenceWarning, stacklevel=3)
 
 
 def _score(scorer, estimator, X, y, sample_weight) -> float:
@@ -171,17 +191,25 @@ class _CVBase(ClassifierMixin, BaseEstimator):
         weights = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
         folds = self._folds(X_cv, y, groups)
         scores = [np.full((len(folds), len(path.alphas_)), np.nan) for path in paths]
+        unconverged = [np.zeros(len(path.alphas_), int) for path in paths]
         for f, (train, test) in enumerate(folds):
             X_train, y_train = _safe_indexing(X_cv, train), _safe_indexing(y, train)
             X_test, y_test = _safe_indexing(X_cv, test), _safe_indexing(y, test)
             w_train = None if weights is None else weights[train]
             w_test = None if weights is None else weights[test]
-            for r, path, table in zip(ratios, paths, scores, strict=True):
-                fold = regularization_path(X_train, y_train, estimator=base, l1_ratio=r,
-                                           alphas=path.alphas_, sample_weight=w_train)
+            for r, path, table, failed in zip(ratios, paths, scores, unconverged,
+                                              strict=True):
+                with warnings.catch_warnings():  # (counted, and told once below)
+                    warnings.simplefilter("ignore", ConvergenceWarning)
+                    fold = regularization_path(X_train, y_train, estimator=base,
+                                               l1_ratio=r, alphas=path.alphas_,
+                                               sample_weight=w_train)
                 for i in range(min(len(fold.alphas_), len(path.alphas_))):
-                    table[f, i] = _score(scorer, fold.estimator(i), X_test, y_test, w_test)
-        self._keep(ratios, paths, scores, len(folds))
+                    model = fold.estimator(i)
+                    failed[i] += not model.converged_
+                    table[f, i] = _score(scorer, model, X_test, y_test, w_test)
+        _warn_unconverged(ratios, paths, unconverged, len(folds))
+        self._keep(ratios, paths, scores, unconverged, len(folds))
         if self.refit:
             self.best_estimator_ = clone(base).set_params(
                 alpha=self.alpha_, l1_ratio=self.l1_ratio_).fit(X, y, sample_weight)
@@ -214,7 +242,7 @@ class _CVBase(ClassifierMixin, BaseEstimator):
                     "splitter (cv) that keeps each class in every training part")
         return folds
 
-    def _keep(self, ratios, paths, scores, n_folds) -> None:
+    def _keep(self, ratios, paths, scores, unconverged, n_folds) -> None:
         """Set cv_results_, the choice and the paths from the fold scores."""
         means = [table.mean(axis=0) for table in scores]
         stds = [table.std(axis=0, ddof=1) if n_folds > 1 else np.full(table.shape[1], np.nan)
@@ -222,12 +250,13 @@ class _CVBase(ClassifierMixin, BaseEstimator):
         ses = [std / np.sqrt(n_folds) for std in stds]
         k, i = choose(means, ses, [path.alphas_ for path in paths], self.rule)
         frames = []
-        for r, path, table, mean, std, se in zip(ratios, paths, scores, means, stds, ses,
-                                                 strict=True):
+        for r, path, table, mean, std, se, failed in zip(ratios, paths, scores, means, stds,
+                                                         ses, unconverged, strict=True):
             columns = {"l1_ratio": r, "alpha": path.alphas_, "mean_score": mean,
                        "std_score": std, "se_score": se}
             columns.update({f"split{f}_score": table[f] for f in range(n_folds)})
             columns["n_nonzero"] = np.asarray(path.n_nonzero_)
+            columns["n_unconverged"] = failed
             frames.append(pd.DataFrame(columns))
         self.cv_results_ = pd.concat(frames, ignore_index=True)
         self.best_index_ = sum(len(path.alphas_) for path in paths[:k]) + i
@@ -305,8 +334,9 @@ _CV_PARAMETERS = """
 
     Fitted: alpha_, l1_ratio_, best_score_ (its mean score), best_index_ (its row of
     cv_results_), cv_results_ (DataFrame, one row per (l1_ratio, alpha): mean_score,
-    std_score (ddof=1), se_score, split<f>_score, n_nonzero on all rows), paths_ (the
-    paths on all rows, one per l1_ratio), n_splits_, best_estimator_ (the refit), and
+    std_score (ddof=1), se_score, split<f>_score, n_nonzero on all rows, n_unconverged
+    fold fits (told in one ConvergenceWarning)), paths_ (the paths on all rows, one per
+    l1_ratio), n_splits_, best_estimator_ (the refit), and
     every fitted attribute and method of the refit (coef_, summary(), save(), ...).
 """
 
