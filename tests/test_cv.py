@@ -16,7 +16,7 @@ from sklearn.model_selection import KFold, StratifiedKFold  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 import logitkit as lk  # noqa: E402
-from logitkit.cv import choose  # noqa: E402
+from logitkit.cv import choose, neg_log_loss  # noqa: E402
 from logitkit.paths import regularization_path  # noqa: E402
 from logitkit.plots import plot_cv  # noqa: E402
 
@@ -102,6 +102,31 @@ def test_choice_equals_a_hand_written_loop(kind, ratios, weighted):
     assert one_se.l1_ratio_ == cv.l1_ratio_
     assert one_se.alpha_ == results["alpha"][within].max() >= cv.alpha_
     assert one_se.alpha_ == one_se.cv_results_["alpha"][one_se.best_index_]
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+def test_neg_log_loss_is_scikit_learns(kind):
+    X, y = _data(kind)
+    model = clone(_estimator(kind)).set_params(alpha=0.01, l1_ratio=1.0).fit(X, y)
+    weights = np.random.default_rng(3).uniform(0, 2, size=len(y))
+    scorer = get_scorer("neg_log_loss")
+    for w in (None, weights):
+        expected = scorer(model, X, y) if w is None else scorer(model, X, y, sample_weight=w)
+        assert neg_log_loss(model, X, y, w) == pytest.approx(expected, rel=1e-14)
+
+
+def test_neg_log_loss_follows_the_class_order():
+    # scikit-learn's log_loss sorts the labels, so its scorer pairs the columns of an
+    # ordinal model whose classes_ are not sorted with the wrong classes; ours does not
+    X, y = _data("ordinal")
+    labels = pd.Series(pd.Categorical(np.array(["low", "mid", "high"])[y],
+                                      categories=["low", "mid", "high"], ordered=True))
+    named = lk.OrdinalLogisticRegression(alpha=0.01, l1_ratio=1.0).fit(X, labels)
+    coded = lk.OrdinalLogisticRegression(alpha=0.01, l1_ratio=1.0).fit(X, y)
+    assert neg_log_loss(named, X, labels) == pytest.approx(neg_log_loss(coded, X, y),
+                                                           rel=1e-12)
+    assert get_scorer("neg_log_loss")(named, X, labels) != pytest.approx(
+        neg_log_loss(named, X, labels), rel=1e-3)
 
 
 def test_choose_rules_and_ties():

@@ -39,7 +39,7 @@ from logitkit.exceptions import ConvergenceWarning
 from logitkit.messages import plain
 from logitkit.paths import regularization_path
 
-__all__ = ["LogisticRegressionCV", "OrdinalLogisticRegressionCV", "choose"]
+__all__ = ["LogisticRegressionCV", "OrdinalLogisticRegressionCV", "choose", "neg_log_loss"]
 
 RULES = ("min", "1se")
 
@@ -82,6 +82,17 @@ def _warn_unconverged(ratios, paths, unconverged, n_folds) -> None:
             "column n_unconverged): their held-out scores are those of the last iterate. "
             "Increase max_iter or tol, or end the grid at a larger alpha (alpha_min_ratio).",
             ConvergenceWarning, stacklevel=3)
+
+
+def neg_log_loss(estimator, X, y, sample_weight=None) -> float:
+    """scikit-learn's ``neg_log_loss`` scorer (the weighted mean of log p, p the fitted
+    probability of each row's class clipped to [eps, 1 - eps]) without its checks of
+    the labels, which took half the time of a 5-fold, 200-alpha CV of 944 rows."""
+    proba = estimator.predict_proba(X)
+    codes = pd.Index(estimator.classes_).get_indexer(np.asarray(y))
+    eps = np.finfo(proba.dtype).eps
+    p = np.clip(proba[np.arange(len(codes)), codes], eps, 1 - eps)
+    return float(np.average(np.log(p), weights=sample_weight))
 
 
 def _score(scorer, estimator, X, y, sample_weight) -> float:
@@ -159,6 +170,8 @@ class _CVBase(ClassifierMixin, BaseEstimator):
 
     def _scorer(self):
         scoring = "neg_log_loss" if self.scoring is None else self.scoring
+        if scoring == "neg_log_loss":
+            return neg_log_loss
         if isinstance(scoring, str):
             return get_scorer(scoring)  # (an unknown name: scikit-learn's ValueError)
         if callable(scoring):
