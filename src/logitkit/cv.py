@@ -191,8 +191,8 @@ class _CVBase(ClassifierMixin, BaseEstimator):
         """
         ratios = self._check_params()
         if is_dask(X):
-            raise TypeError(f"{type(self).__name__} needs the rows in memory; X is a Dask "
-                            "collection: compute() it, or fit a path per alpha on Dask")
+            raise TypeError(f"{type(self).__name__} needs the rows in memory (it fits paths "
+                            "on row subsets); X is a Dask collection: compute() it first")
         base = self._base()
         scorer = self._scorer()
         grid = {"n_alphas": self.n_alphas, "alpha_min_ratio": self.alpha_min_ratio,
