@@ -4,6 +4,7 @@ Public names only; see the README for a tour.
 """
 
 from logitkit import datasets
+from logitkit.cv import LogisticRegressionCV, OrdinalLogisticRegressionCV
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
 from logitkit.exceptions import (
     AliasedColumnsWarning,
@@ -22,8 +23,10 @@ __all__ = [
     "ConvergenceWarning",
     "DataFileError",
     "LogisticRegression",
+    "LogisticRegressionCV",
     "ModelFileError",
     "OrdinalLogisticRegression",
+    "OrdinalLogisticRegressionCV",
     "PerfectSeparationWarning",
     "RegularizationPath",
     "__version__",

@@ -1,5 +1,5 @@
-"""Command-line interface: ``logitkit <command>`` (fit, summary, predict, evaluate, demo,
-datasets).
+"""Command-line interface: ``logitkit <command>`` (fit, cv, summary, predict, evaluate,
+demo, datasets).
 
 Exit codes: 0 success, 1 a failed fit (a numerical error or no convergence), 2 bad input
 or usage. Errors are one line on stderr (``--debug`` shows the traceback); notes and
@@ -10,6 +10,7 @@ Output files are written atomically, so a failed or interrupted run never leaves
 from __future__ import annotations
 
 import functools
+import importlib
 import itertools
 import json
 import sys
@@ -57,8 +58,20 @@ def _one_line_usage_errors():
         raise CliError(e.format_message() + hint) from None
 
 
+# commands in modules of their own that use this one's helpers: imported when asked for
+_LAZY_COMMANDS = {"cv": "logitkit.cli_cv"}
+
+
 class _Group(click.Group):
     """A click group whose usage errors are one line, like every other error."""
+
+    def list_commands(self, ctx):
+        return sorted([*super().list_commands(ctx), *_LAZY_COMMANDS])
+
+    def get_command(self, ctx, name):
+        if name in _LAZY_COMMANDS:
+            return getattr(importlib.import_module(_LAZY_COMMANDS[name]), name)
+        return super().get_command(ctx, name)
 
     def make_context(self, *args, **kwargs):
         with _one_line_usage_errors():
@@ -199,7 +212,10 @@ def _with(options):
 @click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '
               'column named "id").')
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="Ridge penalty; 0 is the maximum-likelihood fit.")
+              help="Penalty strength; 0 is the maximum-likelihood fit.")
+@click.option("--l1-ratio", type=click.FloatRange(0, 1), default=0.0, show_default=True,
+              help="L1 share of the penalty: 0 ridge, 1 lasso, between: elastic net "
+                   "(docs/penalties.md; `logitkit cv` chooses it).")
 @click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True,
               help="Exact: auto, newton, newton-cg, lbfgs; "
                    f"minibatch: {', '.join(MINIBATCH_SOLVERS)}.")
@@ -224,8 +240,8 @@ def _with(options):
 @_with(_data_options)
 @_guarded
 def fit(data, target, kind, features, categorical, order, link, weights, clusters, id_column,
-        alpha, solver, max_iter, epochs, batch_size, learning_rate, seed, threshold, output,
-        dask_spec, sep, dropna):
+        alpha, l1_ratio, solver, max_iter, epochs, batch_size, learning_rate, seed, threshold,
+        output, dask_spec, sep, dropna):
     """Fit a model to a data file and save it.
 
     DATA is a CSV, TSV or Parquet file, or - for stdin; with --dask, Parquet or CSV files
@@ -260,7 +276,8 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
             dask_spec, data, sep, target, kind,
             dict(features=_split(features), categorical=_split(categorical) or (),
                  order=order, weights=weights, id_column=id_column, clusters=clusters),
-            dict(alpha=alpha, solver=solver, max_iter=max_iter, **options))
+            dict(alpha=alpha, l1_ratio=l1_ratio, solver=solver, max_iter=max_iter,
+                 **options))
         _write_model(model, output, target, n_features, n_rows, "iterations",
                      f", {model.n_passes_:g} passes over the data")
         return
@@ -281,8 +298,8 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
     if solver in MINIBATCH_SOLVERS:  # the estimator draws a tqdm bar per epoch on stderr
         minibatch["verbose"] = int(sys.stderr.isatty())
         progress = nullcontext()
-    model = _estimator(kind, alpha=alpha, solver=solver, max_iter=max_iter, **options,
-                       **minibatch)
+    model = _estimator(kind, alpha=alpha, l1_ratio=l1_ratio, solver=solver,
+                       max_iter=max_iter, **options, **minibatch)
     with progress:
         _fit(model, train.X, train.y, train.sample_weight, train.clusters)
     steps = "epochs" if solver in MINIBATCH_SOLVERS else "iterations"

@@ -7,6 +7,8 @@ Each function draws on ``ax`` (a new figure's axes when None) and returns the Ax
   the P = 0.5 line; multiclass: one colour per class) with the points on top;
 * :func:`plot_history` -- a minibatch fit's per-epoch loss and accuracy (``history_``);
 * :func:`plot_path` -- a regularisation path's coefficients against log10(alpha);
+* :func:`plot_cv` -- a CV estimator's mean held-out score +- 1 standard error against
+  log10(alpha), one curve per l1_ratio, the chosen alpha marked;
 
 and :func:`save_figure` writes a figure to a file and closes it.
 """
@@ -17,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["plot_decision_boundary", "plot_history", "plot_path", "plot_sigmoid_fit",
-           "save_figure"]
+__all__ = ["plot_cv", "plot_decision_boundary", "plot_history", "plot_path",
+           "plot_sigmoid_fit", "save_figure"]
 
 _MARKERS = ("o", "x", "s", "^", "v", "D", "P", "*")
 
@@ -171,6 +173,46 @@ def plot_path(path, ax=None):
     ticks = np.unique(np.linspace(0, len(x) - 1, min(len(x), 6)).round().astype(int))
     top.set_xticks(x[ticks], [str(n) for n in path.n_nonzero_[ticks]])
     top.set_xlabel("non-zero features")
+    return ax
+
+
+def plot_cv(cv, ax=None):
+    """Mean held-out score +- 1 standard error (error bars) against log10(alpha) (alpha
+    decreasing to the right, as glmnet and :func:`plot_path` draw it), one curve per
+    l1_ratio; a dashed line and a star at the chosen (alpha_, l1_ratio_), and for
+    rule="1se" a dotted line at the best mean score's alpha.
+
+    cv: a fitted LogisticRegressionCV or OrdinalLogisticRegressionCV.
+    """
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(cv, "cv_results_")
+    ax = _axes(ax)
+    results = cv.cv_results_
+    ratios = list(dict.fromkeys(results["l1_ratio"]))
+    handles = []
+    for colour, ratio in zip(_class_colours(len(ratios)), ratios, strict=True):
+        rows = results[results["l1_ratio"] == ratio]
+        handles.append(ax.errorbar(np.log10(rows["alpha"]), rows["mean_score"],
+                                   yerr=rows["se_score"],
+                                   color=colour, marker="o", ms=3, capsize=2, lw=1,
+                                   label=f"l1_ratio = {ratio:g}"))
+    handles.append(ax.axvline(np.log10(cv.alpha_), color="k", ls="--", lw=0.8,
+                              label=f"chosen ({cv.rule}): alpha = {cv.alpha_:.3g}"))
+    ax.plot([np.log10(cv.alpha_)], [results["mean_score"].iloc[cv.best_index_]], "k*",
+            ms=12)
+    if cv.rule == "1se":
+        best = results.iloc[int(np.nanargmax(results["mean_score"].to_numpy()))]
+        handles.append(ax.axvline(np.log10(best["alpha"]), color="grey", ls=":", lw=0.8,
+                                  label=f"best mean: alpha = {best['alpha']:.3g}"))
+    if not ax.xaxis_inverted():
+        ax.invert_xaxis()
+    ax.set_xlabel("log10(alpha)")
+    scoring = cv.scoring if isinstance(cv.scoring, str) else (
+        "neg_log_loss" if cv.scoring is None else "score")
+    ax.set_ylabel(f"mean held-out {scoring} (+- 1 se)")
+    ax.legend(handles=handles, loc="best")
+    ax.grid(True, ls="--", alpha=0.5)
     return ax
 
 
