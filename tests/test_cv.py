@@ -262,6 +262,7 @@ def test_plot_cv():
 # happen to agree the check passes: the ordinal model's does at the check's seed.)
 _CV_EXPECTED = {
     "check_sample_weight_equivalence_on_dense_data": "folds split repeated rows",
+    "check_sample_weight_equivalence_on_sparse_data": "folds split repeated rows",
 }
 # as for OrdinalLogisticRegression (test_sklearn_compat.py): the check's three blobs are
 # not ordered along a direction of X
@@ -269,12 +270,6 @@ _ORDINAL_CV_EXPECTED = dict(_CV_EXPECTED, check_classifiers_train="blobs violate
                                                                   "proportional odds")
 
 
-# The checks' tiny data are often separated: the multinomial lasso at the smallest alpha
-# of a training fold can stop short of tol (prox-newton: "no further progress at machine
-# precision", with a RuntimeWarning from its model step; Part P's solver, reported),
-# which the CV tells in one ConvergenceWarning (test_unconverged_fold_fits_warn_once).
-@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")
 @parametrize_with_checks(
     [lk.LogisticRegressionCV(n_alphas=4, cv=3), lk.OrdinalLogisticRegressionCV(n_alphas=4, cv=3)],
     expected_failed_checks=lambda e: (_ORDINAL_CV_EXPECTED if isinstance(

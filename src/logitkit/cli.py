@@ -217,7 +217,7 @@ def _with(options):
               help="L1 share of the penalty: 0 ridge, 1 lasso, between: elastic net "
                    "(docs/penalties.md; `logitkit cv` chooses it).")
 @click.option("--solver", type=click.Choice(SOLVERS), default="auto", show_default=True,
-              help="Exact: auto, newton, newton-cg, lbfgs; "
+              help="Exact: auto, newton, newton-cg, lbfgs, prox-newton (L1 parts); "
                    f"minibatch: {', '.join(MINIBATCH_SOLVERS)}.")
 @click.option("--max-iter", type=click.IntRange(min=1), default=100, show_default=True,
               help="Iteration limit of the exact solvers.")

@@ -41,6 +41,11 @@ _MAX_SWEEPS = 1000
 # the Hessian's row sample: 500 rows per model parameter, between these bounds (Newton's)
 _SAMPLE_ROWS = (20_000, 50_000)
 _EPS = np.finfo(float).eps
+# eigenvalues of the unpenalised block's Hessian below this fraction of its largest are
+# left out of its pseudo-inverse: near-separated data have fitted probabilities near 0 or
+# 1, and inverting their tiny curvatures made the Schur complement indefinite (-1e-4
+# against a largest 7e-3 on a 13-row multinomial fold), so coordinate descent diverged
+_PINV_RTOL = 1e-8
 
 
 class _Layout:
@@ -196,7 +201,7 @@ def _model_step(models, l1, lay, theta, grad, cols, weights, inner_tol):
     H_PP, H_PU, H_UU = H[np.ix_(sub, sub)], H[np.ix_(sub, sub_unpen)], \
         H[np.ix_(sub_unpen, sub_unpen)]
     # minimise the unpenalised block out: d_U = -H_UU^+ (g_U + H_UP d_P)
-    H_UU_inv = np.linalg.pinv(H_UU, hermitian=True) if len(g_U) else H_UU
+    H_UU_inv = np.linalg.pinv(H_UU, rtol=_PINV_RTOL, hermitian=True) if len(g_U) else H_UU
     coupling = H_PU @ H_UU_inv
     Q = H_PP - coupling @ H_PU.T
     r = g_P - coupling @ g_U
