@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from logitkit.solvers import coordinate_descent
+from logitkit.solvers import coordinate_descent, data_space_cd
 from logitkit.solvers.report import SolverReport
+from logitkit.sparse import SparseDesign
 
 # smallest working set (columns)
 _WS_MIN = 32
@@ -193,6 +194,8 @@ def _model_step(models, l1, lay, theta, grad, cols, weights, inner_tol):
     m = lay.m
     full, sub, sub_unpen = lay.working(cols)
     model = models.get(cols, m * len(cols) + len(lay.unpenalised))
+    if m == 1 and lay.q == 0 and isinstance(model.X, SparseDesign):
+        return _data_space_step(model, l1, lay, theta, grad, cols, weights, inner_tol)
     theta_sub = np.zeros(model.n_params)
     theta_sub[sub], theta_sub[sub_unpen] = theta[full], theta[lay.unpenalised]
     with np.errstate(over="ignore", under="ignore"):
@@ -215,6 +218,25 @@ def _model_step(models, l1, lay, theta, grad, cols, weights, inner_tol):
     d_U = -H_UU_inv @ (g_U + H_PU.T @ d_P)
     step = np.zeros_like(theta)
     step[full], step[lay.unpenalised] = d_P, d_U
+    B_new = theta[lay.slopes] + step[lay.slopes]
+    decrease = float(grad @ step) + l1.value(B_new, weights) - l1.value(theta[lay.slopes],
+                                                                        weights)
+    return step, decrease
+
+
+def _data_space_step(model, l1, lay, theta, grad, cols, weights, inner_tol):
+    """:func:`_model_step` of a binary model on sparse X: coordinate descent on the rows
+    (:mod:`.data_space_cd`), no k x k Hessian."""
+    full = lay.slopes[0, cols]
+    intercept = lay.unpenalised[0] if len(lay.unpenalised) else None
+    d_P, d_c = data_space_cd.binary_step(
+        model, theta[full], None if intercept is None else theta[intercept], grad[full],
+        0.0 if intercept is None else grad[intercept], weights[cols], inner_tol,
+        _MAX_SWEEPS)
+    step = np.zeros_like(theta)
+    step[full] = d_P
+    if intercept is not None:
+        step[intercept] = d_c
     B_new = theta[lay.slopes] + step[lay.slopes]
     decrease = float(grad @ step) + l1.value(B_new, weights) - l1.value(theta[lay.slopes],
                                                                         weights)
