@@ -39,7 +39,9 @@ def test_path_equals_independent_fits(estimator, K, l1_ratio):
         fitted = path.estimator(i)
         assert fitted.alpha == path.alphas_[i] and fitted.l1_ratio == l1_ratio
         np.testing.assert_allclose(fitted.predict_proba(X), alone.predict_proba(X), atol=1e-7)
-        np.testing.assert_allclose(path.deviance_[i], -2 * alone.log_likelihood_, rtol=1e-9)
+        # both fits stop at KKT violations <= tol (1e-8) from different starts: their
+        # deviances differ by about n * alpha * |coefficient difference| (measured 5e-9)
+        np.testing.assert_allclose(path.deviance_[i], -2 * alone.log_likelihood_, rtol=1e-7)
     shape = path.coefs_.shape
     assert shape[0] == 12 and shape[1:] == alone.coef_.shape
     if K > 2 and isinstance(estimator, lk.LogisticRegression):

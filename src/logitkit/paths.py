@@ -123,21 +123,35 @@ def regularization_path(X, y, *, estimator=None, l1_ratio=1.0, n_alphas=100,
         ratio = alpha_min_ratio if alpha_min_ratio is not None else (
             1e-4 if Xd.shape[0] > Xd.shape[1] else 1e-2)
         grid = alpha_max * np.logspace(0.0, np.log10(ratio), n_alphas)
+    last = objective(0.0, reads)
     theta, gradient, previous = null.params, null.report.gradient, alpha_max
+    smooth = null.report.value  # the null model's L1 part is 0
     fitted, passes = [], reads.passes
     for alpha in grid:
         fit_reads = RowReads(Xd.shape[0])
         ob = objective(alpha, fit_reads)
         l1 = L1Penalty(alpha * l1_ratio, ob.d, factor, grouped)
         screen = _strong_rule(gradient, ob, l1, alpha, previous) if l1_ratio > 0 else None
+        known = _moved_ridge(smooth, gradient, theta, last, ob)
         with np.errstate(over="ignore", under="ignore"):
             result = fit_objective(ob, "prox-newton", template.tol, template.max_iter,
-                                   None, l1, start=theta, screen=screen)
+                                   None, l1, start=theta, screen=screen, known=known)
         model = copy.deepcopy(template).set_params(alpha=float(alpha))
         fitted.append(model._keep_result(ob, result))
-        theta, gradient, previous = result.params, result.report.gradient, alpha
+        theta, gradient, previous, last = (result.params, result.report.gradient, alpha,
+                                           ob)
+        smooth = result.report.value - l1.value(ob.unpack(theta)[0][:, : ob.d])
         passes += fit_reads.passes
     return RegularizationPath(fitted, float(l1_ratio), alpha_max, passes)
+
+
+def _moved_ridge(value, gradient, theta, old: Objective, new: Objective):
+    """(value, gradient) of ``new`` at theta from those of ``old`` there: the two differ
+    by their ridge parts only (no pass over X)."""
+    W, _ = old.unpack(theta)
+    moved = np.zeros_like(gradient)
+    moved[: W.size] = (new.penalty.gradient(W) - old.penalty.gradient(W)).ravel()
+    return value + new.penalty.value(W) - old.penalty.value(W), gradient + moved
 
 
 def _checked_alphas(alphas, n_alphas, alpha_min_ratio):
