@@ -156,14 +156,16 @@ def hessian_objective(objective: Objective) -> Objective:
 
 def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
                   aliased: np.ndarray | None = None, l1: L1Penalty | None = None,
-                  start=None, screen=None, known=None) -> FitResult:
+                  start=None, screen=None, known=None, workspace=None) -> FitResult:
     """Minimise ``objective`` (+ the ``l1`` penalty) from the null model with the named
     solver ("auto" picks; prox-newton whenever ``l1`` has alpha > 0), the slopes of the
     ``aliased`` columns ((d,) bool) fixed at 0. prox-newton only: ``start``, natural
     parameters to start from (a warm start), ``screen``, (d,) bool columns for its
-    first working set, and ``known``, (value, gradient) of ``objective`` at ``start``."""
+    first working set, ``known``, (value, gradient) of ``objective`` at ``start``, and
+    ``workspace``, working-set columns shared with other fits on the same X."""
     if solver == "prox-newton" or (solver == "auto" and l1 is not None and l1.alpha > 0):
-        return _fit_proximal(objective, l1, tol, max_iter, aliased, start, screen, known)
+        return _fit_proximal(objective, l1, tol, max_iter, aliased, start, screen, known,
+                             workspace)
     free = free_parameters(objective.n_params, objective.d1, objective.q, aliased)
     name = choose_solver(solver, int(free.sum()), objective)
     curvature = hessian_objective(objective) if name == "newton" else None
@@ -189,13 +191,13 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
 
 
 def _fit_proximal(objective: Objective, l1, tol, max_iter, aliased, start, screen,
-                  known=None):
+                  known=None, workspace=None):
     """:func:`fit_objective` by :func:`~logitkit.solvers.prox_newton.prox_newton`."""
     l1 = L1Penalty(0.0, objective.d) if l1 is None else l1
     sums = class_weight_sums(objective)
     theta0 = null_parameters(objective, sums) if start is None else start
     report = prox_newton(objective, l1, theta0, tol, max_iter, screen, aliased,
-                         None if start is None else known)
+                         None if start is None else known, workspace)
     W, _ = objective.unpack(report.params)
     penalties = objective.penalty.value(W) + l1.value(W[:, : objective.d])
     return FitResult(

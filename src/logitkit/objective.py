@@ -129,11 +129,15 @@ class Objective:
         only, as if the other slopes were 0 (the curvature of a working set): X's rows
         and columns taken by :func:`~logitkit.design.column_subset`, a copy of (n / step)
         x k entries."""
+        return self.with_design(column_subset(self.X[::step], cols), cols, step)
+
+    def with_design(self, X, cols, step: int) -> Objective:
+        """The objective over X (every ``step``-th row of this one's, its columns
+        ``cols``), in blocks of this objective's byte budget."""
         rows = slice(0, None, step)
         factor = None if self.penalty.factor is None else self.penalty.factor[cols]
-        sub = Objective(self.family, column_subset(self.X[rows], cols), self.y[rows],
-                        self.w[rows], self.n_classes, self.fit_intercept, self.alpha,
-                        self.reads, factor)
+        sub = Objective(self.family, X, self.y[rows], self.w[rows], self.n_classes,
+                        self.fit_intercept, self.alpha, self.reads, factor)
         # blocks of X's byte budget, not of the narrow copy's own sixteenth (20k x 200,
         # 60 columns: 50 Hessian blocks of 400 rows a pass, most of its time overhead)
         budget = self.block_rows * 8 * self.row_width

@@ -20,6 +20,7 @@ from logitkit.fitting import fit_objective
 from logitkit.messages import plain
 from logitkit.objective import Objective, RowReads
 from logitkit.penalties import L1Penalty, check_penalty_factor
+from logitkit.solvers.working_columns import WorkingColumns
 
 # glmnet's stand-in for l1_ratio in alpha_max of a ridge path (l1_ratio = 0), where no
 # finite alpha zeroes every coefficient
@@ -126,7 +127,7 @@ def regularization_path(X, y, *, estimator=None, l1_ratio=1.0, n_alphas=100,
     last = objective(0.0, reads)
     theta, gradient, previous = null.params, null.report.gradient, alpha_max
     smooth = null.report.value  # the null model's L1 part is 0
-    fitted, passes = [], reads.passes
+    fitted, passes, workspace = [], reads.passes, WorkingColumns()
     for alpha in grid:
         fit_reads = RowReads(Xd.shape[0])
         ob = objective(alpha, fit_reads)
@@ -135,7 +136,8 @@ def regularization_path(X, y, *, estimator=None, l1_ratio=1.0, n_alphas=100,
         known = _moved_ridge(smooth, gradient, theta, last, ob)
         with np.errstate(over="ignore", under="ignore"):
             result = fit_objective(ob, "prox-newton", template.tol, template.max_iter,
-                                   None, l1, start=theta, screen=screen, known=known)
+                                   None, l1, start=theta, screen=screen, known=known,
+                                   workspace=workspace)
         model = copy.deepcopy(template).set_params(alpha=float(alpha))
         fitted.append(model._keep_result(ob, result))
         theta, gradient, previous, last = (result.params, result.report.gradient, alpha,

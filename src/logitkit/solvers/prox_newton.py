@@ -30,6 +30,7 @@ import numpy as np
 
 from logitkit.solvers import coordinate_descent, data_space_cd
 from logitkit.solvers.report import SolverReport
+from logitkit.solvers.working_columns import WorkingColumns
 from logitkit.sparse import SparseDesign
 
 # smallest working set (columns)
@@ -44,8 +45,6 @@ _SIGMA = 1e-4
 _INNER_RATIO = 1e-3
 _DATA_SPACE_INNER_RATIO = 0.1
 _MAX_SWEEPS = 1000
-# the Hessian's row sample: 500 rows per model parameter, between these bounds (Newton's)
-_SAMPLE_ROWS = (20_000, 50_000)
 _EPS = np.finfo(float).eps
 # eigenvalues of the unpenalised block's Hessian below this fraction of its largest are
 # left out of its pseudo-inverse: near-separated data have fitted probabilities near 0 or
@@ -78,11 +77,12 @@ class _Layout:
 
 
 def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
-                excluded=None, known=None) -> SolverReport:
+                excluded=None, known=None, workspace=None) -> SolverReport:
     """Minimise ``objective`` + ``l1`` from natural ``theta0``; ``screen``: (d,) bool,
     the columns the first working set holds besides the non-zero ones (a strong rule),
     ``excluded``: (d,) bool columns fixed at 0; ``known``: (value, gradient (p,)) of
-    ``objective`` at theta0 when the caller has them (a path's previous fit: no pass).
+    ``objective`` at theta0 when the caller has them (a path's previous fit: no pass);
+    ``workspace``: the :class:`~.working_columns.WorkingColumns` a path's fits share.
     Returns natural params in the report."""
     ob = objective
     lay = _Layout(ob)
@@ -94,7 +94,7 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
     total = smooth + l1.value(theta[lay.slopes], weights)
     history, reason, converged, it = [], "maximum number of iterations reached", False, 0
     kkt, columns = _kkt(l1, lay, theta, grad, weights)
-    models = _WorkingModels(ob)
+    models = WorkingColumns() if workspace is None else workspace
     while True:
         history.append({"iteration": it, "objective": total, "kkt_violation": kkt})
         if kkt <= tol:
@@ -103,7 +103,7 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
         if it == max_iter:
             break
         cols = _working_set(theta[lay.slopes], columns, weights, screen if it == 0 else None)
-        step, decrease = _model_step(models, l1, lay, theta, grad, cols, weights, kkt)
+        step, decrease = _model_step(ob, models, l1, lay, theta, grad, cols, weights, kkt)
         if not decrease < -1e3 * _EPS * max(1.0, abs(total)):
             # F + P, computed from X, can no longer show a decrease: take the full step
             # while it cuts the KKT violation
@@ -172,34 +172,12 @@ def _working_set(B, violations, weights, screen):
     return np.flatnonzero(keep)
 
 
-class _WorkingModels:
-    """The column-subset objective (:meth:`Objective.columns`) of the latest working set,
-    kept while the set stays the same (its copy of X's columns is made once, not at
-    every iteration)."""
-
-    def __init__(self, objective):
-        self.objective, self.key, self.model = objective, None, None
-
-    def get(self, cols, n_params: int):
-        """The objective over ``cols`` and a row sample of 500 rows per model parameter
-        (within _SAMPLE_ROWS; every row when X has fewer than twice that)."""
-        ob = self.objective
-        rows = int(np.clip(500 * n_params, *_SAMPLE_ROWS))
-        step = -(-ob.n // rows)
-        step = step if step >= 2 else 1
-        key = (step, cols.tobytes())
-        if key != self.key:
-            self.key, self.model = key, None  # free the old copy before making the new
-            self.model = ob.columns(cols, step)
-        return self.model
-
-
-def _model_step(models, l1, lay, theta, grad, cols, weights, kkt):
+def _model_step(ob, models, l1, lay, theta, grad, cols, weights, kkt):
     """(direction (p,), predicted decrease g'step + P(B + step) - P(B)) of the quadratic
     model on the working set ``cols``, solved to a fraction of the KKT violation ``kkt``."""
     m = lay.m
+    model, cols = models.model_for(ob, cols, len(lay.unpenalised))
     full, sub, sub_unpen = lay.working(cols)
-    model = models.get(cols, m * len(cols) + len(lay.unpenalised))
     if m == 1 and lay.q == 0 and isinstance(model.X, SparseDesign):
         return _data_space_step(model, l1, lay, theta, grad, cols, weights,
                                 _DATA_SPACE_INNER_RATIO * kkt)
