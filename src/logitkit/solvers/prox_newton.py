@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from logitkit.solvers import coordinate_descent, data_space_cd
+from logitkit.solvers.newton import _secant_update
 from logitkit.solvers.report import SolverReport
 from logitkit.solvers.working_columns import WorkingColumns
 from logitkit.sparse import SparseDesign
@@ -95,6 +96,7 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
     history, reason, converged, it = [], "maximum number of iterations reached", False, 0
     kkt, columns = _kkt(l1, lay, theta, grad, weights)
     models = WorkingColumns() if workspace is None else workspace
+    kept = _KeptHessian()
     while True:
         history.append({"iteration": it, "objective": total, "kkt_violation": kkt})
         if kkt <= tol:
@@ -103,7 +105,8 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
         if it == max_iter:
             break
         cols = _working_set(theta[lay.slopes], columns, weights, screen if it == 0 else None)
-        step, decrease = _model_step(ob, models, l1, lay, theta, grad, cols, weights, kkt)
+        step, decrease = _model_step(ob, models, kept, l1, lay, theta, grad, cols, weights,
+                                     kkt)
         if not decrease < -1e3 * _EPS * max(1.0, abs(total)):
             # F + P, computed from X, can no longer show a decrease: take the full step
             # while it cuts the KKT violation
@@ -114,6 +117,7 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
             if not (ok and new_kkt < kkt):
                 reason = "no further progress at machine precision"
                 break
+            kept.update(step, new_grad - grad, new_kkt > kkt / 4)
             theta, grad, it = trial, new_grad, it + 1
             total = new_smooth + l1.value(trial[lay.slopes], weights)
             kkt, columns = new_kkt, new_columns
@@ -130,8 +134,9 @@ def prox_newton(objective, l1, theta0, tol: float, max_iter: int, screen=None,
         if not accepted:
             reason = "line search failed"
             break
-        theta, grad, total, it = trial, new_grad, new_total, it + 1
-        kkt, columns = _kkt(l1, lay, theta, grad, weights)
+        new_kkt, columns = _kkt(l1, lay, trial, new_grad, weights)
+        kept.update(t * step, new_grad - grad, new_kkt > kkt / 4)
+        theta, grad, total, it, kkt = trial, new_grad, new_total, it + 1, new_kkt
     return SolverReport(theta, float(total), kkt, it, converged, reason, history,
                         kkt_violation=kkt, gradient=grad)
 
@@ -172,7 +177,35 @@ def _working_set(B, violations, weights, screen):
     return np.flatnonzero(keep)
 
 
-def _model_step(ob, models, l1, lay, theta, grad, cols, weights, kkt):
+class _KeptHessian:
+    """The working-set model's Hessian (over the model objective's parameters), kept
+    over the steps of one fit while the model's columns stay the same, with a BFGS
+    update from each step and the exact change of the gradient (the row sample's error
+    fades, as in Newton's kept Hessian); recomputed after a step that cut the KKT
+    violation less than fourfold. 20k x 200 elastic-net path of 100 alphas, one thread,
+    interleaved, best of 3: 3.90 s, 342 passes against 5.40 s, 439 passes recomputing
+    it at every step."""
+
+    def __init__(self):
+        self.key = self.matrix = self.index = None
+
+    def get(self, key, model, theta_sub, index):
+        """The matrix at ``theta_sub`` (natural positions ``index``) for model ``key``."""
+        if key != self.key or self.matrix is None:
+            with np.errstate(over="ignore", under="ignore"):
+                self.matrix = np.array(model.evaluate(theta_sub, 2)[2])
+            self.key, self.index = key, index
+        return self.matrix
+
+    def update(self, step, change, stale: bool) -> None:
+        """After a step (natural, (p,)) and the change of the exact gradient along it."""
+        if self.matrix is None:
+            return
+        if stale or not _secant_update(self.matrix, step[self.index], change[self.index]):
+            self.matrix = None
+
+
+def _model_step(ob, models, kept, l1, lay, theta, grad, cols, weights, kkt):
     """(direction (p,), predicted decrease g'step + P(B + step) - P(B)) of the quadratic
     model on the working set ``cols``, solved to a fraction of the KKT violation ``kkt``."""
     m = lay.m
@@ -183,8 +216,9 @@ def _model_step(ob, models, l1, lay, theta, grad, cols, weights, kkt):
                                 _DATA_SPACE_INNER_RATIO * kkt)
     theta_sub = np.zeros(model.n_params)
     theta_sub[sub], theta_sub[sub_unpen] = theta[full], theta[lay.unpenalised]
-    with np.errstate(over="ignore", under="ignore"):
-        H = model.evaluate(theta_sub, 2)[2]
+    index = np.empty(model.n_params, dtype=np.intp)
+    index[sub], index[sub_unpen] = full, lay.unpenalised
+    H = kept.get(models.version, model, theta_sub, index)
     g_P, g_U = grad[full], grad[lay.unpenalised]
     H_PP, H_PU, H_UU = H[np.ix_(sub, sub)], H[np.ix_(sub, sub_unpen)], \
         H[np.ix_(sub_unpen, sub_unpen)]

@@ -36,6 +36,7 @@ class WorkingColumns:
         self.source = self.step = self.data = None
         self.cols = np.zeros(0, dtype=np.intp)
         self.key, self.model = None, None
+        self.version = 0  # changes whenever the model's columns or rows do
 
     def model_for(self, ob: Objective, cols, n_aux: int):
         """(model objective, its columns (k,) in X): the objective ``ob`` over a row
@@ -48,11 +49,13 @@ class WorkingColumns:
             if key != self.key:
                 self.key, self.model = key, None  # free the old copy first
                 self.model = ob.columns(cols, step)
+                self.version += 1
             return self.model, cols
         step = sample_step(ob.n, ob.m * max(len(cols), len(self.cols)) + n_aux)
         if ob.X is not self.source or step != self.step:
             self.source, self.step, self.data = ob.X, step, None
             self.cols = np.zeros(0, dtype=np.intp)
+            self.version += 1
         self._add(ob, cols)
         return ob.with_design(self.data[:, : len(self.cols)], self.cols, step), self.cols
 
@@ -70,3 +73,4 @@ class WorkingColumns:
             self.data = grown
         self.data[:, k:k + len(new)] = column_subset(ob.X[:: self.step], new)
         self.cols = np.concatenate([self.cols, new])
+        self.version += 1
