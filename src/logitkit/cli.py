@@ -188,6 +188,26 @@ _data_options = [
 ]
 
 
+# the model's columns, for every command that fits one (fit, cv)
+_model_options = [
+    click.argument("data"),
+    click.option("--target", required=True, help="The column to predict."),
+    click.option("--kind", type=click.Choice(["binary", "multinomial", "ordinal"]),
+                 help="Model kind (default: ordinal with --order, else binary for 2 "
+                      "classes, multinomial for more)."),
+    click.option("--features", help="Comma-separated feature columns (default: all "
+                 "others)."),
+    click.option("--categorical", help="Comma-separated columns to one-hot encode (text "
+                 "and true/false columns always are)."),
+    click.option("--order", help='Ordered levels of an ordinal target, e.g. '
+                 '"low,mid,high".'),
+    click.option("--link", type=click.Choice(list(LINKS)), help="Link of an ordinal "
+                 "model (default: logit, proportional odds)."),
+    click.option("--weights", help="Column of frequency weights (in every fit, and in "
+                 "held-out scores)."),
+]
+
+
 def _with(options):
     return lambda fn: functools.reduce(lambda f, option: option(f), reversed(options), fn)
 
@@ -195,18 +215,7 @@ def _with(options):
 # ------------------------------------------------------------------------------ fit
 
 @main.command()
-@click.argument("data")
-@click.option("--target", required=True, help="The column to predict.")
-@click.option("--kind", type=click.Choice(["binary", "multinomial", "ordinal"]),
-              help="Model kind (default: ordinal with --order, else binary for 2 classes, "
-                   "multinomial for more).")
-@click.option("--features", help="Comma-separated feature columns (default: all others).")
-@click.option("--categorical", help="Comma-separated columns to one-hot encode (text and "
-              "true/false columns always are).")
-@click.option("--order", help='Ordered levels of an ordinal target, e.g. "low,mid,high".')
-@click.option("--link", type=click.Choice(list(LINKS)), help="Link of an ordinal model "
-              "(default: logit, proportional odds).")
-@click.option("--weights", help="Column of frequency weights.")
+@_with(_model_options)
 @click.option("--clusters", help="Column of cluster labels, never a feature: keeps what "
               "`summary --cov-type cluster` needs.")
 @click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '

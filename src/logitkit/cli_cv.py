@@ -20,6 +20,7 @@ from logitkit.cli import (
     _check_kind,
     _data_options,
     _guarded,
+    _model_options,
     _name,
     _note,
     _plain,
@@ -29,7 +30,6 @@ from logitkit.cli import (
     _with,
     _write_model,
 )
-from logitkit.families.ordinal import LINKS
 
 __all__ = ["cv"]
 
@@ -97,19 +97,7 @@ def _json(model, scoring: str) -> str:
 
 
 @click.command()
-@click.argument("data")
-@click.option("--target", required=True, help="The column to predict.")
-@click.option("--kind", type=click.Choice(["binary", "multinomial", "ordinal"]),
-              help="Model kind (default: ordinal with --order, else binary for 2 classes, "
-                   "multinomial for more).")
-@click.option("--features", help="Comma-separated feature columns (default: all others).")
-@click.option("--categorical", help="Comma-separated columns to one-hot encode (text and "
-              "true/false columns always are).")
-@click.option("--order", help='Ordered levels of an ordinal target, e.g. "low,mid,high".')
-@click.option("--link", type=click.Choice(list(LINKS)), help="Link of an ordinal model "
-              "(default: logit).")
-@click.option("--weights", help="Column of frequency weights (in the fits and the "
-              "held-out scores).")
+@_with(_model_options)
 @click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '
               'column named "id").')
 @click.option("--l1-ratios", default="1", show_default=True,

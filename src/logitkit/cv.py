@@ -34,7 +34,12 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 from logitkit.design import dense
-from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression, is_dask
+from logitkit.estimators import (
+    LogisticRegression,
+    OrdinalLogisticRegression,
+    _set_params,
+    is_dask,
+)
 from logitkit.exceptions import ConvergenceWarning
 from logitkit.messages import plain
 from logitkit.paths import regularization_path
@@ -367,24 +372,7 @@ class LogisticRegressionCV(_CVBase):
                  fit_intercept=True, class_weight=None, solver="auto", tol=1e-8,
                  max_iter=100, threshold=0.5, inference=True, penalty_factor=None,
                  penalty_groups="none"):
-        self.l1_ratios = l1_ratios
-        self.n_alphas = n_alphas
-        self.alphas = alphas
-        self.alpha_min_ratio = alpha_min_ratio
-        self.cv = cv
-        self.scoring = scoring
-        self.rule = rule
-        self.random_state = random_state
-        self.refit = refit
-        self.fit_intercept = fit_intercept
-        self.class_weight = class_weight
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.threshold = threshold
-        self.inference = inference
-        self.penalty_factor = penalty_factor
-        self.penalty_groups = penalty_groups
+        _set_params(self, locals())
 
     def decision_function(self, X):
         """The refitted estimator's linear predictor: (n,) or (n, K)."""
@@ -403,22 +391,7 @@ class OrdinalLogisticRegressionCV(_CVBase):
                  cv=5, scoring=None, rule="min", random_state=None, refit=True, *,
                  link="logit", class_weight=None, solver="auto", tol=1e-8, max_iter=100,
                  inference=True, penalty_factor=None):
-        self.l1_ratios = l1_ratios
-        self.n_alphas = n_alphas
-        self.alphas = alphas
-        self.alpha_min_ratio = alpha_min_ratio
-        self.cv = cv
-        self.scoring = scoring
-        self.rule = rule
-        self.random_state = random_state
-        self.refit = refit
-        self.link = link
-        self.class_weight = class_weight
-        self.solver = solver
-        self.tol = tol
-        self.max_iter = max_iter
-        self.inference = inference
-        self.penalty_factor = penalty_factor
+        _set_params(self, locals())
 
 
 for _estimator in (LogisticRegressionCV, OrdinalLogisticRegressionCV):
