@@ -111,3 +111,21 @@ def test_wide_sparse_lasso_is_not_densified():
                          np.maximum(np.abs(grad) - alpha, 0))
     assert violation.max() <= 1e-7
     assert abs((p - y).mean()) <= 1e-7  # the intercept's
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_coordinate_descent_without_numba_equals_compiled(sparse, monkeypatch):
+    """The working-set model's coordinate descent (on the Hessian for dense X, on the
+    rows for sparse binary X) runs the same loops in Python when numba is absent."""
+    from logitkit.solvers import compiled_loop
+
+    X, score, weights = _sparse_data(n=300, d=15, seed=4)
+    X = X if sparse else X.toarray()
+    y = _targets(score)["binary"]
+    fits = {}
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
+        fits[enabled] = lk.LogisticRegression(alpha=0.005, l1_ratio=0.7, tol=TOL).fit(
+            X, y, sample_weight=weights)
+    np.testing.assert_allclose(fits[False].coef_, fits[True].coef_, rtol=0, atol=1e-10)
+    assert fits[False].converged_ and np.count_nonzero(fits[False].coef_) > 0

@@ -53,6 +53,26 @@ def available() -> bool:
     return _INSTALLED and ENABLED
 
 
+_JITTED: dict = {}
+
+
+def jitted(function, **helpers):
+    """``function`` compiled by numba (once; cached on disk), or ``function`` itself
+    without numba. ``helpers``: name -> function of the module-level names it calls that
+    must run compiled too; they are compiled and bound in its module first (the Python
+    versions they replace are the same code)."""
+    if not available():
+        return function
+    with _LOCK:
+        if function not in _JITTED:
+            import numba
+
+            for name, helper in helpers.items():
+                function.__globals__[name] = numba.njit(cache=True, nogil=True)(helper)
+            _JITTED[function] = numba.njit(cache=True, nogil=True)(function)
+    return _JITTED[function]
+
+
 def supports(problem, config) -> bool:
     """Whether ``problem.train`` under ``config``'s optimizer runs compiled here."""
     from logitkit.families import Binomial, Multinomial, Ordinal

@@ -20,7 +20,6 @@ from logitkit.solvers import compiled_loop
 
 # proximal steps of a group per visit (its block is small; a few steps cost little)
 _GROUP_STEPS = 5
-_COMPILED = None
 
 
 def solve(Q, r, z, weights, size: int, tol: float, max_sweeps: int) -> int:
@@ -35,24 +34,9 @@ def solve(Q, r, z, weights, size: int, tol: float, max_sweeps: int) -> int:
         bounds = np.linalg.eigvalsh(blocks)[:, -1] if len(weights) else np.zeros(0)
     else:
         bounds = np.diag(Q).copy()
-    kernel = _kernel()
+    kernel = compiled_loop.jitted(_sweeps, _axpy=_axpy_loop, _violation=_violation)
     return int(kernel(Q, r, z, np.asarray(weights, float), bounds, size, float(tol),
                       int(max_sweeps)))
-
-
-def _kernel():
-    """The sweep loop, compiled (once, under compiled_loop's lock) when numba is here."""
-    global _COMPILED
-    if not compiled_loop.available():
-        return _sweeps
-    with compiled_loop._LOCK:
-        if _COMPILED is None:
-            import numba
-
-            globals()["_axpy"] = numba.njit(cache=True, nogil=True)(_axpy_loop)
-            globals()["_violation"] = numba.njit(cache=True, nogil=True)(_violation)
-            _COMPILED = numba.njit(cache=True, nogil=True)(_sweeps)
-    return _COMPILED
 
 
 def _axpy(r, Q, i, delta):

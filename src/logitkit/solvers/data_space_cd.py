@@ -22,8 +22,6 @@ import scipy.special as sc
 
 from logitkit.solvers import compiled_loop
 
-_COMPILED = None
-
 
 def binary_step(model, z0, c0, g, g0, w_l1, tol: float, max_sweeps: int):
     """(dz (k,), dc) minimising the binary model above; ``model`` the column-subset
@@ -39,24 +37,11 @@ def binary_step(model, z0, c0, g, g0, w_l1, tol: float, max_sweeps: int):
     columns = sp.csc_array(X)
     z = np.array(z0, dtype=float)
     intercept = np.zeros(1)
-    kernel = _kernel()
+    kernel = compiled_loop.jitted(_sweeps)
     kernel(columns.indptr, columns.indices, columns.data.astype(float, copy=False), h, z,
            np.asarray(g, float), float(g0 if c0 is not None else 0.0), c0 is not None,
            np.asarray(w_l1, float), ridge, intercept, float(tol), int(max_sweeps))
     return z - z0, float(intercept[0])
-
-
-def _kernel():
-    """The sweeps, compiled once when numba is here (NumPy-free loops otherwise)."""
-    global _COMPILED
-    if not compiled_loop.available():
-        return _sweeps
-    with compiled_loop._LOCK:
-        if _COMPILED is None:
-            import numba
-
-            _COMPILED = numba.njit(cache=True, nogil=True)(_sweeps)
-    return _COMPILED
 
 
 def _sweeps(indptr, indices, data, h, z, g, g0, has_intercept, w_l1, ridge, intercept,
