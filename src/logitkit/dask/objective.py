@@ -245,7 +245,7 @@ class DaskObjective(Objective):
                              min(_objective._BLOCK_BYTES, data.X.nbytes // 16))
         self._partitions = [p for p in data.partitions()
                             if -(-(p.rows - (-p.offset) % step) // step) > 0]
-        self._class_sums = data.class_totals if step == 1 else None  # (None: a sample's)
+        self._class_sums = data.class_totals if step == 1 else data.step_totals.get(step)
         self._least_losses: list = []
 
     # -- the passes -----------------------------------------------------------------------
