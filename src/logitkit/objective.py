@@ -426,7 +426,20 @@ class Objective:
     def evaluate(self, theta, order: int, host_hessian: bool = True):
         """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta
         (``host_hessian=False``: the Hessian as a float64 array where X lives)."""
-        loss, grad, hess = self.loss_terms(theta, order, host_hessian)
+        return self.penalised(theta, order, *self.loss_terms(theta, order, host_hessian))
+
+    def evaluate_with(self, theta, other, host_hessian: bool = True):
+        """:meth:`evaluate` to order 1 at natural ``theta``, and ``other.evaluate(theta, 2)``
+        deferred: (value, grad, later), ``later()`` giving ``other``'s (value, grad, hess).
+        ``other`` is this objective or a row sample of it (:meth:`subset`). Here other's
+        pass runs when ``later`` is called (not at all if it never is); a Dask objective
+        computes both in one graph."""
+        value, grad, _ = self.evaluate(theta, 1, host_hessian)
+        theta = np.array(theta, dtype=float)
+        return value, grad, lambda: other.evaluate(theta, 2, host_hessian)
+
+    def penalised(self, theta, order: int, loss, grad, hess):
+        """:meth:`evaluate`'s result from :meth:`loss_terms`' sums at ``theta``."""
         W, _ = self.unpack(theta)
         value = loss / self.total_weight + self.penalty.value(W)
         if order >= 1:

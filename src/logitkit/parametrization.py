@@ -173,6 +173,26 @@ class SolverProblem:
         float64 tensor where X lives)."""
         return self._evaluate(self.hessian_objective, s, 2)[2]
 
+    def evaluate_with_hessian(self, s):
+        """(value, grad, hessian) at ``s`` for a Newton step from it: value and gradient as
+        :meth:`evaluate`'s, ``hessian()`` the Hessian of :meth:`hessian` at ``s``. Its pass
+        joins this one where it can: a Hessian from all rows refreshed every step
+        (not ``reuse_hessian``) comes from the same order-2 pass; otherwise the objective
+        decides (:meth:`Objective.evaluate_with`: one graph on Dask, a pass when
+        ``hessian()`` is called in memory)."""
+        if self.hessian_objective is self.objective and not self.reuse_hessian:
+            value, grad, hess = self.evaluate(s, 2)
+            return value, grad, lambda: hess
+        theta = self.to_natural(s)
+        value, grad, later = self.objective.evaluate_with(theta, self.hessian_objective,
+                                                          host_hessian=self.T_here is None)
+        value, grad, _ = self._to_solver(self.objective, s, theta, 1, value, grad, None)
+
+        def hessian():
+            return self._to_solver(self.hessian_objective, s, theta, 2, *later())[2]
+
+        return value, grad, hessian
+
     def value(self, s):
         return self.evaluate(s, 0)[0]
 
@@ -185,10 +205,15 @@ class SolverProblem:
         return value, operator.to_solver(grad), operator
 
     def _evaluate(self, objective, s, order):
-        v = self.T_sparse @ s
         theta = self.to_natural(s)
+        result = objective.evaluate(theta, order, host_hessian=self.T_here is None)
+        return self._to_solver(objective, s, theta, order, *result)
+
+    def _to_solver(self, objective, s, theta, order, value, grad, hess):
+        """``objective``'s (value, grad, hess) at ``theta`` = to_natural(s) in solver
+        coordinates."""
+        v = self.T_sparse @ s
         host = self.T_here is None
-        value, grad, hess = objective.evaluate(theta, order, host_hessian=host)
         if order == 0:
             return value, None, None
         if hess is not None and objective is self.objective:

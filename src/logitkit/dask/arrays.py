@@ -3,8 +3,9 @@ aligned and encoded for :class:`~logitkit.dask.objective.DaskObjective`.
 
 One pass over the partitions (:func:`prepare`'s scan) validates every partition (NaN or
 infinity in X, missing or continuous labels, bad weights), finds the class labels, their
-counts and weight sums, and the cluster labels, and brings back the few row samples that
-the fit takes from every k-th row (column scales, the aliasing screen). Errors name the
+counts and weight sums (also those of the row samples the fit will take), and the
+cluster labels, and brings back the few row samples that the fit takes from every k-th
+row (column scales, the aliasing screen). Errors name the
 partition, the row (in the whole data and in the partition) and the column. Labels and
 clusters become int64 codes and the weights float64 (times class weights) partition by
 partition, lazily; with ``persist`` the prepared partitions are kept in the workers'
@@ -52,9 +53,10 @@ class DaskData:
 
     X (n, d) float32/float64 in one column chunk; codes (n,) int64 into ``classes``;
     w (n,) float64 frequency weights times class weights; clusters (n,) int64 codes into
-    ``cluster_labels`` or None. class_totals (K,): total weight of each class (None for
-    a :func:`sampled` copy: its objective adds them up in a pass over labels and weights).
-    samples: {k: (X[::k], codes[::k], w[::k])} NumPy row samples already brought back.
+    ``cluster_labels`` or None. class_totals (K,): total weight of each class (None when
+    not known: the objective adds them up in a pass over labels and weights).
+    samples: {k: (X[::k], codes[::k], w[::k])} NumPy row samples already brought back;
+    step_totals: {k: (K,)} the class totals of every k-th row.
     """
 
     X: da.Array
@@ -66,6 +68,7 @@ class DaskData:
     cluster_labels: np.ndarray | None
     persisted: bool
     samples: dict = field(default_factory=dict)
+    step_totals: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -82,14 +85,15 @@ class DaskData:
 
 
 def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, classes=None,
-            persist="auto", sample_steps=()) -> DaskData:
+            persist="auto", sample_steps=(), total_steps=()) -> DaskData:
     """Check, align and encode the fit's dask arrays (see the module docstring).
 
     y, sample_weight, clusters: dask arrays (any row chunks: aligned to X's) or
     NumPy/pandas arrays of n rows. classes: the class order when known (a categorical
     target's categories; only those that occur are kept), else sorted labels.
     class_weight: as the estimators take it. persist: "auto", True or False.
-    sample_steps: the k of the every-k-th-row samples to bring back (k > 1).
+    sample_steps: the k of the every-k-th-row samples to bring back (k > 1);
+    total_steps: the k of those whose class totals to find (k > 1).
     """
     X = _design_array(X)
     chunks = X.chunks[0]
@@ -104,7 +108,8 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     if persisted:  # the raw columns once from their source; the passes read memory
         X, y, w, groups = dask.persist(X, y, w, groups)
     steps = sorted({int(k) for k in sample_steps if k > 1})
-    scans = _run_scan(X, y, w, groups, steps)
+    totals_of = sorted({int(k) for k in total_steps if k > 1})
+    scans = _run_scan(X, y, w, groups, steps, totals_of)
     classes, counts, raw_totals = _classes(scans, classes)
     per_class = _class_weights(class_weight, classes, counts)
     codes = y.map_blocks(_codes, classes, dtype=np.int64)
@@ -120,6 +125,9 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
         codes, weights, groups = dask.persist(codes, weights, groups)
     totals = raw_totals if per_class is None else raw_totals * per_class
     data = DaskData(X, codes, weights, groups, classes, totals, labels, persisted)
+    for k in totals_of:
+        sums = _label_sums(scans, classes, lambda s, k=k: s["step_weights"][k])
+        data.step_totals[k] = sums if per_class is None else sums * per_class
     for k in steps:
         parts = [s["samples"][k] for s in scans]
         Xs = np.concatenate([p[0] for p in parts]) if parts else X[:0].compute()
@@ -154,10 +162,10 @@ def sampled(data: DaskData, step: int) -> DaskData | None:
     arrays = dask.persist(*(da.concatenate(out) for out in parts))
     X, codes, w = arrays[:3]
     groups = arrays[3] if data.clusters is not None else None
-    samples = {k // step: rows for k, rows in data.samples.items()
-               if k % step == 0 and k > step}
-    return DaskData(X, codes, w, groups, data.classes, None, data.cluster_labels, True,
-                    samples)
+    samples, totals = ({k // step: v for k, v in kept.items() if k % step == 0 and k > step}
+                       for kept in (data.samples, data.step_totals))
+    return DaskData(X, codes, w, groups, data.classes, data.step_totals.get(step),
+                    data.cluster_labels, True, samples, totals)
 
 
 def _every(block, start: int, step: int) -> np.ndarray:
@@ -246,13 +254,13 @@ def _fits_in_memory(nbytes: int) -> bool:
 
 
 # -- the scan ---------------------------------------------------------------------------
-def _run_scan(X, y, w, groups, steps) -> list[dict]:
+def _run_scan(X, y, w, groups, steps, total_steps) -> list[dict]:
     """One pass: :func:`_scan_partition` of every non-empty partition, in row order."""
     lengths = X.chunks[0]
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
     blocks = [_blocks(a, len(lengths)) for a in (X, y, w, groups)]
     tasks = [dask.delayed(_scan_partition, pure=False)(i, int(offsets[i]), steps,
-                                                       *(b[i] for b in blocks))
+                                                       total_steps, *(b[i] for b in blocks))
              for i, rows in enumerate(lengths) if rows]
     return list(dask.compute(*tasks))
 
@@ -262,10 +270,11 @@ def _where(i: int, offset: int, row: int, rows: int) -> str:
             f"{offset + row} (row {row} of the partition)")
 
 
-def _scan_partition(i, offset, steps, X, y, w, groups) -> dict:
+def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
     """Validate partition ``i`` (first row ``offset``) and summarise it: labels (sorted
-    unique), their counts and raw weight sums, the cluster labels, and its rows of every
-    k-th row of the whole data for each k in ``steps``."""
+    unique), their counts and raw weight sums (also over its rows of every k-th row of
+    the whole data, for each k in ``total_steps``), the cluster labels, and its rows of
+    every k-th row for each k in ``steps``."""
     rows = X.shape[0]
     if X.size and not np.isfinite(X @ np.ones(X.shape[1], dtype=X.dtype)).all():
         row, column = np.argwhere(~np.isfinite(X))[0]
@@ -295,6 +304,9 @@ def _scan_partition(i, offset, steps, X, y, w, groups) -> dict:
         "weights": np.bincount(codes, weights=weights, minlength=len(labels)),
         "clusters": None,
         "samples": {},
+        "step_weights": {k: np.bincount(codes[(-offset) % k::k],
+                                        weights=weights[(-offset) % k::k],
+                                        minlength=len(labels)) for k in total_steps},
     }
     if groups is not None:
         groups = np.asarray(groups)
@@ -335,15 +347,21 @@ def _classes(scans, order):
             raise ValueError(f"y has labels {plain(list(unknown[:10]))} that are not among "
                              f"its categories {plain(order)}")
         labels = order[pd.Index(order).isin(labels)]
-    counts, totals = np.zeros(len(labels), np.int64), np.zeros(len(labels))
-    for s in scans:
-        where = _codes(s["labels"], labels)
-        counts[where] += s["counts"]
-        totals[where] += s["weights"]
+    counts = _label_sums(scans, labels, lambda s: s["counts"]).astype(np.int64)
+    totals = _label_sums(scans, labels, lambda s: s["weights"])
     if len(labels) < 2:
         raise ValueError(f"y has only one class ({plain(labels[0])!r}); this classifier "
                          "needs samples of at least 2 classes in the data")
     return labels, counts, totals
+
+
+def _label_sums(scans, labels, part) -> np.ndarray:
+    """(K,) the sums over the partitions' summaries of ``part(summary)`` (one entry per
+    label of the summary) by label of ``labels``."""
+    sums = np.zeros(len(labels))
+    for s in scans:
+        sums[_codes(s["labels"], labels)] += part(s)
+    return sums
 
 
 def _class_weights(class_weight, classes, counts):

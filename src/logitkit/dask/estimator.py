@@ -12,6 +12,7 @@ from logitkit.aliasing import screen_step
 from logitkit.dask.arrays import prepare
 from logitkit.dask.frames import frame_arrays
 from logitkit.dask.objective import DaskObjective
+from logitkit.fitting import WARM_START_ROWS, WARM_START_STEP
 from logitkit.messages import plain
 from logitkit.parametrization import moment_step
 from logitkit.solvers.optimizers import OPTIMIZERS
@@ -47,12 +48,15 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     constant = estimator._fits_intercept() or estimator._family(2).n_aux(2) > 0
     steps = [moment_step(n)] + ([screen_step(n, d + int(constant))]
                                 if estimator.alpha == 0 else [])
+    warm = _warm_start_steps(n) if estimator._family(2).n_aux(2) > 0 else []
+    # the ordinal warm starts' samples: their class totals and column scales' rows
+    steps += [k * moment_step(-(-n // k)) for k in warm]
     categories = getattr(getattr(y, "dtype", None), "categories", None)
     if frames is not None:
         categories = frames.class_order
     data = prepare(X, y, sample_weight, clusters, class_weight=estimator.class_weight,
                    classes=None if categories is None else np.asarray(categories, object),
-                   persist=persist, sample_steps=steps)
+                   persist=persist, sample_steps=steps, total_steps=warm)
     classes, totals = data.classes, data.class_totals
     if np.count_nonzero(totals > 0) < 2:
         kept = [plain(c) for c in classes[totals > 0]]
@@ -75,6 +79,17 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
                               alpha=float(estimator.alpha))
     objective.reads.rows += objective.n * (1 + (frames is not None))  # the scan(s)
     return objective, data.clusters
+
+
+def _warm_start_steps(n: int) -> list[int]:
+    """The row steps k of the samples (every k-th row of n) that ordinal Newton fits may
+    start from (:func:`logitkit.fitting._warm_start`: every WARM_START_STEP-th row of at
+    least WARM_START_STEP * WARM_START_ROWS, a large sample's own sample likewise)."""
+    steps, k = [], 1
+    while -(-n // k) >= WARM_START_STEP * WARM_START_ROWS:
+        k *= WARM_START_STEP
+        steps.append(k)
+    return steps
 
 
 def _predict_block(block, estimator, method, width):

@@ -1,7 +1,9 @@
 """Newton's method: Cholesky on the equilibrated Hessian, Armijo backtracking.
 
 Values and gradients are always exact; the Hessian may come from a row subsample
-(``problem.hessian``). A Hessian that costs many gradient passes
+(``problem.hessian``). A point that will need a fresh Hessian whatever its gradient is
+evaluated with ``problem.evaluate_with_hessian``, so the Hessian may come from the
+same pass (on Dask, the same graph). A Hessian that costs many gradient passes
 (``problem.expensive_hessian``) or comes from a sample (``problem.reuse_hessian``) is
 kept while the gradient keeps falling fast; a cheap sampled one only once the steps are
 small (Newton decrement at most ``_SETTLED_DECREMENT``), where it changes by less than
@@ -131,7 +133,7 @@ def _grad_max(grad) -> float:
     return float(np.max(np.abs(grad))) if grad.size else 0.0
 
 
-def _polish(problem, s, value, grad, hess, fused):
+def _polish(problem, s, value, grad, hessian, fused):
     """One more Newton step once the gradient is below tol (not counted in n_iter), with a
     Hessian from all rows: at quadratic convergence it takes the optimum to the precision
     of float64 for the price of one pass (a kept Hessian is refreshed first). A sampled
@@ -143,10 +145,7 @@ def _polish(problem, s, value, grad, hess, fused):
     exact = problem.hessian_objective is problem.objective
     if grad_max == 0 or not exact:
         return s, value, grad
-    if hess is not None:
-        system = NewtonSystem(hess)
-    else:
-        system = NewtonSystem(problem.hessian(s))
+    system = NewtonSystem(hessian() if hessian is not None else problem.hessian(s))
     step = system.solve(grad)
     # an unpenalised fit's inference needs the Hessian at the optimum: form it in this pass
     order = 2 if fused or problem.objective.alpha == 0 else 1
@@ -157,13 +156,31 @@ def _polish(problem, s, value, grad, hess, fused):
     return s, value, grad
 
 
+def _evaluate(problem, s, hessian: bool):
+    """(value, grad, hessian) at ``s``: ``hessian`` None, or when ``hessian`` a function
+    that returns the Hessian at ``s`` (see ``problem.evaluate_with_hessian``)."""
+    if hessian:
+        return problem.evaluate_with_hessian(s)
+    value, grad, _ = problem.evaluate(s, 1)
+    return value, grad, None
+
+
+def _hessian_follows(problem, decrement: float) -> bool:
+    """Whether the point a step of this Newton decrement reaches needs a fresh Hessian
+    whatever its gradient: the step's Hessian cannot be kept (see the reuse rule in
+    :func:`newton`)."""
+    return not (problem.reuse_hessian
+                and (problem.expensive_hessian or decrement <= _SETTLED_DECREMENT))
+
+
 def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
     """Minimise ``problem`` from ``s0`` until max |gradient| <= tol."""
     s = np.array(s0, dtype=float)
     # when the curvature comes from all rows and is refreshed every step, the pass that
     # evaluates a trial point also forms its Hessian
     fused = problem.hessian_objective is problem.objective and not problem.reuse_hessian
-    value, grad, hess = problem.evaluate(s, 2 if fused else 1)
+    # hess: None, or a function giving the Hessian at s (from the pass that evaluated s)
+    value, grad, hess = _evaluate(problem, s, True)
     history, system, matrix, singular = [], None, None, False
     converged, reason, it = False, "maximum number of iterations reached", 0
     while True:
@@ -178,15 +195,16 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
         fresh = system is None
         if fresh:
             # (a fresh array from the problem: a kept one is updated in place)
-            matrix = hess if hess is not None else problem.hessian(s)
+            matrix = hess() if hess is not None else problem.hessian(s)
             system = NewtonSystem(matrix)
             singular |= system.singular
         step = system.solve(grad)
         decrement = -float(grad @ step)
         if decrement <= 1e3 * problem.eps * max(1.0, abs(value)):
             # the objective, computed at the data's precision, can no longer show a
-            # decrease: trust the full Newton step while it still shrinks the gradient
-            new_value, new_grad, new_hess = problem.evaluate(s + step, 2 if fused else 1)
+            # decrease: trust the full Newton step while it still shrinks the gradient (the
+            # fit is about to end: a Hessian there would most likely go unused)
+            new_value, new_grad, new_hess = _evaluate(problem, s + step, fused)
             if _grad_max(new_grad) >= grad_max:
                 if not fresh:
                     system = hess = None
@@ -196,9 +214,9 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
             s, value, grad, hess, it = s + step, new_value, new_grad, new_hess, it + 1
             system = None
             continue
-        t, accepted = 1.0, False
+        t, accepted, follows = 1.0, False, _hessian_follows(problem, decrement)
         for _ in range(40):
-            new_value, new_grad, new_hess = problem.evaluate(s + t * step, 2 if fused else 1)
+            new_value, new_grad, new_hess = _evaluate(problem, s + t * step, follows)
             if new_value <= value - 1e-4 * t * decrement:
                 accepted = True
                 break
@@ -210,9 +228,7 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
             reason = "line search failed"
             break
         s, value, hess, it = s + t * step, new_value, new_hess, it + 1
-        if (problem.reuse_hessian and t == 1
-                and _grad_max(new_grad) <= _REUSE_RATIO * grad_max
-                and (problem.expensive_hessian or decrement <= _SETTLED_DECREMENT)):
+        if not follows and t == 1 and _grad_max(new_grad) <= _REUSE_RATIO * grad_max:
             if not system.singular and _secant_update(matrix, step, new_grad - grad):
                 system = None  # (freed before the new factor is formed)
                 system = NewtonSystem(matrix)
