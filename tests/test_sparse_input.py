@@ -81,8 +81,10 @@ def test_block_products_equal_dense(dtype):
 
 
 def test_objective_blocks_follow_stored_entries():
-    """A wide sparse X is read in blocks sized by its stored entries (a sixteenth of its
-    bytes here), not by its d columns (which would make blocks of 256 rows)."""
+    """A wide sparse X's byte budget is its stored entries' (a sixteenth of their bytes),
+    not its d columns' (which would make blocks of 256 rows); its row blocks are views,
+    so a value or gradient pass's blocks are sized by the family's (b, m + 2) arrays
+    and a Hessian pass's (which copies its weighted rows) by the stored entries."""
     n, d, per_row = 200_000, 50_000, 10
     indices = np.random.default_rng(4).integers(0, d, n * per_row)
     X = sp.csr_array((np.ones(n * per_row), indices, np.arange(0, n * per_row + 1, per_row)),
@@ -90,7 +92,9 @@ def test_objective_blocks_follow_stored_entries():
     objective = Objective(lk.LogisticRegression()._family(2), sparse_design(X),
                           np.zeros(n, dtype=int), np.ones(n), 2, True)
     assert objective.row_width == per_row
-    assert objective.block_rows == n * per_row * 8 // 16 // (8 * per_row) == n // 16
+    budget = n * per_row * 8 // 16
+    assert objective.block_rows == budget // (8 * (objective.m + 2))
+    assert objective.wide_block_rows == budget // (8 * per_row) // (objective.m + 2)
 
 
 # -- fits equal the dense fits -------------------------------------------------------------

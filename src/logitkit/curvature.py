@@ -55,7 +55,8 @@ class RowCurvature:
         self.budget = KEPT_SHARE * x_bytes
         # a block's temporaries (its X part, E and R, the family's (b, m) arrays) within
         # BLOCK_SHARE of X and 8 MB, in blocks of at least 256 rows (or the objective's)
-        per_row = 8 * (ob.row_width + 6 * ob.m + ob.m * ob.q)
+        x_part = 0 if getattr(ob.X, "row_views", False) else ob.row_width  # (sparse: views)
+        per_row = 8 * (x_part + 6 * ob.m + ob.m * ob.q)
         temporaries = min(_objective._BLOCK_BYTES, int(BLOCK_SHARE * x_bytes))
         self.block_rows = max(min(256, ob.block_rows), temporaries // per_row)
 

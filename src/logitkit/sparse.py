@@ -38,6 +38,10 @@ class SparseDesign(Design):
     """(n, d) design held as a ``scipy.sparse.csr_array`` of float32 or float64 values
     (the caller's arrays, not copied)."""
 
+    # X[a:b] is a view of the stored arrays (no copy): blocks are sized by the passes'
+    # own temporaries (logitkit.objective)
+    row_views = True
+
     def __init__(self, matrix: sp.csr_array):
         self.matrix = matrix
         self.dtype = matrix.dtype
