@@ -254,6 +254,15 @@ def test_minibatch_solvers_train_the_same_model_on_codes(frame):
                                rtol=1e-12)
 
 
+def _levels_frame(rng, n, n_categorical, n_numeric):
+    """(frame, its numbers' and codes' bytes): n rows of ``n_categorical`` Categorical
+    columns of 50 levels (int8 codes) and ``n_numeric`` standard normal columns."""
+    columns = {f"c{j}": pd.Categorical.from_codes(rng.integers(0, 50, n), range(50))
+               for j in range(n_categorical)}
+    columns.update({f"x{j}": rng.normal(size=n) for j in range(n_numeric)})
+    return pd.DataFrame(columns), n_numeric * n * 8 + n_categorical * n
+
+
 def test_fit_memory_stays_far_below_the_one_hot_matrix():
     """200k rows, 3 Categorical x 50 levels + 5 numeric: the fit (with inference) needs no
     dense one-hot copy. Measured peak: 0.73 of the numeric storage + codes (8.6 MB) while
@@ -262,12 +271,8 @@ def test_fit_memory_stays_far_below_the_one_hot_matrix():
     5000-row sample. The one-hot matrix would be 243 MB."""
     rng = np.random.default_rng(8)
     n = 200_000
-    columns = {f"c{j}": pd.Categorical.from_codes(rng.integers(0, 50, n), range(50))
-               for j in range(3)}
-    columns.update({f"x{j}": rng.normal(size=n) for j in range(5)})
-    frame = pd.DataFrame(columns)
+    frame, storage = _levels_frame(rng, n, n_categorical=3, n_numeric=5)
     y = (rng.random(n) < 0.5).astype(np.int64)
-    storage = 5 * n * 8 + 3 * n
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         tracemalloc.start()
@@ -286,12 +291,8 @@ def test_penalised_fit_extra_memory_is_under_a_quarter_of_the_frame():
     (n,) array of ones as its weights)."""
     rng = np.random.default_rng(9)
     n = 300_000
-    columns = {f"c{j}": pd.Categorical.from_codes(rng.integers(0, 50, n), range(50))
-               for j in range(5)}
-    columns.update({f"x{j}": rng.normal(size=n) for j in range(10)})
-    frame = pd.DataFrame(columns)
+    frame, storage = _levels_frame(rng, n, n_categorical=5, n_numeric=10)
     y = (frame["x0"] + rng.logistic(size=n) > 0).astype(np.int64)
-    storage = 10 * n * 8 + 5 * n
     lk.LogisticRegression(alpha=1e-4).fit(frame.iloc[:5000], y[:5000])  # imports, caches
     tracemalloc.start()
     model = lk.LogisticRegression(alpha=1e-4).fit(frame, y)
