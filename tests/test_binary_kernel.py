@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import logitkit as lk
+import logitkit.objective as objective_module
 from logitkit import fitting
 from logitkit.families import Binomial
 from logitkit.families.base import Scratch
@@ -88,7 +89,7 @@ def test_few_columns_sample_the_hessian_only_on_many_rows():
         X = rng.normal(size=(n, d))
         return Objective(Binomial(), X, np.zeros(n), np.ones(n), 2, True)
 
-    low, high = fitting.HESSIAN_SAMPLE_ROWS
+    low, high = objective_module.HESSIAN_SAMPLE_ROWS
     few = objective(fitting._FEW_PARAMS_STEP * low + 1, 4)
     assert fitting.hessian_objective(few).n <= low
     assert fitting.hessian_objective(objective(4 * low, 4)).n == 4 * low
@@ -102,7 +103,7 @@ def test_sampled_few_column_fit_reaches_the_full_newton_optimum(monkeypatch):
     y = (X @ [0.5, 0.05, -3.0, 0.2] + rng.logistic(size=n) > 0).astype(float)
     full = Objective(Binomial(), X, y, np.ones(n), 2, True)
     exact = fitting.fit_objective(full, "newton", 1e-10, 100)
-    monkeypatch.setattr(fitting, "HESSIAN_SAMPLE_ROWS", (2000, 2000))
+    monkeypatch.setattr(objective_module, "HESSIAN_SAMPLE_ROWS", (2000, 2000))
     sampled_objective = Objective(Binomial(), X, y, np.ones(n), 2, True)
     assert fitting.hessian_objective(sampled_objective).n <= 2000
     sampled = fitting.fit_objective(sampled_objective, "newton", 1e-10, 100)

@@ -4,9 +4,10 @@ import numpy as np
 import pytest
 
 import logitkit.fitting as fitting
+import logitkit.objective as objective_module
 from logitkit.families import Binomial, Multinomial, Ordinal
 from logitkit.objective import Objective
-from logitkit.solvers.newton import _secant_update
+from logitkit.solvers.newton import secant_update
 
 
 def _problem(family, n_classes, fit_intercept, dtype=np.float64, n=6000, d=12, seed=0):
@@ -35,7 +36,7 @@ def test_sampled_hessian_reaches_the_full_newton_optimum(monkeypatch, name, make
     objective = _problem(make(), n_classes, fit_intercept)
     full = fitting.fit_objective(objective, "newton", 1e-9, 100)
     # curvature from every 6th row (1000 of 6000): kept over steps and secant-updated
-    monkeypatch.setattr(fitting, "HESSIAN_SAMPLE_ROWS", (500, 1000))
+    monkeypatch.setattr(objective_module, "HESSIAN_SAMPLE_ROWS", (500, 1000))
     monkeypatch.setattr(fitting, "_MIN_SAMPLED_PARAMS", 1)
     assert fitting.hessian_objective(objective).n == 1000
     sampled = fitting.fit_objective(objective, "newton", 1e-9, 100)
@@ -46,7 +47,7 @@ def test_sampled_hessian_reaches_the_full_newton_optimum(monkeypatch, name, make
 
 def test_sampled_hessian_with_float32_data(monkeypatch):
     exact = fitting.fit_objective(_problem(Binomial(), 2, True), "newton", 1e-9, 100)
-    monkeypatch.setattr(fitting, "HESSIAN_SAMPLE_ROWS", (500, 1000))
+    monkeypatch.setattr(objective_module, "HESSIAN_SAMPLE_ROWS", (500, 1000))
     monkeypatch.setattr(fitting, "_MIN_SAMPLED_PARAMS", 1)
     single = fitting.fit_objective(_problem(Binomial(), 2, True, dtype=np.float32), "newton",
                                    1e-5, 100)
@@ -54,7 +55,7 @@ def test_sampled_hessian_with_float32_data(monkeypatch):
     assert single.objective_value == pytest.approx(exact.objective_value, rel=1e-6)
 
 
-def test_secant_update_matches_the_measured_curvature_and_skips_inconsistent_steps():
+def testsecant_update_matches_the_measured_curvature_and_skips_inconsistent_steps():
     rng = np.random.default_rng(0)
     A = rng.normal(size=(5, 5))
     H = A @ A.T + 5 * np.eye(5)
@@ -62,12 +63,12 @@ def test_secant_update_matches_the_measured_curvature_and_skips_inconsistent_ste
     step = rng.normal(size=5)
     change = true @ step
     M = H.copy()
-    assert _secant_update(M, step, change)
+    assert secant_update(M, step, change)
     np.testing.assert_allclose(M @ step, change, rtol=1e-12)  # the secant condition
     np.testing.assert_allclose(M, M.T, atol=1e-12)
     assert np.all(np.linalg.eigvalsh(M) > 0)
     M = H.copy()
-    assert not _secant_update(M, step, -change)  # negative curvature: noise, left alone
+    assert not secant_update(M, step, -change)  # negative curvature: noise, left alone
     np.testing.assert_array_equal(M, H)
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from logitkit.backends import to_numpy
-from logitkit.objective import Objective
+from logitkit.objective import Objective, hessian_sample_step
 from logitkit.parametrization import SolverProblem
 from logitkit.penalties import L1Penalty
 from logitkit.solvers import SOLVERS, SolverReport
@@ -23,9 +23,6 @@ NEWTON_MAX_PARAMS = 1000
 # 0.96 s). Binary and ordinal fits keep Newton (binary 20k x 500: 0.58 s vs 0.80 s;
 # ordinal 100k x 30, 5 levels: 0.48 s vs 0.66 s)
 NEWTON_CG_HESSIAN_RATIO = 100
-# Newton takes its Hessian from a row subsample (500 rows per parameter, between these
-# bounds) when X has more rows and the model enough parameters; gradients stay exact
-HESSIAN_SAMPLE_ROWS = (20_000, 50_000)
 # the starting probability of a class with no weight (its MLE is 0)
 _EMPTY_CLASS_SHARE = 1e-12
 # below this many parameters a Hessian pass costs little more than a gradient pass (3M x
@@ -144,11 +141,9 @@ def null_log_likelihood(objective: Objective, sums=None) -> float:
 
 def hessian_objective(objective: Objective) -> Objective:
     """The objective Newton takes curvature from: itself, or every k-th row (a view of X,
-    no copy; evenly spaced rows also represent data sorted by class)."""
-    rows = int(np.clip(500 * objective.n_params, *HESSIAN_SAMPLE_ROWS))
-    # every k-th row, k the smallest step that keeps the sample within ``rows`` (so from
-    # rows / 2 to rows of them): no cliff at 2 * rows, below which all rows were used
-    step = -(-objective.n // rows)
+    no copy; evenly spaced rows also represent data sorted by class), k from
+    :func:`~logitkit.objective.hessian_sample_step` (gradients stay exact)."""
+    step = hessian_sample_step(objective.n, objective.n_params)
     if step < (2 if objective.n_params >= _MIN_SAMPLED_PARAMS else _FEW_PARAMS_STEP):
         return objective
     return objective.subset(slice(0, None, step))

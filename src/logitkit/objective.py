@@ -40,6 +40,18 @@ _BLOCK_BYTES = 8 * 2**20
 _ACCELERATOR_BLOCK_BYTES = (256 * 2**20, 2 * 2**30)
 
 
+# a Hessian from a row sample takes 500 rows per parameter, between these bounds
+HESSIAN_SAMPLE_ROWS = (20_000, 50_000)
+
+
+def hessian_sample_step(n_rows: int, n_params: int) -> int:
+    """k of the every-k-th-row sample a Hessian of ``n_params`` parameters takes: the
+    smallest step that keeps it within 500 rows per parameter (HESSIAN_SAMPLE_ROWS), so
+    from half that to that many rows (no cliff at twice the rows); 1: every row."""
+    rows = int(np.clip(500 * n_params, *HESSIAN_SAMPLE_ROWS))
+    return -(-n_rows // rows)
+
+
 def column_sums(A):
     """(k,) float64 sums of the columns of A (b, k) where it lives: NumPy reduces over a
     long first axis slowly when k is small (20,000 x 2: 268 us; ones @ A: 9 us)."""

@@ -114,7 +114,7 @@ def _kept_eigen(evals, evecs):
     return evecs[:, keep], evals[keep]
 
 
-def _secant_update(matrix, step, change) -> bool:
+def secant_update(matrix, step, change) -> bool:
     """BFGS update of ``matrix`` (NumPy, or a tensor where it lives) in place from a step
     and the exact change of the gradient along it; skipped (False) when the measured
     curvature y's disagrees with the matrix's s'Hs by more than a factor 2 (noise, or a
@@ -229,7 +229,7 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
             break
         s, value, hess, it = s + t * step, new_value, new_hess, it + 1
         if not follows and t == 1 and _grad_max(new_grad) <= _REUSE_RATIO * grad_max:
-            if not system.singular and _secant_update(matrix, step, new_grad - grad):
+            if not system.singular and secant_update(matrix, step, new_grad - grad):
                 system = None  # (freed before the new factor is formed)
                 system = NewtonSystem(matrix)
         else:

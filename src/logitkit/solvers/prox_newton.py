@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from logitkit.solvers import coordinate_descent, data_space_cd
-from logitkit.solvers.newton import _secant_update
+from logitkit.solvers.newton import secant_update
 from logitkit.solvers.report import SolverReport
 from logitkit.solvers.working_columns import WorkingColumns
 from logitkit.sparse import SparseDesign
@@ -201,7 +201,7 @@ class _KeptHessian:
         """After a step (natural, (p,)) and the change of the exact gradient along it."""
         if self.matrix is None:
             return
-        if stale or not _secant_update(self.matrix, step[self.index], change[self.index]):
+        if stale or not secant_update(self.matrix, step[self.index], change[self.index]):
             self.matrix = None
 
 

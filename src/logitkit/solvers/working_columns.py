@@ -16,16 +16,13 @@ from __future__ import annotations
 import numpy as np
 
 from logitkit.design import column_subset
-from logitkit.objective import Objective
-
-# the model's row sample: 500 rows per parameter, between these bounds (Newton's)
-SAMPLE_ROWS = (20_000, 50_000)
+from logitkit.objective import Objective, hessian_sample_step
 
 
 def sample_step(n_rows: int, n_params: int) -> int:
-    """Every how many rows the model's Hessian takes (1: all rows)."""
-    rows = int(np.clip(500 * n_params, *SAMPLE_ROWS))
-    step = -(-n_rows // rows)
+    """Every how many rows the model's Hessian takes: Newton's rule
+    (:func:`~logitkit.objective.hessian_sample_step`), 1 below a step of 2."""
+    step = hessian_sample_step(n_rows, n_params)
     return step if step >= 2 else 1
 
 
