@@ -10,6 +10,11 @@ the table shows the objective gap to the best solver of the case.
 
     python benchmarks/sparse_bench.py                   # every case, full sizes
     python benchmarks/sparse_bench.py --scale 0.1 --only dense-lasso --repeat 1
+
+Cases: dense-lasso, dense-enet, dense-lasso-noint, dense-path (200k x 200, AR(1)
+columns), rare (1% positives), unscaled (column scales 1e-2 to 1e2), wide (20k x 2000
+elastic net), multinomial (K=5, each coefficient and grouped), sparse-l1 and sparse-l2
+(100k x 50k text-like CSR).
 """
 
 from __future__ import annotations
@@ -33,6 +38,20 @@ def dense_problem(n, d, rng):
     beta[rng.choice(d, 20, replace=False)] = rng.normal(scale=0.5, size=20)
     y = (X @ beta + rng.logistic(size=n) > 0).astype(np.int64)
     return X, y
+
+
+def rare_problem(n, d, rng):
+    """Binary, about 1% positives: dense_problem's X and signal, intercept -5.5."""
+    X, _ = dense_problem(n, d, rng)
+    beta = np.zeros(d)
+    beta[rng.choice(d, 20, replace=False)] = rng.normal(scale=0.5, size=20)
+    return X, (X @ beta - 5.5 + rng.logistic(size=n) > 0).astype(np.int64)
+
+
+def unscaled_problem(n, d, rng):
+    """dense_problem with column scales from 1e-2 to 1e2 (badly scaled columns)."""
+    X, y = dense_problem(n, d, rng)
+    return X * np.logspace(-2, 2, d), y
 
 
 def text_problem(n, d, density, rng):
@@ -123,13 +142,12 @@ def binary_solvers(n, alpha, l1_ratio, intercept, tol, sparse=False):
     return out
 
 
-def run_case(name, X, y, alpha, l1_ratio, intercept, repeat, only_ours=False):
+def run_case(name, X, y, alpha, l1_ratio, intercept, repeat, without=()):
     """An untimed warm-up on 2000 rows, then interleaved runs, best of ``repeat``; prints
-    one table."""
+    one table. ``without``: peers left out of this case (the caller says why)."""
     solvers = binary_solvers(X.shape[0], alpha, l1_ratio, intercept, tol=1e-8,
                              sparse=sp.issparse(X))
-    if only_ours:
-        solvers = {"logitkit": solvers["logitkit"]}
+    solvers = {key: fit for key, fit in solvers.items() if key not in without}
     best = {key: np.inf for key in solvers}
     results = {}
     for fit in solvers.values():  # compile (numba peers) and import before timing
@@ -262,6 +280,18 @@ def main():
                 run_case("dense-lasso-noint", X, y, 0.005, 1.0, False, args.repeat)
             if on("dense-path"):
                 run_path(X[: n_dense // 2], y[: n_dense // 2], 0.5, 100, args.repeat)
+        if on("rare"):
+            X, y = rare_problem(n_dense, 200, rng)
+            run_case("rare", X, y, 0.001, 1.0, True, args.repeat)
+        if on("unscaled"):
+            # saga's step size follows the largest column scale: it does not reach the
+            # optimum here within its 10,000 epochs
+            X, y = unscaled_problem(n_dense, 200, rng)
+            run_case("unscaled", X, y, 0.005, 1.0, True, args.repeat, without=("sklearn saga",))
+        if on("wide"):
+            # saga took 39 s at a twentieth of the rows (157x logitkit): left out
+            X, y = dense_problem(int(20_000 * args.scale), 2000, rng)
+            run_case("wide", X, y, 0.005, 0.5, True, args.repeat, without=("sklearn saga",))
         if on("multinomial"):
             run_multinomial(*multinomial_problem(int(100_000 * args.scale), 100, 5, rng),
                             0.01, args.repeat)
