@@ -38,6 +38,7 @@ from logitkit.exceptions import (
     AliasedColumnsWarning,
 )
 from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
+from logitkit.fitted_rows import FitRows, FitRowsMixin
 from logitkit.fitting import fit_objective
 from logitkit.inference import collect
 from logitkit.inputs import InputMixin
@@ -73,8 +74,8 @@ def _set_params(estimator, values: dict) -> None:
             setattr(estimator, name, value)
 
 
-class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, ClassifierMixin,
-                 BaseEstimator):
+class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, FitRowsMixin,
+                 ClassifierMixin, BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------
@@ -155,6 +156,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
 
             objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
                                                  validation_data, persist)
+            self._fit_rows = None
             return self._fit_exact(objective, clusters)
         if persist != "auto":
             raise ValueError(f"persist={plain(persist)!r} applies to Dask input; X is "
@@ -163,6 +165,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Cl
         if clusters is not None:
             clusters = column_or_1d(clusters)
             check_consistent_length(Xd, clusters)
+        self._fit_rows = FitRows(Xd, codes, weights, clusters)
         classes = self.classes_
         if self.solver in OPTIMIZERS:
             return self._fit_minibatch(Xd, codes, weights, clusters, validation_data)

@@ -14,6 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 
 from logitkit.backends import like, weighted_counts
+from logitkit.fitted_rows import FitRows
 from logitkit.inference import collect
 from logitkit.messages import plain
 from logitkit.objective import Objective
@@ -52,6 +53,7 @@ class MinibatchMixin:
             Xd, codes, weights = Xd[:split], codes[:split], weights[:split]
             if clusters is not None:
                 clusters = clusters[:split]
+            self._fit_rows = FitRows(Xd, codes, weights, clusters)
             totals = weighted_counts(codes, weights, len(self.classes_))
             if np.any(totals <= 0):
                 raise ValueError(
