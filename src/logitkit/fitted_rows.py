@@ -20,12 +20,14 @@ from logitkit.objective import Objective
 @dataclass(frozen=True)
 class FitRows:
     """X: (n, d) encoded design (array, tensor or Design); codes: (n,) class codes;
-    weights: (n,) frequency times class weights; clusters: (n,) labels or None."""
+    weights: (n,) frequency times class weights; clusters: (n,) labels or None;
+    offset: (n,) or (n, m) known term of the linear predictor, or None."""
 
     X: Any
     codes: Any
     weights: Any
     clusters: Any = None
+    offset: Any = None
 
 
 class FitRowsMixin:
