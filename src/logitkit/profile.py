@@ -1,0 +1,299 @@
+"""Profile-likelihood intervals: exact crossings of the signed root of the LR statistic.
+
+Generic over any ``objective`` with ``evaluate(theta, order)`` -> (value, grad (p,),
+hess (p, p)) on a mean scale (value = minus the (penalised) log-likelihood divided by
+``total_weight``), ``total_weight`` and ``n_params``: a logitkit Objective, or a
+Firth-penalised objective. For a linear functional ``a' theta`` (a reported parameter)
+fixed at c, the profile is F(c) = min {value(theta): a' theta = c}, the likelihood-ratio
+statistic LR(c) = 2 total_weight (F(c) - F(c_hat)) and its signed root
+r(c) = sign(c - c_hat) sqrt(LR(c)). A bound is where r(c) = -+ z, z = Phi^-1((1 + level)/2)
+(LR = the chi2(1) quantile), found by a safeguarded Newton root-finder on r (dr/dc =
+total_weight * lambda / r, lambda = dF/dc the constraint's multiplier), bracketed from the
+Wald distance; no grid. Each F(c) is a Newton refit of the other parameters in the null
+space of a, started from the nearest refit moved along the tangent of the path of
+solutions (predictor-corrector), to a Newton decrement below 1e-12 / total_weight.
+
+Public functions (the estimators' ``conf_int(method="profile")``, and Firth fits' profile
+penalised-likelihood intervals, call these):
+
+    minimize(objective, theta, free=None, a=None, c=None) -> Solution
+        the (constrained, when ``a`` is given: a' theta = c) minimum from ``theta``;
+    profile_interval(objective, optimum, a, level=0.95, free=None) -> ProfileInterval
+        the lower and upper bound of a' theta; ``optimum`` a Solution of minimize()
+        without constraint (the same for every functional of one fit);
+    profile_intervals(objective, theta, A, level=0.95, free=None)
+        -> ((r, 2) bounds, [ProfileInterval per row]) for the rows of A (r, p).
+
+``free`` (p,) bool: the coordinates estimated (the others, e.g. slopes of aliased
+columns, stay where ``theta`` has them). Unbounded sides (the profile stops rising,
+as under separation) are -inf / +inf; ``ProfileInterval.unbounded`` says which.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.stats as st
+
+# a refit stops when total_weight * the Newton decrement falls below this (the LR
+# statistic is then within about that of its limit)
+DECREMENT_TOL = 1e-12
+# a bound stops when |r(c) - z| is below this (LR within about 2 z times it)
+ROOT_TOL = 1e-11
+# a side is unbounded when the LR statistic, below its target, would rise by less than
+# this if the distance from the estimate doubled at the current slope (the profile has
+# flattened: it approaches an asymptote, as under separation), or beyond MAX_EXPANSION
+# times the Wald distance
+FLAT_LR = 1e-6
+MAX_EXPANSION = 1e6
+_MAX_NEWTON = 200
+_MAX_ROOT_STEPS = 100
+
+
+@dataclass
+class Solution:
+    """A (constrained) minimum: theta (p,), value, grad (p,), hess (p, p) there, the
+    constraint's multiplier ``multiplier`` (dF/dc; 0 unconstrained), c (a' theta or
+    None), ``converged`` and the Newton iterations taken."""
+
+    theta: np.ndarray
+    value: float
+    grad: np.ndarray
+    hess: np.ndarray
+    c: float | None = None
+    multiplier: float = 0.0
+    converged: bool = True
+    iterations: int = 0
+
+
+@dataclass
+class ProfileInterval:
+    """Bounds of a' theta at ``level``: lower, upper (-inf / +inf when unbounded, NaN when
+    a refit failed); lr: the LR statistic at each finite bound; refits: constrained fits
+    made; solutions: the refits at the bounds (None when unbounded)."""
+
+    estimate: float
+    lower: float
+    upper: float
+    level: float
+    lr: tuple = (np.nan, np.nan)
+    refits: int = 0
+    solutions: tuple = (None, None)
+    unbounded: tuple = (False, False)
+    notes: list = field(default_factory=list)
+
+
+def _evaluate(objective, theta, order):
+    with np.errstate(all="ignore"):
+        value, grad, hess = objective.evaluate(theta, order)
+    return float(value), grad, hess
+
+
+def _null_basis(a_free: np.ndarray) -> np.ndarray:
+    """(k, k-1) orthonormal basis of the vectors orthogonal to ``a_free`` (k,)."""
+    q, _ = np.linalg.qr(a_free[:, None], mode="complete")
+    return q[:, 1:]
+
+
+def _newton_step(H, g):
+    """(step, decrement) of Newton on the reduced (H, g); an indefinite or singular H
+    (separation, a non-convex penalty) has its eigenvalues floored."""
+    if H.shape[0] == 0:
+        return np.zeros(0), 0.0
+    try:
+        L = np.linalg.cholesky(H)
+        step = -np.linalg.solve(L.T, np.linalg.solve(L, g))
+    except np.linalg.LinAlgError:
+        vals, vecs = np.linalg.eigh(H)
+        floor = max(np.abs(vals).max(), 1e-300) * 1e-12
+        step = -vecs @ ((vecs.T @ g) / np.maximum(np.abs(vals), floor))
+    return step, float(-g @ step)
+
+
+def minimize(objective, theta, free=None, a=None, c=None, *, max_iter=_MAX_NEWTON):
+    """Newton from ``theta`` on the ``free`` coordinates (all by default), subject to
+    a' theta = c when ``a`` is given (theta is first moved along ``a`` to satisfy it);
+    Armijo backtracking that rejects non-finite values (e.g. unordered cut points)."""
+    theta = np.array(theta, dtype=float)
+    p = theta.size
+    free = np.ones(p, dtype=bool) if free is None else np.asarray(free, dtype=bool)
+    W = float(objective.total_weight)
+    if a is not None:
+        a = np.asarray(a, dtype=float)
+        af = a[free]
+        theta[free] += af * (c - a @ theta) / (af @ af)
+        B = _null_basis(af)
+    else:
+        B = np.eye(int(free.sum()))
+    value, g, H = _evaluate(objective, theta, 2)
+    converged, it = False, 0
+    for it in range(1, max_iter + 1):  # noqa: B007
+        gr = B.T @ g[free]
+        Hr = B.T @ H[np.ix_(free, free)] @ B
+        step, decrement = _newton_step(Hr, gr)
+        if not np.isfinite(decrement):
+            break
+        if W * decrement <= DECREMENT_TOL:
+            converged = True
+            break
+        direction = np.zeros(p)
+        direction[free] = B @ step
+        t, accepted = 1.0, None
+        for _ in range(40):
+            trial = theta + t * direction
+            if a is not None:  # keep a' theta = c exactly
+                trial[free] += af * (c - a @ trial) / (af @ af)
+            v, gt, Ht = _evaluate(objective, trial, 2)
+            if np.isfinite(v) and v <= value - 1e-4 * t * decrement:
+                accepted = (trial, v, gt, Ht)
+                break
+            t *= 0.5
+        if accepted is None:  # no progress at rounding level: converged when tiny
+            converged = W * decrement <= 1e3 * DECREMENT_TOL
+            break
+        theta, value, g, H = accepted
+    multiplier = 0.0
+    if a is not None:
+        multiplier = float(af @ g[free] / (af @ af))
+    return Solution(theta, value, g, H, None if a is None else float(c), multiplier,
+                    converged, it)
+
+
+def _tangent(solution: Solution, a, free) -> np.ndarray:
+    """(p,) d theta / dc of the path of constrained minima at ``solution``: H^-1 a /
+    (a' H^-1 a) over the free coordinates (a / a'a where H is singular)."""
+    af = a[free]
+    u = np.zeros(a.size)
+    try:
+        h = np.linalg.solve(solution.hess[np.ix_(free, free)], af)
+        scale = af @ h
+        if np.isfinite(scale) and scale > 0:
+            u[free] = h / scale
+            return u
+    except np.linalg.LinAlgError:
+        pass
+    u[free] = af / (af @ af)
+    return u
+
+
+class _Side:
+    """The refits of one functional, nearest-first warm starts; r(c) and dr/dc."""
+
+    def __init__(self, objective, optimum: Solution, a, free):
+        self.objective, self.optimum, self.a, self.free = objective, optimum, a, free
+        self.W = float(objective.total_weight)
+        self.estimate = float(a @ optimum.theta)
+        self.solved = [optimum]
+        self.refits = 0
+
+    def at(self, c: float) -> Solution:
+        near = min(self.solved, key=lambda s: abs((s.c if s.c is not None
+                                                   else self.estimate) - c))
+        c0 = near.c if near.c is not None else self.estimate
+        start = near.theta + (c - c0) * _tangent(near, self.a, self.free)
+        solution = minimize(self.objective, start, self.free, self.a, c)
+        if not np.isfinite(solution.value):  # the predictor left the domain: plain start
+            solution = minimize(self.objective, near.theta, self.free, self.a, c)
+        self.refits += 1
+        self.solved.append(solution)
+        return solution
+
+    def lr(self, solution: Solution) -> float:
+        return 2.0 * self.W * (solution.value - self.optimum.value)
+
+    def root(self, solution: Solution, sign: int):
+        """(rho = sqrt(LR) (0 when LR <= 0), d rho / dt, dLR/dt) along t = sign (c - c_hat)."""
+        lr = self.lr(solution)
+        slope_lr = 2.0 * self.W * sign * solution.multiplier
+        rho = np.sqrt(max(lr, 0.0))
+        return rho, (slope_lr / (2.0 * rho) if rho > 0 else np.inf), slope_lr
+
+
+def _bound(side: _Side, sign: int, z: float, t0: float):
+    """(bound, LR there, solution, unbounded, note) on the side ``sign`` (+1 upper)."""
+    est = side.estimate
+    lo, hi = 0.0, None  # distances with rho < z, rho >= z
+    t, best = t0, None
+    for _ in range(_MAX_ROOT_STEPS):
+        solution = side.at(est + sign * t)
+        if not np.isfinite(solution.value):
+            return np.nan, np.nan, None, False, "a constrained refit failed"
+        rho, drho, slope_lr = side.root(solution, sign)
+        if best is None or abs(rho - z) < abs(best[1] - z):
+            best = (t, rho, solution)
+        if abs(rho - z) <= ROOT_TOL:
+            break
+        if rho < z:
+            lo = t
+            if hi is None and (slope_lr * t < FLAT_LR or t > MAX_EXPANSION * t0):
+                return sign * np.inf, np.nan, None, True, None
+        else:
+            hi = t
+        newton = t + (z - rho) / drho if np.isfinite(drho) and drho > 0 else np.nan
+        if hi is None:  # still expanding: Newton, at most 8 times further
+            t = newton if np.isfinite(newton) and newton > lo else 8.0 * t
+            t = min(t, 8.0 * lo)
+        else:
+            t = newton if lo < newton < hi else 0.5 * (lo + hi)
+            if hi - lo <= 4 * np.finfo(float).eps * max(abs(est) + hi, 1.0):
+                break
+    t, rho, solution = best
+    if abs(rho - z) > 1e-6:
+        return np.nan, np.nan, None, False, (
+            f"the root-finder stopped at |r - z| = {abs(rho - z):.2g}")
+    return est + sign * t, side.lr(solution), solution, False, None
+
+
+def profile_interval(objective, optimum: Solution, a, level: float = 0.95,
+                     free=None) -> ProfileInterval:
+    """Lower and upper profile bounds of a' theta (see the module docstring); ``optimum``
+    the unconstrained :func:`minimize` of ``objective``."""
+    a = np.asarray(a, dtype=float)
+    free = np.ones(a.size, dtype=bool) if free is None else np.asarray(free, dtype=bool)
+    z = float(st.norm.ppf(0.5 + level / 2))
+    side = _Side(objective, optimum, a, free)
+    se = _wald_se(optimum, a, free, side.W)
+    t0 = z * se if np.isfinite(se) and se > 0 else z * max(1.0, abs(side.estimate))
+    out = ProfileInterval(side.estimate, np.nan, np.nan, level)
+    bounds, lrs, sols, unbounded = [], [], [], []
+    for sign in (-1, 1):
+        bound, lr, solution, open_, note = _bound(side, sign, z, t0)
+        bounds.append(bound)
+        lrs.append(lr)
+        sols.append(solution)
+        unbounded.append(open_)
+        if note:
+            out.notes.append(note)
+    out.lower, out.upper = bounds
+    out.lr, out.solutions, out.unbounded = tuple(lrs), tuple(sols), tuple(unbounded)
+    out.refits = side.refits
+    return out
+
+
+def _wald_se(optimum: Solution, a, free, W) -> float:
+    """sqrt(a' H^-1 a / W) at the optimum (the Wald standard error of a' theta)."""
+    try:
+        h = np.linalg.solve(optimum.hess[np.ix_(free, free)], a[free])
+    except np.linalg.LinAlgError:
+        return np.nan
+    return float(np.sqrt(a[free] @ h / W)) if a[free] @ h > 0 else np.nan
+
+
+def profile_intervals(objective, theta, A, level: float = 0.95, free=None):
+    """((r, 2) lower and upper bounds, [ProfileInterval per row]) of the rows of A (r, p)
+    at ``level``, from an optimum polished by :func:`minimize` from ``theta``. Rows that
+    touch a coordinate outside ``free`` get NaN bounds and None."""
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    free = np.ones(A.shape[1], dtype=bool) if free is None else np.asarray(free, dtype=bool)
+    optimum = minimize(objective, theta, free)
+    bounds = np.full((A.shape[0], 2), np.nan)
+    intervals = []
+    for i, a in enumerate(A):
+        if np.any(a[~free] != 0) or not np.any(a[free] != 0):
+            intervals.append(None)
+            continue
+        interval = profile_interval(objective, optimum, a, level, free)
+        bounds[i] = interval.lower, interval.upper
+        intervals.append(interval)
+    return bounds, intervals
