@@ -12,6 +12,7 @@ from logitkit.exceptions import (
     DataFileError,
     ModelFileError,
     PerfectSeparationWarning,
+    UnboundedIntervalWarning,
 )
 from logitkit.io import load
 from logitkit.paths import RegularizationPath, regularization_path
@@ -29,6 +30,7 @@ __all__ = [
     "OrdinalLogisticRegressionCV",
     "PerfectSeparationWarning",
     "RegularizationPath",
+    "UnboundedIntervalWarning",
     "__version__",
     "datasets",
     "load",

@@ -13,6 +13,11 @@ class AliasedColumnsWarning(UserWarning):
     before them: they are left out of the fit and reported as aliased (as R's ``glm``)."""
 
 
+class UnboundedIntervalWarning(UserWarning):
+    """A profile-likelihood interval is infinite on a side: the profile never reaches the
+    cut-off there (as under separation)."""
+
+
 class ModelFileError(ValueError):
     """A model file is missing parts, corrupted, tampered with or of another format version."""
 
@@ -22,4 +27,4 @@ class DataFileError(ValueError):
 
 
 __all__ = ["AliasedColumnsWarning", "ConvergenceWarning", "DataFileError", "ModelFileError",
-           "PerfectSeparationWarning"]
+           "PerfectSeparationWarning", "UnboundedIntervalWarning"]

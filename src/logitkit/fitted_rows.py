@@ -36,7 +36,8 @@ class FitRowsMixin:
     _fit_rows: FitRows | None = None
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: object.__getstate__ returns the instance's own __dict__
+        state = dict(super().__getstate__())
         state.pop("_fit_rows", None)  # a pickle holds the model, not its training data
         return state
 
