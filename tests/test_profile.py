@@ -4,6 +4,7 @@ statsmodels at the bounds, and the exactness of the crossings."""
 
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,11 +13,11 @@ import scipy.optimize as so
 import scipy.stats as st
 import statsmodels.api as sm
 from statsmodels.miscmodels.ordinal_model import OrderedModel
-from tests.conftest import REFERENCE
 
 import logitkit as lk
 from logitkit.profile import minimize
 
+REFERENCE = Path(__file__).parent / "reference"
 Q95 = st.chi2.ppf(0.95, 1)
 
 

@@ -211,10 +211,13 @@ class _Side:
 
 
 def _bound(side: _Side, sign: int, z: float, t0: float):
-    """(bound, LR there, solution, unbounded, note) on the side ``sign`` (+1 upper)."""
+    """(bound, LR there, solution, unbounded, note) on the side ``sign`` (+1 upper), as
+    the distance t from the estimate where rho(t) = sqrt(LR) reaches z: expanding by
+    Newton steps on rho (at most 8-fold) until bracketed, then Newton inside the bracket,
+    else Illinois false position, bisecting when the bracket stops shrinking."""
     est = side.estimate
-    lo, hi = 0.0, None  # distances with rho < z, rho >= z
-    t, best = t0, None
+    lo, rho_lo, hi, rho_hi = 0.0, 0.0, None, None
+    t, best, kept, widths, residuals = t0, None, 0, [], []
     for _ in range(_MAX_ROOT_STEPS):
         solution = side.at(est + sign * t)
         if not np.isfinite(solution.value):
@@ -224,24 +227,38 @@ def _bound(side: _Side, sign: int, z: float, t0: float):
             best = (t, rho, solution)
         if abs(rho - z) <= ROOT_TOL:
             break
+        residuals.append(abs(rho - z))
         if rho < z:
-            lo = t
             if hi is None and (slope_lr * t < FLAT_LR or t > MAX_EXPANSION * t0):
                 return sign * np.inf, np.nan, None, True, None
+            lo, rho_lo, kept = t, rho, (kept + 1 if kept > 0 else 1)
         else:
-            hi = t
+            hi, rho_hi, kept = t, rho, (kept - 1 if kept < 0 else -1)
         newton = t + (z - rho) / drho if np.isfinite(drho) and drho > 0 else np.nan
-        if hi is None:  # still expanding: Newton, at most 8 times further
-            t = newton if np.isfinite(newton) and newton > lo else 8.0 * t
+        if hi is None:  # still expanding
+            t = newton if np.isfinite(newton) and newton > lo else 8.0 * lo
             t = min(t, 8.0 * lo)
-        else:
-            t = newton if lo < newton < hi else 0.5 * (lo + hi)
-            if hi - lo <= 4 * np.finfo(float).eps * max(abs(est) + hi, 1.0):
-                break
+            continue
+        widths.append(hi - lo)
+        if hi - lo <= 4 * np.finfo(float).eps * max(abs(est) + hi, 1.0):
+            break
+        if lo < newton < hi:
+            t = newton
+        else:  # Illinois: the end kept twice in a row counts half
+            r_lo, r_hi = z - rho_lo, rho_hi - z
+            if kept >= 2:
+                r_hi *= 0.5 ** (kept - 1)
+            elif kept <= -2:
+                r_lo *= 0.5 ** (-kept - 1)
+            t = lo + (hi - lo) * r_lo / (r_lo + r_hi)
+        if (len(widths) >= 4 and widths[-1] > 0.5 * widths[-4]
+                and residuals[-1] > 0.5 * residuals[-3]):  # neither shrinks: bisect
+            t = 0.5 * (lo + hi)
     t, rho, solution = best
-    if abs(rho - z) > 1e-6:
+    if abs(rho - z) > 1e-6 or not solution.converged:
         return np.nan, np.nan, None, False, (
-            f"the root-finder stopped at |r - z| = {abs(rho - z):.2g}")
+            f"the root-finder stopped at |r - z| = {abs(rho - z):.2g}"
+            + ("" if solution.converged else " (the refit there did not converge)"))
     return est + sign * t, side.lr(solution), solution, False, None
 
 
@@ -254,7 +271,10 @@ def profile_interval(objective, optimum: Solution, a, level: float = 0.95,
     z = float(st.norm.ppf(0.5 + level / 2))
     side = _Side(objective, optimum, a, free)
     se = _wald_se(optimum, a, free, side.W)
-    t0 = z * se if np.isfinite(se) and se > 0 else z * max(1.0, abs(side.estimate))
+    # the Wald distance, at most z max(1, |estimate|): a separated parameter's SE is
+    # huge and meaningless, and the refits far out are slow
+    scale = max(1.0, abs(side.estimate))
+    t0 = z * (min(se, scale) if np.isfinite(se) and se > 0 else scale)
     out = ProfileInterval(side.estimate, np.nan, np.nan, level)
     bounds, lrs, sols, unbounded = [], [], [], []
     for sign in (-1, 1):
