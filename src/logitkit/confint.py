@@ -14,6 +14,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from logitkit.exceptions import UnboundedIntervalWarning
+from logitkit.messages import plain
 from logitkit.profile import profile_intervals
 
 _METHODS = ("wald", "profile")
@@ -38,7 +39,8 @@ class ConfIntMixin:
         params: None (all) or a list of row labels of the summary (tuples (class, term)
         for multinomial fits). X, y, sample_weight: the rows to profile over, for a fit
         that holds none (loaded from a file, unpickled or fitted on Dask input); default
-        the fitting rows. ``attrs`` of the result: method, level and notes.
+        the fitting rows. ``attrs`` of the result: method, level and notes (profile:
+        also refits, the constrained fits made, and passes, the reads of X they took).
         """
         check_is_fitted(self)
         if method not in _METHODS:
@@ -53,14 +55,15 @@ class ConfIntMixin:
             frame = pd.DataFrame({"lower": table["ci_lower"].to_numpy(),
                                   "upper": table["ci_upper"].to_numpy()},
                                  index=reported.index)
-            notes = []
+            notes, cost = [], {}
         else:
             if cov_type != "nonrobust":
                 raise ValueError(f"cov_type={cov_type!r} applies to method='wald'; profile "
                                  "intervals come from the likelihood itself")
-            frame, notes = self._profile_frame(reported, rows, level, X, y, sample_weight)
+            frame, notes, cost = self._profile_frame(reported, rows, level, X, y,
+                                                     sample_weight)
         frame = frame.iloc[rows]
-        frame.attrs = {"method": method, "level": float(level), "notes": notes}
+        frame.attrs = {"method": method, "level": float(level), "notes": notes, **cost}
         return frame
 
     @staticmethod
@@ -68,10 +71,13 @@ class ConfIntMixin:
         if params is None:
             return np.arange(len(index))
         labels = [params] if isinstance(params, str | tuple) else list(params)
+        if isinstance(index, pd.MultiIndex) and not all(isinstance(p, tuple) for p in labels):
+            raise ValueError("params of a multinomial fit are (class, term) tuples, e.g. "
+                             f"{plain(index[0])!r}")
         missing = [p for p in labels if p not in index]
         if missing:
-            raise ValueError(f"params {missing} are not parameters of this fit; its "
-                             f"parameters are {list(index)}")
+            raise ValueError(f"params {plain(missing)} are not parameters of this fit; its "
+                             f"parameters are {plain(list(index))}")
         return np.asarray([index.get_loc(p) for p in labels])
 
     def _profile_objective(self, X, y, sample_weight):
@@ -86,20 +92,22 @@ class ConfIntMixin:
         return self.fitted_objective(X, y, sample_weight)
 
     def _profile_frame(self, reported, rows, level, X, y, sample_weight):
-        """(frame of all reported rows, NaN outside ``rows``; notes)."""
+        """(frame of all reported rows, NaN outside ``rows``; notes; {"refits": the
+        constrained fits made, "passes": the reads of X they took})."""
         objective = self._profile_objective(X, y, sample_weight)
+        read = objective.reads.rows
         bounds = np.full((len(reported.index), 2), np.nan)
         bounds[rows], intervals = profile_intervals(
             objective, self.result_.params, reported.matrix[rows], level, self._free())
         notes = []
-        names = [reported.index[i] for i, iv in zip(rows, intervals, strict=True)
+        names = [plain(reported.index[i]) for i, iv in zip(rows, intervals, strict=True)
                  if iv is not None and any(iv.unbounded)]
         if names:
             notes.append(f"The profile likelihood of {names} never falls to the "
                          f"{level:.0%} cut-off on one side (separation: the estimate "
                          "diverges there), so that side of the interval is infinite.")
             warnings.warn(notes[-1], UnboundedIntervalWarning, stacklevel=3)
-        failed = [reported.index[i] for i, iv in zip(rows, intervals, strict=True)
+        failed = [plain(reported.index[i]) for i, iv in zip(rows, intervals, strict=True)
                   if iv is not None and iv.notes]
         if failed:
             notes.append(f"The profile of {failed} could not be followed to a bound "
@@ -108,4 +116,7 @@ class ConfIntMixin:
         if self.class_weight is not None:
             notes.append("class_weight reweights the classes, so the weighted likelihood "
                          "is not the data's: the intervals use it as if it were.")
-        return pd.DataFrame(bounds, index=reported.index, columns=["lower", "upper"]), notes
+        cost = {"refits": sum(iv.refits for iv in intervals if iv is not None),
+                "passes": (objective.reads.rows - read) / max(objective.reads.n, 1)}
+        return (pd.DataFrame(bounds, index=reported.index, columns=["lower", "upper"]),
+                notes, cost)

@@ -18,6 +18,10 @@ penalised-likelihood intervals, call these):
 
     minimize(objective, theta, free=None, a=None, c=None) -> Solution
         the (constrained, when ``a`` is given: a' theta = c) minimum from ``theta``;
+    refit(objective, optimum, a, c, free=None) -> Solution
+        the minimum with a' theta = c reached from ``optimum`` (a Solution of minimize()
+        without constraint) along the path of minima: e.g. the penalised LR test of a
+        parameter is 2 total_weight (refit(..., a=e_j, c=0).value - optimum.value);
     profile_interval(objective, optimum, a, level=0.95, free=None) -> ProfileInterval
         the lower and upper bound of a' theta; ``optimum`` a Solution of minimize()
         without constraint (the same for every functional of one fit);
@@ -187,17 +191,22 @@ class _Side:
         self.solved = [optimum]
         self.refits = 0
 
-    def at(self, c: float) -> Solution:
-        near = min(self.solved, key=lambda s: abs((s.c if s.c is not None
-                                                   else self.estimate) - c))
-        c0 = near.c if near.c is not None else self.estimate
+    def at(self, c: float, depth: int = 0) -> Solution:
+        """The refit at c from the nearest refit, moved along the path's tangent; where
+        that start leaves the domain (e.g. unordered cut points), from a refit halfway."""
+        near = min(self.solved, key=lambda s: abs(self._c(s) - c))
+        c0 = self._c(near)
         start = near.theta + (c - c0) * _tangent(near, self.a, self.free)
         solution = minimize(self.objective, start, self.free, self.a, c)
-        if not np.isfinite(solution.value):  # the predictor left the domain: plain start
-            solution = minimize(self.objective, near.theta, self.free, self.a, c)
         self.refits += 1
+        if not np.isfinite(solution.value) and depth < 30 and c != c0:
+            self.at(0.5 * (c0 + c), depth + 1)
+            return self.at(c, depth + 1)
         self.solved.append(solution)
         return solution
+
+    def _c(self, solution: Solution) -> float:
+        return self.estimate if solution.c is None else solution.c
 
     def lr(self, solution: Solution) -> float:
         return 2.0 * self.W * (solution.value - self.optimum.value)
@@ -260,6 +269,15 @@ def _bound(side: _Side, sign: int, z: float, t0: float):
             f"the root-finder stopped at |r - z| = {abs(rho - z):.2g}"
             + ("" if solution.converged else " (the refit there did not converge)"))
     return est + sign * t, side.lr(solution), solution, False, None
+
+
+def refit(objective, optimum: Solution, a, c: float, free=None) -> Solution:
+    """The minimum of ``objective`` with a' theta = c, started from the unconstrained
+    ``optimum`` moved along the tangent of the path of constrained minima (from a refit
+    halfway, recursively, where that start leaves the domain)."""
+    a = np.asarray(a, dtype=float)
+    free = np.ones(a.size, dtype=bool) if free is None else np.asarray(free, dtype=bool)
+    return _Side(objective, optimum, a, free).at(float(c))
 
 
 def profile_interval(objective, optimum: Solution, a, level: float = 0.95,
