@@ -199,6 +199,21 @@ def test_separated_fit_infinite_on_the_right():
     _check_exact(model, frame)
 
 
+def test_ordinal_separated_fit_infinite_on_the_right():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=80)
+    group = (rng.random(80) < 0.2).astype(float)
+    y = np.digitize(x + rng.logistic(size=80), [-1, 1])
+    y[group == 1] = 2  # every row of the group is in the top class
+    with pytest.warns(lk.PerfectSeparationWarning):
+        model = lk.OrdinalLogisticRegression().fit(np.column_stack([group, x]), y)
+    with pytest.warns(lk.UnboundedIntervalWarning, match=r"\['x0'\]"):
+        frame = model.conf_int(method="profile")
+    assert frame.loc["x0", "upper"] == np.inf
+    assert np.isfinite(frame.drop(index="x0").to_numpy()).all()
+    _check_exact(model, frame)
+
+
 def test_multinomial_exact_and_base_class():
     rng = np.random.default_rng(1)
     X = rng.normal(size=(200, 3))
@@ -212,6 +227,10 @@ def test_multinomial_exact_and_base_class():
     np.testing.assert_allclose(swapped.loc[0].to_numpy()[:, ::-1], -frame.loc[1].to_numpy(),
                                atol=1e-9)
     _check_exact(model, swapped, base_class=1)
+    one = model.conf_int(method="profile", params=[(2, "x1")])
+    np.testing.assert_allclose(one.to_numpy(), frame.loc[[(2, "x1")]].to_numpy(), rtol=1e-9)
+    with pytest.raises(ValueError, match=r"\(class, term\) tuples"):
+        model.conf_int(params=["x1"])
 
 
 def test_aliased_column_is_nan():
@@ -253,6 +272,8 @@ def test_bad_input_and_rows(budworm):
     ridge = lk.LogisticRegression(alpha=0.1).fit(X, y, sample_weight=w)
     with pytest.raises(ValueError, match="refit with alpha=0"):
         ridge.conf_int(method="profile")
+    wald = ridge.conf_int()
+    assert wald.isna().all().all() and "penalised" in wald.attrs["notes"][0]
     restored = pickle.loads(pickle.dumps(model))
     with pytest.raises(ValueError, match="holds no training rows"):
         restored.conf_int(method="profile")

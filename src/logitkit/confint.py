@@ -7,6 +7,7 @@ natural parameters) and the estimated coordinates, and frames the bounds.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
@@ -30,7 +31,7 @@ class ConfIntMixin:
         ``lower``, ``upper``, one row per parameter named as in ``summary()``.
 
         method: "wald" (estimate -+ z SE with the ``cov_type`` covariance, the summary's
-        ci_lower, ci_upper) or "profile": where the likelihood-ratio statistic of the
+        ci_lower, ci_upper, and its notes) or "profile": where the likelihood-ratio statistic of the
         parameter fixed at a value, the other parameters refitted, equals the chi2(1)
         quantile at ``level`` (R's ``confint()`` of a glm or polr), found exactly by a
         root-finder on warm-started constrained Newton refits (docs/profile.md); a side
@@ -45,17 +46,17 @@ class ConfIntMixin:
         check_is_fitted(self)
         if method not in _METHODS:
             raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-        if not (isinstance(level, float | int) and 0 < level < 1):
+        if not (isinstance(level, numbers.Real) and 0 < level < 1):
             raise ValueError(f"level must be a number in (0, 1), got {level!r}")
         reported = self._reported(base_class)
         rows = self._selected_rows(reported.index, params)
         if method == "wald":
-            table = self.summary(alpha=1 - level, cov_type=cov_type,
-                                 base_class=base_class).table
-            frame = pd.DataFrame({"lower": table["ci_lower"].to_numpy(),
-                                  "upper": table["ci_upper"].to_numpy()},
+            summary = self.summary(alpha=1 - level, cov_type=cov_type,
+                                   base_class=base_class)
+            frame = pd.DataFrame({"lower": summary.table["ci_lower"].to_numpy(),
+                                  "upper": summary.table["ci_upper"].to_numpy()},
                                  index=reported.index)
-            notes, cost = [], {}
+            notes, cost = list(summary.notes), {}
         else:
             if cov_type != "nonrobust":
                 raise ValueError(f"cov_type={cov_type!r} applies to method='wald'; profile "

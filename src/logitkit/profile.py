@@ -38,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.stats as st
 
 # a refit stops when total_weight * the Newton decrement falls below this (the LR
@@ -100,19 +101,28 @@ def _null_basis(a_free: np.ndarray) -> np.ndarray:
     return q[:, 1:]
 
 
-def _newton_step(H, g):
-    """(step, decrement) of Newton on the reduced (H, g); an indefinite or singular H
-    (separation, a non-convex penalty) has its eigenvalues floored."""
-    if H.shape[0] == 0:
+def _direction(H, g, af=None):
+    """(Newton direction d, decrement -g'd) on the quadratic model (H, g), within
+    af' d = 0 when ``af`` is given: d = -H^-1 (g - mu af), mu = af'H^-1 g / af'H^-1 af,
+    by one Cholesky factorisation. An indefinite or singular H (separation, a
+    non-convex penalty) is solved in a basis of af's null space with its eigenvalues
+    floored instead."""
+    if g.size == 0:
         return np.zeros(0), 0.0
     try:
-        L = np.linalg.cholesky(H)
-        step = -np.linalg.solve(L.T, np.linalg.solve(L, g))
-    except np.linalg.LinAlgError:
-        vals, vecs = np.linalg.eigh(H)
-        floor = max(np.abs(vals).max(), 1e-300) * 1e-12
-        step = -vecs @ ((vecs.T @ g) / np.maximum(np.abs(vals), floor))
-    return step, float(-g @ step)
+        factor = sla.cho_factor(H, lower=True)
+        d = -sla.cho_solve(factor, g)
+        if af is not None:
+            h = sla.cho_solve(factor, af)
+            d -= h * ((af @ d) / (af @ h))
+        return d, float(-g @ d)
+    except (np.linalg.LinAlgError, ValueError):
+        pass
+    B = np.eye(g.size) if af is None else _null_basis(af)
+    vals, vecs = np.linalg.eigh(B.T @ H @ B)
+    floor = max(np.abs(vals).max(initial=0.0), 1e-300) * 1e-12
+    d = -B @ (vecs @ ((vecs.T @ (B.T @ g)) / np.maximum(np.abs(vals), floor)))
+    return d, float(-g @ d)
 
 
 def minimize(objective, theta, free=None, a=None, c=None, *, max_iter=_MAX_NEWTON):
@@ -123,26 +133,22 @@ def minimize(objective, theta, free=None, a=None, c=None, *, max_iter=_MAX_NEWTO
     p = theta.size
     free = np.ones(p, dtype=bool) if free is None else np.asarray(free, dtype=bool)
     W = float(objective.total_weight)
+    af = None
     if a is not None:
         a = np.asarray(a, dtype=float)
         af = a[free]
         theta[free] += af * (c - a @ theta) / (af @ af)
-        B = _null_basis(af)
-    else:
-        B = np.eye(int(free.sum()))
     value, g, H = _evaluate(objective, theta, 2)
     converged, it = False, 0
     for it in range(1, max_iter + 1):  # noqa: B007
-        gr = B.T @ g[free]
-        Hr = B.T @ H[np.ix_(free, free)] @ B
-        step, decrement = _newton_step(Hr, gr)
+        step, decrement = _direction(H[np.ix_(free, free)], g[free], af)
         if not np.isfinite(decrement):
             break
         if W * decrement <= DECREMENT_TOL:
             converged = True
             break
         direction = np.zeros(p)
-        direction[free] = B @ step
+        direction[free] = step
         t, accepted = 1.0, None
         for _ in range(40):
             trial = theta + t * direction
