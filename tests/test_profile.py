@@ -176,6 +176,20 @@ def test_cut_point_bound_refitted_by_statsmodels(housing):
         assert 2 * (model.log_likelihood_ + fit.fun) == pytest.approx(Q95, abs=1e-5)
 
 
+def test_bounds_follow_the_units_of_a_column():
+    # rows x and -x with the same labels: the slope's estimate is 0 and its SE 1e6 times
+    # the first step; its bounds scale exactly with the column (not flagged as flat)
+    rng = np.random.default_rng(0)
+    u, v = rng.normal(size=40), (rng.random(40) < 0.5).astype(int)
+    X, y = np.r_[u, -u][:, None], np.r_[v, v]
+    unit = lk.LogisticRegression().fit(X, y).conf_int(method="profile")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = lk.LogisticRegression().fit(X * 1e-6, y).conf_int(method="profile")
+    np.testing.assert_allclose(tiny.loc["x0"], unit.loc["x0"] * 1e6, rtol=1e-8)
+    np.testing.assert_allclose(tiny.loc["Intercept"], unit.loc["Intercept"], rtol=1e-8)
+
+
 # ------------------------------------------------------------ separation, multinomial
 def _separated():
     rng = np.random.default_rng(0)

@@ -46,10 +46,10 @@ import scipy.stats as st
 DECREMENT_TOL = 1e-12
 # a bound stops when |r(c) - z| is below this (LR within about 2 z times it)
 ROOT_TOL = 1e-11
-# a side is unbounded when the LR statistic, below its target, would rise by less than
-# this if the distance from the estimate doubled at the current slope (the profile has
-# flattened: it approaches an asymptote, as under separation), or beyond MAX_EXPANSION
-# times the Wald distance
+# a side is unbounded when the LR statistic, below its target at or beyond the Wald
+# distance, would rise by less than this if the distance from the estimate doubled at
+# the current slope (the profile has flattened: it approaches an asymptote, as under
+# separation), or beyond MAX_EXPANSION times the first step
 FLAT_LR = 1e-6
 MAX_EXPANSION = 1e6
 _MAX_NEWTON = 200
@@ -225,7 +225,7 @@ class _Side:
         return rho, (slope_lr / (2.0 * rho) if rho > 0 else np.inf), slope_lr
 
 
-def _bound(side: _Side, sign: int, z: float, t0: float):
+def _bound(side: _Side, sign: int, z: float, t0: float, t_wald: float):
     """(bound, LR there, solution, unbounded, note) on the side ``sign`` (+1 upper), as
     the distance t from the estimate where rho(t) = sqrt(LR) reaches z: expanding by
     Newton steps on rho (at most 8-fold) until bracketed, then Newton inside the bracket,
@@ -244,7 +244,10 @@ def _bound(side: _Side, sign: int, z: float, t0: float):
             break
         residuals.append(abs(rho - z))
         if rho < z:
-            if hi is None and (slope_lr * t < FLAT_LR or t > MAX_EXPANSION * t0):
+            # flat where the quadratic model would have crossed (a capped first step of a
+            # parameter with a huge SE is not flat, just short)
+            if hi is None and ((slope_lr * t < FLAT_LR and t >= t_wald)
+                               or t > MAX_EXPANSION * t0):
                 return sign * np.inf, np.nan, None, True, None
             lo, rho_lo, kept = t, rho, (kept + 1 if kept > 0 else 1)
         else:
@@ -298,11 +301,12 @@ def profile_interval(objective, optimum: Solution, a, level: float = 0.95,
     # the Wald distance, at most z max(1, |estimate|): a separated parameter's SE is
     # huge and meaningless, and the refits far out are slow
     scale = max(1.0, abs(side.estimate))
-    t0 = z * (min(se, scale) if np.isfinite(se) and se > 0 else scale)
+    t_wald = z * se if np.isfinite(se) and se > 0 else np.inf
+    t0 = min(t_wald, z * scale)
     out = ProfileInterval(side.estimate, np.nan, np.nan, level)
     bounds, lrs, sols, unbounded = [], [], [], []
     for sign in (-1, 1):
-        bound, lr, solution, open_, note = _bound(side, sign, z, t0)
+        bound, lr, solution, open_, note = _bound(side, sign, z, t0, t_wald)
         bounds.append(bound)
         lrs.append(lr)
         sols.append(solution)
