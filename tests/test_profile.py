@@ -190,6 +190,17 @@ def test_bounds_follow_the_units_of_a_column():
     np.testing.assert_allclose(tiny.loc["Intercept"], unit.loc["Intercept"], rtol=1e-8)
 
 
+def test_float32_design_is_profiled_in_float64():
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 3)).astype(np.float32)
+    y = (rng.random(300) < 1 / (1 + np.exp(-X @ [1.0, -1.0, 0.5]))).astype(int)
+    exact = lk.LogisticRegression().fit(X.astype(np.float64), y).conf_int(method="profile")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        single = lk.LogisticRegression().fit(X, y).conf_int(method="profile")
+    np.testing.assert_allclose(single.to_numpy(), exact.to_numpy(), rtol=1e-9)
+
+
 # ------------------------------------------------------------ separation, multinomial
 def _separated():
     rng = np.random.default_rng(0)

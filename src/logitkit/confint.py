@@ -14,11 +14,25 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from logitkit.backends import get_namespace
+from logitkit.design import is_design
 from logitkit.exceptions import UnboundedIntervalWarning
 from logitkit.messages import plain
 from logitkit.profile import profile_intervals
 
 _METHODS = ("wald", "profile")
+
+
+def _in_float64(objective):
+    """``objective`` over a float64 copy of a float32 X (its likelihood is good to about
+    1e-7 relative there, too coarse for an LR statistic of a few units over many rows);
+    float64 X as it is."""
+    X = objective.X
+    if X.dtype.itemsize >= 8:
+        return objective
+    X64 = X.astype(np.float64) if is_design(X) or isinstance(X, np.ndarray) else \
+        get_namespace(X).astype(X, get_namespace(X).float64)
+    return objective.with_design(X64, np.arange(objective.d), 1)
 
 
 class ConfIntMixin:
@@ -90,7 +104,7 @@ class ConfIntMixin:
             raise ValueError(f"classes {self.empty_classes_} have zero total weight, so some "
                              "parameters diverge: drop those classes (or their zero "
                              "class_weight) for profile intervals")
-        return self.fitted_objective(X, y, sample_weight)
+        return _in_float64(self.fitted_objective(X, y, sample_weight))
 
     def _profile_frame(self, reported, rows, level, X, y, sample_weight):
         """(frame of all reported rows, NaN outside ``rows``; notes; {"refits": the
