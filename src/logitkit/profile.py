@@ -8,7 +8,8 @@ fixed at c, the profile is F(c) = min {value(theta): a' theta = c}, the likeliho
 statistic LR(c) = 2 total_weight (F(c) - F(c_hat)) and its signed root
 r(c) = sign(c - c_hat) sqrt(LR(c)). A bound is where r(c) = -+ z, z = Phi^-1((1 + level)/2)
 (LR = the chi2(1) quantile), found by a safeguarded Newton root-finder on r (dr/dc =
-total_weight * lambda / r, lambda = dF/dc the constraint's multiplier), bracketed from the
+total_weight * lambda / r, lambda = dF/dc the constraint's multiplier; Illinois false
+position or bisection where a step leaves the bracket), expanding from the
 Wald distance; no grid. Each F(c) is a Newton refit of the other parameters in the null
 space of a, started from the nearest refit moved along the tangent of the path of
 solutions (predictor-corrector), to a Newton decrement below 1e-12 / total_weight.
