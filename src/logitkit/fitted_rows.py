@@ -36,7 +36,7 @@ class FitRowsMixin:
     _fit_rows: FitRows | None = None
 
     def __getstate__(self):
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # a copy: the object keeps its own rows
         state.pop("_fit_rows", None)  # a pickle holds the model, not its training data
         return state
 
