@@ -16,6 +16,8 @@ covariance, in row blocks.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import scipy.linalg as la
@@ -72,8 +74,10 @@ class _Cut:
         loglik, score, info = self.scoring_terms(beta)
         for _ in range(_MAX_ITER):
             try:
-                step = la.solve(info, score, assume_a="pos")
-            except la.LinAlgError:
+                with warnings.catch_warnings():  # near-singular: diverging (separation)
+                    warnings.simplefilter("error", la.LinAlgWarning)
+                    step = la.solve(info, score, assume_a="pos")
+            except (la.LinAlgError, la.LinAlgWarning):
                 break
             t = 1.0
             while True:

@@ -161,9 +161,9 @@ def class_test(proba: np.ndarray, codes: np.ndarray, g: int, ordinal: bool,
     observed, expected, m = _table(groups, codes, proba, K, classes)
     statistic = float(np.sum((observed - expected) ** 2 / expected))
     df = (m - 2) * (K - 1) + (K - 2 if ordinal else 0)
-    columns = pd.MultiIndex.from_product([["observed", "expected"], list(classes)])
-    table = pd.DataFrame(np.hstack([observed, expected]), columns=columns,
-                         index=pd.Index(np.arange(1, m + 1), name="group"))
-    table["total"] = observed.sum(axis=1)
+    columns = pd.MultiIndex.from_tuples(
+        [(part, c) for part in ("observed", "expected") for c in classes] + [("total", "")])
+    table = pd.DataFrame(np.hstack([observed, expected, observed.sum(axis=1)[:, None]]),
+                         columns=columns, index=pd.Index(np.arange(1, m + 1), name="group"))
     kind = "ordinal" if ordinal else "multinomial"
     return _result(statistic, df, m, table, f"Hosmer-Lemeshow ({kind})")
