@@ -264,3 +264,23 @@ def test_influence_refuses_what_it_does_not_define(spector_fit, spector, anes96,
     constant = X[["GPA"]].assign(GPA=1.0)
     with pytest.raises(ValueError, match="is singular"):
         one_column.influence(X=constant, y=y)
+
+
+def test_every_kind_of_design_gives_the_same_checks():
+    """A DataFrame with a categorical column (CategoricalDesign), its one-hot array, a
+    scipy.sparse matrix and a torch tensor: the same rows, the same measures."""
+    import scipy.sparse as sparse
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=400),
+                          "g": pd.Categorical(rng.choice(list("xyz"), 400))})
+    y = (frame["a"] + (frame["g"] == "y") + rng.logistic(size=400) > 0.5).astype(int)
+    dense = pd.get_dummies(frame, columns=["g"], drop_first=True).to_numpy(float)
+    reference = lk.LogisticRegression().fit(dense, y).influence()
+    designs = [frame, sparse.csr_matrix(dense)]
+    torch = pytest.importorskip("torch")
+    designs.append(torch.tensor(dense))
+    for X in designs:
+        got = lk.LogisticRegression().fit(X, y).influence()
+        np.testing.assert_allclose(got.to_numpy(), reference.to_numpy(), rtol=1e-9,
+                                   atol=1e-12)
