@@ -207,3 +207,15 @@ def test_class_residuals(anes96, ucla, kind_of_fit):
     assert float(np.sum(deviance**2)) == pytest.approx(-2 * m.log_likelihood_, rel=1e-12)
     with pytest.raises(ValueError, match='kind="working" is defined for binary fits'):
         m.residuals("working")
+
+
+def test_brant_warns_as_r_brant_when_class_and_level_combinations_are_empty(ucla):
+    # level "c" never occurs with "somewhat likely": 1 of the 3 x 3 cells of table(y, grp)
+    # is empty (no separation: "c" has rows below and above each cut)
+    index = np.arange(len(ucla))
+    grp = np.where((ucla["apply"] != "somewhat likely") & (index % 5 == 0), "c",
+                   np.where(index % 2 == 1, "a", "b"))
+    X = ucla[["gpa"]].assign(grp=grp)
+    o = lk.OrdinalLogisticRegression().fit(X, ucla["apply"])
+    with pytest.warns(UserWarning, match="1 combination"):
+        o.brant_test()

@@ -131,6 +131,27 @@ def brant(estimator, rows: HostRows, free: np.ndarray, names: list,
     return frame
 
 
+def empty_cells(rows: HostRows, factors: list, n_classes: int) -> int:
+    """Cells of the joint table of y and the categorical columns (``factors``: per
+    column, the (L-1,) design positions of its non-reference levels) without rows of
+    positive weight: R brant's count of "combinations in table(dv,ivs) [that] do not
+    occur"."""
+    if not factors:
+        return 0
+    sizes = [n_classes] + [len(f) + 1 for f in factors]
+    seen = np.zeros(int(np.prod(sizes)), bool)
+    for r in rows.blocks():
+        Xb = rows.block(r)
+        keep = rows.weights[r] > 0
+        cell = rows.codes[r].astype(np.intp)
+        for positions, size in zip(factors, sizes[1:], strict=True):
+            dummies = Xb[:, positions]
+            level = np.where(dummies.any(axis=1), np.argmax(dummies, axis=1) + 1, 0)
+            cell = cell * size + level
+        seen[cell[keep]] = True
+    return int(np.count_nonzero(~seen))
+
+
 def _wald(D, b, cov):
     """(chi2, df, p) of D b = 0."""
     d = D @ b

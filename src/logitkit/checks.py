@@ -9,11 +9,13 @@ computations live in :mod:`logitkit.residuals`, :mod:`logitkit.hosmer_lemeshow` 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
-from logitkit.brant import brant
+from logitkit.brant import brant, empty_cells
 from logitkit.hosmer_lemeshow import GoodnessOfFit, binary_test, class_test
 from logitkit.messages import plain
 from logitkit.residuals import (
@@ -146,8 +148,25 @@ class ChecksMixin:
         rows, _ = self._check_rows(X, y, sample_weight, offset)
         free = self._free_columns()
         names = [name for name, keep in zip(self.coef_names_, free, strict=True) if keep]
-        return brant(self, rows, free, names, self._variable_groups(names)
-                     if by == "variable" else None)
+        table = brant(self, rows, free, names, self._variable_groups(names)
+                      if by == "variable" else None)
+        missing = empty_cells(rows, self._factor_positions(), len(self.classes_))
+        if missing:
+            warnings.warn(
+                f"{missing} combination(s) of the classes of y and the levels of the "
+                "categorical columns do not occur in these rows (R brant's warning): the "
+                "binary models of some cuts rest on few rows, and the test may be invalid",
+                UserWarning, stacklevel=2)
+        return table
+
+    def _factor_positions(self) -> list:
+        """Per categorical input column, the design positions of its level columns."""
+        encoder = getattr(self, "encoder_", None)
+        if encoder is None:
+            return []
+        position = {name: i for i, name in enumerate(self.coef_names_)}
+        return [np.array([position[out] for out in column.output_names])
+                for column in encoder.columns if column.levels is not None]
 
     def _variable_groups(self, names: list) -> dict:
         """Input column -> positions of its design columns among ``names``."""
