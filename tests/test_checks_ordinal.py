@@ -219,3 +219,25 @@ def test_brant_warns_as_r_brant_when_class_and_level_combinations_are_empty(ucla
     o = lk.OrdinalLogisticRegression().fit(X, ucla["apply"])
     with pytest.warns(UserWarning, match="1 combination"):
         o.brant_test()
+
+
+def test_probability_scale_residuals_are_rs_on_ucla(ucla_fit, spector, anes96):
+    # Li and Shepherd's P(Y < y) - P(Y > y) of R's polr fit of the UCLA model, the first
+    # 20 rows and (mean, min, max, var) as statsmodels stores them
+    # (statsmodels/miscmodels/tests/results/results_ordinal_model.py, res_ord_logit.
+    # resid_prob and resid_prob_stats; statsmodels compares at atol 1e-4 and 1e-5)
+    r_values = [+0.90816202, 0.08707593, -0.77061649, 0.54493358, 0.59541984,
+                -0.33907603, 0.59017771, 0.55970937, -0.41190566, 0.01851403,
+                -0.73753054, 0.53932241, 0.87609730, 0.56880356, -0.73936739,
+                -0.42539653, -0.47329831, -0.29581150, 0.90792753, 0.42811409]
+    got = ucla_fit.residuals("probability")
+    np.testing.assert_allclose(got[:20], r_values, atol=1e-4)
+    np.testing.assert_allclose([got.mean(), got.min(), got.max(), got.var(ddof=1)],
+                               [3.5137670974297e-06, -0.7706164931682951,
+                                0.9434781714439548, 0.2550630116905416], atol=5e-5)
+    binary = lk.LogisticRegression().fit(spector[["GPA"]], spector["GRADE"])
+    pd.testing.assert_series_equal(binary.residuals("probability"),
+                                   binary.residuals("response"), check_names=False)
+    multi = lk.LogisticRegression().fit(anes96[["selfLR"]], anes96["PID"])
+    with pytest.raises(ValueError, match="needs ordered classes"):
+        multi.residuals("probability")

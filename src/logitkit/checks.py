@@ -51,18 +51,23 @@ class ChecksMixin:
     def residuals(self, kind: str = "deviance", X=None, y=None, sample_weight=None,
                   offset=None):
         """Residuals of ``kind`` ("deviance" (default, as R), "pearson", "response",
-        "working") of the fitting rows or of X, y given (docs/checks.md).
+        "working", "probability") of the fitting rows or of X, y given (docs/checks.md).
 
         Binary fits: an (n,) Series, R's ``residuals.glm`` with the row weights as prior
         weights. Multinomial and ordinal: "response" and "pearson" an (n, K) DataFrame
         (one column per class, the class indicator against its probability),
         "deviance" an (n,) Series of sqrt(-2 w log P(y)) (unsigned); "working" is
-        defined for binary fits only."""
+        defined for binary fits only. "probability": Li and Shepherd's probability-scale
+        residual P(Y < y) - P(Y > y), an (n,) Series (ordinal and binary fits)."""
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {plain(kind)!r}")
         rows, index = self._check_rows(X, y, sample_weight, offset)
         if self._is_binary():
             return pd.Series(binary_residuals(self, rows, kind), index=index, name=kind)
+        if kind == "probability" and not self._is_ordinal():
+            raise ValueError(
+                'kind="probability" (P(Y < y) - P(Y > y)) needs ordered classes: it is '
+                "defined for ordinal and binary fits, not for a multinomial model")
         if kind == "working":
             raise ValueError(
                 'kind="working" is defined for binary fits (one linear predictor); this '

@@ -10,7 +10,9 @@ F'(eta), w the row's weight taken as R's prior weight):
 Multinomial and ordinal fits have no single residual per row: "response" and
 "pearson" are given per class ((n, K), the class indicator y_k against p_k, Pearson
 scaled by sqrt(w / (p_k (1 - p_k)))), "deviance" per row, unsigned (sqrt(-2 w log
-P(y)), whose squares sum to the deviance); "working" is refused.
+P(y)), whose squares sum to the deviance); "working" is refused. "probability" (ordinal
+and binary fits): Li and Shepherd's (2012) probability-scale residual P(Y < y) - P(Y >
+y) under the fitted distribution (binary: y - mu).
 
 Influence (binary, :func:`binary_influence`): W = w f^2 / (mu (1 - mu)) the working
 weights, A = (X'WX)^-1 over the estimated columns (and the intercept); hat h = W x'A x,
@@ -30,7 +32,7 @@ import scipy.linalg as la
 
 from logitkit.row_fits import HostRows, binary_link, binary_parts, class_probabilities
 
-KINDS = ("pearson", "deviance", "response", "working")
+KINDS = ("pearson", "deviance", "response", "working", "probability")
 DFBETAS = ("R", "one-step")
 _EPS = np.finfo(float).eps
 
@@ -56,7 +58,7 @@ def binary_residuals(estimator, rows: HostRows, kind: str) -> np.ndarray:
     out = np.empty(rows.n)
     for r in rows.blocks():
         y, w, eta, mu, rest, f, diff, log_p = _binary_block(estimator, rows, r)
-        if kind == "response":
+        if kind in ("response", "probability"):  # P(Y < y) - P(Y > y) = y - mu
             out[r] = diff
         elif kind == "working":
             out[r] = diff / f
@@ -71,10 +73,17 @@ def class_residuals(estimator, rows: HostRows, kind: str) -> np.ndarray:
     """Residuals of a multinomial or ordinal fit: (n, K) per class for "response" and
     "pearson", (n,) per row for "deviance"."""
     K = len(estimator.classes_)
-    out = np.empty(rows.n) if kind == "deviance" else np.empty((rows.n, K))
+    per_row = kind in ("deviance", "probability")
+    out = np.empty(rows.n) if per_row else np.empty((rows.n, K))
     for r in rows.blocks():
         proba = class_probabilities(estimator, rows.block(r), rows.offset_block(r))
         codes, w = rows.codes[r], rows.weights[r]
+        if kind == "probability":  # ordinal: P(Y < y) - P(Y > y)
+            cumulative = np.cumsum(proba, axis=1)
+            below = np.where(codes > 0, cumulative[np.arange(len(codes)), codes - 1], 0.0)
+            above = 1.0 - cumulative[np.arange(len(codes)), codes]
+            out[r] = below - above
+            continue
         if kind == "deviance":
             with np.errstate(divide="ignore"):
                 log_p = np.log(proba[np.arange(len(codes)), codes])
