@@ -27,6 +27,18 @@ from logitkit.families import LINKS
 from logitkit.row_fits import HostRows
 
 _MAX_ITER = 100
+# links with 1 - F(x) = F(-x): the ordinal fit gives each binary model's start
+_SYMMETRIC = ("logit", "probit")
+
+
+def _gram(Xf, v) -> np.ndarray:
+    """(p, p) [1, Xf]' diag(v) [1, Xf] without forming the intercept column."""
+    k = Xf.shape[1]
+    G = np.empty((k + 1, k + 1))
+    G[0, 0] = v.sum()
+    G[0, 1:] = G[1:, 0] = v @ Xf
+    G[1:, 1:] = (Xf * v[:, None]).T @ Xf
+    return G
 
 
 class _Cut:
@@ -34,43 +46,50 @@ class _Cut:
 
     def __init__(self, rows: HostRows, free: np.ndarray, link, cut: int):
         self.rows, self.free, self.link, self.cut = rows, free, link, cut
+        self.all_free = bool(free.all())
 
-    def design(self, r) -> np.ndarray:
-        Xb = self.rows.block(r)[:, self.free]
-        return np.column_stack([np.ones(len(Xb)), Xb])
+    def columns(self, r) -> np.ndarray:
+        """The block's estimated columns (b, k)."""
+        Xb = self.rows.block(r)
+        return Xb if self.all_free else Xb[:, self.free]
 
-    def parts(self, r, beta, Z=None):
-        """(Z, z, w, pi, 1 - pi, f) of block r at beta."""
+    def parts(self, r, beta, Xf):
+        """(z, w, pi, 1 - pi, f, log P(z)) of block r at beta = (intercept, slopes)."""
         rows = self.rows
-        Z = self.design(r) if Z is None else Z
-        eta = Z @ beta
+        eta = Xf @ beta[1:] + beta[0]
         offset = rows.offset_block(r)
         if offset is not None:
             eta = eta + offset[:, 0]
-        link = self.link
-        return (Z, rows.codes[r] > self.cut, rows.weights[r], np.exp(link.log_cdf(eta)),
-                np.exp(link.log_sf(eta)), np.exp(link.log_pdf(eta)), eta)
+        log_cdf, log_sf = self.link.log_cdf(eta), self.link.log_sf(eta)
+        z = rows.codes[r] > self.cut
+        log_pdf = log_cdf + log_sf if self.link.name == "logit" else self.link.log_pdf(eta)
+        return (z, rows.weights[r], np.exp(log_cdf), np.exp(log_sf), np.exp(log_pdf),
+                np.where(z, log_cdf, log_sf))
 
     def scoring_terms(self, beta):
         """(log-likelihood, score (p,), expected information (p, p)) at beta."""
         p = len(beta)
         loglik, score, info = 0.0, np.zeros(p), np.zeros((p, p))
         for r in self.rows.blocks():
-            Z, z, w, pi, rest, f, eta = self.parts(r, beta)
+            Xf = self.columns(r)
+            z, w, pi, rest, f, log_p = self.parts(r, beta, Xf)
             V = pi * rest
-            log_p = np.where(z, self.link.log_cdf(eta), self.link.log_sf(eta))
             loglik += float(np.sum(np.where(w > 0, w * log_p, 0.0)))
-            score += Z.T @ (w * np.where(z, rest, -pi) * f / V)
-            info += (Z * (w * f * f / V)[:, None]).T @ Z
+            s = w * np.where(z, rest, -pi) * f / V
+            score[0] += s.sum()
+            score[1:] += s @ Xf
+            info += _gram(Xf, w * f * f / V)
         return loglik, score, info
 
-    def fit(self) -> np.ndarray:
-        """The maximum-likelihood (intercept, slopes) by Fisher scoring with step halving."""
-        p = 1 + int(self.free.sum())
-        w = self.rows.weights
-        share = float(np.sum(w * (self.rows.codes > self.cut)) / np.sum(w))
-        beta = np.zeros(p)
-        beta[0] = float(self.link.ppf(np.array([share]))[0])
+    def fit(self, start=None) -> np.ndarray:
+        """The maximum-likelihood (intercept, slopes) by Fisher scoring with step halving,
+        from ``start`` (else the intercept-only model's intercept)."""
+        if start is None:
+            w = self.rows.weights
+            share = float(np.sum(w * (self.rows.codes > self.cut)) / np.sum(w))
+            start = np.zeros(1 + int(self.free.sum()))
+            start[0] = float(self.link.ppf(np.array([share]))[0])
+        beta = np.asarray(start, dtype=float)
         loglik, score, info = self.scoring_terms(beta)
         for _ in range(_MAX_ITER):
             try:
@@ -108,7 +127,11 @@ def brant(estimator, rows: HostRows, free: np.ndarray, names: list,
                          f"at least 3 classes, y has {J}")
     link = LINKS[estimator.link]
     cuts = [_Cut(rows, free, link, j) for j in range(J - 1)]
-    betas = np.array([cut.fit() for cut in cuts])
+    starts = [None] * (J - 1)
+    if estimator.link in _SYMMETRIC:  # P(Y > j) = F(eta - theta_j): start there
+        slopes = np.asarray(estimator.coef_, float)[free]
+        starts = [np.r_[-theta, slopes] for theta in estimator.thresholds_]
+    betas = np.array([cut.fit(start) for cut, start in zip(cuts, starts, strict=True)])
     k = int(free.sum())
     cov = _joint_covariance(cuts, betas)
     slopes = betas[:, 1:].ravel()  # cut-major: b_1, b_2, ...
@@ -166,16 +189,15 @@ def _joint_covariance(cuts, betas) -> np.ndarray:
     info = np.zeros((m, p, p))
     cross = {(a, b): np.zeros((p, p)) for a in range(m) for b in range(a + 1, m)}
     for r in cuts[0].rows.blocks():
-        Z = cuts[0].design(r)
-        parts = [cut.parts(r, beta, Z) for cut, beta in zip(cuts, betas, strict=True)]
-        for a, (_, _, w, pi, rest, f, _) in enumerate(parts):
-            info[a] += (Z * (w * f * f / (pi * rest))[:, None]).T @ Z
+        Xf = cuts[0].columns(r)
+        parts = [cut.parts(r, beta, Xf) for cut, beta in zip(cuts, betas, strict=True)]
+        for a, (_, w, pi, rest, f, _) in enumerate(parts):
+            info[a] += _gram(Xf, w * f * f / (pi * rest))
         for a, b in cross:
-            _, _, w, pi_a, rest_a, f_a, _ = parts[a]
-            _, _, _, pi_b, rest_b, f_b, _ = parts[b]
+            _, w, pi_a, _, f_a, _ = parts[a]
+            _, _, _, rest_b, f_b, _ = parts[b]
             # Cov(z_a, z_b) = pi_b (1 - pi_a) for a < b, over V_a V_b
-            c = w * f_a * f_b / (pi_a * rest_b)
-            cross[a, b] += (Z * c[:, None]).T @ Z
+            cross[a, b] += _gram(Xf, w * f_a * f_b / (pi_a * rest_b))
     inverse = [la.cho_solve(la.cho_factor(block), np.eye(p)) for block in info]
     k = p - 1
     cov = np.zeros((m * k, m * k))
