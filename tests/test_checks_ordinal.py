@@ -241,3 +241,21 @@ def test_probability_scale_residuals_are_rs_on_ucla(ucla_fit, spector, anes96):
     multi = lk.LogisticRegression().fit(anes96[["selfLR"]], anes96["PID"])
     with pytest.raises(ValueError, match="needs ordered classes"):
         multi.residuals("probability")
+
+
+def test_brant_with_an_offset_and_with_the_probit_link(ucla, ucla_fit):
+    # an offset 0.3 gpa moves gpa's slope by 0.3 in every binary model: the differences,
+    # and so the test, stay the same
+    X, y = ucla[UCLA], ucla["apply"]
+    plain = ucla_fit.brant_test()
+    shifted = ucla_fit.brant_test(X=X, y=y, offset=0.3 * X["gpa"].to_numpy())
+    pd.testing.assert_frame_equal(shifted, plain, rtol=1e-8)
+    np.testing.assert_allclose(shifted.attrs["coefficients"]["gpa"],
+                               plain.attrs["coefficients"]["gpa"] - 0.3, rtol=1e-8)
+    # other links use their own binary models: probit ones here
+    probit = lk.OrdinalLogisticRegression(link="probit").fit(X, y).brant_test()
+    codes = y.cat.codes.to_numpy()
+    for j, row in enumerate(probit.attrs["coefficients"].to_numpy()):
+        ref = sm.Probit((codes > j).astype(float), sm.add_constant(X.to_numpy(float)))
+        np.testing.assert_allclose(row, ref.fit(disp=0, tol=1e-12).params, rtol=1e-7)
+    assert np.isfinite(probit["chi2"]).all() and list(probit["df"]) == [3, 1, 1, 1]
