@@ -33,6 +33,7 @@ from logitkit.backends import (
     to_numpy,
     weighted_counts,
 )
+from logitkit.checks import ChecksMixin
 from logitkit.confint import ConfIntMixin
 from logitkit.diagnosis import DiagnosisMixin
 from logitkit.exceptions import (
@@ -76,7 +77,7 @@ def _set_params(estimator, values: dict) -> None:
 
 
 class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, FitRowsMixin,
-                 ConfIntMixin, ClassifierMixin, BaseEstimator):
+                 ConfIntMixin, ChecksMixin, ClassifierMixin, BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------
