@@ -13,6 +13,7 @@ from logitkit.exceptions import (
     ModelFileError,
     PerfectSeparationWarning,
 )
+from logitkit.formulas import logit, mlogit, ologit
 from logitkit.io import load
 from logitkit.paths import RegularizationPath, regularization_path
 
@@ -32,5 +33,8 @@ __all__ = [
     "__version__",
     "datasets",
     "load",
+    "logit",
+    "mlogit",
+    "ologit",
     "regularization_path",
 ]

@@ -46,6 +46,7 @@ from logitkit.encoding import ColumnEncoding, DesignEncoder
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
 from logitkit.exceptions import ModelFileError
 from logitkit.fitting import FitResult
+from logitkit.formula_spec import FormulaSpec
 from logitkit.inference import InferenceData
 from logitkit.separation import SeparationReport
 from logitkit.solvers.report import SolverReport
@@ -61,7 +62,8 @@ _KEYS = {"format", "format_version", "logitkit_version", "estimator", "params", 
          "arrays", "integrity"}
 _ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression, OrdinalLogisticRegression)}
 _DATACLASSES = {cls.__name__: cls for cls in (FitResult, SolverReport, InferenceData,
-                                              SeparationReport, DesignEncoder, ColumnEncoding)}
+                                              SeparationReport, DesignEncoder, ColumnEncoding,
+                                              FormulaSpec)}
 _ARRAY_KINDS = "biuf"  # numeric arrays: arrays.npz
 _LABEL_KINDS = "UO"  # label arrays: element by element in metadata.json
 _SCALAR_KINDS = "biufU"
@@ -470,3 +472,7 @@ def _check_state(model) -> None:
         raise ValueError("encoder_ does not produce coef_names_")
     if model.n_features_in_ != (d if encoder is None else len(encoder.columns)):
         raise ValueError("n_features_in_ does not match the coefficients")
+    formula = getattr(model, "formula_", None)
+    if formula is not None and not (isinstance(formula, FormulaSpec)
+                                    and list(formula.columns) == list(model.coef_names_)):
+        raise ValueError("formula_ is not a formula spec whose columns are coef_names_")
