@@ -39,7 +39,7 @@ def logit(formula: str, data: pd.DataFrame, *, sample_weight=None, clusters=None
     """Fit a binary logistic regression (``LogisticRegression(**params)``) of the formula
     ``"y ~ x1 * x2 + C(g, Treatment('b'))"`` on ``data``; y must have two classes.
 
-    params: the estimator's parameters (alpha, cov-type-free options, solver, link, ...).
+    params: the estimator's parameters (alpha, solver, class_weight, ...).
     sample_weight, clusters, offset: arrays of len(data) or column names of data.
     validation_data: minibatch solvers: a DataFrame with the formula's columns.
     """
@@ -109,7 +109,14 @@ def design(formula: str, data: pd.DataFrame, spec: FormulaSpec | None = None,
     """(X model-matrix DataFrame without the intercept column, y Series, FormulaSpec) of
     ``formula`` on ``data``: a new spec from these data, or the fitted ``spec`` applied."""
     lhs, rhs = parse(formula)
-    needed = sorted({str(v) for v in lhs.required_variables | rhs.required_variables})
+    variables = lhs.required_variables | rhs.required_variables
+    unknown = sorted(str(v) for v in variables if "callable" in _roles(v))
+    if unknown:
+        raise ValueError(f"the formula {formula!r} calls {unknown}, which formula fits do not "
+                         "know: they know NumPy (np.) and formulaic's transforms (C, I, center, "
+                         "scale, bs, cr, cc, poly, ...); compute the column in data first")
+    # (formulaic does not list the variables inside stateful transforms before evaluation)
+    needed = sorted(str(v) for v in variables if "value" in _roles(v))
     check_columns(data, needed, formula, what)
     if len(data) == 0:
         raise ValueError(f"{what} has no rows")
@@ -118,10 +125,15 @@ def design(formula: str, data: pd.DataFrame, spec: FormulaSpec | None = None,
     if spec is None:
         formulaic = require_formulaic()
         matrix = materialize(formulaic.ModelSpec(formula=rhs, materializer="pandas",
-                                                 na_action="raise", output="pandas"),
+                                                 na_action="ignore", output="pandas"),
                              data, formula)
         spec = FormulaSpec.from_model_spec(formula, str(lhs[0]), matrix.model_spec)
+    check_missing(data, spec.variables, what)
     return spec.transform(data), y, spec
+
+
+def _roles(variable) -> set:
+    return {getattr(role, "value", str(role)) for role in getattr(variable, "roles", ())}
 
 
 def _outcome(lhs, data: pd.DataFrame, formula: str) -> pd.Series:
