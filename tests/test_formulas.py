@@ -224,8 +224,12 @@ def test_missing_values_and_absent_columns_are_errors():
         lk.logit("y ~ my_function(x1)", frame)
     with pytest.raises(ValueError, match="missing value at row 7"):
         lk.logit("y ~ center(x2)", holes)  # (a variable inside a stateful transform)
-    with pytest.raises(ValueError, match="cannot evaluate the formula"):
+    with pytest.raises(ValueError, match=r"lacks the column\(s\) \['x3'\]"):
         lk.logit("y ~ center(x3)", frame)
+    with pytest.raises(ValueError, match="cannot evaluate the formula"):
+        lk.logit("y ~ x1.no_such_method()", frame)
+    np.testing.assert_allclose(lk.logit("y ~ x1.abs()", frame).coef_,
+                               lk.logit("y ~ np.abs(x1)", frame).coef_, rtol=0)
 
 
 def test_row_keywords_as_columns_or_arrays():

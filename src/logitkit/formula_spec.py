@@ -25,7 +25,8 @@ import pandas as pd
 
 from logitkit.messages import plain, row_name
 
-__all__ = ["FormulaSpec", "check_missing", "parse", "require_formulaic"]
+__all__ = ["FormulaSpec", "check_columns", "check_missing", "materialize", "parse",
+           "require_formulaic", "variables"]
 
 _INTERCEPT = "Intercept"
 
@@ -60,6 +61,30 @@ def parse(formula: str):
         raise ValueError(f"the formula {formula!r} has {len(lhs)} outcome terms "
                          f"({[str(t) for t in lhs]}); give one outcome column")
     return lhs, rhs
+
+
+def variables(terms) -> tuple[list, list]:
+    """(data variables, unknown functions) that the terms of a parsed formula use: names
+    that are neither NumPy (``np.``) nor formulaic's transforms (formulaic's own
+    ``required_variables`` leaves out the arguments of stateful transforms)."""
+    from formulaic.transforms import TRANSFORMS
+    from formulaic.utils.variables import get_required_variables
+
+    values, calls = set(), set()
+    for term in terms:
+        for factor in term.factors:
+            method = getattr(factor.eval_method, "value", factor.eval_method)
+            if method == "lookup":
+                values.add(str(factor.expr))
+            elif method == "python":
+                for variable in get_required_variables(factor.expr, {}):
+                    if variable.root in TRANSFORMS:
+                        continue
+                    roles = {getattr(r, "value", r) for r in variable.roles}
+                    # (x.abs(): a method of the data column x)
+                    call = "callable" in roles and str(variable) == str(variable.root)
+                    (calls if call else values).add(str(variable.root))
+    return sorted(values), sorted(calls)
 
 
 def check_missing(data: pd.DataFrame, names, what: str = "data") -> None:
@@ -186,8 +211,10 @@ class FormulaSpec:
                    for expr, (kind, state) in spec.encoder_state.items()}
         levels = {expr: list(state["categories"]) for expr, (kind, state) in encoder.items()
                   if kind == "categorical" and "categories" in state}
+        _, rhs = parse(formula)
+        used = sorted(set(variables(rhs)[0]) | {str(v) for v in spec.required_variables})
         return cls(formula, outcome, [c for c in columns if not (intercept and c == _INTERCEPT)],
-                   intercept, sorted(str(v) for v in spec.required_variables), levels,
+                   intercept, used, levels,
                    _state_to_data(dict(spec.transform_state), "transform_state"), encoder)
 
     def model_spec(self):

@@ -27,6 +27,7 @@ from logitkit.formula_spec import (
     materialize,
     parse,
     require_formulaic,
+    variables,
 )
 
 __all__ = ["logit", "mlogit", "ologit"]
@@ -109,14 +110,11 @@ def design(formula: str, data: pd.DataFrame, spec: FormulaSpec | None = None,
     """(X model-matrix DataFrame without the intercept column, y Series, FormulaSpec) of
     ``formula`` on ``data``: a new spec from these data, or the fitted ``spec`` applied."""
     lhs, rhs = parse(formula)
-    variables = lhs.required_variables | rhs.required_variables
-    unknown = sorted(str(v) for v in variables if "callable" in _roles(v))
+    needed, unknown = formula_variables(formula)
     if unknown:
         raise ValueError(f"the formula {formula!r} calls {unknown}, which formula fits do not "
                          "know: they know NumPy (np.) and formulaic's transforms (C, I, center, "
                          "scale, bs, cr, cc, poly, ...); compute the column in data first")
-    # (formulaic does not list the variables inside stateful transforms before evaluation)
-    needed = sorted(str(v) for v in variables if "value" in _roles(v))
     check_columns(data, needed, formula, what)
     if len(data) == 0:
         raise ValueError(f"{what} has no rows")
@@ -125,15 +123,18 @@ def design(formula: str, data: pd.DataFrame, spec: FormulaSpec | None = None,
     if spec is None:
         formulaic = require_formulaic()
         matrix = materialize(formulaic.ModelSpec(formula=rhs, materializer="pandas",
-                                                 na_action="ignore", output="pandas"),
+                                                 na_action="raise", output="pandas"),
                              data, formula)
         spec = FormulaSpec.from_model_spec(formula, str(lhs[0]), matrix.model_spec)
-    check_missing(data, spec.variables, what)
     return spec.transform(data), y, spec
 
 
-def _roles(variable) -> set:
-    return {getattr(role, "value", str(role)) for role in getattr(variable, "roles", ())}
+def formula_variables(formula: str) -> tuple[list, list]:
+    """(the data columns the formula uses, outcome included; functions it calls that
+    formula fits do not know)."""
+    lhs, rhs = parse(formula)
+    left, right = variables(lhs), variables(rhs)
+    return sorted(set(left[0]) | set(right[0])), sorted(set(left[1]) | set(right[1]))
 
 
 def _outcome(lhs, data: pd.DataFrame, formula: str) -> pd.Series:
