@@ -274,3 +274,13 @@ def test_refit_on_a_matrix_drops_the_formula_and_rows_use_it():
     np.testing.assert_array_equal(rows.X, m.fitted_rows().X)
     m.fit(frame[["x1", "x2"]], frame.y)
     assert not hasattr(m, "formula_") and m.coef_names_ == ["x1", "x2"]
+
+
+def test_validation_data_goes_through_the_formula():
+    frame = _regions()
+    m = lk.logit("y ~ x1 + C(region)", frame.iloc[:300], solver="adam", epochs=3,
+                 batch_size=64, random_state=0, validation_data=frame.iloc[300:])
+    assert len(m.history_["val_loss"]) == 3
+    with pytest.raises(ValueError, match="validation_data lacks"):
+        lk.logit("y ~ x1 + C(region)", frame, solver="adam", epochs=1,
+                 validation_data=frame[["x1"]])

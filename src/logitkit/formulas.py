@@ -75,34 +75,42 @@ def _fit(kind, formula, data, sample_weight, clusters, offset, validation_data, 
                         "with the estimators on its columns (docs/dask.md)")
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    lhs, rhs = parse(formula)
-    outcome = str(lhs[0])
     rows = {name: _row_values(value, data, name)
             for name, value in zip(_ROW_KEYWORDS, (sample_weight, clusters, offset),
                                    strict=True)}
     X, y, spec = design(formula, data)
-    if kind == "ologit":
-        if spec.intercept is False:
-            raise ValueError(f"the formula {formula!r} removes the intercept ('- 1' or "
-                             "'+ 0'); ordinal models have no intercept, their cut points "
-                             "play its role: remove it from the formula")
-        _check_ordinal_outcome(y, outcome)
-        estimator = OrdinalLogisticRegression(**params)
-    else:
-        if "fit_intercept" in params and bool(params["fit_intercept"]) != spec.intercept:
-            raise ValueError(f"fit_intercept={params['fit_intercept']!r} contradicts the "
-                             f"formula {formula!r}; the formula decides: '- 1' for no "
-                             "intercept")
-        params = {**params, "fit_intercept": spec.intercept}
-        estimator = LogisticRegression(**params)
-    _check_classes(kind, y, outcome)
+    estimator = estimator_for(kind, spec, y, params)
     keywords = {name: value for name, value in rows.items() if value is not None}
     if validation_data is not None:
-        X_val, y_val = design(formula, validation_data, spec, "validation_data")
+        X_val, y_val, _ = design(formula, validation_data, spec, "validation_data")
         keywords["validation_data"] = (X_val, y_val)
     estimator.fit(X, y, **keywords)
     estimator.formula_ = spec
     return estimator
+
+
+def estimator_for(kind: str | None, spec: FormulaSpec, y: pd.Series, params: dict):
+    """The unfitted estimator of ``kind`` ("logit", "mlogit", "ologit"; None: logit for
+    two classes, else mlogit) with ``params``, checked against the formula and outcome."""
+    n_classes = len(pd.unique(y))
+    kind = kind or ("logit" if n_classes == 2 else "mlogit")
+    if kind == "ologit":
+        if not spec.intercept:
+            raise ValueError(f"the formula {spec.formula!r} removes the intercept ('- 1' or "
+                             "'+ 0'); ordinal models have no intercept, their cut points "
+                             "play its role: remove it from the formula")
+        _check_ordinal_outcome(y, spec.outcome)
+        return OrdinalLogisticRegression(**params)
+    if kind == "logit" and n_classes != 2:
+        raise ValueError(f"lk.logit fits a binary outcome; {spec.outcome!r} has {n_classes} "
+                         "classes: use lk.mlogit (unordered) or lk.ologit (ordered)")
+    if kind == "mlogit" and n_classes < 3:
+        raise ValueError(f"lk.mlogit fits an outcome with 3 or more classes; {spec.outcome!r} "
+                         f"has {n_classes}: use lk.logit")
+    if "fit_intercept" in params and bool(params["fit_intercept"]) != spec.intercept:
+        raise ValueError(f"fit_intercept={params['fit_intercept']!r} contradicts the formula "
+                         f"{spec.formula!r}; the formula decides: '- 1' for no intercept")
+    return LogisticRegression(**{**params, "fit_intercept": spec.intercept})
 
 
 def design(formula: str, data: pd.DataFrame, spec: FormulaSpec | None = None,
@@ -186,13 +194,3 @@ def _check_ordinal_outcome(y: pd.Series, outcome: str) -> None:
             f"the ordinal outcome {outcome!r} holds text {levels}; give its order as an "
             f"ordered Categorical: data[{outcome!r}] = pd.Categorical(data[{outcome!r}], "
             "categories=[lowest, ..., highest], ordered=True)")
-
-
-def _check_classes(kind: str, y: pd.Series, outcome: str) -> None:
-    n = len(pd.unique(y))
-    if kind == "logit" and n != 2:
-        raise ValueError(f"lk.logit fits a binary outcome; {outcome!r} has {n} classes: use "
-                         "lk.mlogit (unordered) or lk.ologit (ordered)")
-    if kind == "mlogit" and n < 3:
-        raise ValueError(f"lk.mlogit fits an outcome with 3 or more classes; {outcome!r} has "
-                         f"{n}: use lk.logit")
