@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from logitkit.messages import plain, row_name
+from logitkit.messages import row_name
 
 __all__ = ["FormulaSpec", "check_columns", "check_missing", "materialize", "parse",
            "require_formulaic", "variables"]
@@ -248,8 +248,3 @@ class FormulaSpec:
         out = pd.DataFrame(np.asarray(matrix, dtype=np.float64), index=data.index,
                            columns=expected)
         return out[list(self.columns)] if self.intercept else out
-
-    def describe(self) -> str:
-        """One line for summaries: the formula and the factor levels' references."""
-        refs = [f"{expr}: {plain(levels)}" for expr, levels in self.levels.items()]
-        return f"Formula: {self.formula}" + (f"; levels {'; '.join(refs)}" if refs else "")
