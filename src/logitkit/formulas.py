@@ -92,6 +92,11 @@ def _fit(kind, formula, data, sample_weight, clusters, offset, validation_data, 
 def estimator_for(kind: str | None, spec: FormulaSpec, y: pd.Series, params: dict):
     """The unfitted estimator of ``kind`` ("logit", "mlogit", "ologit"; None: logit for
     two classes, else mlogit) with ``params``, checked against the formula and outcome."""
+    if "cov_type" in params:
+        raise TypeError(f"cov_type={params['cov_type']!r} is chosen when reporting, not when "
+                        "fitting: the fit keeps what every covariance type needs; use "
+                        f"model.summary(cov_type={params['cov_type']!r}) (cluster types need "
+                        "clusters=... here)")
     n_classes = len(pd.unique(y))
     kind = kind or ("logit" if n_classes == 2 else "mlogit")
     if kind == "ologit":
