@@ -87,8 +87,8 @@ def test_dropna_and_missing_values(files):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--formula", "GRADE ~ GPA", "--target", "GRADE"], "one of them"),
-    ([], "one of them"),
+    (["--formula", "GRADE ~ GPA", "--target", "GRADE"], "exclude each other"),
+    ([], "Missing option '--target' (or --formula"),
     (["--formula", "GRADE ~ GPA", "--features", "GPA"], "do not apply with --formula"),
     (["--formula", "GRADE ~ NOPE"], "no formula column 'NOPE'"),
     (["--formula", "GRADE ~ GPA - 1", "--kind", "ordinal"], "cut points"),

@@ -277,9 +277,11 @@ def fit(data, target, kind, features, categorical, order, link, weights, formula
     options = {"link": link} if link is not None else {}
     if threshold is not None:
         options["threshold"] = threshold
-    if (target is None) == (formula is None):
-        raise CliError('give the model as --target COLUMN or as --formula "y ~ x1 + x2", '
-                       "one of them")
+    if target is None and formula is None:
+        raise click.UsageError("Missing option '--target' (or --formula \"y ~ x1 + x2\").")
+    if target is not None and formula is not None:
+        raise click.UsageError("--target and --formula exclude each other: the formula "
+                               "names the target on the left of '~'.")
     if formula is not None:
         from logitkit.cli_formula import fit_formula
 
