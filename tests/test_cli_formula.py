@@ -93,7 +93,7 @@ def test_dropna_and_missing_values(files):
     (["--formula", "GRADE ~ NOPE"], "no formula column 'NOPE'"),
     (["--formula", "GRADE ~ GPA - 1", "--kind", "ordinal"], "cut points"),
     (["--formula", "GRADE ~ GPA", "--kind", "multinomial"], "3 or more classes"),
-    (["--formula", "GRADE ~ my_log(GPA)"], "calls ['my_log']"),
+    (["--formula", "GRADE ~ my_log(GPA)"], "uses the function my_log()"),
 ])
 def test_refusals(files, args, message):
     root, _, _ = files

@@ -27,7 +27,7 @@ def fit_formula(frame: pd.DataFrame, name: str, formula: str, kind, order, weigh
     from logitkit.formulas import design, estimator_for, formula_variables
 
     outcome = str(parse(formula)[0][0])
-    used, _ = formula_variables(formula)
+    used = formula_variables(formula)
     frame = frame.reset_index(drop=True)
     readers._require(frame, [c for c in used if c != outcome], "formula")
     for column, role in ((weights, "weights"), (clusters, "clusters")):

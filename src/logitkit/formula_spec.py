@@ -16,6 +16,7 @@ the formula uses are an error naming the column and the first row.
 
 from __future__ import annotations
 
+import ast
 import copy
 import warnings
 from dataclasses import dataclass
@@ -41,6 +42,61 @@ def require_formulaic():
     return formulaic
 
 
+#: The NumPy functions a formula may call (np.log(x), ...): elementwise arithmetic only,
+#: so that a model file's formula cannot read or write files or reach other code.
+NUMPY_FUNCTIONS = frozenset({
+    "abs", "absolute", "arccos", "arccosh", "arcsin", "arcsinh", "arctan", "arctanh", "cbrt",
+    "ceil", "clip", "cos", "cosh", "exp", "exp2", "expm1", "fabs", "floor", "fmax", "fmin",
+    "hypot", "isfinite", "log", "log10", "log1p", "log2", "logical_and", "logical_not",
+    "logical_or", "maximum", "minimum", "power", "reciprocal", "rint", "round", "sign",
+    "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc", "where"})
+#: contr.<name>: formulaic's contrast codings
+CONTRASTS = frozenset({"treatment", "sum", "helmert", "poly", "diff", "SAS", "custom"})
+_NODES = (ast.Expression, ast.Call, ast.Name, ast.Attribute, ast.Constant, ast.BinOp,
+          ast.UnaryOp, ast.Compare, ast.BoolOp, ast.IfExp, ast.List, ast.Tuple, ast.keyword,
+          ast.Load, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+
+
+def _check_expression(expr: str, formula: str) -> None:
+    """Refuse a factor's Python expression that uses anything but the data's columns,
+    constants, arithmetic, formulaic's transforms, ``contr.<coding>`` and
+    :data:`NUMPY_FUNCTIONS`: formulas are evaluated, and a loaded model file's formula
+    must not run other code."""
+    from formulaic.transforms import TRANSFORMS
+    from formulaic.utils.code import sanitize_variable_names
+
+    aliases: dict = {}
+    try:
+        tree = ast.parse(sanitize_variable_names(expr, {}, aliases).strip(), mode="eval")
+    except SyntaxError as e:
+        raise ValueError(f"the formula {formula!r} has the term {expr!r}, which is not a "
+                         f"Python expression ({e.msg})") from None
+    allowed = {"np": NUMPY_FUNCTIONS, "contr": CONTRASTS}
+
+    def refuse(what: str):
+        raise ValueError(
+            f"the formula {formula!r} uses {what}, which model formulas do not allow: they "
+            "take the data's columns, constants, arithmetic, formulaic's transforms (C, I, "
+            "center, scale, bs, cr, cc, poly, contr.treatment, ...) and NumPy's elementwise "
+            "functions (np.log, np.exp, np.sqrt, np.abs, ...: logitkit.formula_spec."
+            "NUMPY_FUNCTIONS); compute other columns in the data first")
+
+    for node in ast.walk(tree):
+        if not isinstance(node, _NODES):
+            refuse(f"the construct {type(node).__name__} in {expr!r}")
+        if isinstance(node, ast.Name) and node.id.startswith("_") and node.id not in aliases:
+            refuse(repr(node.id))
+        if isinstance(node, ast.keyword) and (node.arg is None or node.arg.startswith("_")):
+            refuse(f"the argument {node.arg or '**'!r} in {expr!r}")
+        if isinstance(node, ast.Attribute):
+            owner = node.value.id if isinstance(node.value, ast.Name) else None
+            if node.attr not in allowed.get(owner, ()):
+                refuse(ast.unparse(node))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
+                and node.func.id not in TRANSFORMS:
+            refuse(f"the function {node.func.id}()")
+
+
 def parse(formula: str):
     """(outcome SimpleFormula, right-hand side SimpleFormula) of ``"y ~ terms"``."""
     if not isinstance(formula, str):
@@ -60,31 +116,30 @@ def parse(formula: str):
     if len(lhs) != 1:
         raise ValueError(f"the formula {formula!r} has {len(lhs)} outcome terms "
                          f"({[str(t) for t in lhs]}); give one outcome column")
+    for term in (*lhs, *rhs):
+        for factor in term.factors:
+            if getattr(factor.eval_method, "value", factor.eval_method) == "python":
+                _check_expression(str(factor.expr), formula)
     return lhs, rhs
 
 
-def variables(terms) -> tuple[list, list]:
-    """(data variables, unknown functions) that the terms of a parsed formula use: names
-    that are neither NumPy (``np.``) nor formulaic's transforms (formulaic's own
-    ``required_variables`` leaves out the arguments of stateful transforms)."""
+def variables(terms) -> list:
+    """The data variables that the terms of a parsed (checked) formula use (formulaic's
+    own ``required_variables`` leaves out the arguments of stateful transforms)."""
     from formulaic.transforms import TRANSFORMS
     from formulaic.utils.variables import get_required_variables
 
-    values, calls = set(), set()
+    values = set()
     for term in terms:
         for factor in term.factors:
             method = getattr(factor.eval_method, "value", factor.eval_method)
             if method == "lookup":
                 values.add(str(factor.expr))
             elif method == "python":
-                for variable in get_required_variables(factor.expr, {}):
-                    if variable.root in TRANSFORMS:
-                        continue
-                    roles = {getattr(r, "value", r) for r in variable.roles}
-                    # (x.abs(): a method of the data column x)
-                    call = "callable" in roles and str(variable) == str(variable.root)
-                    (calls if call else values).add(str(variable.root))
-    return sorted(values), sorted(calls)
+                values.update(str(v.root) for v in get_required_variables(factor.expr, {})
+                              if v.root not in TRANSFORMS
+                              and "callable" not in {getattr(r, "value", r) for r in v.roles})
+    return sorted(values)
 
 
 def check_missing(data: pd.DataFrame, names, what: str = "data") -> None:
@@ -115,23 +170,22 @@ def check_columns(data, names, formula: str, what: str = "data") -> None:
 
 
 def materialize(spec, data: pd.DataFrame, formula: str):
-    """(model matrix DataFrame, materializer) of formulaic ``spec`` on ``data``, with
-    names resolved in the data, NumPy and formulaic's transforms only; formulaic's
-    evaluation errors become ValueErrors naming the formula, and its warnings about
-    categories outside the levels are collected (:func:`_unseen_levels` reports them)."""
+    """The model matrix (a DataFrame) of formulaic ``spec`` on ``data``, names resolved in
+    the data, NumPy and formulaic's transforms only; formulaic's evaluation errors become
+    ValueErrors naming the formula; values outside a factor's levels are an error
+    (:func:`_unseen_levels`)."""
     formulaic = require_formulaic()
     materializer = spec.get_materializer(data, context={})
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             matrix = materializer.get_model_matrix(spec)
-        except formulaic.errors.FormulaicError as e:
-            raise ValueError(f"cannot evaluate the formula {formula!r} on the data: {e}. "
-                             "Names resolve to the data's columns, NumPy (np.) and "
-                             "formulaic's transforms (C, I, center, scale, bs, cr, poly, "
-                             "...); compute other columns in the data first") from None
-        except ValueError as e:  # formulaic's NA check (na_action="raise") and others
-            raise ValueError(f"the formula {formula!r} gives missing values: {e}") from None
+        except (formulaic.errors.FormulaicError, ValueError, TypeError, KeyError) as e:
+            if "null values" in str(e):  # formulaic's check (na_action="raise")
+                raise ValueError(f"the formula {formula!r} gives missing values: {e}") \
+                    from None
+            raise ValueError(f"cannot evaluate the formula {formula!r} on the data: {e}") \
+                from None
     mismatch = any(issubclass(w.category, formulaic.errors.DataMismatchWarning)
                    for w in caught)
     if mismatch:
@@ -212,7 +266,7 @@ class FormulaSpec:
         levels = {expr: list(state["categories"]) for expr, (kind, state) in encoder.items()
                   if kind == "categorical" and "categories" in state}
         _, rhs = parse(formula)
-        used = sorted(set(variables(rhs)[0]) | {str(v) for v in spec.required_variables})
+        used = sorted(set(variables(rhs)) | {str(v) for v in spec.required_variables})
         return cls(formula, outcome, [c for c in columns if not (intercept and c == _INTERCEPT)],
                    intercept, used, levels,
                    _state_to_data(dict(spec.transform_state), "transform_state"), encoder)

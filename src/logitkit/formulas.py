@@ -123,11 +123,7 @@ def design(formula: str, data: pd.DataFrame, spec: FormulaSpec | None = None,
     """(X model-matrix DataFrame without the intercept column, y Series, FormulaSpec) of
     ``formula`` on ``data``: a new spec from these data, or the fitted ``spec`` applied."""
     lhs, rhs = parse(formula)
-    needed, unknown = formula_variables(formula)
-    if unknown:
-        raise ValueError(f"the formula {formula!r} calls {unknown}, which formula fits do not "
-                         "know: they know NumPy (np.) and formulaic's transforms (C, I, center, "
-                         "scale, bs, cr, cc, poly, ...); compute the column in data first")
+    needed = formula_variables(formula)
     check_columns(data, needed, formula, what)
     if len(data) == 0:
         raise ValueError(f"{what} has no rows")
@@ -142,12 +138,10 @@ def design(formula: str, data: pd.DataFrame, spec: FormulaSpec | None = None,
     return spec.transform(data), y, spec
 
 
-def formula_variables(formula: str) -> tuple[list, list]:
-    """(the data columns the formula uses, outcome included; functions it calls that
-    formula fits do not know)."""
+def formula_variables(formula: str) -> list:
+    """The data columns the formula uses, its outcome included."""
     lhs, rhs = parse(formula)
-    left, right = variables(lhs), variables(rhs)
-    return sorted(set(left[0]) | set(right[0])), sorted(set(left[1]) | set(right[1]))
+    return sorted(set(variables(lhs)) | set(variables(rhs)))
 
 
 def _outcome(lhs, data: pd.DataFrame, formula: str) -> pd.Series:
