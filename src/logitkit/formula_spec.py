@@ -292,13 +292,17 @@ class FormulaSpec:
         if len(data) == 0:
             raise ValueError("X has 0 samples; at least one is required")
         check_missing(data, self.variables)
-        matrix = materialize(self.model_spec(), data, self.formula)
+        return self.frame(materialize(self.model_spec(), data, self.formula), data.index)
+
+    def frame(self, matrix, index) -> pd.DataFrame:
+        """formulaic's model ``matrix`` as the float64 DataFrame of ``columns``; an error
+        when its columns are not the fitted ones."""
         expected = ([_INTERCEPT] if self.intercept else []) + list(self.columns)
         if [str(c) for c in matrix.columns] != expected:
             raise ValueError(f"the formula {self.formula!r} gives the columns "
                              f"{[str(c) for c in matrix.columns]} on these data, not the "
                              f"fitted {expected}; the column types may differ from the "
                              "training data's")
-        out = pd.DataFrame(np.asarray(matrix, dtype=np.float64), index=data.index,
+        out = pd.DataFrame(np.asarray(matrix, dtype=np.float64), index=index,
                            columns=expected)
         return out[list(self.columns)] if self.intercept else out

@@ -33,6 +33,7 @@ from logitkit.formula_spec import (
 __all__ = ["logit", "mlogit", "ologit"]
 
 _ROW_KEYWORDS = ("sample_weight", "clusters", "offset")
+_CHECKED_ROWS = 64
 
 
 def logit(formula: str, data: pd.DataFrame, *, sample_weight=None, clusters=None,
@@ -135,6 +136,15 @@ def design(formula: str, data: pd.DataFrame, spec: FormulaSpec | None = None,
                                                  na_action="raise", output="pandas"),
                              data, formula)
         spec = FormulaSpec.from_model_spec(formula, str(lhs[0]), matrix.model_spec)
+        X = spec.frame(matrix, data.index)
+        # the kept state rebuilds these rows' matrix (checked on a few: predict's path)
+        head = data.iloc[:_CHECKED_ROWS]
+        if not np.allclose(spec.transform(head), X.iloc[:_CHECKED_ROWS], rtol=1e-12,
+                           atol=1e-12):
+            raise ValueError(f"the formula {formula!r} cannot be kept: its saved state does "
+                             "not rebuild the training rows' model matrix (a transform whose "
+                             "state formulaic does not keep)")
+        return X, y, spec
     return spec.transform(data), y, spec
 
 

@@ -16,6 +16,11 @@ A model file is a zip archive with exactly two members:
     ``.npy`` member each, named by its place in the state. Label arrays (strings, objects)
     are written element by element, with tags, in the metadata.
 
+A model fitted with a formula (:mod:`logitkit.formulas`) keeps its ``formula_``, a
+:class:`~logitkit.formula_spec.FormulaSpec` of strings, numbers, lists and arrays; its
+formula text is checked before it is ever evaluated (only columns, constants,
+arithmetic, formulaic's transforms and NumPy's elementwise functions).
+
 Loading checks the format number, the members, each array's dtype and shape against the
 metadata and both digests before building anything; it only instantiates the estimator
 and result classes listed here, so a file can never run code. Any failure raises
