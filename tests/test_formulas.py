@@ -340,3 +340,13 @@ def test_formulas_run_no_other_code_even_from_a_model_file(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="model formulas do not allow"):
         loaded.predict_proba(frame)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_lazy_predictions_on_a_dask_frame_apply_the_formula():
+    dd = pytest.importorskip("dask.dataframe")
+    frame = _regions()
+    m = lk.logit("y ~ center(x1) * C(region)", frame)
+    lazy = m.predict_proba(dd.from_pandas(frame, npartitions=3))
+    np.testing.assert_array_equal(lazy.compute(), m.predict_proba(frame))
+    with pytest.raises(TypeError, match="Dask DataFrame"):
+        lk.logit("y ~ x1", dd.from_pandas(frame, npartitions=2))
