@@ -259,6 +259,8 @@ def test_outcomes_and_kinds():
         lk.logit("choice ~ x1", frame)
     with pytest.raises(ValueError, match="3 or more classes"):
         lk.mlogit("y ~ x1", frame)
+    with pytest.raises(ValueError, match="only one class"):
+        lk.logit("I(x2 > 0) ~ x1", frame)
     with pytest.raises(ValueError, match="ordered Categorical"):
         lk.ologit("choice ~ x1", frame)
     with pytest.raises(ValueError, match="has no outcome"):
@@ -323,6 +325,7 @@ def test_names_and_estimates_match_statsmodels_formulas():
     ("y ~ I([c for c in x1])", "ListComp"),
     ("y ~ I((lambda v: v)(x1))", "Lambda"),
     ("y ~ C(region, **{'levels': None})", "'**'"),
+    ("y ~ I(Q('__import__')('os'))", "the call Q('__import__')('os')"),
 ])
 def test_formulas_run_no_other_code_even_from_a_model_file(tmp_path, monkeypatch, formula,
                                                            what):

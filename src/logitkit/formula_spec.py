@@ -92,6 +92,8 @@ def _check_expression(expr: str, formula: str) -> None:
             owner = node.value.id if isinstance(node.value, ast.Name) else None
             if node.attr not in allowed.get(owner, ()):
                 refuse(ast.unparse(node))
+        if isinstance(node, ast.Call) and not isinstance(node.func, ast.Name | ast.Attribute):
+            refuse(f"the call {ast.unparse(node)}")  # (only named functions are called)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) \
                 and node.func.id not in TRANSFORMS:
             refuse(f"the function {node.func.id}()")

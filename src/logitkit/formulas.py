@@ -5,8 +5,9 @@ The returned estimator is the ordinary fitted ``LogisticRegression`` or
 ``OrdinalLogisticRegression``; its ``formula_`` (a :class:`~logitkit.formula_spec.
 FormulaSpec`) makes every method that takes X (predict, predict_proba,
 decision_function, score, fitted_rows, ...) pass a DataFrame through the same formula:
-the same levels and references, the same transform states. A NumPy array is taken as
-the model matrix itself (the columns ``coef_names_``). The intercept column is the
+the same levels and references, the same transform states (other input, an array, is
+taken as the model matrix itself, columns in the order of ``coef_names_``). The
+intercept column is the
 estimator's intercept (``- 1`` or ``+ 0``: ``fit_intercept=False``); ordinal models
 have none, their cut points play its role, and refuse ``- 1``.
 
@@ -99,6 +100,9 @@ def estimator_for(kind: str | None, spec: FormulaSpec, y: pd.Series, params: dic
                         f"model.summary(cov_type={params['cov_type']!r}) (cluster types need "
                         "clusters=... here)")
     n_classes = len(pd.unique(y))
+    if n_classes < 2:
+        raise ValueError(f"the outcome {spec.outcome!r} has only one class "
+                         f"({pd.unique(y)[0]!r}); a model needs at least 2")
     kind = kind or ("logit" if n_classes == 2 else "mlogit")
     if kind == "ologit":
         if not spec.intercept:
