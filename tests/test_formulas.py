@@ -323,7 +323,8 @@ def test_names_and_estimates_match_statsmodels_formulas():
     ("y ~ I(x1.__class__)", "x1.__class__"),
     ("y ~ {__import__('os').getcwd()}", "__import__"),
     ("y ~ I([c for c in x1])", "ListComp"),
-    ("y ~ I((lambda v: v)(x1))", "Lambda"),
+    ("y ~ I((lambda v: v)(x1))", "lambda"),
+    ("y ~ I(x1 if (lambda: 0) else x1)", "Lambda"),
     ("y ~ C(region, **{'levels': None})", "'**'"),
     ("y ~ I(Q('__import__')('os'))", "the call Q('__import__')('os')"),
 ])
