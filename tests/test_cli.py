@@ -541,7 +541,8 @@ BAD_INPUTS = {
         lambda p, m: ["summary", _write(p, "c.lkm", "PK\x03\x04 not really")],
         "not a logitkit model file, or a truncated or corrupted one"),
     "usage": (lambda p, m: ["fit", "x.csv"],
-              "Missing option '--target'. (see 'logitkit fit --help')"),
+              "Missing option '--target' (or --formula \"y ~ x1 + x2\"). (see 'logitkit "
+              "fit --help')"),
     "both stdin": (lambda p, m: ["predict", "-", "-"], "cannot both be read from stdin"),
     "bad parquet": (lambda p, m: ["fit", _write(p, "b.parquet", "PAR1garbage"), "--target",
                                   "y"], "cannot read the Parquet file"),

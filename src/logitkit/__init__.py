@@ -14,6 +14,7 @@ from logitkit.exceptions import (
     PerfectSeparationWarning,
     UnboundedIntervalWarning,
 )
+from logitkit.formulas import logit, mlogit, ologit
 from logitkit.io import load
 from logitkit.paths import RegularizationPath, regularization_path
 
@@ -34,5 +35,8 @@ __all__ = [
     "__version__",
     "datasets",
     "load",
+    "logit",
+    "mlogit",
+    "ologit",
     "regularization_path",
 ]

@@ -189,9 +189,10 @@ _data_options = [
 
 
 # the model's columns, for every command that fits one (fit, cv)
+_TARGET = click.option("--target", required=True, help="The column to predict.")
 _model_options = [
     click.argument("data"),
-    click.option("--target", required=True, help="The column to predict."),
+    _TARGET,
     click.option("--kind", type=click.Choice(["binary", "multinomial", "ordinal"]),
                  help="Model kind (default: ordinal with --order, else binary for 2 "
                       "classes, multinomial for more)."),
@@ -215,7 +216,11 @@ def _with(options):
 # ------------------------------------------------------------------------------ fit
 
 @main.command()
-@_with(_model_options)
+@_with([option if option is not _TARGET else click.option(
+    "--target", help="The column to predict (or give --formula).") for option in _model_options])
+@click.option("--formula", help='The model as a formula in place of --target and --features, '
+              'e.g. "y ~ x1 * x2 + C(group, contr.treatment(\'b\')) + np.log(x3)" '
+              "(docs/formulas.md); predict applies it to new data.")
 @click.option("--clusters", help="Column of cluster labels, never a feature: keeps what "
               "`summary --cov-type cluster` needs.")
 @click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '
@@ -248,9 +253,9 @@ def _with(options):
                    "the data. See docs/dask.md.")
 @_with(_data_options)
 @_guarded
-def fit(data, target, kind, features, categorical, order, link, weights, clusters, id_column,
-        alpha, l1_ratio, solver, max_iter, epochs, batch_size, learning_rate, seed, threshold,
-        output, dask_spec, sep, dropna):
+def fit(data, target, kind, features, categorical, order, link, weights, formula, clusters,
+        id_column, alpha, l1_ratio, solver, max_iter, epochs, batch_size, learning_rate, seed,
+        threshold, output, dask_spec, sep, dropna):
     """Fit a model to a data file and save it.
 
     DATA is a CSV, TSV or Parquet file, or - for stdin; with --dask, Parquet or CSV files
@@ -272,6 +277,25 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
     options = {"link": link} if link is not None else {}
     if threshold is not None:
         options["threshold"] = threshold
+    if target is None and formula is None:
+        raise click.UsageError("Missing option '--target' (or --formula \"y ~ x1 + x2\").")
+    if target is not None and formula is not None:
+        raise click.UsageError("--target and --formula exclude each other: the formula "
+                               "names the target on the left of '~'.")
+    if formula is not None:
+        from logitkit.cli_formula import fit_formula
+
+        if features is not None or categorical is not None or dask_spec is not None:
+            raise CliError("--features, --categorical and --dask do not apply with --formula: "
+                           "the formula names the columns (C(x) for categorical ones)")
+        model, n_rows = fit_formula(_read(data, sep), _name(data), formula, kind, order,
+                                    weights, clusters, dropna, dict(
+                                        alpha=alpha, l1_ratio=l1_ratio, solver=solver,
+                                        max_iter=max_iter, **options, **minibatch))
+        _write_model(model, output, model.formula_.outcome, len(model.coef_names_),
+                     f"{n_rows} rows", "epochs" if solver in MINIBATCH_SOLVERS
+                     else "iterations")
+        return
     if dask_spec is not None:
         if threshold is not None and kind in ("multinomial", "ordinal"):
             raise CliError(f"--threshold applies to binary models, not --kind {kind}")

@@ -147,6 +147,7 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
         memory when they fit), True or False (read them from their source every pass).
         """
         self._check_params()
+        self.__dict__.pop("formula_", None)  # (set by logitkit.formulas after its fit)
         if is_dask(X):
             from logitkit.dask.estimator import dask_objective
 

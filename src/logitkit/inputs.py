@@ -128,12 +128,17 @@ class InputMixin:
         return tags
 
     def _design(self, X, reset: bool):
-        """Numeric (n, d) design matrix; DataFrames go through the fitted encoder.
+        """Numeric (n, d) design matrix; DataFrames go through the fitted formula (if
+        any) and encoder.
 
         A torch tensor stays a tensor (on ``device`` if set); with ``device`` set, other
         input is validated on the host, then moved there as a tensor.
         """
         device = None if self.device is None else torch_device(self.device)
+        if reset:  # a formula's spec is set after its fit (logitkit.formulas)
+            self.__dict__.pop("formula_", None)
+        elif isinstance(X, pd.DataFrame) and getattr(self, "formula_", None) is not None:
+            X = self.formula_.transform(X)  # the fitted formula's model matrix
         if is_torch_array(X):
             return self._tensor_design(X, reset, device)
         Xd = self._host_design(X, reset)

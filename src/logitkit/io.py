@@ -16,6 +16,11 @@ A model file is a zip archive with exactly two members:
     ``.npy`` member each, named by its place in the state. Label arrays (strings, objects)
     are written element by element, with tags, in the metadata.
 
+A model fitted with a formula (:mod:`logitkit.formulas`) keeps its ``formula_``, a
+:class:`~logitkit.formula_spec.FormulaSpec` of strings, numbers, lists and arrays; its
+formula text is checked before it is ever evaluated (only columns, constants,
+arithmetic, formulaic's transforms and NumPy's elementwise functions).
+
 Loading checks the format number, the members, each array's dtype and shape against the
 metadata and both digests before building anything; it only instantiates the estimator
 and result classes listed here, so a file can never run code. Any failure raises
@@ -46,6 +51,7 @@ from logitkit.encoding import ColumnEncoding, DesignEncoder
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
 from logitkit.exceptions import ModelFileError
 from logitkit.fitting import FitResult
+from logitkit.formula_spec import FormulaSpec
 from logitkit.inference import InferenceData
 from logitkit.separation import SeparationReport
 from logitkit.solvers.report import SolverReport
@@ -61,7 +67,8 @@ _KEYS = {"format", "format_version", "logitkit_version", "estimator", "params", 
          "arrays", "integrity"}
 _ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression, OrdinalLogisticRegression)}
 _DATACLASSES = {cls.__name__: cls for cls in (FitResult, SolverReport, InferenceData,
-                                              SeparationReport, DesignEncoder, ColumnEncoding)}
+                                              SeparationReport, DesignEncoder, ColumnEncoding,
+                                              FormulaSpec)}
 _ARRAY_KINDS = "biuf"  # numeric arrays: arrays.npz
 _LABEL_KINDS = "UO"  # label arrays: element by element in metadata.json
 _SCALAR_KINDS = "biufU"
@@ -470,3 +477,7 @@ def _check_state(model) -> None:
         raise ValueError("encoder_ does not produce coef_names_")
     if model.n_features_in_ != (d if encoder is None else len(encoder.columns)):
         raise ValueError("n_features_in_ does not match the coefficients")
+    formula = getattr(model, "formula_", None)
+    if formula is not None and not (isinstance(formula, FormulaSpec)
+                                    and list(formula.columns) == list(model.coef_names_)):
+        raise ValueError("formula_ is not a formula spec whose columns are coef_names_")

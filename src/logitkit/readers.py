@@ -26,7 +26,7 @@ from logitkit.io import atomic_write
 from logitkit.messages import plain, row_name
 
 __all__ = ["TrainingData", "evaluation_target", "find_id_column", "prediction_features",
-           "read_table", "row_ids", "training_data", "write_table"]
+           "read_table", "row_ids", "training_data", "typed_columns", "write_table"]
 
 _DELIMITERS = ",\t;|"
 _PARQUET_MAGIC = b"PAR1"
@@ -318,6 +318,8 @@ def prediction_features(frame: pd.DataFrame, model, dropna: bool = False,
     x0, x1, ...), the ``extra`` columns (e.g. the evaluation target) of the same rows, and
     the (n,) bool mask of the rows kept."""
     frame = frame.reset_index(drop=True)
+    if getattr(model, "formula_", None) is not None:
+        return _formula_features(frame, model.formula_.variables, dropna, name, list(extra))
     encoder = model.encoder_
     if encoder is not None:
         levels = {c.name: c.levels for c in encoder.columns}
@@ -340,6 +342,32 @@ def prediction_features(frame: pd.DataFrame, model, dropna: bool = False,
             used[column] = _check_levels(used[column], levels[column], column)
     X = used[features] if hasattr(model, "feature_names_in_") else used[features].to_numpy()
     return X, used[list(extra)], kept
+
+
+def typed_columns(frame: pd.DataFrame, columns, keep=()) -> pd.DataFrame:
+    """The ``columns`` of ``frame`` for a formula: numeric columns as read, text columns
+    that look numeric as float64 (except ``keep``; a stray non-number is an error), the
+    others as read (text and true/false: categorical)."""
+    typed = {}
+    for column in dict.fromkeys(columns):
+        series = frame[column]
+        if (column not in keep and not pd.api.types.is_numeric_dtype(series)
+                and _looks_numeric(series)):
+            series = _numeric(series, column)
+        typed[column] = series
+    return pd.DataFrame(typed, index=frame.index)
+
+
+def _formula_features(frame, variables: list, dropna: bool, name: str, extra: list):
+    """prediction_features of a model fitted with a formula: the formula's columns, typed
+    as at fit; the model applies the formula (levels checked there)."""
+    _require(frame, variables, "feature")
+    _require(frame, extra, "target")
+    used = typed_columns(frame, variables)
+    used = used.join(frame[[c for c in extra if c not in used.columns]])
+    kept = ~_bad_rows(used).to_numpy()
+    used, _ = _drop_bad_rows(used, dropna, name)
+    return used[variables], used[extra], kept
 
 
 def _check_levels(series: pd.Series, levels: tuple, column: str) -> pd.Series:
