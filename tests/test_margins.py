@@ -278,3 +278,11 @@ def test_loaded_model_needs_rows(spector_fit, spector, tmp_path):
         loaded.marginal_effects()
     mine = loaded.marginal_effects(X=spector[SPECTOR]).to_frame()
     pd.testing.assert_frame_equal(mine, spector_fit.marginal_effects().to_frame())
+
+
+def test_no_elasticity_in_a_discrete_column(spector_fit):
+    me = spector_fit.marginal_effects(method="eyex")
+    table = me.to_frame()
+    assert table.loc["PSI", ["effect", "std_err"]].isna().all()
+    assert np.isfinite(table.loc[["GPA", "TUCE"], ["effect", "std_err"]]).all().all()
+    assert "not defined" in str(me.summary())

@@ -7,9 +7,10 @@ repeated rows), or at one row of means, medians or zeros; a dict fixes some colu
 in every row and averages over the rows (Stata's ``at(x=v)``). With ``discrete=True``
 a 0/1 column and each level of a one-hot factor (a categorical column, or formula
 columns named ``name[level]`` / ``name[T.level]`` that are one-hot) get a discrete
-change instead, P_k(level) - P_k(reference) with the other columns as they are (Stata's
-factor variables, statsmodels' ``dummy=True``); for the "ey" methods the change in
-log P_k. The Jacobian of the averaged effects in theta is computed by central
+change instead, P_k(level) - P_k(reference) with the other columns as they are
+(Stata's factor variables, statsmodels' ``dummy=True``); for "eydx" the change in
+log P_k; "eyex" and "dyex" are not defined for them (Stata and statsmodels refuse):
+NaN with a note. The Jacobian of the averaged effects in theta is computed by central
 differences per row block (Stata's margins differentiates numerically too), so no
 (n, p) array is formed; its covariance is J V J' with V the fit's covariance of the
 chosen ``cov_type``.
@@ -78,9 +79,13 @@ class MarginalEffects:
                   ("n_obs", "No. observations", n_obs))
         title = ("Average marginal effects" if self.at == AT["overall"]
                  else "Marginal effects")
-        notes = ("Rows marked (discrete) are discrete changes from the reference level "
-                 "(0/1 columns: from 0 to 1).",) if (self.table["kind"] != "derivative"
-                                                      ).any() else ()
+        notes = ()
+        if (self.table["kind"] != "derivative").any():
+            notes = ("Rows marked (discrete) are discrete changes from the reference level "
+                     "(0/1 columns: from 0 to 1)" + (
+                         "; an elasticity in x is not defined for them (NaN): use "
+                         "discrete=False for the derivative." if self.method.endswith("ex")
+                         else "."),)
         return Summary(title, header, table, notes + self.notes, level=self.level,
                        estimate_label=METHODS[self.method])
 
@@ -328,6 +333,9 @@ def _block_effects(cp, theta, Xb, off, terms, method, classes) -> np.ndarray:
             if log:
                 e = e / P[:, classes]
             out[:, :, t] = e
+            continue
+        if method in ("eyex", "dyex"):  # no elasticity in a 0/1 or factor column
+            out[:, :, t] = np.nan
             continue
         if term.group not in references:
             X0 = Xb.copy()
