@@ -86,10 +86,15 @@ class ClassProbabilities:
 
     def proba(self, theta, X, offset=None) -> np.ndarray:
         """(b, K) class probabilities."""
-        eta = self.eta(theta, X, offset)
+        return self.proba_from_eta(theta, self.eta(theta, X, offset))
+
+    def proba_from_eta(self, theta, eta) -> np.ndarray:
+        """(b, K) class probabilities from the (b, m) linear predictor."""
         if self.kind == "binary":
+            z = eta[:, 0]
+            if self.link.name == "logit":  # (scipy's expit: exact in both tails, fast)
+                return np.stack([expit(-z), expit(z)], axis=1)
             with np.errstate(under="ignore"):
-                z = eta[:, 0]
                 return np.stack([np.exp(self.link.log_sf(z)), np.exp(self.link.log_cdf(z))], 1)
         if self.kind == "multinomial":
             return softmax(self._logits(eta), axis=1)
@@ -103,22 +108,23 @@ class ClassProbabilities:
         B = self.unpack(theta)[0][:, : self.d]
         return B if self.full else np.vstack([np.zeros((1, self.d)), B])
 
-    def proba_and_slopes(self, theta, X, offset=None):
-        """(P (b, K), dP/dx (b, K, d)) at theta."""
-        eta = self.eta(theta, X, offset)
-        W, _ = self.unpack(theta)
+    def proba_and_slopes(self, theta, eta, columns=None):
+        """(P (b, K), dP/dx (b, K, len(columns))) at theta from the (b, m) linear
+        predictor; ``columns``: the features (default all)."""
+        B = self.unpack(theta)[0][:, : self.d]
+        if columns is not None:
+            B = B[:, columns]
         if self.kind == "binary":
-            P = self.proba(theta, X, offset)
-            f = self._pdf(eta[:, 0])
-            slope = f[:, None] * W[0, : self.d][None, :]
+            P = self.proba_from_eta(theta, eta)
+            f = P[:, 0] * P[:, 1] if self.link.name == "logit" else self._pdf(eta[:, 0])
+            slope = f[:, None] * B[0][None, :]
             return P, np.stack([-slope, slope], axis=1)
         if self.kind == "multinomial":
             P = softmax(self._logits(eta), axis=1)
-            B = self._full_slopes(theta)
-            centred = B[None, :, :] - (P @ B)[:, None, :]
-            return P, P[:, :, None] * centred
+            full = B if self.full else np.vstack([np.zeros((1, B.shape[1])), B])
+            return P, P[:, :, None] * (full[None, :, :] - (P @ full)[:, None, :])
         P, f_a, f_b = self._ordinal_ends(theta, eta)
-        return P, -(f_a - f_b)[:, :, None] * W[0, : self.d][None, None, :]
+        return P, -(f_a - f_b)[:, :, None] * B[0][None, None, :]
 
     def proba_gradient(self, theta, X, offset=None):
         """(P (b, K), dP/dtheta (b, K, p)), analytic."""

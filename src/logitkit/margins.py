@@ -317,42 +317,43 @@ def _medians(rows: FitRows, d: int) -> np.ndarray:
     return out
 
 
-def _block_effects(cp, theta, Xb, off, terms, method, classes) -> np.ndarray:
-    """(b, len(classes), len(terms)) per-row effects at theta."""
+def _block_effects(cp, theta, Xb, eta, terms, method, classes) -> np.ndarray:
+    """(b, len(classes), len(terms)) per-row effects at theta, eta (b, m) the rows'
+    linear predictor at theta (offset included)."""
     out = np.empty((len(Xb), len(classes), len(terms)))
-    P = S = None
+    derivative = [t for t, term in enumerate(terms) if term.group is None]
+    if derivative:
+        columns = [terms[t].column for t in derivative]
+        P, S = cp.proba_and_slopes(theta, eta, columns)
+        e = S[:, classes]
+        if method in ("eyex", "dyex"):
+            e = e * Xb[:, None, columns]
+        if method.startswith("ey"):
+            e = e / P[:, classes, None]
+        out[:, :, derivative] = e
+    B = cp.unpack(theta)[0][:, : cp.d]
     references = {}
-    log = method.startswith("ey")
     for t, term in enumerate(terms):
         if term.group is None:
-            if P is None:
-                P, S = cp.proba_and_slopes(theta, Xb, off)
-            e = S[:, classes, term.column]
-            if method in ("eyex", "dyex"):
-                e = e * Xb[:, term.column][:, None]
-            if log:
-                e = e / P[:, classes]
-            out[:, :, t] = e
             continue
         if method in ("eyex", "dyex"):  # no elasticity in a 0/1 or factor column
             out[:, :, t] = np.nan
             continue
-        if term.group not in references:
-            X0 = Xb.copy()
-            X0[:, list(term.group)] = 0.0
-            references[term.group] = (X0, cp.proba(theta, X0, off)[:, classes])
-        X0, P0 = references[term.group]
-        X1 = X0.copy()
-        X1[:, term.column] = 1.0
-        P1 = cp.proba(theta, X1, off)[:, classes]
+        if term.group not in references:  # the rows at the reference level
+            group = list(term.group)
+            eta0 = eta - Xb[:, group] @ B[:, group].T
+            references[term.group] = (eta0, cp.proba_from_eta(theta, eta0)[:, classes])
+        eta0, P0 = references[term.group]
+        P1 = cp.proba_from_eta(theta, eta0 + B[:, term.column])[:, classes]
         with np.errstate(divide="ignore"):
-            out[:, :, t] = np.log(P1) - np.log(P0) if log else P1 - P0
+            out[:, :, t] = np.log(P1) - np.log(P0) if method == "eydx" else P1 - P0
     return out
 
 
 def _averages(cp, where, terms, method, classes, total, free, rms):
     """((len(classes), T) weighted mean effects, (len(classes) * T, p) Jacobian, its
-    columns 0 where not ``free`` ((p,) bool))."""
+    columns 0 where not ``free`` ((p,) bool)). A parameter's step moves the linear
+    predictor by the step times its column (no product with X per step)."""
     theta = cp.theta
     steps = _steps(cp, theta, rms)
     free = np.flatnonzero(free)
@@ -360,15 +361,21 @@ def _averages(cp, where, terms, method, classes, total, free, rms):
     J = np.zeros((len(classes) * len(terms), cp.p))
     with np.errstate(over="ignore", under="ignore", invalid="ignore"):
         for Xb, w, off in where.blocks():
-            effects += np.einsum("b,bkt->kt", w, _block_effects(cp, theta, Xb, off, terms,
+            eta = cp.eta(theta, Xb, off)
+            effects += np.einsum("b,bkt->kt", w, _block_effects(cp, theta, Xb, eta, terms,
                                                                 method, classes))
             for i in free:
-                up, down = theta.copy(), theta.copy()
-                up[i] += steps[i]
-                down[i] -= steps[i]
-                diff = (_block_effects(cp, up, Xb, off, terms, method, classes)
-                        - _block_effects(cp, down, Xb, off, terms, method, classes))
-                J[:, i] += np.einsum("b,bkt->kt", w, diff).ravel() / (2 * steps[i])
+                sums = []
+                for sign in (1.0, -1.0):
+                    moved, shifted = theta.copy(), eta
+                    moved[i] += sign * steps[i]
+                    if i < cp.m * cp.d1:  # a slope or intercept of eta's column i // d1
+                        c, col = divmod(i, cp.d1)
+                        shifted = eta.copy()
+                        shifted[:, c] += sign * steps[i] * (Xb[:, col] if col < cp.d else 1.0)
+                    sums.append(np.einsum("b,bkt->kt", w, _block_effects(
+                        cp, moved, Xb, shifted, terms, method, classes)))
+                J[:, i] += (sums[0] - sums[1]).ravel() / (2 * steps[i])
     return effects / total, J / total
 
 

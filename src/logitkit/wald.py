@@ -36,12 +36,16 @@ class WaldTestResult:
     cov_type: str
 
     def __str__(self) -> str:
-        R = pd.DataFrame(self.R, columns=list(self.names))
         lines = []
-        for i, row in R.iterrows():
-            terms = " + ".join(f"{v:g}*{name}" if v != 1 else str(name)
-                               for name, v in row.items() if v != 0)
-            lines.append(f"  ({i + 1})  {terms} = {self.q[i]:g}")
+        for i, row in enumerate(self.R):
+            text = ""
+            for name, v in zip(self.names, row, strict=True):
+                if v == 0:
+                    continue
+                size = "" if abs(v) == 1 else f"{abs(v):g}*"
+                sign = ("-" if v < 0 else "") if not text else (" - " if v < 0 else " + ")
+                text += f"{sign}{size}{name}"
+            lines.append(f"  ({i + 1})  {text} = {self.q[i]:g}")
         return "\n".join(["Wald test of linear hypotheses", *lines,
                           f"  chi2({self.df}) = {self.statistic:.4f}   "
                           f"Prob > chi2 = {self.p_value:.4g}   (cov_type={self.cov_type})"])
@@ -77,7 +81,7 @@ def parse(hypotheses: str, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
         if not row.any():
             fail("the equation names no parameter")
         rows.append(row)
-        q.append(-constant)
+        q.append(0.0 - constant)  # (no -0.0)
         row, constant, side = np.zeros(len(names)), 0.0, 1.0
 
     while pos < len(text):
