@@ -287,3 +287,15 @@ def test_no_elasticity_in_a_discrete_column(spector_fit):
     assert table.loc["PSI", ["effect", "std_err"]].isna().all()
     assert np.isfinite(table.loc[["GPA", "TUCE"], ["effect", "std_err"]]).all().all()
     assert "not defined" in str(me.summary())
+
+
+def test_aliased_columns_have_no_effect_reported():
+    rng = np.random.default_rng(1)
+    X = pd.DataFrame({"a": rng.normal(size=100), "b": rng.normal(size=100)})
+    X["c"] = X["a"] + X["b"]
+    y = (X["a"] + rng.logistic(size=100) > 0).astype(int)
+    with pytest.warns(lk.AliasedColumnsWarning):
+        fit = lk.LogisticRegression().fit(X, y)
+    table = fit.marginal_effects().to_frame()
+    assert table.loc["c", ["effect", "std_err"]].isna().all()
+    assert np.isfinite(table.loc[["a", "b"], ["effect", "std_err"]]).all().all()

@@ -148,6 +148,12 @@ def marginal_effects(est, at="overall", method="dydx", discrete=True, cov_type="
     r = effects.size
     cov = np.full((r, r), np.nan) if V is None else jacobian @ V @ jacobian.T
     se = np.sqrt(np.maximum(np.diag(cov), 0.0))
+    aliased = est.result_.aliased
+    if aliased is not None and aliased.any():  # effects of columns left out of the fit
+        missing = np.tile([bool(aliased[t.column]) for t in terms], len(classes))
+        effects = np.where(missing.reshape(effects.shape), np.nan, effects)
+        se[missing] = np.nan
+        cov[missing, :] = cov[:, missing] = np.nan
     index = _index(est, classes, terms)
     table = z_table(effects.ravel(), se, index, level)
     table["kind"] = ["discrete change" if t.group is not None else "derivative"
