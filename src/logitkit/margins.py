@@ -137,11 +137,11 @@ def marginal_effects(est, at="overall", method="dydx", discrete=True, cov_type="
     if stats["total"] <= 0:
         raise ValueError("the rows have no positive weight: there is nothing to average over")
     fixed = _fixed_columns(est, at, names, rows, stats) if isinstance(at, dict) else {}
-    terms = _terms(names, stats, discrete, fixed)
+    terms = _terms(names, stats, discrete)
     where = _where(at, rows, stats, cp, fixed)
     classes = [1] if cp.kind == "binary" else list(range(cp.K))
     V, reason = natural_covariance(est, cov_type)
-    total = stats["total"] if isinstance(where, _Rows) and not isinstance(where, _Point) else 1.0
+    total = 1.0 if isinstance(where, _Point) else stats["total"]
     free = est._free() if V is not None else np.zeros(cp.p, bool)
     effects, jacobian = _averages(cp, where, terms, method, classes, total, free,
                                   stats["rms"])
@@ -228,7 +228,7 @@ def _scan(rows: FitRows, d: int, groups) -> dict:
             "binary": binary, "factors": factors}
 
 
-def _terms(names, stats, discrete, fixed) -> list[Term]:
+def _terms(names, stats, discrete) -> list[Term]:
     if not isinstance(discrete, (bool, np.bool_)):
         raise ValueError(f"discrete must be True (discrete changes for 0/1 and factor "
                          f"columns) or False (derivatives), got {plain(discrete)!r}")
