@@ -299,3 +299,19 @@ def test_aliased_columns_have_no_effect_reported():
     table = fit.marginal_effects().to_frame()
     assert table.loc["c", ["effect", "std_err"]].isna().all()
     assert np.isfinite(table.loc[["a", "b"], ["effect", "std_err"]]).all().all()
+
+
+def test_sparse_and_tensor_inputs_give_the_same_effects():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    X[:, 3] = rng.integers(0, 2, 300)
+    y = (X @ [1.0, 0.5, 0.0, 1.0] + rng.logistic(size=300) > 0).astype(int)
+    dense = lk.LogisticRegression().fit(X, y).marginal_effects().to_frame()
+    scipy_sparse = pytest.importorskip("scipy.sparse")
+    sparse = lk.LogisticRegression().fit(scipy_sparse.csr_array(X), y).marginal_effects()
+    np.testing.assert_allclose(sparse.table[["effect", "std_err"]],
+                               dense[["effect", "std_err"]], rtol=1e-9)
+    torch = pytest.importorskip("torch")
+    tensor = lk.LogisticRegression().fit(torch.tensor(X), torch.tensor(y)).marginal_effects()
+    np.testing.assert_allclose(tensor.table[["effect", "std_err"]],
+                               dense[["effect", "std_err"]], rtol=1e-9)
