@@ -486,13 +486,18 @@ def summary(model, cov_type, fmt):
                    "(default: the model's threshold, set by fit --threshold, else 0.5).")
 @click.option("--id", "id_column", help='Row-identifier column (default: a column named "id", '
               "else row numbers).")
+@click.option("--interval", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              metavar="LEVEL",
+              help="Add each class's probability with its delta-method standard error and "
+                   "LEVEL (e.g. 0.95) interval, built on the link scale (docs/inference.md): "
+                   "columns proba_<class>, se_<class>, lower_<class>, upper_<class>.")
 @_with(_data_options)
 @_guarded
-def predict(model, data, output, proba, threshold, id_column, sep, dropna):
+def predict(model, data, output, proba, threshold, id_column, interval, sep, dropna):
     """Predict the class of each row of a data file.
 
-    Writes the row identifiers, the predicted class and (--proba) one probability
-    column per class.
+    Writes the row identifiers, the predicted class, (--proba) one probability column
+    per class and (--interval) their standard errors and intervals.
     """
     if model == "-" and data == "-":
         raise CliError("MODEL and DATA cannot both be read from stdin")
@@ -509,9 +514,17 @@ def predict(model, data, output, proba, threshold, id_column, sep, dropna):
     probabilities = estimator.predict_proba(X)
     labels = estimator.predict(X)
     out = pd.DataFrame({ids.name: ids[kept].to_numpy(), "prediction": labels})
-    if proba:
+    if proba or interval is not None:
         for k, label in enumerate(estimator.classes_):
             out[f"proba_{label}"] = probabilities[:, k]
+    if interval is not None:
+        try:
+            bands = estimator.predict_interval(X, level=interval)
+        except ValueError as error:
+            raise CliError(f"--interval: {error}") from None
+        for label in estimator.classes_:
+            for column, name in (("std_err", "se"), ("lower", "lower"), ("upper", "upper")):
+                out[f"{name}_{label}"] = bands[(label, column)].to_numpy()
     if not kept.all():
         _note(f"dropped {int((~kept).sum())} of {len(frame)} rows with missing or infinite "
               "values")

@@ -44,6 +44,7 @@ from logitkit.fitted_rows import FitRows, FitRowsMixin
 from logitkit.fitting import fit_objective
 from logitkit.inference import collect
 from logitkit.inputs import InputMixin
+from logitkit.margins import MarginsMixin
 from logitkit.messages import plain
 from logitkit.objective import Objective
 from logitkit.penalties import L1Penalty, check_penalty_factor
@@ -77,7 +78,7 @@ def _set_params(estimator, values: dict) -> None:
 
 
 class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, FitRowsMixin,
-                 ConfIntMixin, ChecksMixin, ClassifierMixin, BaseEstimator):
+                 ConfIntMixin, ChecksMixin, MarginsMixin, ClassifierMixin, BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------

@@ -107,13 +107,15 @@ class Summary:
     (keys ending in ``pvalue`` hold p-values), label the text's; table: one row per
     parameter (a two-level (class, term) index for multinomial fits), the columns of
     ``_TEXT_COLUMNS`` and an optional ``note`` column (a non-empty note prints as
-    ``(note)`` after the row); notes: lines printed below."""
+    ``(note)`` after the row); notes: lines printed below; estimate_label: the heading
+    of the ``coef`` column in the text (e.g. "dy/dx" for marginal effects)."""
 
     title: str
     header: tuple
     table: pd.DataFrame
     notes: tuple = ()
     level: float = 0.95
+    estimate_label: str = "coef"
 
     def __post_init__(self):
         for item in self.header:
@@ -158,7 +160,7 @@ class Summary:
 
     def _table_lines(self) -> list[str]:
         lo, hi = (1 - self.level) / 2, (1 + self.level) / 2
-        labels = ["coef", "std err", "z", "P>|z|", f"[{lo:.3g}", f"{hi:.3g}]"]
+        labels = [self.estimate_label, "std err", "z", "P>|z|", f"[{lo:.3g}", f"{hi:.3g}]"]
         blocks = self._rows()
         rows = [row for _, block in blocks for row in block]
         name_width = max([len(name) for name, _, _ in rows] + [12])
