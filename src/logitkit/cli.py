@@ -201,8 +201,8 @@ _model_options = [
                  "and true/false columns always are)."),
     click.option("--order", help='Ordered levels of an ordinal target, e.g. '
                  '"low,mid,high".'),
-    click.option("--link", type=click.Choice(list(LINKS)), help="Link of an ordinal "
-                 "model (default: logit, proportional odds)."),
+    click.option("--link", type=click.Choice(list(LINKS)), help="Link of a binary or "
+                 "ordinal model (default: logit; docs/links_offsets.md)."),
     click.option("--weights", help="Column of frequency weights (in every fit, and in "
                  "held-out scores)."),
 ]
@@ -220,6 +220,9 @@ def _with(options):
               "`summary --cov-type cluster` needs.")
 @click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '
               'column named "id").')
+@click.option("--offset", "offset_column", metavar="COLUMN", help="Column of offsets, a "
+              "known term of the linear predictor (e.g. a log exposure), never a feature; "
+              "predict then needs --offset too.")
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Penalty strength; 0 is the maximum-likelihood fit.")
 @click.option("--l1-ratio", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -249,8 +252,8 @@ def _with(options):
 @_with(_data_options)
 @_guarded
 def fit(data, target, kind, features, categorical, order, link, weights, clusters, id_column,
-        alpha, l1_ratio, solver, max_iter, epochs, batch_size, learning_rate, seed, threshold,
-        output, dask_spec, sep, dropna):
+        offset_column, alpha, l1_ratio, solver, max_iter, epochs, batch_size, learning_rate,
+        seed, threshold, output, dask_spec, sep, dropna):
     """Fit a model to a data file and save it.
 
     DATA is a CSV, TSV or Parquet file, or - for stdin; with --dask, Parquet or CSV files
@@ -266,9 +269,9 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
     if order is not None and kind not in (None, "ordinal"):
         raise CliError(f"--order applies to ordinal models, not --kind {kind}")
     kind = "ordinal" if order is not None else kind
-    if link is not None and kind != "ordinal":
-        raise CliError("--link applies to ordinal models (--kind ordinal or --order); "
-                       "binary and multinomial models are logits")
+    if link is not None and kind == "multinomial":
+        raise CliError("--link applies to binary and ordinal models; multinomial models "
+                       "are logits (softmax)")
     options = {"link": link} if link is not None else {}
     if threshold is not None:
         options["threshold"] = threshold
@@ -281,6 +284,9 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
         if minibatch or solver in MINIBATCH_SOLVERS:
             raise CliError(f"--solver {solver} is a minibatch solver, which does not run on "
                            "Dask: use auto, newton, newton-cg or lbfgs")
+        if offset_column is not None:
+            raise CliError("--offset does not apply with --dask (offsets are fitted in "
+                           "memory only)")
         model, n_rows, n_features = _fit_on_dask(
             dask_spec, data, sep, target, kind,
             dict(features=_split(features), categorical=_split(categorical) or (),
@@ -293,7 +299,8 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
     frame = _read(data, sep)
     id_column = readers.find_id_column(frame, id_column)
     train = readers.training_data(frame, target, _split(features), _split(categorical) or (),
-                                  order, weights, id_column, dropna, _name(data), clusters)
+                                  order, weights, id_column, dropna, _name(data), clusters,
+                                  offset_column)
     if train.n_dropped:
         _note(f"dropped {train.n_dropped} of {len(frame)} rows with missing or infinite "
               "values")
@@ -310,7 +317,7 @@ def fit(data, target, kind, features, categorical, order, link, weights, cluster
     model = _estimator(kind, alpha=alpha, l1_ratio=l1_ratio, solver=solver,
                        max_iter=max_iter, **options, **minibatch)
     with progress:
-        _fit(model, train.X, train.y, train.sample_weight, train.clusters)
+        _fit(model, train.X, train.y, train.sample_weight, train.clusters, train.offset)
     steps = "epochs" if solver in MINIBATCH_SOLVERS else "iterations"
     _write_model(model, output, target, train.X.shape[1], f"{len(train.y)} rows", steps)
 
@@ -375,12 +382,13 @@ def _estimator(kind, **params):
                        f"({e})") from None
 
 
-def _fit(model, X, y, sample_weight, clusters) -> None:
+def _fit(model, X, y, sample_weight, clusters, offset=None) -> None:
     """Fit; exit 1 on a numerical failure or no convergence, 2 on input the fit refuses."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model.fit(X, y, sample_weight=sample_weight, clusters=clusters)
+            model.fit(X, y, sample_weight=sample_weight, clusters=clusters,
+                      **({} if offset is None else {"offset": offset}))
         except (np.linalg.LinAlgError, ArithmeticError) as e:
             raise CliError(f"the fit failed: {type(e).__name__}: {e}", exit_code=1) from e
         except (ValueError, NotImplementedError, TypeError) as e:
@@ -397,7 +405,8 @@ def _fit(model, X, y, sample_weight, clusters) -> None:
 def _kind_name(model) -> str:
     if hasattr(model, "thresholds_"):
         return f"ordinal {model.link}"
-    return "binary logit" if len(model.classes_) == 2 else "multinomial logit"
+    return (f"binary {getattr(model, 'link', 'logit')}" if len(model.classes_) == 2
+            else "multinomial logit")
 
 
 # -------------------------------------------------------------------------- summary
@@ -462,9 +471,11 @@ def summary(model, cov_type, fmt):
                    "(default: the model's threshold, set by fit --threshold, else 0.5).")
 @click.option("--id", "id_column", help='Row-identifier column (default: a column named "id", '
               "else row numbers).")
+@click.option("--offset", "offset_column", metavar="COLUMN", help="Column of offsets, for a "
+              "model fitted with fit --offset (required then).")
 @_with(_data_options)
 @_guarded
-def predict(model, data, output, proba, threshold, id_column, sep, dropna):
+def predict(model, data, output, proba, threshold, id_column, offset_column, sep, dropna):
     """Predict the class of each row of a data file.
 
     Writes the row identifiers, the predicted class and (--proba) one probability
@@ -479,11 +490,18 @@ def predict(model, data, output, proba, threshold, id_column, sep, dropna):
                        f"{_kind_name(estimator)} model with {len(estimator.classes_)} classes")
     frame = _read(data, sep)
     ids = readers.row_ids(frame, readers.find_id_column(frame, id_column))
-    X, _, kept = readers.prediction_features(frame, estimator, dropna, _name(data))
+    if (offset_column is None) == getattr(estimator, "has_offset_", False):
+        raise CliError("this model was fitted with an offset: give its column with --offset "
+                       "COLUMN" if offset_column is None else
+                       "--offset applies to models fitted with fit --offset; this one was not")
+    extra = () if offset_column is None else (offset_column,)
+    X, columns, kept = readers.prediction_features(frame, estimator, dropna, _name(data),
+                                                   extra)
+    offset = None if offset_column is None else readers.numeric_column(columns, offset_column)
     if threshold is not None:
         estimator.set_params(threshold=threshold)
-    probabilities = estimator.predict_proba(X)
-    labels = estimator.predict(X)
+    probabilities = estimator.predict_proba(X, offset=offset)
+    labels = estimator.predict(X, offset=offset)
     out = pd.DataFrame({ids.name: ids[kept].to_numpy(), "prediction": labels})
     if proba:
         for k, label in enumerate(estimator.classes_):

@@ -351,6 +351,12 @@ class LogisticRegression(_LogitBase):
     "grouped" (a feature's K coefficients enter or leave together, glmnet's
     ``type.multinomial="grouped"``).
 
+    link: binary fits only: "logit" (default), "probit" or "cloglog": P(y = classes_[1]) =
+    F(eta), F the link's CDF (the ordinal model's links); an error for more than 2 classes.
+    information: the information matrix of the standard errors (the bread of the
+    sandwich ones) for the probit and cloglog links: "observed" (default, Stata's
+    probit and cloglog) or "expected" (Fisher's, R's glm); equal for the logit
+    (docs/links_offsets.md).
     threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
     >= threshold (default 0.5), else classes_[0]. Tune it with scikit-learn's
     ``TunedThresholdClassifierCV`` (docs/threshold.md).
@@ -391,8 +397,8 @@ class LogisticRegression(_LogitBase):
             raise ValueError(f"link={self.link!r} applies to binary fits; y has {n_classes} "
                              "classes: a multinomial fit is a softmax (link='logit'); for "
                              "ordered classes use OrdinalLogisticRegression(link=...)")
-        if n_classes == 2:
-            return binary_family(self.link, self.information)
+        if n_classes == 2:  # (fitted by Newton on the observed information)
+            return binary_family(self.link)
         # an L1 part penalises the K x d coefficients of the symmetric form (glmnet's)
         return Multinomial(full=self._has_l1())
 

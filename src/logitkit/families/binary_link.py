@@ -23,6 +23,7 @@ from logitkit.families.binomial import Binomial
 from logitkit.families.ordinal import LINKS
 
 INFORMATION = ("observed", "expected")
+_CLOGLOG_LOW = -40.0
 
 
 def binary_family(link: str = "logit", information: str = "observed") -> Family:
@@ -59,7 +60,10 @@ class BinaryLink(Family):
         F = self._F
         if self.link == "probit":  # symmetric: S(z) = F(-z), one log CDF per row
             return F.log_cdf(xp.where(positive, z, -z)), F.log_pdf(z)
-        return xp.where(positive, F.log_cdf(z), F.log_sf(z)), F.log_pdf(z)
+        # cloglog: log F(z) = log(1 - exp(-e^z)) = z - e^z/2 + ... rounds to z below -40
+        # (where e^z underflows in the log form beyond -745)
+        log_cdf = xp.where(z < _CLOGLOG_LOW, z, F.log_cdf(xp.where(z < _CLOGLOG_LOW, 0.0, z)))
+        return xp.where(positive, log_cdf, F.log_sf(z)), F.log_pdf(z)
 
     def derivatives(self, eta, aux, y, w, order):
         xp = np if isinstance(eta, np.ndarray) else get_namespace(eta)
