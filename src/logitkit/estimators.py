@@ -295,6 +295,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
         where its probability is >= ``threshold``, else classes_[0]."""
         if is_dask(X):
             return _lazy(self, "predict", X, offset)
+        if offset is None:  # (the error of a fit with one)
+            self._offset(X, None, "predict")
         proba = self.predict_proba(X, offset)
         if proba.shape[1] == 2 and hasattr(self, "threshold"):  # LogisticRegression only
             return self.classes_[(proba[:, 1] >= self.threshold).astype(np.intp)]
@@ -316,6 +318,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
     def predict_log_proba(self, X, offset=None):
         if is_dask(X):
             return _lazy(self, "predict_log_proba", X, offset)
+        if offset is None:  # (the error of a fit with one)
+            self._offset(X, None, "predict_log_proba")
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X, offset))
 
