@@ -269,3 +269,21 @@ def test_model_files_keep_the_link_and_information(tmp_path):
     assert (loaded.link, loaded.information) == ("cloglog", "expected")
     assert_allclose(loaded.predict_proba(X), model.predict_proba(X), rtol=0, atol=0)
     assert str(loaded.summary()) == str(model.summary())
+
+
+@pytest.mark.parametrize("link", ["probit", "cloglog"])
+def test_torch_tensors_give_the_numpy_fit_with_an_offset(link):
+    """The torch namespace of the family (device="cpu"), exact and minibatch (the device
+    loop, offsets gathered with the shuffled rows: the host loop's steps)."""
+    pytest.importorskip("torch")
+    X, y = _data(500, seed=12, link=link)
+    offset = np.linspace(-0.4, 0.4, 500)
+    host = lk.LogisticRegression(link=link, information="expected").fit(X, y, offset=offset)
+    torch_fit = lk.LogisticRegression(link=link, information="expected", device="cpu").fit(
+        X, y, offset=offset)
+    assert_allclose(torch_fit.coef_, host.coef_, rtol=1e-10)
+    assert_allclose(torch_fit.covariance("HC3"), host.covariance("HC3"), rtol=1e-9)
+    settings = dict(link=link, solver="adam", batch_size=64, epochs=5, random_state=0)
+    on_torch = lk.LogisticRegression(device="cpu", **settings).fit(X, y, offset=offset)
+    on_host = lk.LogisticRegression(**settings).fit(X, y, offset=offset)
+    assert_allclose(on_torch.coef_, on_host.coef_, rtol=1e-10)
