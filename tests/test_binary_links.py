@@ -287,3 +287,9 @@ def test_torch_tensors_give_the_numpy_fit_with_an_offset(link):
     on_torch = lk.LogisticRegression(device="cpu", **settings).fit(X, y, offset=offset)
     on_host = lk.LogisticRegression(**settings).fit(X, y, offset=offset)
     assert_allclose(on_torch.coef_, on_host.coef_, rtol=1e-10)
+
+
+def test_describe_names_the_link():
+    X, y = _data(100, seed=13)
+    text = str(lk.LogisticRegression(link="probit").fit(X, y).describe())
+    assert "binary probit regression" in text and "dense (Dense, probit CDF)" in text

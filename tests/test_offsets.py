@@ -241,3 +241,32 @@ def test_cli_fit_and_predict_with_an_offset(tmp_path):
                                   "--features", "x,log_exposure", "--offset", "log_exposure",
                                   "-o", model_file])
     assert result.exit_code == 2 and "cannot be both the offset column" in result.output
+
+
+@pytest.mark.parametrize("solver", ["newton-cg", "lbfgs"])
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+def test_every_exact_solver_takes_the_offset(kind, solver, monkeypatch):
+    """Newton-CG and L-BFGS reach Newton's fit with an offset, and the Hessian-vector
+    products (the rows' curvature kept, or recomputed per product when it would not fit
+    the memory budget) are the Hessian's."""
+    rng = np.random.default_rng(7)
+    n = 300
+    X = rng.normal(size=(n, 3))
+    y = rng.integers(0, 2 if kind == "binary" else 3, size=n)
+    offset = rng.normal(scale=0.5, size=(n, 2) if kind == "multinomial" else n)
+    make = (lk.OrdinalLogisticRegression if kind == "ordinal" else
+            lambda **k: lk.LogisticRegression(link="cloglog" if kind == "binary" else "logit",
+                                              **k))
+    newton = make(solver="newton", tol=1e-10).fit(X, y, offset=offset)
+    other = make(solver=solver, tol=1e-10, max_iter=500).fit(X, y, offset=offset)
+    assert_allclose(other.coef_, newton.coef_, atol=1e-6)
+    objective = newton.fitted_objective()
+    theta = newton.result_.params + 0.1  # (away from the optimum)
+    v = rng.normal(size=len(theta))
+    hessian = objective.evaluate(theta, 2)[2]
+    from logitkit import curvature
+
+    for share in (curvature.KEPT_SHARE, 0.0):  # kept, recomputed
+        monkeypatch.setattr(curvature, "KEPT_SHARE", share)
+        assert_allclose(objective.hessian_vector_product(theta, v), hessian @ v, rtol=1e-10,
+                        atol=1e-12)
