@@ -293,3 +293,14 @@ def test_describe_names_the_link():
     X, y = _data(100, seed=13)
     text = str(lk.LogisticRegression(link="probit").fit(X, y).describe())
     assert "binary probit regression" in text and "dense (Dense, probit CDF)" in text
+
+
+def test_cross_validation_keeps_the_link():
+    X, y = _data(300, seed=14, link="cloglog")
+    cv = lk.LogisticRegressionCV(link="cloglog", information="expected", n_alphas=5, cv=3,
+                                 random_state=0).fit(X, y)
+    refit = cv.best_estimator_
+    assert (refit.link, refit.information) == ("cloglog", "expected")
+    direct = lk.LogisticRegression(link="cloglog", alpha=cv.alpha_, l1_ratio=cv.l1_ratio_,
+                                   tol=1e-10).fit(X, y)
+    assert_allclose(refit.coef_, direct.coef_, atol=1e-6)
