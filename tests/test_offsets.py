@@ -2,6 +2,8 @@
 fits against statsmodels' GLM with the same offset, the multinomial layout, weights ==
 repetition, prediction, files, minibatch training and the CLI."""
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -236,6 +238,13 @@ def test_cli_fit_and_predict_with_an_offset(tmp_path):
                                                             offset=frame["log_exposure"])[:, 1],
                     rtol=1e-12)
     result = runner.invoke(main, ["predict", model_file, str(tmp_path / "d.csv")])
+    assert result.exit_code == 2 and "--offset COLUMN" in result.output
+    result = runner.invoke(main, ["evaluate", model_file, str(tmp_path / "d.csv"),
+                                  "--offset", "log_exposure", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    accuracy = reference.score(frame[["x"]], frame["y"], offset=frame["log_exposure"])
+    assert json.loads(result.output)["accuracy"] == pytest.approx(accuracy, rel=1e-12)
+    result = runner.invoke(main, ["evaluate", model_file, str(tmp_path / "d.csv")])
     assert result.exit_code == 2 and "--offset COLUMN" in result.output
     result = runner.invoke(main, ["fit", str(tmp_path / "d.csv"), "--target", "y",
                                   "--features", "x,log_exposure", "--offset", "log_exposure",

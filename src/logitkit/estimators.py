@@ -309,11 +309,15 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
         check_is_fitted(self)
         save_model(self, path)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X, y, sample_weight=None, offset=None):
         """Weighted accuracy (scikit-learn's ``score``); y and sample_weight may be tensors
-        on any device."""
+        on any device; ``offset`` as in predict."""
         y, sample_weight = (to_numpy(a) if is_torch_array(a) else a for a in (y, sample_weight))
-        return super().score(X, y, sample_weight)
+        if offset is None:
+            return super().score(X, y, sample_weight)
+        from sklearn.metrics import accuracy_score
+
+        return accuracy_score(y, self.predict(X, offset=offset), sample_weight=sample_weight)
 
     def predict_log_proba(self, X, offset=None):
         if is_dask(X):
