@@ -238,10 +238,19 @@ def test_link_clusters_and_covariance_types_equal_python_api(data, tmp_path):
 def test_link_and_cluster_covariance_refused_where_they_do_not_apply(data, tmp_path):
     root, _, _ = data
     binary = root / "binary.csv"
-    result = _run(["fit", binary, "--target", "label", "--link", "probit", "-o",
+    multinomial = root / "multinomial.csv"
+    result = _run(["fit", multinomial, "--target", "animal", "--kind", "multinomial",
+                   "--link", "probit", "-o", tmp_path / "m.lkm"])
+    assert result.exit_code == 2 and "--link applies to binary and ordinal" in result.stderr
+    result = _run(["fit", multinomial, "--target", "animal", "--link", "cloglog", "-o",
                    tmp_path / "m.lkm"])
-    assert result.exit_code == 2 and "--link applies to ordinal models" in result.stderr
+    assert result.exit_code == 2 and "link='cloglog' applies to binary fits" in result.stderr
     assert not (tmp_path / "m.lkm").exists()
+    result = _run(["fit", binary, "--target", "label", "--link", "probit", "-o",
+                   tmp_path / "probit.lkm"])
+    assert result.exit_code == 0 and "binary probit model" in result.stderr
+    summary = _run(["summary", tmp_path / "probit.lkm"])
+    assert "Probit regression results" in summary.stdout
     result = _run(["fit", binary, "--target", "label", "--clusters", "label", "-o",
                    tmp_path / "m.lkm"])
     assert result.exit_code == 2 and "cannot be both the clusters column" in result.stderr

@@ -96,7 +96,7 @@ def test_cv_ordinal_json_and_model_to_stdout(data):
     (["--l1-ratios", "a"], "--l1-ratios takes comma-separated numbers"),
     (["--folds", "1"], "Invalid value for '--folds'"),
     (["--scoring", "nonsense"], "'nonsense' is not a valid scoring value"),
-    (["--link", "probit"], "--link applies to ordinal models"),
+    (["--kind", "multinomial", "--link", "probit"], "--link applies to binary and ordinal"),
     (["--kind", "multinomial"], "--kind multinomial needs a target with 3 or more classes"),
 ])
 def test_cv_refuses_bad_input(data, args, message):

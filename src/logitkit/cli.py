@@ -202,8 +202,8 @@ _model_options = [
                  "and true/false columns always are)."),
     click.option("--order", help='Ordered levels of an ordinal target, e.g. '
                  '"low,mid,high".'),
-    click.option("--link", type=click.Choice(list(LINKS)), help="Link of an ordinal "
-                 "model (default: logit, proportional odds)."),
+    click.option("--link", type=click.Choice(list(LINKS)), help="Link of a binary or "
+                 "ordinal model (default: logit; docs/links_offsets.md)."),
     click.option("--weights", help="Column of frequency weights (in every fit, and in "
                  "held-out scores)."),
 ]
@@ -225,6 +225,9 @@ def _with(options):
               "`summary --cov-type cluster` needs.")
 @click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '
               'column named "id").')
+@click.option("--offset", "offset_column", metavar="COLUMN", help="Column of offsets, a "
+              "known term of the linear predictor (e.g. a log exposure), never a feature; "
+              "predict then needs --offset too.")
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Penalty strength; 0 is the maximum-likelihood fit.")
 @click.option("--l1-ratio", type=click.FloatRange(0, 1), default=0.0, show_default=True,
@@ -254,8 +257,8 @@ def _with(options):
 @_with(_data_options)
 @_guarded
 def fit(data, target, kind, features, categorical, order, link, weights, formula, clusters,
-        id_column, alpha, l1_ratio, solver, max_iter, epochs, batch_size, learning_rate, seed,
-        threshold, output, dask_spec, sep, dropna):
+        id_column, offset_column, alpha, l1_ratio, solver, max_iter, epochs, batch_size,
+        learning_rate, seed, threshold, output, dask_spec, sep, dropna):
     """Fit a model to a data file and save it.
 
     DATA is a CSV, TSV or Parquet file, or - for stdin; with --dask, Parquet or CSV files
@@ -271,9 +274,9 @@ def fit(data, target, kind, features, categorical, order, link, weights, formula
     if order is not None and kind not in (None, "ordinal"):
         raise CliError(f"--order applies to ordinal models, not --kind {kind}")
     kind = "ordinal" if order is not None else kind
-    if link is not None and kind != "ordinal":
-        raise CliError("--link applies to ordinal models (--kind ordinal or --order); "
-                       "binary and multinomial models are logits")
+    if link is not None and kind == "multinomial":
+        raise CliError("--link applies to binary and ordinal models; multinomial models "
+                       "are logits (softmax)")
     options = {"link": link} if link is not None else {}
     if threshold is not None:
         options["threshold"] = threshold
@@ -289,7 +292,7 @@ def fit(data, target, kind, features, categorical, order, link, weights, formula
             raise CliError("--features, --categorical and --dask do not apply with --formula: "
                            "the formula names the columns (C(x) for categorical ones)")
         model, n_rows = fit_formula(_read(data, sep), _name(data), formula, kind, order,
-                                    weights, clusters, dropna, dict(
+                                    weights, clusters, offset_column, dropna, dict(
                                         alpha=alpha, l1_ratio=l1_ratio, solver=solver,
                                         max_iter=max_iter, **options, **minibatch))
         _write_model(model, output, model.formula_.outcome, len(model.coef_names_),
@@ -305,6 +308,9 @@ def fit(data, target, kind, features, categorical, order, link, weights, formula
         if minibatch or solver in MINIBATCH_SOLVERS:
             raise CliError(f"--solver {solver} is a minibatch solver, which does not run on "
                            "Dask: use auto, newton, newton-cg or lbfgs")
+        if offset_column is not None:
+            raise CliError("--offset does not apply with --dask (offsets are fitted in "
+                           "memory only)")
         model, n_rows, n_features = _fit_on_dask(
             dask_spec, data, sep, target, kind,
             dict(features=_split(features), categorical=_split(categorical) or (),
@@ -317,7 +323,8 @@ def fit(data, target, kind, features, categorical, order, link, weights, formula
     frame = _read(data, sep)
     id_column = readers.find_id_column(frame, id_column)
     train = readers.training_data(frame, target, _split(features), _split(categorical) or (),
-                                  order, weights, id_column, dropna, _name(data), clusters)
+                                  order, weights, id_column, dropna, _name(data), clusters,
+                                  offset_column)
     if train.n_dropped:
         _note(f"dropped {train.n_dropped} of {len(frame)} rows with missing or infinite "
               "values")
@@ -334,7 +341,7 @@ def fit(data, target, kind, features, categorical, order, link, weights, formula
     model = _estimator(kind, alpha=alpha, l1_ratio=l1_ratio, solver=solver,
                        max_iter=max_iter, **options, **minibatch)
     with progress:
-        _fit(model, train.X, train.y, train.sample_weight, train.clusters)
+        _fit(model, train.X, train.y, train.sample_weight, train.clusters, train.offset)
     steps = "epochs" if solver in MINIBATCH_SOLVERS else "iterations"
     _write_model(model, output, target, train.X.shape[1], f"{len(train.y)} rows", steps)
 
@@ -399,12 +406,13 @@ def _estimator(kind, **params):
                        f"({e})") from None
 
 
-def _fit(model, X, y, sample_weight, clusters) -> None:
+def _fit(model, X, y, sample_weight, clusters, offset=None) -> None:
     """Fit; exit 1 on a numerical failure or no convergence, 2 on input the fit refuses."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            model.fit(X, y, sample_weight=sample_weight, clusters=clusters)
+            model.fit(X, y, sample_weight=sample_weight, clusters=clusters,
+                      **({} if offset is None else {"offset": offset}))
         except (np.linalg.LinAlgError, ArithmeticError) as e:
             raise CliError(f"the fit failed: {type(e).__name__}: {e}", exit_code=1) from e
         except (ValueError, NotImplementedError, TypeError) as e:
@@ -421,7 +429,8 @@ def _fit(model, X, y, sample_weight, clusters) -> None:
 def _kind_name(model) -> str:
     if hasattr(model, "thresholds_"):
         return f"ordinal {model.link}"
-    return "binary logit" if len(model.classes_) == 2 else "multinomial logit"
+    return (f"binary {getattr(model, 'link', 'logit')}" if len(model.classes_) == 2
+            else "multinomial logit")
 
 
 # -------------------------------------------------------------------------- summary
@@ -491,9 +500,12 @@ def summary(model, cov_type, fmt):
               help="Add each class's probability with its delta-method standard error and "
                    "LEVEL (e.g. 0.95) interval, built on the link scale (docs/inference.md): "
                    "columns proba_<class>, se_<class>, lower_<class>, upper_<class>.")
+@click.option("--offset", "offset_column", metavar="COLUMN", help="Column of offsets, for a "
+              "model fitted with fit --offset (required then).")
 @_with(_data_options)
 @_guarded
-def predict(model, data, output, proba, threshold, id_column, interval, sep, dropna):
+def predict(model, data, output, proba, threshold, id_column, interval, offset_column, sep,
+            dropna):
     """Predict the class of each row of a data file.
 
     Writes the row identifiers, the predicted class, (--proba) one probability column
@@ -508,18 +520,25 @@ def predict(model, data, output, proba, threshold, id_column, interval, sep, dro
                        f"{_kind_name(estimator)} model with {len(estimator.classes_)} classes")
     frame = _read(data, sep)
     ids = readers.row_ids(frame, readers.find_id_column(frame, id_column))
-    X, _, kept = readers.prediction_features(frame, estimator, dropna, _name(data))
+    if (offset_column is None) == getattr(estimator, "has_offset_", False):
+        raise CliError("this model was fitted with an offset: give its column with --offset "
+                       "COLUMN" if offset_column is None else
+                       "--offset applies to models fitted with fit --offset; this one was not")
+    extra = () if offset_column is None else (offset_column,)
+    X, columns, kept = readers.prediction_features(frame, estimator, dropna, _name(data),
+                                                   extra)
+    offset = None if offset_column is None else readers.numeric_column(columns, offset_column)
     if threshold is not None:
         estimator.set_params(threshold=threshold)
-    probabilities = estimator.predict_proba(X)
-    labels = estimator.predict(X)
+    probabilities = estimator.predict_proba(X, offset=offset)
+    labels = estimator.predict(X, offset=offset)
     out = pd.DataFrame({ids.name: ids[kept].to_numpy(), "prediction": labels})
     if proba or interval is not None:
         for k, label in enumerate(estimator.classes_):
             out[f"proba_{label}"] = probabilities[:, k]
     if interval is not None:
         try:
-            bands = estimator.predict_interval(X, level=interval)
+            bands = estimator.predict_interval(X, level=interval, offset=offset)
         except ValueError as error:
             raise CliError(f"--interval: {error}") from None
         for label in estimator.classes_:

@@ -144,8 +144,9 @@ def cv(data, target, kind, features, categorical, order, link, weights, id_colum
     if order is not None and kind not in (None, "ordinal"):
         raise CliError(f"--order applies to ordinal models, not --kind {kind}")
     kind = "ordinal" if order is not None else kind
-    if link is not None and kind != "ordinal":
-        raise CliError("--link applies to ordinal models (--kind ordinal or --order)")
+    if link is not None and kind == "multinomial":
+        raise CliError("--link applies to binary and ordinal models; multinomial models "
+                       "are logits (softmax)")
     frame = _read(data, sep)
     id_column = readers.find_id_column(frame, id_column)
     train = readers.training_data(frame, target, _split(features), _split(categorical) or (),
@@ -157,8 +158,8 @@ def cv(data, target, kind, features, categorical, order, link, weights, id_colum
     options = dict(l1_ratios=ratios, n_alphas=n_alphas, alpha_min_ratio=alpha_min_ratio,
                    cv=folds, scoring=scoring, rule=rule, random_state=seed,
                    max_iter=max_iter)
-    model = (OrdinalLogisticRegressionCV(link=link or "logit", **options)
-             if kind == "ordinal" else LogisticRegressionCV(**options))
+    model = (OrdinalLogisticRegressionCV if kind == "ordinal" else LogisticRegressionCV)(
+        link=link or "logit", **options)
     with _status(f"cross-validating ({folds} folds x {len(ratios)} path(s))"):
         _fit_cv(model, train.X, train.y, train.sample_weight)
     if results is not None:

@@ -27,10 +27,12 @@ from logitkit.cli import (
 @click.argument("model")
 @click.argument("data")
 @click.option("--target", help="Target column (default: the one the model was fitted on).")
+@click.option("--offset", "offset_column", metavar="COLUMN", help="Column of offsets, for a "
+              "model fitted with fit --offset (required then).")
 @_format_option
 @_with(_data_options)
 @_guarded
-def evaluate(model, data, target, fmt, sep, dropna):
+def evaluate(model, data, target, offset_column, fmt, sep, dropna):
     """Score a saved model on labelled data.
 
     Log loss, accuracy, AUC (one-vs-rest macro average beyond two classes) and the
@@ -42,11 +44,17 @@ def evaluate(model, data, target, fmt, sep, dropna):
     target = target or estimator.target_name_
     if target is None:
         raise CliError("the model does not record its target column; name it with --target")
+    if (offset_column is None) == getattr(estimator, "has_offset_", False):
+        raise CliError("this model was fitted with an offset: give its column with --offset "
+                       "COLUMN" if offset_column is None else
+                       "--offset applies to models fitted with fit --offset; this one was not")
     frame = _read(data, sep)
+    extra = [target] + ([] if offset_column is None else [offset_column])
     X, rest, _ = readers.prediction_features(frame, estimator, dropna, _name(data),
-                                             extra=[target])
+                                             extra=extra)
     codes = readers.evaluation_target(rest[target], estimator.classes_, target)
-    scores = metrics(estimator, X, codes)
+    offset = None if offset_column is None else readers.numeric_column(rest, offset_column)
+    scores = metrics(estimator, X, codes, offset)
     if fmt == "json":
         click.echo(json.dumps(scores, indent=2))
         return
@@ -70,16 +78,17 @@ def evaluate(model, data, target, fmt, sep, dropna):
     ]))
 
 
-def metrics(model, X, codes: np.ndarray) -> dict:
+def metrics(model, X, codes: np.ndarray, offset=None) -> dict:
     """Scores of ``model`` on X against ``codes`` (n,), indices into ``classes_``: n,
     log_loss, accuracy, auc (binary, or one-vs-rest macro average; None when undefined:
     a class of the model has no rows), classes, confusion_matrix (rows: true, columns:
     predicted, in ``classes_`` order). Accuracy and the matrix use ``model.predict``
-    (a binary model's threshold)."""
+    (a binary model's threshold); ``offset``: the rows' offsets, for a model fitted with
+    one."""
     from sklearn.metrics import confusion_matrix, log_loss, roc_auc_score
 
-    proba = model.predict_proba(X)
-    predicted = pd.Index(model.classes_).get_indexer(model.predict(X))
+    proba = model.predict_proba(X, offset=offset)
+    predicted = pd.Index(model.classes_).get_indexer(model.predict(X, offset=offset))
     labels = np.arange(len(model.classes_))
     auc = None
     if np.all(np.bincount(codes, minlength=len(labels)) > 0):  # else AUC is undefined

@@ -21,7 +21,7 @@ _KINDS = {"binary": "logit", "multinomial": "mlogit", "ordinal": "ologit", None:
 
 
 def fit_formula(frame: pd.DataFrame, name: str, formula: str, kind, order, weights,
-                clusters, dropna: bool, params: dict):
+                clusters, offset, dropna: bool, params: dict):
     """(fitted model, rows used) of ``logitkit fit --formula``."""
     from logitkit.formula_spec import parse
     from logitkit.formulas import design, estimator_for, formula_variables
@@ -30,12 +30,12 @@ def fit_formula(frame: pd.DataFrame, name: str, formula: str, kind, order, weigh
     used = formula_variables(formula)
     frame = frame.reset_index(drop=True)
     readers._require(frame, [c for c in used if c != outcome], "formula")
-    for column, role in ((weights, "weights"), (clusters, "clusters")):
+    for column, role in ((weights, "weights"), (clusters, "clusters"), (offset, "offset")):
         if column is not None:
             readers._require(frame, [column], role)
     if "threshold" in params and kind in ("multinomial", "ordinal"):
         raise CliError(f"--threshold applies to binary models, not --kind {kind}")
-    roles = [c for c in (weights, clusters) if c is not None]
+    roles = [c for c in (weights, clusters, offset) if c is not None]
     table = readers.typed_columns(frame, [c for c in used if c in frame.columns] + roles,
                           keep=(outcome, clusters))
     table, n_dropped = readers._drop_bad_rows(table, dropna, name)
@@ -50,6 +50,7 @@ def fit_formula(frame: pd.DataFrame, name: str, formula: str, kind, order, weigh
     _check_kind(kind, pd.unique(y), y.dtype, outcome)
     model = estimator_for(_KINDS[kind], spec, y, params)
     _fit(model, X, y, None if weights is None else table[weights].to_numpy(),
-         None if clusters is None else table[clusters].to_numpy())
+         None if clusters is None else table[clusters].to_numpy(),
+         None if offset is None else readers.numeric_column(table, offset))
     model.formula_ = spec
     return model, len(table)

@@ -108,10 +108,13 @@ class RowCurvature:
         else:  # one product for both
             both = ob._eta(Xb, xp.concat([self.W, V], axis=0))
             eta, E = both[:, :m], both[:, m:]
-        y, w, shift = ob.y[rows], ob.w[rows], kept[1]
+        y, w, shift, offset = ob.y[rows], ob.w[rows], kept[1], ob._offset_rows(rows)
         if local is not None:
             y, w = y[local], w[local]
             shift = None if shift is None else shift[local]
+            offset = None if offset is None else offset[local]
+        if offset is not None:
+            eta = eta + offset
         der = ob.family.hessian_factors(eta, self.aux_params, y, w, shift)
         a, U, A = self._factors(der)
         return Xb, a, U, A, E

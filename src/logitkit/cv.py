@@ -365,13 +365,13 @@ class LogisticRegressionCV(_CVBase):
 
     _estimator_class = LogisticRegression
     _shared = ("fit_intercept", "class_weight", "solver", "tol", "max_iter", "threshold",
-               "inference", "penalty_factor", "penalty_groups")
+               "inference", "penalty_factor", "penalty_groups", "link", "information")
 
     def __init__(self, l1_ratios=(1.0,), n_alphas=100, alphas=None, alpha_min_ratio=None,
                  cv=5, scoring=None, rule="min", random_state=None, refit=True, *,
                  fit_intercept=True, class_weight=None, solver="auto", tol=1e-8,
                  max_iter=100, threshold=0.5, inference=True, penalty_factor=None,
-                 penalty_groups="none"):
+                 penalty_groups="none", link="logit", information="observed"):
         _set_params(self, locals())
 
     def decision_function(self, X):

@@ -80,10 +80,14 @@ def describe_model(model) -> ModelDescription:
     bias = int(bool(model.fit_intercept))
     if K == 2:
         params = d + bias
+        link = getattr(model, "link", "logit")
+        activation = "sigmoid" if link == "logit" else f"{link} CDF"
+        kind = {"logit": "binary logistic regression", "probit": "binary probit regression",
+                "cloglog": "binary complementary log-log regression"}[link]
         layers = (("input (InputLayer)", inputs, 0),
-                  ("dense (Dense, sigmoid)", "(None, 1)", params))
-        return ModelDescription(name, "binary logistic regression", layers, d, 1, "sigmoid",
-                                params, params, solver, tuple(model.coef_names_))
+                  (f"dense (Dense, {activation})", "(None, 1)", params))
+        return ModelDescription(name, kind, layers, d, 1, activation, params, params, solver,
+                                tuple(model.coef_names_))
     params = K * (d + bias)
     layers = (("input (InputLayer)", inputs, 0),
               ("dense (Dense, softmax)", f"(None, {K})", params))

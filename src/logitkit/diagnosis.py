@@ -122,11 +122,13 @@ class DiagnosisMixin:
         if Xd is None:  # a Dask objective: one pass over its partitions
             return float(np.exp(objective.row_maximum(partial(_largest_log_proba, self))))
         n = len(codes)
+        offset = getattr(self._fit_rows, "offset", None)  # (Xd: the fitting rows)
         block = (1 << 20) if is_torch_array(Xd) else int(np.clip(n // 16, 2048, 65536))
         largest = -np.inf
         for start in range(0, n, block):
             rows = slice(start, start + block)
-            log_p = self._observed_log_proba(Xd[rows], codes[rows])
+            log_p = self._observed_log_proba(Xd[rows], codes[rows],
+                                             None if offset is None else offset[rows])
             xp = get_namespace(log_p)
             log_p = xp.where(weights[rows] > 0, log_p, xp.full_like(log_p, -math.inf))
             largest = max(largest, float(to_numpy(xp.max(log_p))))

@@ -39,14 +39,16 @@ from logitkit.diagnosis import DiagnosisMixin
 from logitkit.exceptions import (
     AliasedColumnsWarning,
 )
-from logitkit.families import LINKS, Binomial, Multinomial, Ordinal
+from logitkit.families import LINKS, Multinomial, Ordinal, binary_family
 from logitkit.fitted_rows import FitRows, FitRowsMixin
 from logitkit.fitting import fit_objective
 from logitkit.inference import collect
 from logitkit.inputs import InputMixin
+from logitkit.links import LinkOffsetMixin
 from logitkit.margins import MarginsMixin
 from logitkit.messages import plain
 from logitkit.objective import Objective
+from logitkit.offsets import check_offset, eta_offset
 from logitkit.penalties import L1Penalty, check_penalty_factor
 from logitkit.reporting import ReportedParameters, StatisticsMixin
 from logitkit.solvers.optimizers import OPTIMIZERS
@@ -60,12 +62,15 @@ def is_dask(data) -> bool:
     return type(data).__module__.partition(".")[0] == "dask"
 
 
-def _lazy(estimator, method: str, X):
+def _lazy(estimator, method: str, X, offset=None):
     """``estimator.method(X)`` of a fitted estimator on a Dask collection: a lazy dask
     array, one task per partition (:mod:`logitkit.dask.estimator`)."""
     from logitkit.dask.estimator import lazy_prediction
 
     check_is_fitted(estimator)
+    if offset is not None or getattr(estimator, "has_offset_", False):
+        raise ValueError("predictions with an offset are not supported on Dask input: "
+                         "compute X (and the offset) in memory")
     return lazy_prediction(estimator, method, X)
 
 
@@ -78,7 +83,8 @@ def _set_params(estimator, values: dict) -> None:
 
 
 class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, FitRowsMixin,
-                 ConfIntMixin, ChecksMixin, MarginsMixin, ClassifierMixin, BaseEstimator):
+                 ConfIntMixin, ChecksMixin, MarginsMixin, LinkOffsetMixin, ClassifierMixin,
+                 BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------
@@ -134,14 +140,16 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
 
     # -- fitting ----------------------------------------------------------------------
     def fit(self, X, y, sample_weight=None, clusters=None, validation_data=None, *,
-            persist="auto"):
+            offset=None, persist="auto"):
         """Fit by (penalised) maximum likelihood, exactly or by minibatch training.
 
         X: (n, d) array or DataFrame (categorical/string/bool columns are one-hot
         encoded), or a dask array (docs/dask.md). y: (n,) labels; a pandas Categorical
         fixes the class order. sample_weight: (n,) frequency weights (2 == the row
         repeated). clusters: (n,) group labels for cluster-robust standard errors
-        (``summary(cov_type="cluster")``).
+        (``summary(cov_type="cluster")``). offset: a known term of the linear predictor
+        with coefficient 1 (docs/links_offsets.md): (n,), or for multinomial fits (n, K-1),
+        one column per class of classes_[1:]; then predictions need ``offset=`` too.
         validation_data: (X_val, y_val) or (X_val, y_val, sample_weight_val), minibatch
         solvers only: ``val_loss`` and ``val_accuracy`` in ``history_`` every epoch.
         persist: Dask input only: "auto" (keep the prepared partitions in the workers'
@@ -158,8 +166,12 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
                                  "and solver='prox-newton' are not supported on Dask input: "
                                  "fit in memory (e.g. X.compute()) or use l1_ratio=0")
 
+            if offset is not None:
+                raise ValueError("offset is not supported on Dask input: fit in memory "
+                                 "(e.g. X.compute()), or add the offset's column to X")
             objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
                                                  validation_data, persist)
+            self.has_offset_ = False
             self._fit_rows = None
             return self._fit_exact(objective, clusters)
         if persist != "auto":
@@ -169,16 +181,19 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
         if clusters is not None:
             clusters = column_or_1d(clusters)
             check_consistent_length(Xd, clusters)
-        self._fit_rows = FitRows(Xd, codes, weights, clusters)
         classes = self.classes_
+        offset = check_offset(offset, Xd.shape[0], len(classes), self._multinomial())
+        self.has_offset_ = offset is not None
+        self._fit_rows = FitRows(Xd, codes, weights, clusters, offset)
         if self.solver in OPTIMIZERS:
-            return self._fit_minibatch(Xd, codes, weights, clusters, validation_data)
+            return self._fit_minibatch(Xd, codes, weights, clusters, validation_data, offset)
         if validation_data is not None:
             raise ValueError("validation_data applies to the minibatch solvers "
                              f"{OPTIMIZERS}, not to solver={self.solver!r}")
         ridge, factor, l1 = self._penalties(Xd.shape[1])
         objective = Objective(family, Xd, codes, weights, len(classes),
-                              self._fits_intercept(), alpha=ridge, penalty_factor=factor)
+                              self._fits_intercept(), alpha=ridge, penalty_factor=factor,
+                              offset=eta_offset(offset, family.n_eta(len(classes))))
         return self._fit_exact(objective, clusters, Xd, l1)
 
     def _prepare(self, X, y, sample_weight):
@@ -214,7 +229,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
         self.converged_ = result.converged
         self._set_coefficients(objective, result.params)
         self.separation_ = self._diagnose(Xd, result, objective)
-        self.inference_ = (collect(objective, result.params, clusters, result.hessian,
+        objective, params, hessian = self._information(objective, result)
+        self.inference_ = (collect(objective, params, clusters, hessian,
                                    result.free(objective))
                            if self.alpha == 0 and self.inference else None)
         self.n_passes_ = objective.reads.passes
@@ -262,27 +278,31 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
             )
         return empty
 
-    def _observed_log_proba(self, Xd, codes):
+    def _observed_log_proba(self, Xd, codes, offset=None):
         """(n,) float64 log fitted probability of each row's own class, where Xd lives."""
-        proba = self._proba(Xd)
+        proba = self._proba(Xd, offset)
         xp = get_namespace(proba)
         with np.errstate(divide="ignore"):
             return xp.log(proba[xp.arange(proba.shape[0], device=device(proba)), codes])
 
     # -- prediction -------------------------------------------------------------------
-    def predict_proba(self, X):
-        """(n, K) class probabilities, columns in the order of ``classes_``."""
+    def predict_proba(self, X, offset=None):
+        """(n, K) class probabilities, columns in the order of ``classes_``; ``offset``
+        as in fit (required when the fit had one)."""
         if is_dask(X):
-            return _lazy(self, "predict_proba", X)
+            return _lazy(self, "predict_proba", X, offset)
         check_is_fitted(self)
-        return to_numpy(self._proba(self._design(X, reset=False)))
+        Xd = self._design(X, reset=False)
+        return to_numpy(self._proba(Xd, self._offset(Xd, offset, "predict_proba")))
 
-    def predict(self, X):
+    def predict(self, X, offset=None):
         """(n,) the most probable class; for a binary ``LogisticRegression``, classes_[1]
         where its probability is >= ``threshold``, else classes_[0]."""
         if is_dask(X):
-            return _lazy(self, "predict", X)
-        proba = self.predict_proba(X)
+            return _lazy(self, "predict", X, offset)
+        if offset is None:  # (the error of a fit with one)
+            self._offset(X, None, "predict")
+        proba = self.predict_proba(X, offset)
         if proba.shape[1] == 2 and hasattr(self, "threshold"):  # LogisticRegression only
             return self.classes_[(proba[:, 1] >= self.threshold).astype(np.intp)]
         return self.classes_[np.argmax(proba, axis=1)]
@@ -294,17 +314,23 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
         check_is_fitted(self)
         save_model(self, path)
 
-    def score(self, X, y, sample_weight=None):
+    def score(self, X, y, sample_weight=None, offset=None):
         """Weighted accuracy (scikit-learn's ``score``); y and sample_weight may be tensors
-        on any device."""
+        on any device; ``offset`` as in predict."""
         y, sample_weight = (to_numpy(a) if is_torch_array(a) else a for a in (y, sample_weight))
-        return super().score(X, y, sample_weight)
+        if offset is None:
+            return super().score(X, y, sample_weight)
+        from sklearn.metrics import accuracy_score
 
-    def predict_log_proba(self, X):
+        return accuracy_score(y, self.predict(X, offset=offset), sample_weight=sample_weight)
+
+    def predict_log_proba(self, X, offset=None):
         if is_dask(X):
-            return _lazy(self, "predict_log_proba", X)
+            return _lazy(self, "predict_log_proba", X, offset)
+        if offset is None:  # (the error of a fit with one)
+            self._offset(X, None, "predict_log_proba")
         with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
+            return np.log(self.predict_proba(X, offset))
 
 
 _COMMON_PARAMETERS = """
@@ -338,6 +364,12 @@ class LogisticRegression(_LogitBase):
     "grouped" (a feature's K coefficients enter or leave together, glmnet's
     ``type.multinomial="grouped"``).
 
+    link: binary fits only: "logit" (default), "probit" or "cloglog": P(y = classes_[1]) =
+    F(eta), F the link's CDF (the ordinal model's links); an error for more than 2 classes.
+    information: the information matrix of the standard errors (the bread of the
+    sandwich ones) for the probit and cloglog links: "observed" (default, Stata's
+    probit and cloglog) or "expected" (Fisher's, R's glm); equal for the logit
+    (docs/links_offsets.md).
     threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
     >= threshold (default 0.5), else classes_[0]. Tune it with scikit-learn's
     ``TunedThresholdClassifierCV`` (docs/threshold.md).
@@ -355,8 +387,9 @@ class LogisticRegression(_LogitBase):
     """
 
     def __init__(self, alpha=0.0, l1_ratio=0.0, fit_intercept=True, class_weight=None,
-                 solver="auto", tol=1e-8, max_iter=100, *, threshold=0.5,
-                 learning_rate=None, epochs=100, batch_size=32, momentum=0.0, nesterov=False,
+                 solver="auto", tol=1e-8, max_iter=100, *, threshold=0.5, link="logit",
+                 information="observed", learning_rate=None, epochs=100, batch_size=32,
+                 momentum=0.0, nesterov=False,
                  beta_1=0.9, beta_2=0.999, rho=0.9, epsilon=1e-7, schedule=None,
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
@@ -364,13 +397,21 @@ class LogisticRegression(_LogitBase):
                  inference=True, penalty_factor=None, penalty_groups="none"):
         _set_params(self, locals())
 
+    def _check_params(self):
+        binary_family(self.link, self.information)  # (the errors name the choices)
+        super()._check_params()
+
     def _family(self, n_classes):
         if n_classes > 2 and self.threshold != 0.5:
             raise ValueError(f"threshold={plain(self.threshold)!r} applies to binary fits; y has "
                              f"{n_classes} classes (a multinomial fit predicts the most "
                              "probable class): leave threshold at 0.5")
-        if n_classes == 2:
-            return Binomial()
+        if n_classes > 2 and self.link != "logit":
+            raise ValueError(f"link={self.link!r} applies to binary fits; y has {n_classes} "
+                             "classes: a multinomial fit is a softmax (link='logit'); for "
+                             "ordered classes use OrdinalLogisticRegression(link=...)")
+        if n_classes == 2:  # (fitted by Newton on the observed information)
+            return binary_family(self.link)
         # an L1 part penalises the K x d coefficients of the symmetric form (glmnet's)
         return Multinomial(full=self._has_l1())
 
@@ -394,10 +435,12 @@ class LogisticRegression(_LogitBase):
         self.intercept_ = intercepts
 
     def _model_name(self):
-        return "Logit" if len(self.classes_) == 2 else "Multinomial logit"
+        if len(self.classes_) > 2:
+            return "Multinomial logit"
+        return {"logit": "Logit", "probit": "Probit"}.get(self.link, "Complementary log-log")
 
     def _link_name(self):
-        return "logit" if len(self.classes_) == 2 else "softmax"
+        return self.link if len(self.classes_) == 2 else "softmax"
 
     def _reported(self, base_class=None) -> ReportedParameters:
         check_is_fitted(self)
@@ -411,7 +454,8 @@ class LogisticRegression(_LogitBase):
             if base_class is not None:
                 raise ValueError("base_class applies to multinomial fits only")
             return ReportedParameters(per_class, pd.Index(terms, name="term"),
-                                      np.ones(d1, bool), np.arange(d1) >= d1 - d)
+                                      np.full(d1, self.link == "logit"),
+                                      np.arange(d1) >= d1 - d)
         base = self._default_base() if base_class is None else self._class_index(base_class)
         natural = np.kron(np.eye(K), per_class)  # (K*d1, p): all classes
         if len(self.result_.params) < K * d1:  # the baseline form: class 0's row is 0
@@ -442,29 +486,37 @@ class LogisticRegression(_LogitBase):
         check_is_fitted(self)
         return [self.coef_.T.copy(), np.asarray(self.intercept_, dtype=float).copy()]
 
-    def decision_function(self, X):
-        """Linear predictor: (n,) log-odds of classes_[1] for 2 classes, else (n, K) logits."""
+    def decision_function(self, X, offset=None):
+        """Linear predictor (offset included): (n,) eta of classes_[1] (its log-odds for the
+        logit link) for 2 classes, else (n, K) logits."""
         if is_dask(X):
-            return _lazy(self, "decision_function", X)
+            return _lazy(self, "decision_function", X, offset)
         check_is_fitted(self)
         Xd = self._design(X, reset=False)
-        scores = to_numpy(self._scores(Xd))
+        scores = to_numpy(self._scores(Xd, self._offset(Xd, offset, "decision_function")))
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
-    def _scores(self, Xd):
-        """(n, m) float64 linear predictor where Xd lives: m = 1 for two classes, else K."""
-        return product(Xd, self.coef_) + like(self.intercept_, Xd)
+    def _scores(self, Xd, offset=None):
+        """(n, m) float64 linear predictor where Xd lives: m = 1 for two classes, else K;
+        ``offset`` a checked one (logitkit.offsets), or None."""
+        scores = product(Xd, self.coef_) + like(self.intercept_, Xd)
+        if offset is None:
+            return scores
+        return scores + like(eta_offset(offset, len(self.classes_)) if scores.shape[1] > 1
+                             else offset[:, None], Xd)
 
-    def _proba(self, Xd):
+    def _proba(self, Xd, offset=None):
         """(n, K) float64 probabilities, where Xd lives."""
-        scores = self._scores(Xd)
+        scores = self._scores(Xd, offset)
         if scores.shape[1] == 1:
-            return Binomial().predict_proba(scores, np.zeros(0))
+            return binary_family(self.link).predict_proba(scores, np.zeros(0))
         return Multinomial().predict_proba(scores[:, 1:] - scores[:, :1], np.zeros(0))
 
-    def _observed_log_proba(self, Xd, codes):
-        scores = self._scores(Xd)
+    def _observed_log_proba(self, Xd, codes, offset=None):
+        scores = self._scores(Xd, offset)
         xp = get_namespace(scores)
+        if scores.shape[1] == 1 and self.link != "logit":
+            return binary_family(self.link).observed_log_proba(scores, codes)
         if scores.shape[1] == 1:  # log sigmoid(+-z), the sign by the row's class
             return log_expit(xp.where(codes == 1, scores[:, 0], -scores[:, 0]))
         rows = xp.arange(scores.shape[0], device=device(scores))
@@ -533,12 +585,16 @@ class OrdinalLogisticRegression(_LogitBase):
         check_is_fitted(self)
         return [self.coef_[:, None].copy(), self.thresholds_.copy()]
 
-    def _proba(self, Xd):
+    def _eta(self, Xd, offset=None):
         eta = product(Xd, self.coef_[None, :])
+        return eta if offset is None else eta + like(offset[:, None], Xd)
+
+    def _proba(self, Xd, offset=None):
+        eta = self._eta(Xd, offset)
         return Ordinal(self.link).predict_proba(eta, like(self.thresholds_, eta))
 
-    def _observed_log_proba(self, Xd, codes):
-        eta = product(Xd, self.coef_[None, :])
+    def _observed_log_proba(self, Xd, codes, offset=None):
+        eta = self._eta(Xd, offset)
         return Ordinal(self.link).observed_log_proba(eta, like(self.thresholds_, eta), codes)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from logitkit.backends import to_numpy
+from logitkit.design import column_subset
 from logitkit.objective import Objective, hessian_sample_step
 from logitkit.parametrization import SolverProblem
 from logitkit.penalties import L1Penalty
@@ -129,14 +130,29 @@ def class_weight_sums(objective: Objective) -> np.ndarray:
 
 
 def null_log_likelihood(objective: Objective, sums=None) -> float:
-    """Log-likelihood of the null model in closed form: class frequencies when the model
-    has intercepts or cut points, equal probabilities when it has neither."""
+    """Log-likelihood of the null model: the intercepts (or cut points) alone, with the
+    offset when there is one, as R's null deviance and statsmodels' llnull. In closed
+    form without an offset: class frequencies when the model has intercepts or cut
+    points, equal probabilities when it has neither (logit and softmax); else the
+    constant-only model's fit, or its value at zero."""
     sums = class_weight_sums(objective) if sums is None else sums
     total = sums.sum()
-    if objective.fit_intercept or objective.q:
+    constant = objective.fit_intercept or objective.q
+    if objective.offset is None and constant:
         present = sums > 0
         return float(np.sum(sums[present] * np.log(sums[present] / total)))
-    return float(-total * np.log(objective.n_classes))
+    if objective.offset is None and objective.family.link == "logit":
+        return float(-total * np.log(objective.n_classes))
+    if not constant:  # eta = the offset alone
+        return -float(objective.loss_terms(np.zeros(objective.n_params), 0)[0])
+    ob = objective  # (in memory: Dask objectives take no offset)
+    null = Objective(ob.family, column_subset(ob.X, np.zeros(0, dtype=np.intp)), ob.y, ob.w,
+                     ob.n_classes, ob.fit_intercept, reads=ob.reads, offset=ob.offset)
+    null.block_rows = null.wide_block_rows = ob.block_rows
+    problem = SolverProblem(null, null, np.ones(null.n_params, dtype=bool))
+    report = SOLVERS["newton"](problem, problem.from_natural(null_parameters(null, sums)),
+                               1e-10, 100)
+    return -float(report.value) * null.total_weight
 
 
 def hessian_objective(objective: Objective) -> Objective:

@@ -50,6 +50,8 @@ from sklearn.utils.validation import check_is_fitted
 from logitkit.encoding import ColumnEncoding, DesignEncoder
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
 from logitkit.exceptions import ModelFileError
+from logitkit.families import LINKS
+from logitkit.families.binary_link import INFORMATION
 from logitkit.fitting import FitResult
 from logitkit.formula_spec import FormulaSpec
 from logitkit.inference import InferenceData
@@ -457,6 +459,12 @@ def _check_state(model) -> None:
     if not (isinstance(threshold, float | int) and 0 < threshold < 1
             and (K == 2 or threshold == 0.5)):
         raise ValueError(f"threshold {threshold!r} is not in (0, 1), or not 0.5 for "
+                         f"{K} classes")
+    link, information = getattr(model, "link", "logit"), getattr(model, "information",
+                                                                  "observed")
+    if link not in LINKS or information not in INFORMATION or (
+            K > 2 and link != "logit" and not ordinal):
+        raise ValueError(f"link {link!r} / information {information!r} is not valid for "
                          f"{K} classes")
     rows = 1 if K == 2 else K
     shapes = ({"coef_": (d,), "thresholds_": (K - 1,)} if ordinal else

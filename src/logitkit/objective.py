@@ -5,7 +5,8 @@ Natural flat parameters (length p = m * d1 + q):
                fit_intercept, its intercept in the last column (d1 = d + 1, else d1 = d)
     aux        (q,) the family's auxiliary parameters (ordinal cut points), raw
 
-The linear predictor is eta = X @ W[:, :d].T + W[:, d]. Every X.T @ (...) happens
+The linear predictor is eta = X @ W[:, :d].T + W[:, d] (+ ``offset``, a known (n, m)
+term, when given). Every X.T @ (...) happens
 here, over row blocks, so memory beyond X is O(block x d) (DESIGN.md rule 4); the
 intercept column is never materialised. X stays in its own dtype (float32 is computed
 in float32); sums over blocks accumulate in float64 (DESIGN.md rule 3). Values are
@@ -14,10 +15,12 @@ means over the total weight, so a weight of 2 equals a repeated row.
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
 from logitkit.aliasing import find_aliased
-from logitkit.backends import device, get_namespace, to_numpy, weighted_counts
+from logitkit.backends import device, get_namespace, like, to_numpy, weighted_counts
 from logitkit.block_sums import (
     HatFactor,
     HessianSum,
@@ -76,6 +79,7 @@ class Objective:
     # index of the first row in the whole data (a Dask partition's offset): row samples
     # of every k-th row (:meth:`RowCurvature.class_blocks`) take the same global rows
     row_offset = 0
+    offset = None  # (n, m) known term of eta, set in __init__
 
     def __init__(
         self,
@@ -88,8 +92,11 @@ class Objective:
         alpha: float = 0.0,
         reads: RowReads | None = None,
         penalty_factor=None,
+        offset=None,
     ):
         self.family = family
+        # (n, m) float64 known term of eta (logitkit.offsets.eta_offset), where X lives
+        self.offset = None if offset is None else like(offset, X)
         self.X, self.y, self.w = X, y, weights
         self.xp = get_namespace(X)
         self.n, self.d = X.shape
@@ -136,7 +143,7 @@ class Objective:
         made a Hessian's blocks small (float32 300k x 100: 520 rows)."""
         sub = Objective(self.family, self.X[rows], self.y[rows], self.w[rows],
                         self.n_classes, self.fit_intercept, self.alpha, self.reads,
-                        self.penalty.factor)
+                        self.penalty.factor, self._offset_rows(rows))
         sub.block_rows, sub.wide_block_rows = self.block_rows, self.wide_block_rows
         return sub
 
@@ -153,13 +160,25 @@ class Objective:
         rows = slice(0, None, step)
         factor = None if self.penalty.factor is None else self.penalty.factor[cols]
         sub = Objective(self.family, X, self.y[rows], self.w[rows], self.n_classes,
-                        self.fit_intercept, self.alpha, self.reads, factor)
+                        self.fit_intercept, self.alpha, self.reads, factor,
+                        self._offset_rows(rows))
         # blocks of X's byte budget, not of the narrow copy's own sixteenth (20k x 200,
         # 60 columns: 50 Hessian blocks of 400 rows a pass, most of its time overhead)
         budget = self.block_rows * 8 * self.row_width
         sub.block_rows = max(256, budget // (8 * sub.row_width))
         sub.wide_block_rows = max(256, sub.block_rows // (sub.m + 2))
         return sub
+
+    def _offset_rows(self, rows):
+        """The offset of ``rows`` (None without one)."""
+        return None if self.offset is None else self.offset[rows]
+
+    def with_family(self, family) -> Objective:
+        """This objective (same rows, penalty and blocks) under another family, e.g. the
+        same link with the expected information (a shallow copy)."""
+        other = copy.copy(self)
+        other.family = family
+        return other
 
     # -- whole-data summaries (logitkit.dask's objective computes them over partitions) --
     def sample_rows(self, step: int):
@@ -212,15 +231,21 @@ class Objective:
         """(X block, family derivatives) for one block at coefficients W (m, d1); with a
         ``scratch``, derivatives that may live in its arrays until the next block."""
         Xb = self.X[rows]
-        eta = self._eta(Xb, W)
+        eta = self._eta(Xb, W, rows)
         if scratch is not None:
             return Xb, self.family.block_derivatives(eta, aux, self.y[rows], self.w[rows],
                                                      order, scratch)
         return Xb, self.family.derivatives(eta, aux, self.y[rows], self.w[rows], order)
 
-    def _eta(self, Xb, W):
+    def _eta(self, Xb, W, rows=None):
         """(b, m) float64 linear predictor of the rows Xb at coefficients W (m, d1): a host
-        array, or a float64 array on Xb's device (no host transfer then)."""
+        array, or a float64 array on Xb's device (no host transfer then); with ``rows``
+        (Xb's rows of X), their offset added."""
+        eta = self._product(Xb, W)
+        return eta if rows is None or self.offset is None else eta + self.offset[rows]
+
+    def _product(self, Xb, W):
+        """:meth:`_eta` without the offset."""
         xp = self.xp
         if isinstance(W, np.ndarray) and not W[:, : self.d].any():
             # all slopes zero (the null model Newton starts from): no product with X
@@ -482,7 +507,8 @@ class Objective:
         rows_curvature = RowCurvature(self, W, aux)
         for rows in rows_curvature.blocks():
             Xb = self.X[rows]
-            der = self.family.curvature(self._eta(Xb, W), aux, self.y[rows], self.w[rows])
+            der = self.family.curvature(self._eta(Xb, W, rows), aux, self.y[rows],
+                                        self.w[rows])
             loss += der.loss
             grad_B += self._cross(Xb, der.grad_eta)
             if self.fit_intercept:
@@ -510,8 +536,8 @@ class Objective:
         ``rows`` covers every row (with unit weights: the batch's mean loss, as Keras
         reduces it); the penalty is added in full. One block, no intercept column.
         Returns (value, grad (p,) or None if ``order`` is 0, eta (b, m) float64).
-        ``window``: NumPy (X float64, y, w) rows already gathered for several batches;
-        ``rows`` then index into them.
+        ``window``: NumPy (X float64, y, w[, offset]) rows already gathered for several
+        batches; ``rows`` then index into them.
         """
         W, aux = self.unpack(theta)
         if not isinstance(self.X, np.ndarray) and not is_design(self.X):
@@ -521,7 +547,7 @@ class Objective:
             w = self.w[rows] * (self.n / (b * self.total_weight) if b else 0.0)
             grad = None if order == 0 else xp.empty(self.n_params, dtype=xp.float64, device=dev)
             loss, eta = self.batch_terms(xp.asarray(W, device=dev), xp.asarray(aux, device=dev),
-                                         Xb, self.y[rows], w, grad)
+                                         Xb, self.y[rows], w, grad, self._offset_rows(rows))
             value = float(to_numpy(loss)) + self.penalty.value(W)
             if order == 0:
                 return value, None, eta
@@ -529,10 +555,13 @@ class Objective:
             grad[: self.m * self.d1] += self.penalty.gradient(W).ravel()
             return value, grad, eta
         # NumPy: a batch is small, so computing it in float64 costs one cast, saves several
-        X, y, w = (self.X, self.y, self.w) if window is None else window
+        X, y, w = (self.X, self.y, self.w) if window is None else window[:3]
+        offset = self.offset if window is None else (window[3] if len(window) > 3 else None)
         # (a structured design's batch is made dense, b rows of it; a sparse one's not)
         Xb = batch_rows(X[rows])
         eta = self._eta(Xb, W)
+        if offset is not None:
+            eta = eta + offset[rows]
         der = self.family.derivatives(eta, aux, y[rows], w[rows], order)
         b = Xb.shape[0]
         scale = self.n / (b * self.total_weight) if b else 0.0
@@ -558,18 +587,21 @@ class Objective:
                 grad_W += self.penalty.gradient(W)
         return value, grad, eta
 
-    def batch_terms(self, W, aux, Xb, y, w, grad=None):
+    def batch_terms(self, W, aux, Xb, y, w, grad=None, offset=None):
         """A minibatch's loss and gradient, computed and kept where X lives.
 
         W (m, d1) and aux (q,): float64 arrays on X's device; Xb (b, d), y (b,), w (b,):
         the batch's rows, labels and weights, the weights already times the batch's scale
         (:meth:`batch_value_grad`'s). ``grad``: a float64 (p,) array there that receives
-        the gradient (None: the loss only). Returns (loss, eta (b, m)), no penalty. No
+        the gradient (None: the loss only); ``offset`` (b, m) the batch's offset or None.
+        Returns (loss, eta (b, m)), no penalty. No
         host transfer and no data-dependent control flow, so a device loop can capture it
         in a CUDA graph.
         """
         xp = self.xp
         eta = self._eta(Xb, W)
+        if offset is not None:
+            eta = eta + offset
         der = self.family.derivatives(eta, aux, y, w, 0 if grad is None else 1)
         if grad is None:
             return der.loss, eta

@@ -165,6 +165,12 @@ def _numeric(series: pd.Series, name: str) -> pd.Series:
     return values.astype(np.float64)
 
 
+def numeric_column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """(n,) float64 values of the column ``name`` (an error names a row that is not a
+    number)."""
+    return _numeric(frame[name], name).to_numpy()
+
+
 def _looks_numeric(series: pd.Series) -> bool:
     """Text where at least half of the values present are numbers: a numeric column."""
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
@@ -206,13 +212,14 @@ def _drop_bad_rows(frame: pd.DataFrame, dropna: bool, name: str) -> tuple[pd.Dat
 class TrainingData:
     """X: the feature columns, typed for the estimator; y: (n,) target (a Categorical in
     ``order`` for ordinal fits); sample_weight: (n,) or None; n_dropped: rows dropped;
-    clusters: (n,) cluster labels or None."""
+    clusters: (n,) cluster labels or None; offset: (n,) float offsets or None."""
 
     X: pd.DataFrame
     y: pd.Series
     sample_weight: np.ndarray | None
     n_dropped: int
     clusters: np.ndarray | None = None
+    offset: np.ndarray | None = None
 
 
 def feature_columns(frame, target: str, features, categorical, weights, id_column,
@@ -246,14 +253,20 @@ def feature_columns(frame, target: str, features, categorical, weights, id_colum
 def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(),
                   order=None, weights: str | None = None, id_column: str | None = None,
                   dropna: bool = False, name: str = "data",
-                  clusters: str | None = None) -> TrainingData:
+                  clusters: str | None = None, offset: str | None = None) -> TrainingData:
     """Select and type the columns of a fit; ``order``: the ordinal target's levels;
-    ``clusters``: the column of cluster labels (never a feature)."""
+    ``clusters``: the column of cluster labels, ``offset`` the offsets' (never features)."""
     frame = frame.reset_index(drop=True)
     _require(frame, [target], "target")
     if weights is not None:
         _require(frame, [weights], "weights")
-    features = feature_columns(frame, target, features, categorical, weights, id_column,
+    if offset is not None:
+        _require(frame, [offset], "offset")
+        if offset in (target, weights, clusters, id_column) or offset in (features or ()):
+            raise DataFileError(f"{offset!r} cannot be both the offset column and a feature, "
+                                "the target, weights, id or clusters column")
+    features = feature_columns(frame if offset is None else frame.drop(columns=[offset]),
+                               target, features, categorical, weights, id_column,
                                clusters, name)
     columns = {}
     for column in features:
@@ -269,6 +282,8 @@ def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(
         columns[weights] = _numeric(frame[weights], weights)
     if clusters is not None:
         columns[clusters] = frame[clusters]
+    if offset is not None:
+        columns[offset] = _numeric(frame[offset], offset)
     used, n_dropped = _drop_bad_rows(pd.DataFrame(columns), dropna, name)
     y = used[target] if order is None else _ordered(used[target], order, target)
     classes = pd.unique(y)
@@ -284,7 +299,8 @@ def training_data(frame: pd.DataFrame, target: str, features=None, categorical=(
         sample_weight = used[weights].to_numpy()
     X = used[list(features)].reset_index(drop=True)
     groups = None if clusters is None else used[clusters].to_numpy()
-    return TrainingData(X, y.reset_index(drop=True), sample_weight, n_dropped, groups)
+    return TrainingData(X, y.reset_index(drop=True), sample_weight, n_dropped, groups,
+                        None if offset is None else used[offset].to_numpy(dtype=float))
 
 
 def _ordered(y: pd.Series, order, target: str) -> pd.Series:

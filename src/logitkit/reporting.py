@@ -264,6 +264,7 @@ class StatisticsMixin:
             notes.append(f"The levels of the categorical column(s) {scanned} were found by "
                          "a pass over the (Dask) data before the fit, as their dtype "
                          "declared none.")
+        notes += self._link_notes(cov_type)
         if separated.any() or aliased.any() or unweighted.any():
             table["note"] = np.select([aliased, unweighted, separated],
                                       ["aliased", "no weight", "separated"], "")

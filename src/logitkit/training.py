@@ -18,6 +18,7 @@ from logitkit.fitted_rows import FitRows
 from logitkit.inference import collect
 from logitkit.messages import plain
 from logitkit.objective import Objective
+from logitkit.offsets import eta_offset
 from logitkit.solvers import stochastic
 from logitkit.solvers.optimizers import OPTIMIZERS
 
@@ -33,15 +34,20 @@ class MinibatchMixin:
     def _training_config(self) -> stochastic.TrainingConfig:
         return stochastic.TrainingConfig.from_params(self.solver, self.get_params())
 
-    def _objective(self, Xd, codes, weights) -> Objective:
-        return Objective(self._family(len(self.classes_)), Xd, like(codes, Xd),
-                         like(weights, Xd), len(self.classes_), self._fits_intercept(),
-                         alpha=float(self.alpha))
+    def _objective(self, Xd, codes, weights, offset=None) -> Objective:
+        """The fit's objective over these rows; ``offset`` checked (logitkit.offsets)."""
+        family = self._family(len(self.classes_))
+        return Objective(family, Xd, like(codes, Xd), like(weights, Xd), len(self.classes_),
+                         self._fits_intercept(), alpha=float(self.alpha),
+                         offset=eta_offset(offset, family.n_eta(len(self.classes_))))
 
-    def _fit_minibatch(self, Xd, codes, weights, clusters, validation_data):
+    def _fit_minibatch(self, Xd, codes, weights, clusters, validation_data, offset=None):
         config = self._training_config()
         validation = None
         if validation_data is not None:
+            if offset is not None:
+                raise ValueError("validation_data cannot carry an offset: with an offset, "
+                                 "use validation_split (the offset is split with the rows)")
             validation = self._validation_objective(validation_data)
         elif config.validation_split:
             # Keras's convention: the last fraction of the rows, before any shuffling
@@ -49,18 +55,20 @@ class MinibatchMixin:
             if not 1 <= split < Xd.shape[0]:
                 raise ValueError(f"validation_split={config.validation_split} leaves no rows "
                                  f"for training or for validation out of {Xd.shape[0]}")
-            validation = self._objective(Xd[split:], codes[split:], weights[split:])
+            rest = None if offset is None else offset[split:]
+            validation = self._objective(Xd[split:], codes[split:], weights[split:], rest)
             Xd, codes, weights = Xd[:split], codes[:split], weights[:split]
+            offset = None if offset is None else offset[:split]
             if clusters is not None:
                 clusters = clusters[:split]
-            self._fit_rows = FitRows(Xd, codes, weights, clusters)
+            self._fit_rows = FitRows(Xd, codes, weights, clusters, offset)
             totals = weighted_counts(codes, weights, len(self.classes_))
             if np.any(totals <= 0):
                 raise ValueError(
                     f"validation_split={config.validation_split} leaves class(es) "
                     f"{plain(self.classes_[totals <= 0])} out of the training rows (it takes "
                     "the last rows, as Keras does); shuffle the rows first")
-        problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights))
+        problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights, offset))
         trainer = stochastic.Trainer(problem, config, np.random.default_rng(self.random_state),
                                      config.steps_per_epoch(problem.train.n))
         with np.errstate(over="ignore", under="ignore"):
@@ -84,7 +92,8 @@ class MinibatchMixin:
         self._set_coefficients(problem.objective, result.params)
         self.separation_ = None  # a minibatch fit is not an MLE: no separation diagnosis
         self.separation_status_ = "not checked (minibatch fit)"
-        self.inference_ = (collect(problem.objective, result.params, clusters, result.hessian)
+        objective, params, hessian = self._information(problem.objective, result)
+        self.inference_ = (collect(objective, params, clusters, hessian)
                            if standard_errors and result.converged
                            else None)
         # an epoch reads every training row once; full passes (checks, inference) count too
@@ -94,12 +103,13 @@ class MinibatchMixin:
         return self.solver in OPTIMIZERS
 
     @available_if(_uses_minibatch)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None, offset=None):
         """One pass (epoch) of minibatch training over the rows given, keeping the
         parameters and the optimizer's state from the previous calls (or from ``fit``).
 
         classes: every label y will ever hold, required on the first call (the class
-        order for ordinal models, else sorted). No standard errors: ``summary()`` reports
+        order for ordinal models, else sorted). offset: as in ``fit``, on every call or on
+        none. No standard errors: ``summary()`` reports
         the estimates only. ``class_weight="balanced"`` is not available here.
         """
         self._check_params()
@@ -129,7 +139,13 @@ class MinibatchMixin:
         if self.class_weight is not None:
             per_class = np.array([self.class_weight.get(c, 1.0) for c in self.classes_])
             weights = weights * like(per_class[codes], weights)
-        problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights))
+        if first and not fitted:
+            self.has_offset_ = offset is not None
+        if (offset is not None) != getattr(self, "has_offset_", False):
+            raise ValueError("pass an offset on every partial_fit call or on none (this model "
+                             f"was {'' if self.has_offset_ else 'not '}fitted with one)")
+        offset = self._offset(Xd, offset, "partial_fit")
+        problem = stochastic.TrainingProblem(self._objective(Xd, codes, weights, offset))
         if first:
             self._trainer = stochastic.Trainer(
                 problem, config, np.random.default_rng(self.random_state),
@@ -159,13 +175,14 @@ class MinibatchMixin:
         sw = validation_data[2] if len(validation_data) == 3 else None
         return self._objective(Xv, codes, self._plain_weights(sw, Xv))
 
-    def evaluate(self, X, y, sample_weight=None) -> dict:
+    def evaluate(self, X, y, sample_weight=None, offset=None) -> dict:
         """{"loss": mean log-loss + penalty (the objective), "accuracy": weighted share of
         rows whose most probable class is y}, like Keras's ``model.evaluate``."""
         check_is_fitted(self)
         Xd = self._design(X, reset=False)
         objective = self._objective(Xd, self._encode_labels(y, Xd.shape[0]),
-                                    self._plain_weights(sample_weight, Xd))
+                                    self._plain_weights(sample_weight, Xd),
+                                    self._offset(Xd, offset, "evaluate"))
         loss, accuracy = stochastic.evaluate_objective(objective, self.result_.params)
         return {"loss": loss, "accuracy": accuracy}
 

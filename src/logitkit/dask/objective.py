@@ -16,7 +16,7 @@ data, the same rows as NumPy's ``X[::k]``, so a Dask fit follows the NumPy fit's
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial, reduce
 
 import dask
@@ -247,6 +247,12 @@ class DaskObjective(Objective):
                             if -(-(p.rows - (-p.offset) % step) // step) > 0]
         self._class_sums = data.class_totals if step == 1 else data.step_totals.get(step)
         self._least_losses: list = []
+
+    def with_family(self, family) -> DaskObjective:
+        """This objective under another family (the workers' partitions too)."""
+        other = super().with_family(family)
+        other._model = replace(self._model, family=family)
+        return other
 
     # -- the passes -----------------------------------------------------------------------
     def _pass_of(self, record, add, *arguments, rows_read: int | None = None) -> _Pass:

@@ -7,8 +7,10 @@ nothing about X, intercepts, penalties or solvers (DESIGN.md rule 1).
 """
 
 from logitkit.families.base import EtaDerivatives, Family
+from logitkit.families.binary_link import BinaryLink, binary_family
 from logitkit.families.binomial import Binomial
 from logitkit.families.multinomial import Multinomial
 from logitkit.families.ordinal import LINKS, Ordinal
 
-__all__ = ["EtaDerivatives", "Family", "Binomial", "Multinomial", "Ordinal", "LINKS"]
+__all__ = ["EtaDerivatives", "Family", "Binomial", "BinaryLink", "binary_family", "Multinomial",
+           "Ordinal", "LINKS"]

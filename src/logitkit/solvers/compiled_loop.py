@@ -83,6 +83,8 @@ def supports(problem, config) -> bool:
             and X.dtype in (np.float32, np.float64) and config.optimizer in _OPTIMIZER_CODES):
         return False
     family = ob.family
+    if ob.offset is not None:  # (the loop's kernels take no offset)
+        return False
     if isinstance(family, Multinomial):
         return family.full
     if isinstance(family, Ordinal):

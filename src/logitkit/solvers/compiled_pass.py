@@ -41,7 +41,8 @@ def supports(objective, order: int) -> bool:
     from logitkit.families import Binomial
 
     X = objective.X
-    return (order <= 1 and type(objective.family) is Binomial and isinstance(X, np.ndarray)
+    return (order <= 1 and type(objective.family) is Binomial and objective.offset is None
+            and isinstance(X, np.ndarray)
             and X.ndim == 2 and X.dtype == np.float64 and X.flags.c_contiguous
             and X.shape[1] <= MAX_COLUMNS[order] and compiled_loop.available())
 

@@ -30,9 +30,16 @@ def binary_step(model, z0, c0, g, g0, w_l1, tol: float, max_sweeps: int):
     gradient there, w_l1 (k,) the L1 weights."""
     X = model.X.matrix
     eta = X @ z0 + (c0 if c0 is not None else 0.0)
-    # p (1 - p) as expit(eta) expit(-eta): 1 - p rounds to 0 beyond eta = 37, and a
-    # column whose curvature is 0 would never move (a lasso stuck at a saturated row)
-    h = np.asarray(model.w, dtype=float) * sc.expit(eta) * sc.expit(-eta) / model.total_weight
+    if model.offset is not None:
+        eta = eta + model.offset[:, 0]
+    w = np.asarray(model.w, dtype=float)
+    if model.family.link == "logit":
+        # p (1 - p) as expit(eta) expit(-eta): 1 - p rounds to 0 beyond eta = 37, and a
+        # column whose curvature is 0 would never move (a lasso stuck at a saturated row)
+        h = w * sc.expit(eta) * sc.expit(-eta) / model.total_weight
+    else:  # another link: the family's second derivative in eta
+        der = model.family.derivatives(eta[:, None], np.zeros(0), model.y, w, 2)
+        h = der.hess_eta_diag[:, 0] / model.total_weight
     ridge = model.penalty.slope_weights()
     columns = sp.csc_array(X)
     z = np.array(z0, dtype=float)

@@ -170,7 +170,8 @@ class DeviceLoop:
         md, d = ob.m * ob.d1, ob.d
         theta = problem.to_natural(self.u)
         W, aux = theta[:md].reshape(ob.m, ob.d1), theta[md:]
-        loss, eta = ob.batch_terms(W, aux, ob.X[rows], y, w_scaled, self.grad)
+        loss, eta = ob.batch_terms(W, aux, ob.X[rows], y, w_scaled, self.grad,
+                                   ob._offset_rows(rows))
         record = [loss]
         if self.penalised:
             B = W[:, :d]

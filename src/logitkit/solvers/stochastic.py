@@ -189,9 +189,13 @@ class TrainingProblem:
         """``objective``'s data under the trained family (for validation data)."""
         if objective.family is self.family:
             return objective
+        offset = objective.offset
+        if offset is not None:  # a zero column for classes_[0] (eta_offset's full form)
+            offset = objective.xp.concat([objective.xp.zeros_like(offset[:, :1]), offset],
+                                         axis=1)
         return Objective(self.family, objective.X, objective.y, objective.w,
                          objective.n_classes, objective.fit_intercept, objective.alpha,
-                         objective.reads)
+                         objective.reads, offset=offset)
 
     # u <-> natural parameters of ``train`` (NumPy vectors, or tensors in a device loop)
     def to_natural(self, u):
@@ -446,7 +450,7 @@ class Trainer:
             start, stop = first * batch, min((first + _WINDOW_STEPS) * batch, n)
             rows = order[start:stop] if order is not None else slice(start, stop)
             window = (batch_rows(objective.X[rows]), objective.y[rows],
-                      objective.w[rows])
+                      objective.w[rows], objective._offset_rows(rows))
             for step in range(first, min(first + _WINDOW_STEPS, steps)):
                 part = slice((step - first) * batch, (step - first + 1) * batch)
                 theta = u if identity else problem.to_natural(u)
