@@ -33,7 +33,10 @@ class ChecksMixin:
 
     def _check_rows(self, X, y, sample_weight, offset) -> tuple[HostRows, pd.Index]:
         check_is_fitted(self)
-        rows = host_rows(self.fitted_rows(X, y, sample_weight), offset)
+        if X is None and offset is not None:
+            raise ValueError("offset goes with X and y: pass them too, or none of them (the "
+                             "fitting rows and their offset)")
+        rows = host_rows(self.fitted_rows(X, y, sample_weight, offset=offset))
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(rows.n)
         return rows, index
 

@@ -177,10 +177,7 @@ def _evaluation_rows(est, X, sample_weight, offset) -> FitRows:
     weights = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
     if weights.shape != (n,) or not np.all(np.isfinite(weights)) or (weights < 0).any():
         raise ValueError(f"sample_weight must hold {n} finite values >= 0, one per row of X")
-    if offset is not None:
-        offset = np.asarray(offset, dtype=np.float64)
-        if offset.shape[0] != n:
-            raise ValueError(f"offset has {offset.shape[0]} rows; X has {n}")
+    offset = est._offset(Xd, offset, "marginal_effects")
     return FitRows(Xd, None, weights, None, offset)
 
 

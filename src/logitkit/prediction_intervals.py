@@ -32,10 +32,7 @@ def predict_interval(est, X, level=0.95, cov_type="nonrobust", offset=None) -> p
     cp = ClassProbabilities(est)
     Xd = est._design(X, reset=False)
     n = Xd.shape[0]
-    if offset is not None:
-        offset = np.asarray(offset, dtype=np.float64)
-        if offset.shape[0] != n:
-            raise ValueError(f"offset has {offset.shape[0]} rows; X has {n}")
+    offset = est._offset(Xd, offset, "predict_interval")
     crit = st.norm.ppf(0.5 + level / 2)
     out = np.empty((n, cp.K, len(COLUMNS)))
     size = max(64, _BLOCK_VALUES // (cp.K * cp.p))

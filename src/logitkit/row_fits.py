@@ -49,19 +49,15 @@ class HostRows:
         return None if self.offset is None else self.offset[rows]
 
 
-def host_rows(rows, offset=None) -> HostRows:
-    """:class:`HostRows` of a FitRows; ``offset`` (n,) or (n, k) replaces its offset."""
+def host_rows(rows) -> HostRows:
+    """:class:`HostRows` of a FitRows (its offset as (n, 1), or (n, K-1) multinomial)."""
     codes = np.asarray(to_numpy(rows.codes)).astype(np.intp, copy=False)
     weights = np.asarray(to_numpy(rows.weights), dtype=np.float64)
-    if offset is None:
-        offset = rows.offset
+    offset = rows.offset
     if offset is not None:
         offset = np.asarray(to_numpy(offset), dtype=np.float64)
         if offset.ndim == 1:
             offset = offset[:, None]
-        if offset.ndim != 2 or offset.shape[0] != len(codes):
-            raise ValueError(f"offset must have shape (n,) or (n, k) with n = {len(codes)} "
-                             f"rows, got {np.shape(offset)}")
     return HostRows(rows.X, codes, weights, offset)
 
 
