@@ -139,8 +139,15 @@ def test_the_offset_enters_the_linear_predictor(spector_fit):
                                rtol=1e-12)
     np.testing.assert_allclose(with_offset.influence(), shifted.influence(X=X, y=y),
                                rtol=1e-10)
-    with pytest.raises(ValueError, match=r"offset must have shape \(n,\)"):
+    with pytest.raises(ValueError, match=r"offset has shape \(3,\); X has 32 rows"):
         m.residuals(X=X, y=y, offset=np.zeros(3))
+    # a fit with a constant offset: the same fitted values, the intercept moved
+    fitted = lk.LogisticRegression().fit(X, y, offset=offset)
+    np.testing.assert_allclose(fitted.intercept_, m.intercept_ - 0.7, atol=1e-8)
+    np.testing.assert_allclose(fitted.residuals(), m.residuals(), atol=1e-8)
+    np.testing.assert_allclose(fitted.influence(), m.influence(), atol=1e-7)
+    with pytest.raises(ValueError, match="fitted with an offset"):
+        fitted.residuals(X=X, y=y)
 
 
 def test_residuals_reject_an_unknown_kind(spector_fit):

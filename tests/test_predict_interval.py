@@ -114,7 +114,7 @@ def test_errors_are_named(spector):
     fit = lk.LogisticRegression().fit(spector[SPECTOR], spector["GRADE"])
     with pytest.raises(ValueError, match="level"):
         fit.predict_interval(spector[SPECTOR], level=1.0)
-    with pytest.raises(ValueError, match="offset has 3 rows"):
+    with pytest.raises(ValueError, match=r"offset has shape \(3,\)"):
         fit.predict_interval(spector[SPECTOR], offset=np.zeros(3))
     penalised = lk.LogisticRegression(alpha=1.0).fit(spector[SPECTOR], spector["GRADE"])
     with pytest.raises(ValueError, match="need standard errors: the fit is penalised"):
