@@ -59,7 +59,7 @@ class _Cut:
         eta = Xf @ beta[1:] + beta[0]
         offset = rows.offset_block(r)
         if offset is not None:
-            eta = eta + offset[:, 0]
+            eta = eta + offset
         log_cdf, log_sf = self.link.log_cdf(eta), self.link.log_sf(eta)
         z = rows.codes[r] > self.cut
         log_pdf = log_cdf + log_sf if self.link.name == "logit" else self.link.log_pdf(eta)

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import scipy.special as sc
 
 from logitkit.backends import to_numpy
 from logitkit.design import dense
-from logitkit.families import LINKS, Ordinal
+from logitkit.families import LINKS
 
 _BLOCK_BYTES = 8 * 2**20
 
@@ -50,14 +49,11 @@ class HostRows:
 
 
 def host_rows(rows) -> HostRows:
-    """:class:`HostRows` of a FitRows (its offset as (n, 1), or (n, K-1) multinomial)."""
+    """:class:`HostRows` of a FitRows (its offset checked as logitkit.offsets does: (n,),
+    or (n, K-1) multinomial)."""
     codes = np.asarray(to_numpy(rows.codes)).astype(np.intp, copy=False)
     weights = np.asarray(to_numpy(rows.weights), dtype=np.float64)
-    offset = rows.offset
-    if offset is not None:
-        offset = np.asarray(to_numpy(offset), dtype=np.float64)
-        if offset.ndim == 1:
-            offset = offset[:, None]
+    offset = None if rows.offset is None else np.asarray(to_numpy(rows.offset), np.float64)
     return HostRows(rows.X, codes, weights, offset)
 
 
@@ -68,13 +64,7 @@ def binary_link(estimator):
 
 def binary_eta(estimator, Xb, offset_b) -> np.ndarray:
     """(b,) linear predictor of classes_[1]: X b + intercept (+ offset)."""
-    eta = Xb @ np.asarray(estimator.coef_[0], float) + float(estimator.intercept_[0])
-    if offset_b is not None:
-        if offset_b.shape[1] != 1:
-            raise ValueError(f"a binary fit takes an (n,) offset, got {offset_b.shape[1]} "
-                             "columns")
-        eta = eta + offset_b[:, 0]
-    return eta
+    return to_numpy(estimator._scores(Xb, offset_b))[:, 0]
 
 
 def binary_parts(estimator, Xb, offset_b):
@@ -88,33 +78,10 @@ def binary_parts(estimator, Xb, offset_b):
 
 def ordinal_eta(estimator, Xb, offset_b) -> np.ndarray:
     """(b,) x'b (+ offset) of an ordinal fit: P(Y <= j) = F(theta_j - eta)."""
-    eta = Xb @ np.asarray(estimator.coef_, float)
-    if offset_b is not None:
-        if offset_b.shape[1] != 1:
-            raise ValueError(f"an ordinal fit takes an (n,) offset, got {offset_b.shape[1]} "
-                             "columns")
-        eta = eta + offset_b[:, 0]
-    return eta
+    return to_numpy(estimator._eta(Xb, offset_b))[:, 0]
 
 
 def class_probabilities(estimator, Xb, offset_b) -> np.ndarray:
-    """(b, K) fitted class probabilities of a block, columns in ``classes_`` order."""
-    K = len(estimator.classes_)
-    if hasattr(estimator, "thresholds_"):
-        eta = ordinal_eta(estimator, Xb, offset_b)
-        proba = Ordinal(estimator.link).predict_proba(eta[:, None],
-                                                      np.asarray(estimator.thresholds_))
-        return np.asarray(proba, dtype=np.float64)
-    if K == 2:
-        _, mu, rest, _ = binary_parts(estimator, Xb, offset_b)
-        return np.column_stack([rest, mu])
-    scores = Xb @ np.asarray(estimator.coef_, float).T + np.asarray(estimator.intercept_)
-    if offset_b is not None:
-        if offset_b.shape[1] == K - 1:  # the baseline form: classes_[0]'s column is 0
-            scores[:, 1:] += offset_b
-        elif offset_b.shape[1] == K:
-            scores += offset_b
-        else:
-            raise ValueError(f"a multinomial fit of {K} classes takes an (n, {K - 1}) or "
-                             f"(n, {K}) offset, got {offset_b.shape[1]} columns")
-    return sc.softmax(scores, axis=1)
+    """(b, K) float64 fitted class probabilities of a block, columns in ``classes_``
+    order."""
+    return np.asarray(to_numpy(estimator._proba(Xb, offset_b)), dtype=np.float64)
