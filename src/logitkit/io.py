@@ -45,6 +45,7 @@ from sklearn.utils.validation import check_is_fitted
 from logitkit.encoding import ColumnEncoding, DesignEncoder
 from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
 from logitkit.exceptions import ModelFileError
+from logitkit.firth_estimator import FirthReport, FirthTests
 from logitkit.fitting import FitResult
 from logitkit.inference import InferenceData
 from logitkit.separation import SeparationReport
@@ -61,7 +62,8 @@ _KEYS = {"format", "format_version", "logitkit_version", "estimator", "params", 
          "arrays", "integrity"}
 _ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression, OrdinalLogisticRegression)}
 _DATACLASSES = {cls.__name__: cls for cls in (FitResult, SolverReport, InferenceData,
-                                              SeparationReport, DesignEncoder, ColumnEncoding)}
+                                              SeparationReport, DesignEncoder, ColumnEncoding,
+                                              FirthReport, FirthTests)}
 _ARRAY_KINDS = "biuf"  # numeric arrays: arrays.npz
 _LABEL_KINDS = "UO"  # label arrays: element by element in metadata.json
 _SCALAR_KINDS = "biufU"
