@@ -21,10 +21,12 @@ blocks from I's Cholesky factor (L^-1 x_i, never an n x n matrix) and the score.
 
 :class:`FirthObjective` offers the interface of :class:`~logitkit.objective.Objective`
 that the generic profile machinery uses: ``evaluate(theta, order)`` on the mean scale
-(value = -(log L + 1/2 log det I) / total_weight, its gradient, and as "Hessian" I /
-total_weight, the Fisher information that logistf's Newton steps use), ``total_weight``
-and ``n_params``. :func:`fit_firth` maximises it, optionally with some parameters held
-fixed (constrained refits for tests and profiles).
+(value = -(log L + 1/2 log det I) / total_weight, its gradient, and as "Hessian" the
+Newton matrix / total_weight: logistf's augmented-data information for binary fits, I
+for multinomial ones), ``total_weight`` and ``n_params``. Memory beyond X: a block's
+temporaries and the rows' probabilities (n x m floats) between the two passes.
+:func:`fit_firth` maximises it, optionally with some parameters held fixed (constrained
+refits for tests and profiles).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
+import scipy.linalg.blas as blas
 
 from logitkit.design import dense
 from logitkit.families import Binomial, Multinomial
@@ -42,6 +45,7 @@ from logitkit.solvers.report import SolverReport
 # logistf's default largest change of a parameter in one Newton step (maxstep = 5)
 MAX_STEP = 5.0
 _MAX_HALVINGS = 40
+_BLOCK_BYTES = 8 * 2**20
 
 
 class FirthObjective:
@@ -66,27 +70,55 @@ class FirthObjective:
         self.reads = objective.reads
         self.free = np.ones(self.n_params, bool) if free is None else np.asarray(free, bool)
         self.cols = self.free.reshape(self.m, self.d1)[0]  # (d1,) columns in I
-        self._cache = None  # (theta, log L, Cholesky factor, log det I, I)
+        self._cache = None  # (theta, log L, Cholesky, log det I, I, probabilities, score)
+        # rows a block: its temporaries (about m + 2 copies of the block, and the m
+        # blocks of hat-matrix rows, m * d1 wide each) within _BLOCK_BYTES, and never
+        # fewer rows than the objective's own blocks (small X: one block, not 1/16 of X)
+        width = (self.m + 2) * self.d1 + self.m * self.m * self.d1
+        self.block_rows = max(objective.block_rows, _BLOCK_BYTES // (8 * width))
 
     # -- passes -----------------------------------------------------------------------
     def _blocks(self):
+        """(rows, Xb (b, ds) float64 slopes' columns, y (b,), w (b,)) per row block; the
+        intercept column is never made (its products are column sums)."""
         ob = self.base
-        for rows in ob._blocks(wide=True):
+        slopes = self.cols[: self.d]
+        for start in range(0, ob.n, self.block_rows):
+            rows = slice(start, min(start + self.block_rows, ob.n))
             Xb = np.asarray(dense(ob.X[rows]), dtype=np.float64)
-            Xa = np.empty((Xb.shape[0], self.d1))
-            Xa[:, : self.d] = Xb
-            if ob.fit_intercept:
-                Xa[:, self.d] = 1.0
-            yield (Xa if self.cols.all() else Xa[:, self.cols]), np.asarray(ob.y[rows]), \
-                np.asarray(ob.w[rows], dtype=np.float64)
+            if not slopes.all():
+                Xb = Xb[:, slopes]
+            yield rows, Xb, np.asarray(ob.y[rows]), np.asarray(ob.w[rows], dtype=np.float64)
 
-    def _probabilities(self, Xa, Wf):
-        """(eta (b, m), pi (b, m) non-base class probabilities, log-sum-exp (b,))."""
-        eta = Xa @ Wf.T
+    def _probabilities(self, Xb, Wf):
+        """(eta (b, m), pi (b, m) non-base class probabilities, log-sum-exp (b,)) at the
+        restricted coefficients Wf (m, dc)."""
+        ds = Xb.shape[1]
+        eta = (Xb @ Wf[0, :ds])[:, None] if self.m == 1 else Xb @ Wf[:, :ds].T
+        if self.base.fit_intercept:
+            eta = eta + Wf[:, ds]
         top = np.maximum(eta.max(axis=1), 0.0)
         ex = np.exp(eta - top[:, None])
         total = ex.sum(axis=1) + np.exp(-top)
         return eta, ex / total[:, None], top + np.log(total)
+
+    def _gram(self, Xb, v) -> np.ndarray:
+        """Xa' diag(v) Xa (dc, dc), Xa = [Xb, 1] with the intercept; v >= 0 by a
+        symmetric rank-k update of sqrt(v) Xb (half a general product's work)."""
+        if np.all(v >= 0):
+            scaled = Xb * np.sqrt(v)[:, None]
+            top = blas.dsyrk(1.0, scaled, trans=1, lower=1)
+            top = top + np.tril(top, -1).T
+        else:
+            top = (Xb * v[:, None]).T @ Xb
+        if not self.base.fit_intercept:
+            return top
+        ds = Xb.shape[1]
+        out = np.empty((ds + 1, ds + 1))
+        out[:ds, :ds] = top
+        out[ds, :ds] = out[:ds, ds] = v @ Xb
+        out[ds, ds] = v.sum()
+        return out
 
     def _restricted(self, theta):
         W = np.asarray(theta, dtype=float)[: self.m * self.d1].reshape(self.m, self.d1)
@@ -94,24 +126,25 @@ class FirthObjective:
 
     def information_pass(self, theta):
         """(log L, Cholesky factor of I (lower) or None when I is not positive definite,
-        log det I, I) over the estimated parameters, one pass; cached for ``theta``."""
+        log det I, I) over the estimated parameters, one pass; cached for ``theta`` with
+        the rows' probabilities (n x m floats) for :meth:`score_pass`."""
         theta = np.asarray(theta, dtype=float)
         if self._cache is not None and np.array_equal(self._cache[0], theta):
-            return self._cache[1:]
+            return self._cache[1:5]
         self.reads.rows += self.base.n
         Wf = self._restricted(theta)
         m, dc = self.m, Wf.shape[1]
         info = np.zeros((m * dc, m * dc))
         loglik = 0.0
-        for Xa, y, w in self._blocks():
-            eta, pi, lse = self._probabilities(Xa, Wf)
-            rows = np.arange(len(y))
-            own = np.where(y > 0, eta[rows, np.maximum(y, 1) - 1], 0.0)
+        probabilities = np.empty((self.base.n, m))
+        for rows, Xb, y, w in self._blocks():
+            eta, pi, lse = self._probabilities(Xb, Wf)
+            probabilities[rows] = pi
+            own = np.where(y > 0, eta[np.arange(len(y)), np.maximum(y, 1) - 1], 0.0)
             loglik += float(w @ (own - lse))
             for k in range(m):
                 for j in range(k, m):
-                    v = pi[:, k] * ((k == j) - pi[:, j]) * w
-                    block = (Xa * v[:, None]).T @ Xa
+                    block = self._gram(Xb, pi[:, k] * ((k == j) - pi[:, j]) * w)
                     info[k * dc:(k + 1) * dc, j * dc:(j + 1) * dc] += block
                     if j != k:
                         info[j * dc:(j + 1) * dc, k * dc:(k + 1) * dc] += block.T
@@ -120,42 +153,63 @@ class FirthObjective:
             logdet = 2.0 * float(np.sum(np.log(np.diag(chol))))
         except np.linalg.LinAlgError:
             chol, logdet = None, -np.inf
-        self._cache = (theta.copy(), loglik, chol, logdet, info)
+        self._cache = (theta.copy(), loglik, chol, logdet, info, probabilities, None)
         return loglik, chol, logdet, info
 
-    def score_pass(self, theta, chol, hats: bool = False):
-        """(modified score U* (p,) over the natural layout, (n,) hat values or None), one
-        pass; ``chol`` the Cholesky factor of I at ``theta``. Hat values (binary only):
-        h_i = w_i p_i (1 - p_i) x_i' I^-1 x_i, the diagonal of logistf's hat matrix."""
+    def score_pass(self, theta):
+        """(modified score U* (p,) over the natural layout, (n,) hat values (binary) or
+        None, Newton matrix (p_free, p_free)), one pass after :meth:`information_pass` at
+        ``theta``; cached. Hat values h_i = w_i p_i (1 - p_i) x_i' I^-1 x_i (logistf's
+        ``hat.diag``) from rows of Xa L^-T (L the Cholesky factor of I: b x p numbers a
+        block, never n x n). The Newton matrix of binary fits is logistf's augmented-data
+        information X' diag((w_i + h_i) p_i (1 - p_i)) X, of multinomial ones I."""
+        self.information_pass(theta)
+        cache = self._cache
+        if cache[6] is not None:
+            return cache[6]
+        _, _, chol, _, info, probabilities, _ = cache
         self.reads.rows += self.base.n
-        Wf = self._restricted(theta)
-        m, dc = self.m, Wf.shape[1]
+        m, dc = self.m, int(self.cols.sum())
+        ds = dc - int(self.base.fit_intercept)
+        inverse = sla.solve_triangular(chol, np.eye(m * dc), lower=True)  # L^-1
         score = np.zeros((m, dc))
-        hat_values = [] if hats else None
-        for Xa, y, w in self._blocks():
-            _, pi, _ = self._probabilities(Xa, Wf)
-            b = len(y)
-            Z = []  # Z_k = L^-1 (e_k kron x_i): (m dc, b), zero above block k
+        binary = m == 1
+        hats = np.empty(self.base.n) if binary else None
+        newton = np.zeros((dc, dc)) if binary else info
+        for rows, Xb, y, w in self._blocks():
+            pi = probabilities[rows]
+            Z = []  # rows of Xa_k L^-T, Xa_k the row in class k's block: (b, m dc)
             for k in range(m):
-                rhs = np.zeros((m * dc, b))
-                rhs[k * dc:(k + 1) * dc] = Xa.T
-                Z.append(sla.solve_triangular(chol, rhs, lower=True, check_finite=False))
-            H = np.empty((b, m, m))
-            for k in range(m):
-                for j in range(k, m):
-                    H[:, k, j] = H[:, j, k] = np.einsum("rb,rb->b", Z[k], Z[j])
-            diag = np.einsum("bkk->bk", H)
-            Hpi = np.einsum("bkj,bj->bk", H, pi)
-            a = 0.5 * pi * (diag - (pi * diag).sum(axis=1, keepdims=True) - 2.0 * Hpi
-                            + 2.0 * (pi * Hpi).sum(axis=1, keepdims=True))
-            onehot = (y[:, None] == np.arange(1, m + 1)[None, :]).astype(float)
-            G = w[:, None] * (onehot - pi + a)
-            score += G.T @ Xa
-            if hats:
-                hat_values.append(w * pi[:, 0] * (1 - pi[:, 0]) * H[:, 0, 0])
+                Zk = Xb @ inverse[:, k * dc:k * dc + ds].T
+                if self.base.fit_intercept:
+                    Zk += inverse[:, k * dc + ds]
+                Z.append(Zk)
+            if binary:
+                p = pi[:, 0]
+                H = np.einsum("bj,bj->b", Z[0], Z[0])
+                h = w * p * (1 - p) * H
+                hats[rows] = h
+                G = (w * ((y == 1) - p) + h * (0.5 - p))[:, None]
+                newton += self._gram(Xb, (w + h) * p * (1 - p))
+            else:
+                H = np.empty((len(y), m, m))
+                for k in range(m):
+                    for j in range(k, m):
+                        H[:, k, j] = H[:, j, k] = np.einsum("bj,bj->b", Z[k], Z[j])
+                diag = np.einsum("bkk->bk", H)
+                Hpi = np.einsum("bkj,bj->bk", H, pi)
+                a = 0.5 * pi * (diag - (pi * diag).sum(axis=1, keepdims=True) - 2.0 * Hpi
+                                + 2.0 * (pi * Hpi).sum(axis=1, keepdims=True))
+                onehot = (y[:, None] == np.arange(1, m + 1)[None, :]).astype(float)
+                G = w[:, None] * (onehot - pi + a)
+            score[:, :ds] += G.T @ Xb
+            if self.base.fit_intercept:
+                score[:, ds] += G.sum(axis=0)
         full = np.zeros((m, self.d1))
         full[:, self.cols] = score
-        return full.ravel(), None if not hats else np.concatenate(hat_values)
+        result = (full.ravel(), hats, newton)
+        self._cache = (*cache[:6], result)
+        return result
 
     # -- the Objective interface ------------------------------------------------------
     def penalised_log_likelihood(self, theta) -> float:
@@ -165,28 +219,35 @@ class FirthObjective:
 
     def evaluate(self, theta, order: int):
         """(value, grad (p,), hess (p, p)) on the mean scale, None beyond ``order``:
-        value = -(log L + 1/2 log det I) / total_weight, grad its gradient, hess the Fisher
-        information / total_weight (the Newton matrix; parameters not estimated get a
-        unit diagonal and zero gradient). value is +inf where I is singular."""
-        loglik, chol, logdet, info = self.information_pass(theta)
+        value = -(log L + 1/2 log det I) / total_weight, grad its gradient, hess the
+        Newton matrix of :meth:`score_pass` / total_weight (an approximation of the
+        Hessian, logistf's; parameters not estimated get a unit diagonal and zero
+        gradient). value is +inf where I is singular. Two passes over X for order >= 1."""
+        loglik, chol, logdet, _ = self.information_pass(theta)
         N = self.total_weight
         value = -(loglik + 0.5 * logdet) / N
         if order == 0 or chol is None:
             return value, None, None
-        grad = -self.score_pass(theta, chol)[0] / N
+        score, _, newton = self.score_pass(theta)
         if order == 1:
-            return value, grad, None
+            return value, -score / N, None
         hess = np.eye(self.n_params)
         index = np.flatnonzero(self.free)
-        hess[np.ix_(index, index)] = info / N
-        return value, grad, hess
+        hess[np.ix_(index, index)] = newton / N
+        return value, -score / N, hess
 
     def hat_values(self, theta) -> np.ndarray:
         """(n,) hat values of a binary fit at ``theta`` (logistf's ``hat.diag``)."""
         if self.m != 1:
             raise ValueError("hat values are defined here for binary fits")
-        _, chol, _, _ = self.information_pass(theta)
-        return self.score_pass(theta, chol, hats=True)[1]
+        return self.score_pass(theta)[1]
+
+    def augmented_information(self, theta) -> np.ndarray:
+        """(p_free, p_free) logistf's augmented-data information X' diag((w_i + h_i) p_i
+        (1 - p_i)) X of a binary fit (its covariance is the inverse)."""
+        if self.m != 1:
+            raise ValueError("the augmented-data information is defined for binary fits")
+        return self.score_pass(theta)[2]
 
     def information(self, theta) -> np.ndarray:
         """(p_free, p_free) Fisher information (sums) of the estimated parameters."""
@@ -209,7 +270,7 @@ def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None
     natural ``start``, the parameters where ``fixed`` ((p,) bool) is True held at their
     values in ``start``.
 
-    Newton steps on the modified score with the Fisher information, at most MAX_STEP in
+    Newton steps on the modified score with the problem's Newton matrix, at most MAX_STEP in
     any parameter (logistf's maxstep), halved while the penalised likelihood falls.
     Converged when every free gradient entry, standardised by the square root of its
     information, is at most ``tol``: |g_j| / sqrt(I_jj / N) <= tol on the mean scale.

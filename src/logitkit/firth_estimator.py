@@ -55,14 +55,15 @@ class FirthTests:
     """Per reported parameter (summary order, base class classes_[0]): penalised LR
     ``chi2`` of parameter = 0 and its ``p_value``, profile penalised-likelihood interval
     ``lower``/``upper`` at ``level``; ``null_penalised_log_likelihood``: the maximum with
-    every slope fixed at 0 (the full model's penalty), for the overall test."""
+    every slope fixed at 0 (the full model's penalty), for the overall test. The tests'
+    fields are None when only the intervals were asked for."""
 
     level: float
-    chi2: np.ndarray
-    p_value: np.ndarray
+    chi2: np.ndarray | None
+    p_value: np.ndarray | None
     lower: np.ndarray
     upper: np.ndarray
-    null_penalised_log_likelihood: float
+    null_penalised_log_likelihood: float | None
 
 
 class FirthMixin:
@@ -122,7 +123,7 @@ class FirthMixin:
         loglik, _, _, info = problem.information_pass(fit.theta)
         augmented = None
         if problem.m == 1:  # logistf's covariance: the augmented data's information
-            augmented = self._augmented_information(problem, fit.theta)
+            augmented = problem.augmented_information(fit.theta)
         self.firth_ = FirthReport(info, augmented, fit.penalised_log_likelihood)
         self.firth_tests_ = None
         self.result_ = FitResult(
@@ -142,22 +143,6 @@ class FirthMixin:
                            if self.inference else None)
         self.n_passes_ = objective.reads.passes
         return self
-
-    @staticmethod
-    def _augmented_information(problem: FirthObjective, theta) -> np.ndarray:
-        """X' diag((w_i + h_i) p_i (1 - p_i)) X over the estimated parameters (two passes)."""
-        h = problem.hat_values(theta)
-        ob = problem.base
-        info = np.zeros((int(problem.cols.sum()),) * 2)
-        start = 0
-        for Xa, _, w in problem._blocks():
-            b = len(w)
-            _, pi, _ = problem._probabilities(Xa, problem._restricted(theta))
-            v = (w + h[start:start + b]) * pi[:, 0] * (1 - pi[:, 0])
-            info += (Xa * v[:, None]).T @ Xa
-            start += b
-        ob.reads.rows += ob.n
-        return info
 
     def firth_objective(self, X=None, y=None, sample_weight=None) -> FirthObjective:
         """The fit's penalised objective (:class:`~logitkit.firth.FirthObjective`) over
@@ -192,18 +177,22 @@ class FirthMixin:
         unit = (np.abs(M) > 0).sum(axis=1) == 1
         return np.where(unit, index[np.argmax(np.abs(M), axis=1)], -1)
 
-    def firth_tests(self, level: float = 0.95, X=None, y=None, sample_weight=None) -> FirthTests:
-        """Penalised LR tests and profile penalised-likelihood intervals at ``level`` of
-        every reported parameter (summary order, base class classes_[0]), computed from
-        the fitting rows (or those given) by constrained refits, and kept for this level
-        (a model file keeps the latest). Two refits or so per interval end, one per test."""
+    def firth_tests(self, level: float = 0.95, X=None, y=None, sample_weight=None,
+                    *, tests: bool = True) -> FirthTests:
+        """Penalised LR tests (``tests``; else their fields are None) and profile
+        penalised-likelihood intervals at ``level`` of every reported parameter (summary
+        order, base class classes_[0]), by constrained refits on the fitting rows (or
+        those given, refitted first), kept for the fitting rows (a model file keeps the
+        latest). Each interval end costs a few Newton iterations (two passes each), each
+        test one refit."""
         check_is_fitted(self)
         if not self._is_firth():
             raise ValueError('firth_tests() needs a fit with penalty="firth"')
         if not 0 < level < 1:
             raise ValueError(f"level must be in (0, 1), got {level}")
         cached = getattr(self, "firth_tests_", None)
-        if cached is not None and cached.level == level and X is None:
+        if X is None and cached is not None and cached.level == level and (
+                cached.chi2 is not None or not tests):
             return cached
         if X is None and self._fit_rows is None:
             kept = "" if cached is None else f" (the file keeps them at level {cached.level:g})"
@@ -218,25 +207,36 @@ class FirthMixin:
             theta, pll = fit.theta, fit.penalised_log_likelihood
         reported = self._reported()
         natural = self._natural_index(reported)
-        cov = np.zeros((len(theta),) * 2)
-        free = np.flatnonzero(self._free())
-        cov[np.ix_(free, free)] = inverse_information(problem.information(theta))[0]
+        # the inverse Newton matrix: the Wald approximation the searches start from
+        cov = np.linalg.pinv(problem.evaluate(theta, 2)[2] * problem.total_weight,
+                             hermitian=True)
         r = len(natural)
-        chi2, lower, upper = (np.full(r, np.nan) for _ in range(3))
+        lower, upper = np.full(r, np.nan), np.full(r, np.nan)
+        keep = X is None and cached is not None and cached.level == level
         for row, j in enumerate(natural):
-            if j < 0:
-                continue
-            chi2[row] = lr_test(problem, theta, pll, j, cov[:, j]).statistic
-            lower[row] = profile_limit(problem, theta, pll, j, -1, level, cov[:, j])
-            upper[row] = profile_limit(problem, theta, pll, j, 1, level, cov[:, j])
-        slopes = np.zeros(len(theta), bool)
-        slopes[natural[reported.slope & (natural >= 0)]] = True
-        null = fit_firth(problem, np.where(slopes, 0.0, theta), 1e-10, 200, slopes)
-        tests = FirthTests(float(level), chi2, st.chi2.sf(chi2, 1), lower, upper,
-                           null.penalised_log_likelihood)
+            if j >= 0 and not keep:
+                lower[row] = profile_limit(problem, theta, pll, j, -1, level, cov[:, j])
+                upper[row] = profile_limit(problem, theta, pll, j, 1, level, cov[:, j])
+        if keep:
+            lower, upper = cached.lower, cached.upper
+        chi2 = p_value = null = None
+        if tests and X is None and cached is not None and cached.chi2 is not None:
+            chi2, p_value = cached.chi2, cached.p_value
+            null = cached.null_penalised_log_likelihood
+        elif tests:
+            chi2 = np.full(r, np.nan)
+            for row, j in enumerate(natural):
+                if j >= 0:
+                    chi2[row] = lr_test(problem, theta, pll, j, cov[:, j]).statistic
+            slopes = np.zeros(len(theta), bool)
+            slopes[natural[reported.slope & (natural >= 0)]] = True
+            null = fit_firth(problem, np.where(slopes, 0.0, theta), 1e-10, 200,
+                             slopes).penalised_log_likelihood
+            p_value = st.chi2.sf(chi2, 1)
+        result = FirthTests(float(level), chi2, p_value, lower, upper, null)
         if X is None:
-            self.firth_tests_ = tests
-        return tests
+            self.firth_tests_ = result
+        return result
 
     def conf_int(self, method: str = "profile", level: float = 0.95, cov_type="nonrobust"):
         """DataFrame (lower, upper) per reported parameter at ``level``: a Firth fit's
@@ -248,11 +248,11 @@ class FirthMixin:
                 raise ValueError("conf_int() here covers fits with penalty='firth'; for "
                                  "other fits use summary()'s Wald intervals")
             return parent(method=method, level=level)
-        table = self._firth_table(method, level, cov_type)
+        table = self._firth_table(method, level, cov_type, tests=False)
         return table[["ci_lower", "ci_upper"]].rename(
             columns={"ci_lower": "lower", "ci_upper": "upper"})
 
-    def _firth_table(self, method, level, cov_type) -> pd.DataFrame:
+    def _firth_table(self, method, level, cov_type, tests: bool = True) -> pd.DataFrame:
         if method not in ("profile", "wald"):
             raise ValueError(f"method must be 'profile' or 'wald', got {plain(method)!r}")
         reported = self._reported()
@@ -262,8 +262,10 @@ class FirthMixin:
         aliased = self._aliased_rows(reported)
         estimates[aliased] = np.nan
         if method == "profile":
-            tests = self.firth_tests(level)
-            chi2, p, lower, upper = tests.chi2, tests.p_value, tests.lower, tests.upper
+            found = self.firth_tests(level, tests=tests)
+            chi2, p, lower, upper = found.chi2, found.p_value, found.lower, found.upper
+            if chi2 is None:
+                chi2 = p = np.full(len(lower), np.nan)
         else:
             with np.errstate(divide="ignore", invalid="ignore"):
                 chi2 = (estimates / se) ** 2

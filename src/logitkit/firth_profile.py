@@ -8,10 +8,14 @@ objectives have; the refits are :func:`~logitkit.firth.fit_firth` with one param
 held fixed, warm-started, so that the penalty stays that of the full model (logistf's
 convention: I(theta) of every parameter, evaluated at the constrained estimate).
 
-The interval's ends are the exact crossings of the signed root r(b) = sign(b - b_hat)
-sqrt(2 (pll_hat - pll(b))) with +-sqrt(chi2_1(level)), found by secant steps on r (which
-is close to linear in b) kept inside a bracket once one is known; an end that r never
-reaches (the profile flattens) is infinite.
+The interval's ends are the exact crossings of the profile with pll_hat - chi2_1(level)/2.
+Each end is found first by Venzon and Moolgavkar's (1988) joint iteration: Newton steps on
+the system {d pll / d theta_k = 0 for k != j, pll(theta) = pll_hat - chi2/2}, the parameter
+j's step the root of the quadratic model along the conditional optimum (two passes an
+iteration, from the Wald end); should it fail, by secant steps on the signed root r(b) =
+sign(b - b_hat) sqrt(2 (pll_hat - pll(b))) of constrained refits (close to linear in b),
+kept inside a bracket once one is known; an end that r never reaches (the profile
+flattens) is infinite.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg as sla
 import scipy.stats as st
 
 from logitkit.firth import fit_firth
 
 # a constrained refit's tolerance (standardised gradient), and the signed root's
-_REFIT_TOL = 1e-10
+_REFIT_TOL = 1e-8
 _ROOT_TOL = 1e-9
 _MAX_ROOT_STEPS = 60
 # an end further than this many standard errors from the estimate counts as infinite
@@ -79,6 +84,52 @@ def profile_limit(problem, theta_hat, pll_hat: float, index: int, side: int,
     """The lower (``side`` = -1) or upper (+1) end of the profile penalised-likelihood
     interval of natural parameter ``index`` at ``level``: the b on that side with
     2 (pll_hat - pll(b)) = chi2_1(level); +-inf when the profile never gets there."""
+    end = _joint_limit(problem, theta_hat, pll_hat, index, side, level, cov_column)
+    if end is not None:
+        return end
+    return _nested_limit(problem, theta_hat, pll_hat, index, side, level, cov_column)
+
+
+def _joint_limit(problem, theta_hat, pll_hat, j, side, level, cov_column):
+    """Venzon and Moolgavkar's iteration for one end (None if it does not converge)."""
+    N = problem.total_weight
+    target = pll_hat - 0.5 * st.chi2.ppf(level, 1)
+    free = getattr(problem, "free", np.ones(problem.n_params, bool)).copy()
+    rest = free.copy()
+    rest[j] = False
+    se = float(np.sqrt(cov_column[j]))
+    theta = _along(theta_hat, j, theta_hat[j] + side * np.sqrt(st.chi2.ppf(level, 1)) * se,
+                   cov_column)
+    for _ in range(_MAX_ROOT_STEPS):
+        value, grad, hess = problem.evaluate(theta, 2)
+        if not np.isfinite(value):
+            return None
+        pll, g, A = -value * N, -grad * N, hess * N
+        A_rr = A[np.ix_(rest, rest)]
+        both = sla.cho_solve(sla.cho_factor(A_rr, lower=True),
+                             np.column_stack([g[rest], A[rest, j]]))
+        u, v = both[:, 0], both[:, 1]
+        s = A[j, j] - A[j, rest] @ v
+        k = g[j] - g[rest] @ v
+        D = pll - target + 0.5 * g[rest] @ u
+        crit = np.max(np.abs(g[rest]) / np.sqrt(np.diag(A_rr)), initial=0.0)
+        if abs(pll - target) <= _ROOT_TOL and crit <= _REFIT_TOL * np.sqrt(N):
+            return float(theta[j])
+        disc = k * k + 2 * s * D
+        if s <= 0 or disc < 0:
+            return None
+        step_j = (k + side * np.sqrt(disc)) / s
+        step = np.zeros_like(theta)
+        step[j] = step_j
+        step[rest] = u - v * step_j
+        if abs(theta[j] + step_j - theta_hat[j]) > _FAR * se:
+            return None
+        theta = theta + step
+    return None
+
+
+def _nested_limit(problem, theta_hat, pll_hat, index, side, level, cov_column):
+    """One end by secant steps on the signed root of constrained refits."""
     b_hat = float(theta_hat[index])
     se = float(np.sqrt(cov_column[index]))
     target = float(np.sqrt(st.chi2.ppf(level, 1)))
