@@ -102,23 +102,29 @@ class FirthObjective:
         total = ex.sum(axis=1) + np.exp(-top)
         return eta, ex / total[:, None], top + np.log(total)
 
-    def _gram(self, Xb, v) -> np.ndarray:
-        """Xa' diag(v) Xa (dc, dc), Xa = [Xb, 1] with the intercept; v >= 0 by a
-        symmetric rank-k update of sqrt(v) Xb (half a general product's work)."""
-        if np.all(v >= 0):
-            scaled = Xb * np.sqrt(v)[:, None]
-            top = blas.dsyrk(1.0, scaled, trans=1, lower=1)
-            top = top + np.tril(top, -1).T
+    def _gram(self, Xb, v, full: bool = False) -> np.ndarray:
+        """Xa' diag(v) Xa (dc, dc), Xa = [Xb, 1] with the intercept: its lower triangle
+        only (the rest 0) unless ``full``; v >= 0 by a symmetric rank-k update of
+        sqrt(v) Xb (half a general product's work)."""
+        ds = Xb.shape[1]
+        out = np.zeros((ds + 1, ds + 1)) if self.base.fit_intercept else None
+        if not full and np.all(v >= 0):  # (scaled.T is Fortran-ordered: no copy for BLAS)
+            top = blas.dsyrk(1.0, (Xb * np.sqrt(v)[:, None]).T, trans=0, lower=1)
         else:
             top = (Xb * v[:, None]).T @ Xb
-        if not self.base.fit_intercept:
+        if out is None:
             return top
-        ds = Xb.shape[1]
-        out = np.empty((ds + 1, ds + 1))
         out[:ds, :ds] = top
-        out[ds, :ds] = out[:ds, ds] = v @ Xb
+        out[ds, :ds] = v @ Xb
+        if full:
+            out[:ds, ds] = out[ds, :ds]
         out[ds, ds] = v.sum()
         return out
+
+    @staticmethod
+    def _symmetric(lower) -> np.ndarray:
+        """The symmetric matrix whose lower triangle is ``lower``'s."""
+        return np.tril(lower) + np.tril(lower, -1).T
 
     def _restricted(self, theta):
         W = np.asarray(theta, dtype=float)[: self.m * self.d1].reshape(self.m, self.d1)
@@ -142,12 +148,11 @@ class FirthObjective:
             probabilities[rows] = pi
             own = np.where(y > 0, eta[np.arange(len(y)), np.maximum(y, 1) - 1], 0.0)
             loglik += float(w @ (own - lse))
-            for k in range(m):
+            for k in range(m):  # lower triangle: diagonal blocks, and (j, k) for j > k
                 for j in range(k, m):
-                    block = self._gram(Xb, pi[:, k] * ((k == j) - pi[:, j]) * w)
-                    info[k * dc:(k + 1) * dc, j * dc:(j + 1) * dc] += block
-                    if j != k:
-                        info[j * dc:(j + 1) * dc, k * dc:(k + 1) * dc] += block.T
+                    block = self._gram(Xb, pi[:, k] * ((k == j) - pi[:, j]) * w, j != k)
+                    info[j * dc:(j + 1) * dc, k * dc:(k + 1) * dc] += block
+        info = self._symmetric(info)
         try:
             chol = sla.cholesky(info, lower=True)
             logdet = 2.0 * float(np.sum(np.log(np.diag(chol))))
@@ -207,7 +212,7 @@ class FirthObjective:
                 score[:, ds] += G.sum(axis=0)
         full = np.zeros((m, self.d1))
         full[:, self.cols] = score
-        result = (full.ravel(), hats, newton)
+        result = (full.ravel(), hats, self._symmetric(newton) if binary else newton)
         self._cache = (*cache[:6], result)
         return result
 
