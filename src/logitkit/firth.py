@@ -269,7 +269,8 @@ class FirthFit:
     report: SolverReport
 
 
-def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None) -> FirthFit:
+def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None,
+              decrement: float | None = None) -> FirthFit:
     """Maximise the penalised likelihood of ``problem`` (anything with ``evaluate``,
     ``n_params``, ``total_weight``, the mean scale of :class:`FirthObjective`) from
     natural ``start``, the parameters where ``fixed`` ((p,) bool) is True held at their
@@ -278,7 +279,10 @@ def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None
     Newton steps on the modified score with the problem's Newton matrix, at most MAX_STEP in
     any parameter (logistf's maxstep), halved while the penalised likelihood falls.
     Converged when every free gradient entry, standardised by the square root of its
-    information, is at most ``tol``: |g_j| / sqrt(I_jj / N) <= tol on the mean scale.
+    information, is at most ``tol``: |g_j| / sqrt(I_jj / N) <= tol on the mean scale; with
+    ``decrement``, also when the Newton decrement g' H^-1 g / 2 (on the sum scale: what a
+    full step would still add to the penalised log-likelihood) is at most ``decrement``,
+    the rule for refits whose only output is their maximum (a test statistic).
     Each iteration costs two passes over X (information, then score).
     """
     theta = np.array(start, dtype=float)
@@ -299,10 +303,13 @@ def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None
         if crit <= tol:
             converged = True
             break
+        step = -sla.cho_solve(sla.cho_factor(Hm, lower=True), g)
+        if decrement is not None and -0.5 * (g @ step) * problem.total_weight <= decrement:
+            converged = True
+            break
         if n_iter >= max_iter:
             break
         n_iter += 1
-        step = -sla.cho_solve(sla.cho_factor(Hm, lower=True), g)
         largest = float(np.max(np.abs(step)))
         if largest > MAX_STEP:
             step *= MAX_STEP / largest

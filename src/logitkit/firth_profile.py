@@ -31,6 +31,8 @@ from logitkit.firth import fit_firth
 # a constrained refit's tolerance (standardised gradient), and the signed root's
 _REFIT_TOL = 1e-8
 _ROOT_TOL = 1e-9
+# a refit's (or an end's) remaining Newton gain in the penalised log-likelihood
+_DECREMENT = 1e-11
 _MAX_ROOT_STEPS = 60
 # an end further than this many standard errors from the estimate counts as infinite
 _FAR = 1e4
@@ -56,7 +58,7 @@ def refit_fixed(problem, theta_hat, pll_hat: float, index: int, value: float,
     theta0[index] = value
     fixed = np.zeros(problem.n_params, bool)
     fixed[index] = True
-    fit = fit_firth(problem, theta0, _REFIT_TOL, max_iter, fixed)
+    fit = fit_firth(problem, theta0, _REFIT_TOL, max_iter, fixed, _DECREMENT)
     statistic = max(0.0, 2.0 * (pll_hat - fit.penalised_log_likelihood))
     return Profiled(float(value), fit.theta, statistic, fit.report.converged)
 
@@ -112,8 +114,10 @@ def _joint_limit(problem, theta_hat, pll_hat, j, side, level, cov_column):
         s = A[j, j] - A[j, rest] @ v
         k = g[j] - g[rest] @ v
         D = pll - target + 0.5 * g[rest] @ u
-        crit = np.max(np.abs(g[rest]) / np.sqrt(np.diag(A_rr)), initial=0.0)
-        if abs(pll - target) <= _ROOT_TOL and crit <= _REFIT_TOL * np.sqrt(N):
+        # converged when on the target and the nuisance parameters' remaining Newton
+        # gain g_r' A_rr^-1 g_r / 2 (what the profile lies above this point) is below
+        # _DECREMENT: the end is then within about _DECREMENT / |slope| of the exact one
+        if abs(pll - target) <= _ROOT_TOL and 0.5 * g[rest] @ u <= _DECREMENT:
             return float(theta[j])
         disc = k * k + 2 * s * D
         if s <= 0 or disc < 0:
