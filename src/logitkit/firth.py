@@ -46,6 +46,8 @@ from logitkit.solvers.report import SolverReport
 MAX_STEP = 5.0
 _MAX_HALVINGS = 40
 _BLOCK_BYTES = 8 * 2**20
+# the least relative error of the Newton matrix along a step that a secant correction fixes
+SECANT_SHARE = 0.01
 
 
 class FirthObjective:
@@ -259,6 +261,28 @@ class FirthObjective:
         return self.information_pass(theta)[3]
 
 
+def secant_corrected(A, step, change):
+    """A (p, p), an approximation of minus the Hessian, corrected by a symmetric rank-one
+    term so that it maps the last ``step`` to the observed gradient ``change`` (minus the
+    gradient's change along it): the curvature that the Newton matrix misses along the
+    path, which the iterations follow. Unchanged when A already maps the step to within
+    SECANT_SHARE of the change (then rounding would dominate the correction), when the
+    correction would be ill-posed, or would make A indefinite."""
+    predicted = A @ step
+    residual = change - predicted
+    scale = residual @ step
+    size = np.linalg.norm(residual)
+    if not (np.isfinite(size) and size > SECANT_SHARE * np.linalg.norm(predicted)
+            and abs(scale) > 1e-8 * size * np.linalg.norm(step)):
+        return A
+    corrected = A + np.outer(residual, residual) / scale
+    try:
+        np.linalg.cholesky(corrected)
+    except np.linalg.LinAlgError:
+        return A
+    return corrected
+
+
 @dataclass(frozen=True)
 class FirthFit:
     """A (possibly constrained) maximiser: natural ``theta``, penalised log-likelihood,
@@ -270,13 +294,15 @@ class FirthFit:
 
 
 def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None,
-              decrement: float | None = None) -> FirthFit:
+              decrement: float | None = None, secant: bool = False) -> FirthFit:
     """Maximise the penalised likelihood of ``problem`` (anything with ``evaluate``,
     ``n_params``, ``total_weight``, the mean scale of :class:`FirthObjective`) from
     natural ``start``, the parameters where ``fixed`` ((p,) bool) is True held at their
     values in ``start``.
 
-    Newton steps on the modified score with the problem's Newton matrix, at most MAX_STEP in
+    Newton steps on the modified score with the problem's Newton matrix (``secant``: after
+    the first step corrected by :func:`secant_corrected` along the last step, for refits
+    that start near their optimum), at most MAX_STEP in
     any parameter (logistf's maxstep), halved while the penalised likelihood falls.
     Converged when every free gradient entry, standardised by the square root of its
     information, is at most ``tol``: |g_j| / sqrt(I_jj / N) <= tol on the mean scale; with
@@ -296,9 +322,13 @@ def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None
                          "class needs rows with positive weight, and the columns must not be "
                          "collinear")
     converged, n_iter, crit = False, 0, np.inf
+    previous = None
     while True:
         g = grad[move]
         Hm = hess[np.ix_(move, move)]
+        if previous is not None and secant:  # the curvature the Newton matrix misses
+            Hm = secant_corrected(Hm, theta[move] - previous[0], g - previous[1])
+        previous = (theta[move], g)
         crit = float(np.max(np.abs(g) / np.sqrt(np.diag(Hm)), initial=0.0))
         if crit <= tol:
             converged = True

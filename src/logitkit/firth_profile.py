@@ -26,7 +26,7 @@ import numpy as np
 import scipy.linalg as sla
 import scipy.stats as st
 
-from logitkit.firth import fit_firth
+from logitkit.firth import fit_firth, secant_corrected
 
 # a constrained refit's tolerance (standardised gradient), and the signed root's
 _REFIT_TOL = 1e-8
@@ -58,7 +58,7 @@ def refit_fixed(problem, theta_hat, pll_hat: float, index: int, value: float,
     theta0[index] = value
     fixed = np.zeros(problem.n_params, bool)
     fixed[index] = True
-    fit = fit_firth(problem, theta0, _REFIT_TOL, max_iter, fixed, _DECREMENT)
+    fit = fit_firth(problem, theta0, _REFIT_TOL, max_iter, fixed, _DECREMENT, secant=True)
     statistic = max(0.0, 2.0 * (pll_hat - fit.penalised_log_likelihood))
     return Profiled(float(value), fit.theta, statistic, fit.report.converged)
 
@@ -102,11 +102,15 @@ def _joint_limit(problem, theta_hat, pll_hat, j, side, level, cov_column):
     se = float(np.sqrt(cov_column[j]))
     theta = _along(theta_hat, j, theta_hat[j] + side * np.sqrt(st.chi2.ppf(level, 1)) * se,
                    cov_column)
+    previous = None
     for _ in range(_MAX_ROOT_STEPS):
         value, grad, hess = problem.evaluate(theta, 2)
         if not np.isfinite(value):
             return None
         pll, g, A = -value * N, -grad * N, hess * N
+        if previous is not None:
+            A = secant_corrected(A, theta - previous[0], previous[1] - g)
+        previous = (theta, g)
         A_rr = A[np.ix_(rest, rest)]
         both = sla.cho_solve(sla.cho_factor(A_rr, lower=True),
                              np.column_stack([g[rest], A[rest, j]]))
