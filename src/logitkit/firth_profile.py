@@ -31,8 +31,14 @@ from logitkit.firth import fit_firth, secant_corrected
 # a constrained refit's tolerance (standardised gradient), and the signed root's
 _REFIT_TOL = 1e-8
 _ROOT_TOL = 1e-9
-# a refit's (or an end's) remaining Newton gain in the penalised log-likelihood
+# an end's remaining Newton gain in the penalised log-likelihood; a test's refit stops
+# at a gain of _TEST_DECREMENT and adds it (its statistic is then within ~2e-10)
 _DECREMENT = 1e-11
+_TEST_DECREMENT = 1e-9
+# an end's last step, in standard errors (and the penalised log-likelihood's distance
+# to its target), small enough to be taken without evaluating where it lands: the
+# iterations contract the error by 0.1 or less a step, so the end is then within 1e-8 se
+_LAST_STEP = 1e-7
 _MAX_ROOT_STEPS = 60
 # an end further than this many standard errors from the estimate counts as infinite
 _FAR = 1e4
@@ -58,7 +64,8 @@ def refit_fixed(problem, theta_hat, pll_hat: float, index: int, value: float,
     theta0[index] = value
     fixed = np.zeros(problem.n_params, bool)
     fixed[index] = True
-    fit = fit_firth(problem, theta0, _REFIT_TOL, max_iter, fixed, _DECREMENT, secant=True)
+    fit = fit_firth(problem, theta0, _REFIT_TOL, max_iter, fixed, _TEST_DECREMENT,
+                    secant=True)
     statistic = max(0.0, 2.0 * (pll_hat - fit.penalised_log_likelihood))
     return Profiled(float(value), fit.theta, statistic, fit.report.converged)
 
@@ -132,6 +139,9 @@ def _joint_limit(problem, theta_hat, pll_hat, j, side, level, cov_column):
         step[rest] = u - v * step_j
         if abs(theta[j] + step_j - theta_hat[j]) > _FAR * se:
             return None
+        if abs(step_j) <= _LAST_STEP * se and abs(pll - target) <= _LAST_STEP:
+            # the step lands within about (rate x step) of the end: take it unevaluated
+            return float(theta[j] + step_j)
         theta = theta + step
     return None
 
