@@ -238,16 +238,20 @@ class FirthMixin:
             self.firth_tests_ = result
         return result
 
-    def conf_int(self, method: str = "profile", level: float = 0.95, cov_type="nonrobust"):
+    def conf_int(self, method: str = "profile", level: float = 0.95, cov_type="nonrobust",
+                 **kwargs):
         """DataFrame (lower, upper) per reported parameter at ``level``: a Firth fit's
         profile penalised-likelihood intervals (``method="profile"``, logistf's) or Wald
-        ones (``method="wald"``, with ``cov_type`` "nonrobust" or "fisher")."""
+        ones (``method="wald"``, with ``cov_type`` "nonrobust" or "fisher"). Other fits:
+        the next class's ``conf_int`` (the generic profile machinery's), if any."""
         if not self._is_firth():
             parent = getattr(super(), "conf_int", None)
             if parent is None:
                 raise ValueError("conf_int() here covers fits with penalty='firth'; for "
                                  "other fits use summary()'s Wald intervals")
-            return parent(method=method, level=level)
+            return parent(method=method, level=level, **kwargs)
+        if kwargs:
+            raise TypeError(f"conf_int() of a Firth fit got unexpected arguments {sorted(kwargs)}")
         table = self._firth_table(method, level, cov_type, tests=False)
         return table[["ci_lower", "ci_upper"]].rename(
             columns={"ci_lower": "lower", "ci_upper": "upper"})
@@ -284,14 +288,16 @@ class FirthMixin:
         return table
 
     def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust", base_class=None,
-                *, method=None):
+                *, method=None, **kwargs):
         """The usual summary; for a Firth fit logistf's: penalised LR chi2 and p-values and
         profile penalised-likelihood intervals (``method="profile"``, the default) or
         Wald ones (``method="wald"``), (1 - alpha) intervals."""
         if not self._is_firth():
             if method is not None:
                 raise ValueError("method applies to fits with penalty='firth'")
-            return super().summary(alpha, cov_type, base_class)
+            return super().summary(alpha, cov_type, base_class, **kwargs)
+        if kwargs:
+            raise TypeError(f"summary() of a Firth fit got unexpected arguments {sorted(kwargs)}")
         check_is_fitted(self)
         if base_class is not None and base_class != self.classes_[0]:
             raise ValueError("a Firth fit's summary reports contrasts against classes_[0]")
