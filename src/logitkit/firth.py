@@ -156,7 +156,9 @@ class FirthObjective:
                     info[j * dc:(j + 1) * dc, k * dc:(k + 1) * dc] += block
         info = self._symmetric(info)
         try:
-            chol = sla.cholesky(info, lower=True)
+            if not np.all(np.isfinite(info)):
+                raise np.linalg.LinAlgError("non-finite information")
+            chol = sla.cholesky(info, lower=True, check_finite=False)
             logdet = 2.0 * float(np.sum(np.log(np.diag(chol))))
         except np.linalg.LinAlgError:
             chol, logdet = None, -np.inf
@@ -178,7 +180,8 @@ class FirthObjective:
         self.reads.rows += self.base.n
         m, dc = self.m, int(self.cols.sum())
         ds = dc - int(self.base.fit_intercept)
-        inverse = sla.solve_triangular(chol, np.eye(m * dc), lower=True)  # L^-1
+        inverse = sla.solve_triangular(chol, np.eye(m * dc), lower=True,  # L^-1
+                                       check_finite=False)
         score = np.zeros((m, dc))
         binary = m == 1
         hats = np.empty(self.base.n) if binary else None
@@ -238,6 +241,8 @@ class FirthObjective:
         score, _, newton = self.score_pass(theta)
         if order == 1:
             return value, -score / N, None
+        if self.free.all():
+            return value, -score / N, newton / N
         hess = np.eye(self.n_params)
         index = np.flatnonzero(self.free)
         hess[np.ix_(index, index)] = newton / N
@@ -334,7 +339,7 @@ def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None
         if crit <= tol:
             converged = True
             break
-        step = -sla.cho_solve(sla.cho_factor(Hm, lower=True), g)
+        step = -sla.cho_solve(sla.cho_factor(Hm, lower=True), g, check_finite=False)
         gain = -0.5 * (g @ step) * problem.total_weight
         if decrement is not None and gain <= decrement:
             converged = True

@@ -119,7 +119,7 @@ def _joint_limit(problem, theta_hat, pll_hat, j, side, level, cov_column):
             A = secant_corrected(A, theta - previous[0], previous[1] - g)
         previous = (theta, g)
         A_rr = A[np.ix_(rest, rest)]
-        both = sla.cho_solve(sla.cho_factor(A_rr, lower=True),
+        both = sla.cho_solve(sla.cho_factor(A_rr, lower=True, check_finite=False),
                              np.column_stack([g[rest], A[rest, j]]))
         u, v = both[:, 0], both[:, 1]
         s = A[j, j] - A[j, rest] @ v
