@@ -262,3 +262,20 @@ def test_unsupported_settings_are_refused(make, message):
     X, y = sex2()
     with pytest.raises(ValueError, match=message):
         make().fit(X, y)
+
+
+def test_multinomial_profile_ends_are_crossings():
+    """At each end of a multinomial fit's profile interval, a refit with that parameter
+    held there falls short of the maximum by chi2_1(level) / 2."""
+    from logitkit.firth_profile import refit_fixed
+
+    X, y, counts = hepatitis()
+    fit = lk.LogisticRegression(penalty="firth").fit(X, y, sample_weight=counts)
+    tests = fit.firth_tests(0.9, tests=False)
+    problem = fit.firth_objective()
+    natural = fit._natural_index(fit._reported())
+    theta, pll = fit.result_.params, fit.firth_.penalised_log_likelihood
+    for row in (1, 6):  # (C, group) and (nonABC, time)
+        for end in (tests.lower[row], tests.upper[row]):
+            point = refit_fixed(problem, theta, pll, natural[row], end)
+            assert point.statistic == pytest.approx(st.chi2.ppf(0.9, 1), abs=1e-8)

@@ -337,7 +337,7 @@ def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None
         previous = (theta[move], g)
         crit = float(np.max(np.abs(g) / np.sqrt(np.diag(Hm)), initial=0.0))
         if crit <= tol:
-            converged = True
+            converged, gain = True, 0.0
             break
         step = -sla.cho_solve(sla.cho_factor(Hm, lower=True), g, check_finite=False)
         gain = -0.5 * (g @ step) * problem.total_weight

@@ -37,8 +37,9 @@ _DECREMENT = 1e-11
 _TEST_DECREMENT = 1e-9
 # an end's last step, in standard errors (and the penalised log-likelihood's distance
 # to its target), small enough to be taken without evaluating where it lands: the
-# iterations contract the error by 0.1 or less a step, so the end is then within 1e-8 se
-_LAST_STEP = 1e-7
+# iterations contract the error by 0.1 or less a step, so the end is then within about
+# 1e-9 of the target in the penalised log-likelihood
+_LAST_STEP = 1e-8
 _MAX_ROOT_STEPS = 60
 # an end further than this many standard errors from the estimate counts as infinite
 _FAR = 1e4
