@@ -279,3 +279,18 @@ def test_multinomial_profile_ends_are_crossings():
         for end in (tests.lower[row], tests.upper[row]):
             point = refit_fixed(problem, theta, pll, natural[row], end)
             assert point.statistic == pytest.approx(st.chi2.ppf(0.9, 1), abs=1e-8)
+
+
+def test_secant_fallback_finds_the_same_ends(sex2_fit):
+    """The fallback root-finder (secant steps on constrained refits) agrees with the
+    Venzon-Moolgavkar iteration."""
+    from logitkit.firth_profile import _joint_limit, _nested_limit
+
+    problem = sex2_fit.firth_objective()
+    theta, pll = sex2_fit.result_.params, sex2_fit.firth_.penalised_log_likelihood
+    cov = np.linalg.inv(problem.evaluate(theta, 2)[2] * problem.total_weight)
+    for j in (0, 5):  # age, dia (the skewed profile)
+        for side in (-1, 1):
+            joint = _joint_limit(problem, theta, pll, j, side, 0.95, cov[:, j])
+            nested = _nested_limit(problem, theta, pll, j, side, 0.95, cov[:, j])
+            assert nested == pytest.approx(joint, abs=1e-8)
