@@ -97,10 +97,12 @@ class ChecksMixin:
             raise ValueError("influence() is defined for binary fits (hat values of one "
                              "linear predictor, as R's glm); this model has "
                              f"{len(self.classes_)} classes")
-        if self.alpha != 0:
+        if self.alpha != 0 or getattr(self, "penalty", None) is not None:
+            penalty = (f"alpha={plain(self.alpha)!r}" if self.alpha != 0
+                       else f"penalty={plain(self.penalty)!r}")
             raise ValueError(f"influence() measures the maximum-likelihood fit; this fit "
-                             f"is penalised (alpha={plain(self.alpha)!r}): refit with "
-                             "alpha=0")
+                             f"is penalised ({penalty}): refit with alpha=0 and "
+                             "penalty=None")
         if dfbetas not in DFBETAS:
             raise ValueError(f"dfbetas must be one of {DFBETAS}, got {plain(dfbetas)!r}")
         rows, index = self._check_rows(X, y, sample_weight, offset)

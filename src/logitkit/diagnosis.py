@@ -74,8 +74,8 @@ class DiagnosisMixin:
                 warnings.warn(
                     "Fitted probabilities of 0 or 1 occurred: the classes may be separated, "
                     "in which case the maximum-likelihood estimate does not exist. The exact "
-                    f"check (a linear program) {skipped}; fit with alpha > 0 if the "
-                    "coefficients are implausibly large.",
+                    f"check (a linear program) {skipped}; if the coefficients are "
+                    f"implausibly large, fit {self._finite_remedy()}.",
                     PerfectSeparationWarning,
                     stacklevel=3,
                 )
@@ -88,7 +88,7 @@ class DiagnosisMixin:
             warnings.warn(
                 f"The classes are {kind} separated {by}: the maximum-likelihood estimate does "
                 "not exist, and the coefficients are finite only because the solver stopped. "
-                "Fit with alpha > 0 (a ridge penalty) for finite, meaningful estimates.",
+                f"Fit {self._finite_remedy()} for finite, meaningful estimates.",
                 PerfectSeparationWarning,
                 stacklevel=3,
             )
@@ -106,6 +106,17 @@ class DiagnosisMixin:
         if Xd is not None:
             objective.reads.rows = read
         return report
+
+    def _finite_remedy(self) -> str:
+        """What to fit instead of a separated ML fit: Firth's penalty where it is
+        implemented (binary logit and multinomial), else a ridge penalty."""
+        firth = (getattr(self, "link", "logit") == "logit"
+                 and not getattr(self, "_ordered_classes", False))
+        if firth:
+            return ('with penalty="firth" (Firth\'s bias-reduced estimates, with profile '
+                    'penalised-likelihood intervals; docs/firth.md) or alpha > 0 (a ridge '
+                    'penalty)')
+        return "with alpha > 0 (a ridge penalty)"
 
     def _max_observed_proba(self, Xd, codes, weights, objective=None, params=None) -> float:
         """Largest fitted probability of a row's own class (rows with weight > 0): the

@@ -40,6 +40,7 @@ from logitkit.exceptions import (
     AliasedColumnsWarning,
 )
 from logitkit.families import LINKS, Multinomial, Ordinal, binary_family
+from logitkit.firth_estimator import FirthMixin
 from logitkit.fitted_rows import FitRows, FitRowsMixin
 from logitkit.fitting import fit_objective
 from logitkit.inference import collect
@@ -82,9 +83,9 @@ def _set_params(estimator, values: dict) -> None:
             setattr(estimator, name, value)
 
 
-class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, FitRowsMixin,
-                 ConfIntMixin, ChecksMixin, MarginsMixin, LinkOffsetMixin, ClassifierMixin,
-                 BaseEstimator):
+class _LogitBase(FirthMixin, InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin,
+                 FitRowsMixin, ConfIntMixin, ChecksMixin, MarginsMixin, LinkOffsetMixin,
+                 ClassifierMixin, BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------
@@ -157,6 +158,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
         """
         self._check_params()
         self.__dict__.pop("formula_", None)  # (set by logitkit.formulas after its fit)
+        if getattr(self, "penalty", None) is not None:  # Firth's (logitkit.firth_estimator)
+            return self._fit_firth(X, y, sample_weight, clusters, offset)
         if is_dask(X):
             from logitkit.dask.estimator import dask_objective
 
@@ -312,6 +315,8 @@ class _LogitBase(InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin, Fi
         from logitkit.io import save_model
 
         check_is_fitted(self)
+        if self._is_firth() and self._fit_rows is not None:  # logistf keeps them too
+            self.firth_tests()
         save_model(self, path)
 
     def score(self, X, y, sample_weight=None, offset=None):
@@ -362,7 +367,8 @@ class LogisticRegression(_LogitBase):
     centred); ``coef_[k] - coef_[0]`` is the baseline-category form that R and Stata report.
     penalty_groups: multinomial L1 only: "none" (each coefficient on its own) or
     "grouped" (a feature's K coefficients enter or leave together, glmnet's
-    ``type.multinomial="grouped"``).
+    ``type.multinomial="grouped"``). penalty: None, or "firth" for Firth's bias-reduced
+    fit (Jeffreys penalty; binary and multinomial; docs/firth.md).
 
     link: binary fits only: "logit" (default), "probit" or "cloglog": P(y = classes_[1]) =
     F(eta), F the link's CDF (the ordinal model's links); an error for more than 2 classes.
@@ -394,7 +400,7 @@ class LogisticRegression(_LogitBase):
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
-                 inference=True, penalty_factor=None, penalty_groups="none"):
+                 inference=True, penalty_factor=None, penalty_groups="none", penalty=None):
         _set_params(self, locals())
 
     def _check_params(self):
@@ -531,7 +537,7 @@ class OrdinalLogisticRegression(_LogitBase):
     The order of the classes is a pandas Categorical's category order, else sorted.
     ``coef_`` has shape (d,), ``thresholds_`` (K-1,), increasing. No intercept: the
     cut points absorb it. Penalised as LogisticRegression (the slopes only; solver
-    "prox-newton" for alpha > 0 and l1_ratio > 0).
+    "prox-newton" for alpha > 0 and l1_ratio > 0); penalty="firth" is refused (docs/firth.md).
     """
 
     def __init__(self, link="logit", alpha=0.0, l1_ratio=0.0, class_weight=None,
@@ -541,7 +547,7 @@ class OrdinalLogisticRegression(_LogitBase):
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
-                 inference=True, penalty_factor=None):
+                 inference=True, penalty_factor=None, penalty=None):
         _set_params(self, locals())
 
     _ordered_classes = True

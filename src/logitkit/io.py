@@ -52,6 +52,7 @@ from logitkit.estimators import LogisticRegression, OrdinalLogisticRegression
 from logitkit.exceptions import ModelFileError
 from logitkit.families import LINKS
 from logitkit.families.binary_link import INFORMATION
+from logitkit.firth_estimator import FirthReport, FirthTests
 from logitkit.fitting import FitResult
 from logitkit.formula_spec import FormulaSpec
 from logitkit.inference import InferenceData
@@ -70,7 +71,7 @@ _KEYS = {"format", "format_version", "logitkit_version", "estimator", "params", 
 _ESTIMATORS = {cls.__name__: cls for cls in (LogisticRegression, OrdinalLogisticRegression)}
 _DATACLASSES = {cls.__name__: cls for cls in (FitResult, SolverReport, InferenceData,
                                               SeparationReport, DesignEncoder, ColumnEncoding,
-                                              FormulaSpec)}
+                                              FormulaSpec, FirthReport, FirthTests)}
 _ARRAY_KINDS = "biuf"  # numeric arrays: arrays.npz
 _LABEL_KINDS = "UO"  # label arrays: element by element in metadata.json
 _SCALAR_KINDS = "biufU"

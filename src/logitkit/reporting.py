@@ -251,7 +251,8 @@ class StatisticsMixin:
                                   "odds_ratio_ci_lower", "odds_ratio_ci_upper"]] = np.nan
             notes.append("The maximum-likelihood estimate does not exist (separation): "
                          "rows marked (separated) diverge, and the other rows' standard "
-                         "errors are unreliable. Fit with alpha > 0 for finite estimates.")
+                         f"errors are unreliable. Fit {self._finite_remedy()} for finite "
+                         "estimates.")
         if aliased.any():
             notes.append(f"Aliased columns {self.aliased_} are linear combinations of the "
                          "columns before them and were left out of the fit: rows marked "

@@ -30,7 +30,7 @@ _CELL = 11  # minimal width of a number column (gap included)
 _GAP = 2  # least number of spaces before each number column
 _LARGE = 1e6  # from here on, numbers print in scientific form
 _TEXT_COLUMNS = ("coef", "std_err", "z", "p_value", "ci_lower", "ci_upper")
-_DECIMALS = {"coef": 4, "std_err": 4, "z": 3, "ci_lower": 4, "ci_upper": 4}
+_DECIMALS = {"coef": 4, "std_err": 4, "z": 3, "chi2": 3, "ci_lower": 4, "ci_upper": 4}
 
 
 def _number(value, decimals: int) -> str:
@@ -108,7 +108,9 @@ class Summary:
     parameter (a two-level (class, term) index for multinomial fits), the columns of
     ``_TEXT_COLUMNS`` and an optional ``note`` column (a non-empty note prints as
     ``(note)`` after the row); notes: lines printed below; estimate_label: the heading
-    of the ``coef`` column in the text (e.g. "dy/dx" for marginal effects)."""
+    of the ``coef`` column in the text (e.g. "dy/dx" for marginal effects). columns:
+    ((column, label), ...) printed instead of the default six (e.g. a Firth fit's chi2
+    for z)."""
 
     title: str
     header: tuple
@@ -116,6 +118,15 @@ class Summary:
     notes: tuple = ()
     level: float = 0.95
     estimate_label: str = "coef"
+    columns: tuple = ()
+
+    def _columns(self) -> tuple:
+        """((column, label), ...) of the text table."""
+        if self.columns:
+            return self.columns
+        lo, hi = (1 - self.level) / 2, (1 + self.level) / 2
+        labels = [self.estimate_label, "std err", "z", "P>|z|", f"[{lo:.3g}", f"{hi:.3g}]"]
+        return tuple(zip(_TEXT_COLUMNS, labels, strict=True))
 
     def __post_init__(self):
         for item in self.header:
@@ -154,13 +165,12 @@ class Summary:
         """[(block heading or None, [(name, cells, note), ...]), ...] as text."""
         width = _name_width(self._terms())
         return [(heading, [(_shorten(term, width),
-                            [_cell(c, row[c]) for c in _TEXT_COLUMNS],
+                            [_cell(c, row[c]) for c, _ in self._columns()],
                             _note(row)) for term, row in block.iterrows()])
                 for heading, block in self._blocks()]
 
     def _table_lines(self) -> list[str]:
-        lo, hi = (1 - self.level) / 2, (1 + self.level) / 2
-        labels = [self.estimate_label, "std err", "z", "P>|z|", f"[{lo:.3g}", f"{hi:.3g}]"]
+        labels = [label for _, label in self._columns()]
         blocks = self._rows()
         rows = [row for _, block in blocks for row in block]
         name_width = max([len(name) for name, _, _ in rows] + [12])

@@ -1,0 +1,296 @@
+"""penalty="firth": published logistf and brglm2 results, firthmodels on random problems,
+weights, model files and the errors for what is not supported (tests/reference/README.md
+gives the sources of the data and numbers)."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.stats as st
+
+import logitkit as lk
+from logitkit.exceptions import AliasedColumnsWarning, PerfectSeparationWarning
+from logitkit.families import Multinomial
+from logitkit.firth import FirthObjective
+from logitkit.objective import Objective
+
+REF = Path(__file__).parent / "reference"
+SEX2_TERMS = ["Intercept", "age", "oc", "vic", "vicl", "vis", "dia"]
+
+
+def sex2():
+    d = pd.read_csv(REF / "sex2.csv")
+    return d[SEX2_TERMS[1:]], d["case"]
+
+
+@pytest.fixture(scope="module")
+def sex2_fit():
+    X, y = sex2()
+    return lk.LogisticRegression(penalty="firth").fit(X, y)
+
+
+def test_sex2_matches_logistf_summary_alpha_01(sex2_fit):
+    """summary(logistf(case ~ age + oc + vic + vicl + vis + dia, data = sex2, alpha = 0.1))
+    as printed in TalhoukLab/biostatUtil's logistfPrint example (tests/reference/README.md)."""
+    table = sex2_fit.summary(alpha=0.1).table.loc[SEX2_TERMS]
+    coef = [0.12025405, -1.10598131, -0.06881673, 2.26887464, -2.11140817, -0.78831694,
+            3.09601166]
+    se = [0.4763429, 0.4149021, 0.4344026, 0.5384872, 0.5320395, 0.4089620, 1.5052197]
+    lower = [-0.6673577, -1.8277045, -0.7986318, 1.4248338, -3.0613215, -1.4743338, 1.0835108]
+    upper = [0.9177303, -0.4328451, 0.6507581, 3.2325326, -1.2704704, -0.1137542, 6.8752016]
+    chi2 = [0.06286298, 7.50773092, 0.02467044, 22.93139022, 19.10407252, 3.69740975,
+            7.89693139]
+    p = [8.020268e-01, 6.143472e-03, 8.751911e-01, 1.678877e-06, 1.237805e-05, 5.449701e-02,
+         4.951873e-03]
+    # logistf stops at xconv = lconv = 1e-5, so its 8th decimal of coef is not converged
+    # (ours is: 3e-8 apart), and it takes the SEs from the step before its last
+    # (dia: 1.4e-6 apart); the profile limits, chi2 and p agree to every printed digit
+    np.testing.assert_allclose(table["coef"], coef, atol=5e-8)
+    np.testing.assert_allclose(table["std_err"], se, rtol=1e-6)
+    np.testing.assert_allclose(table["ci_lower"], lower, atol=5e-8)
+    np.testing.assert_allclose(table["ci_upper"], upper, atol=5e-8)
+    np.testing.assert_allclose(table["chi2"], chi2, atol=5e-9)
+    np.testing.assert_allclose(table["p_value"], p, rtol=5e-7)
+    header = sex2_fit.summary(alpha=0.1).header_values()
+    assert header["lr_chi2"] == pytest.approx(49.09064, abs=5e-6)
+    assert header["lr_pvalue"] == pytest.approx(7.15089e-09, rel=1e-5)
+    # logistf's printed "Wald test = 31.96835 on 6 df" is b' V^-1 b over every
+    # coefficient, the intercept included; the summary's tests the slopes
+    b = table["coef"].to_numpy()
+    V = sex2_fit.covariance().loc[SEX2_TERMS, SEX2_TERMS].to_numpy()
+    assert b @ np.linalg.solve(V, b) == pytest.approx(31.96835, abs=2e-5)
+
+
+def test_sex2_matches_logistf_95_intervals(sex2_fit):
+    """95% profile penalised-likelihood limits from logistf (jzluo/firthlogist's tests)."""
+    ci = sex2_fit.conf_int().loc[SEX2_TERMS[1:] + ["Intercept"]]
+    expected = np.array([[-1.9737884, -0.30742514], [-0.9414363, 0.78920202],
+                         [1.2730216, 3.43543273], [-3.2608611, -1.11773495],
+                         [-1.6080879, 0.01518468], [0.7745682, 8.03029352],
+                         [-0.8185591, 1.07315122]])
+    np.testing.assert_allclose(ci.to_numpy(), expected, atol=5e-8)
+
+
+def test_endometrial_matches_brglm2():
+    """brglm2's README: glm(HG ~ NV + PI + EH, binomial, method = "brglm_fit") (mean bias
+    reduction, which for the logit link is Firth's), estimates and Fisher SEs."""
+    d = pd.read_csv(REF / "endometrial.csv")
+    fit = lk.LogisticRegression(penalty="firth").fit(d[["NV", "PI", "EH"]], d["HG"])
+    table = fit.summary(method="wald", cov_type="fisher").table
+    np.testing.assert_allclose(table["coef"], [3.77456, 2.92927, -0.03475, -2.60416], atol=5e-6)
+    np.testing.assert_allclose(table["std_err"], [1.48869, 1.55076, 0.03958, 0.77602],
+                               atol=5e-6)
+    # brglm2 stops at epsilon = 1e-6: its z of PI is 2e-6 from the optimum's (p: 6e-7)
+    np.testing.assert_allclose(table["p_value"], [0.011229, 0.058902, 0.379915, 0.000791],
+                               atol=1e-6)
+
+
+def hepatitis():
+    h = pd.read_csv(REF / "hepatitis.csv")
+    kind = (1 - h.HCV * h.nonABC + h.HCV + 2 * h.nonABC).astype(int)
+    y = pd.Categorical(kind.map({1: "noDisease", 2: "C", 3: "nonABC"}),
+                       categories=["noDisease", "C", "nonABC"])
+    X = pd.DataFrame({"group": (h.group == "withhold").astype(float),
+                      "time": (h.time == "post").astype(float)})
+    X["group:time"] = X.group * X.time
+    return X, y, h["counts"].to_numpy()
+
+
+def test_hepatitis_multinomial_matches_bull_et_al_table_3():
+    """brmultinom(type ~ group * time, weights = counts) reproduces Bull et al. (2002)
+    Table 3 to its two decimals (brglm2's inst/tinytest/test-multinom.R)."""
+    X, y, counts = hepatitis()
+    fit = lk.LogisticRegression(penalty="firth").fit(X, y, sample_weight=counts)
+    coef = fit.summary(method="wald").table["coef"]
+    terms = ["group", "time", "group:time"]
+    np.testing.assert_allclose(coef.loc["C"].loc[terms], [-2.43, -1.57, 1.96], atol=0.005)
+    np.testing.assert_allclose(coef.loc["nonABC"].loc[terms], [-0.36, -0.38, 0.26], atol=0.005)
+
+
+def test_weights_equal_repeated_rows():
+    X, y, counts = hepatitis()
+    weighted = lk.LogisticRegression(penalty="firth").fit(X, y, sample_weight=counts)
+    repeat = np.repeat(np.arange(len(counts)), counts.astype(int))
+    repeated = lk.LogisticRegression(penalty="firth").fit(X.iloc[repeat], y[repeat])
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, atol=1e-9)
+    a, b = weighted.summary().table, repeated.summary().table
+    for column in ("std_err", "chi2", "ci_lower", "ci_upper"):
+        np.testing.assert_allclose(a[column], b[column], rtol=1e-7, atol=1e-9)
+    Xs, ys = sex2()
+    w = np.random.default_rng(0).integers(1, 4, len(ys))
+    binary = lk.LogisticRegression(penalty="firth").fit(Xs, ys, sample_weight=w)
+    rows = np.repeat(np.arange(len(w)), w)
+    copies = lk.LogisticRegression(penalty="firth").fit(Xs.iloc[rows], ys.iloc[rows])
+    np.testing.assert_allclose(binary.summary().table[["coef", "std_err", "ci_lower"]],
+                               copies.summary().table[["coef", "std_err", "ci_lower"]],
+                               rtol=1e-7, atol=1e-9)
+
+
+def test_multinomial_penalty_is_half_log_det_fisher_information():
+    """The multinomial objective against a direct computation of log L + 1/2 log det I
+    (I = sum_i w_i kron(V_i, x_i x_i')), and its gradient against finite differences."""
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((60, 2))
+    y = rng.integers(0, 3, 60)
+    w = rng.integers(1, 3, 60).astype(float)
+    problem = FirthObjective(Objective(Multinomial(), X, y, w, 3, True))
+    theta = rng.normal(0, 0.3, problem.n_params)
+    W = theta.reshape(2, 3)
+    Xa = np.column_stack([X, np.ones(60)])
+    logits = np.column_stack([np.zeros(60), Xa @ W.T])
+    log_p = logits - np.logaddexp.reduce(logits, axis=1, keepdims=True)
+    pi = np.exp(log_p[:, 1:])
+    info = sum(wi * np.kron(np.diag(p) - np.outer(p, p), np.outer(x, x))
+               for wi, p, x in zip(w, pi, Xa, strict=True))
+    direct = w @ log_p[np.arange(60), y] + 0.5 * np.linalg.slogdet(info)[1]
+    value, grad, _ = problem.evaluate(theta, 1)
+    assert -value * problem.total_weight == pytest.approx(direct, rel=1e-12)
+    steps = np.eye(problem.n_params) * 1e-6
+    numeric = [(problem.evaluate(theta + e, 0)[0] - problem.evaluate(theta - e, 0)[0]) / 2e-6
+               for e in steps]
+    np.testing.assert_allclose(grad, numeric, atol=1e-8)
+
+
+def random_problem(seed, n, d):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, d))
+    beta = rng.normal(0, 0.8, d)
+    y = (rng.random(n) < 1 / (1 + np.exp(-(X @ beta - 0.5)))).astype(int)
+    return X, y
+
+
+@pytest.mark.parametrize("seed, n, d", [(0, 80, 3), (1, 300, 8), (2, 40, 5)])
+def test_agrees_with_firthmodels(seed, n, d):
+    firthmodels = pytest.importorskip("firthmodels")
+    X, y = random_problem(seed, n, d)
+    ours = lk.LogisticRegression(penalty="firth").fit(X, y)
+    peer = firthmodels.FirthLogisticRegression(backend="numpy", gtol=1e-8, xtol=1e-8,
+                                               max_iter=100).fit(X, y)
+    peer.lrt()
+    ci = peer.conf_int(method="pl", tol=1e-9, max_iter=200)
+    order = [f"x{j}" for j in range(d)] + ["Intercept"]
+    table = ours.summary().table.loc[order]
+    np.testing.assert_allclose(table["coef"], np.r_[peer.coef_, peer.intercept_], atol=1e-8)
+    np.testing.assert_allclose(table["std_err"], peer.bse_, rtol=1e-7)
+    np.testing.assert_allclose(table["p_value"], peer.lrt_pvalues_, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(table[["ci_lower", "ci_upper"]], ci, atol=1e-7)
+
+
+def separated():
+    """firthmodels' make_separation_data (tests/conftest.py): x0 = 1 implies y = 1."""
+    rng = np.random.default_rng(42)
+    separator = rng.choice([0, 1], 100, p=[0.8, 0.2])
+    x1, x2, x3 = rng.standard_normal(100), rng.uniform(-1, 1, 100), rng.exponential(2.0, 100)
+    prob = 1 / (1 + np.exp(-(-0.5 + 0.8 * x1 - 0.6 * x2 + 0.3 * x3)))
+    y = rng.binomial(1, prob)
+    y[separator == 1] = 1
+    return np.column_stack([separator, x1, x2, x3]), y
+
+
+def test_separated_data_matches_logistf_and_warning_suggests_firth():
+    """logistf's results on firthmodels' quasi-separated data (hard-coded in firthmodels'
+    tests/test_logistic.py, test_matches_logistf_with_separation, to 10 digits; logistf
+    stops at xconv = 1e-5, and its estimates are within 1e-7 relative of the optimum)."""
+    X, y = separated()
+    with pytest.warns(PerfectSeparationWarning, match='penalty="firth"'):
+        lk.LogisticRegression().fit(X, y)
+    fit = lk.LogisticRegression(penalty="firth").fit(X, y)
+    table = fit.summary().table.loc[["x0", "x1", "x2", "x3", "Intercept"]]
+    np.testing.assert_allclose(table["coef"], [3.6577140153, 0.6759781501, -0.8633119501,
+                                               0.3385788510, -0.4434562830], rtol=2e-7)
+    # logistf takes its SEs from the step before its last (as on sex2): 1.1e-6 apart
+    np.testing.assert_allclose(table["std_err"], [1.4822786334, 0.2687886213, 0.3874453554,
+                                                  0.1370778814, 0.3452906671], rtol=2e-6)
+    np.testing.assert_allclose(table["p_value"], [0.0002084147149, 0.0093173148959,
+                                                  0.0236385713206, 0.0055887969164,
+                                                  0.1997147194], rtol=2e-7)
+    np.testing.assert_allclose(table["ci_lower"], [1.3901042899, 0.1602568036, -1.6677883758,
+                                                   0.0893054012, -1.16089382506], rtol=2e-7)
+    np.testing.assert_allclose(table["ci_upper"], [8.5876062114, 1.2568999211, -0.1135186948,
+                                                   0.6572681313, 0.2295139209], rtol=2e-7)
+
+
+def test_aliased_column_is_left_out():
+    X, y = sex2()
+    X2 = X.assign(age2=X["age"])
+    with pytest.warns(AliasedColumnsWarning):
+        fit = lk.LogisticRegression(penalty="firth").fit(X2, y)
+    base = lk.LogisticRegression(penalty="firth").fit(X, y)
+    a, b = fit.summary().table, base.summary().table
+    np.testing.assert_allclose(a.loc[SEX2_TERMS, ["coef", "std_err", "ci_lower", "chi2"]],
+                               b.loc[SEX2_TERMS, ["coef", "std_err", "ci_lower", "chi2"]],
+                               rtol=1e-9, atol=1e-12)
+    assert np.isnan(a.loc["age2", "coef"]) and a.loc["age2", "note"] == "aliased"
+
+
+def test_model_file_keeps_fit_and_intervals(sex2_fit, tmp_path):
+    path = tmp_path / "firth.lkm"
+    sex2_fit.save(path)
+    loaded = lk.load(path)
+    pd.testing.assert_frame_equal(loaded.summary().table, sex2_fit.summary().table)
+    pd.testing.assert_frame_equal(loaded.summary(method="wald").table,
+                                  sex2_fit.summary(method="wald").table)
+    with pytest.raises(ValueError, match="need the fitting rows"):
+        loaded.summary(alpha=0.2)
+    X, y = sex2()
+    np.testing.assert_allclose(loaded.firth_tests(0.8, X=X, y=y).lower,
+                               sex2_fit.firth_tests(0.8).lower, atol=1e-10)
+
+
+def test_wald_and_fisher_options(sex2_fit):
+    wald = sex2_fit.conf_int(method="wald", level=0.9)
+    table = sex2_fit.summary(method="wald", alpha=0.1).table
+    z = st.norm.ppf(0.95)
+    np.testing.assert_allclose(wald["lower"], table["coef"] - z * table["std_err"])
+    fisher = sex2_fit.covariance(cov_type="fisher")
+    objective = sex2_fit.firth_objective()
+    info = objective.information(sex2_fit.result_.params)
+    natural = np.sqrt(np.diag(np.linalg.inv(info)))
+    np.testing.assert_allclose(np.sqrt(np.diag(fisher))[1:], natural[:6], rtol=1e-10)
+    with pytest.raises(ValueError, match="sandwich"):
+        sex2_fit.summary(cov_type="HC0")
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: lk.OrdinalLogisticRegression(penalty="firth"), "cumulative-link"),
+    (lambda: lk.LogisticRegression(penalty="firth", alpha=1.0), "alpha=0"),
+    (lambda: lk.LogisticRegression(penalty="firth", solver="lbfgs"), "own Newton"),
+    (lambda: lk.LogisticRegression(penalty="ridge"), "None or 'firth'"),
+])
+def test_unsupported_settings_are_refused(make, message):
+    X, y = sex2()
+    with pytest.raises(ValueError, match=message):
+        make().fit(X, y)
+
+
+def test_multinomial_profile_ends_are_crossings():
+    """At each end of a multinomial fit's profile interval, a refit with that parameter
+    held there falls short of the maximum by chi2_1(level) / 2."""
+    from logitkit.firth_profile import refit_fixed
+
+    X, y, counts = hepatitis()
+    fit = lk.LogisticRegression(penalty="firth").fit(X, y, sample_weight=counts)
+    tests = fit.firth_tests(0.9, tests=False)
+    problem = fit.firth_objective()
+    natural = fit._natural_index(fit._reported())
+    theta, pll = fit.result_.params, fit.firth_.penalised_log_likelihood
+    for row in (1, 6):  # (C, group) and (nonABC, time)
+        for end in (tests.lower[row], tests.upper[row]):
+            point = refit_fixed(problem, theta, pll, natural[row], end)
+            assert point.statistic == pytest.approx(st.chi2.ppf(0.9, 1), abs=1e-8)
+
+
+def test_secant_fallback_finds_the_same_ends(sex2_fit):
+    """The fallback root-finder (secant steps on constrained refits) agrees with the
+    Venzon-Moolgavkar iteration."""
+    from logitkit.firth_profile import _joint_limit, _nested_limit
+
+    problem = sex2_fit.firth_objective()
+    theta, pll = sex2_fit.result_.params, sex2_fit.firth_.penalised_log_likelihood
+    cov = np.linalg.inv(problem.evaluate(theta, 2)[2] * problem.total_weight)
+    for j in (0, 5):  # age, dia (the skewed profile)
+        for side in (-1, 1):
+            joint = _joint_limit(problem, theta, pll, j, side, 0.95, cov[:, j])
+            nested = _nested_limit(problem, theta, pll, j, side, 0.95, cov[:, j])
+            assert nested == pytest.approx(joint, abs=1e-8)
