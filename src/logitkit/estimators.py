@@ -14,7 +14,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from array_api_compat import is_torch_array
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import (
     check_consistent_length,
@@ -51,28 +50,12 @@ from logitkit.messages import plain
 from logitkit.objective import Objective
 from logitkit.offsets import check_offset, eta_offset
 from logitkit.penalties import L1Penalty, check_penalty_factor
+from logitkit.prediction import PredictionMixin, is_dask, lazy
 from logitkit.reporting import ReportedParameters, StatisticsMixin
 from logitkit.solvers.optimizers import OPTIMIZERS
 from logitkit.training import MinibatchMixin
 
 _SOLVERS = ("auto", "newton", "newton-cg", "lbfgs", "prox-newton") + OPTIMIZERS
-
-
-def is_dask(data) -> bool:
-    """Whether ``data`` is a Dask collection (without importing dask)."""
-    return type(data).__module__.partition(".")[0] == "dask"
-
-
-def _lazy(estimator, method: str, X, offset=None):
-    """``estimator.method(X)`` of a fitted estimator on a Dask collection: a lazy dask
-    array, one task per partition (:mod:`logitkit.dask.estimator`)."""
-    from logitkit.dask.estimator import lazy_prediction
-
-    check_is_fitted(estimator)
-    if offset is not None or getattr(estimator, "has_offset_", False):
-        raise ValueError("predictions with an offset are not supported on Dask input: "
-                         "compute X (and the offset) in memory")
-    return lazy_prediction(estimator, method, X)
 
 
 def _set_params(estimator, values: dict) -> None:
@@ -83,7 +66,8 @@ def _set_params(estimator, values: dict) -> None:
             setattr(estimator, name, value)
 
 
-class _LogitBase(FirthMixin, InputMixin, MinibatchMixin, StatisticsMixin, DiagnosisMixin,
+class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, StatisticsMixin,
+                 DiagnosisMixin,
                  FitRowsMixin, ConfIntMixin, ChecksMixin, MarginsMixin, LinkOffsetMixin,
                  ClassifierMixin, BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
@@ -288,28 +272,7 @@ class _LogitBase(FirthMixin, InputMixin, MinibatchMixin, StatisticsMixin, Diagno
         with np.errstate(divide="ignore"):
             return xp.log(proba[xp.arange(proba.shape[0], device=device(proba)), codes])
 
-    # -- prediction -------------------------------------------------------------------
-    def predict_proba(self, X, offset=None):
-        """(n, K) class probabilities, columns in the order of ``classes_``; ``offset``
-        as in fit (required when the fit had one)."""
-        if is_dask(X):
-            return _lazy(self, "predict_proba", X, offset)
-        check_is_fitted(self)
-        Xd = self._design(X, reset=False)
-        return to_numpy(self._proba(Xd, self._offset(Xd, offset, "predict_proba")))
-
-    def predict(self, X, offset=None):
-        """(n,) the most probable class; for a binary ``LogisticRegression``, classes_[1]
-        where its probability is >= ``threshold``, else classes_[0]."""
-        if is_dask(X):
-            return _lazy(self, "predict", X, offset)
-        if offset is None:  # (the error of a fit with one)
-            self._offset(X, None, "predict")
-        proba = self.predict_proba(X, offset)
-        if proba.shape[1] == 2 and hasattr(self, "threshold"):  # LogisticRegression only
-            return self.classes_[(proba[:, 1] >= self.threshold).astype(np.intp)]
-        return self.classes_[np.argmax(proba, axis=1)]
-
+    # -- files ------------------------------------------------------------------------
     def save(self, path) -> None:
         """Write the fitted model to ``path`` (a single, pickle-free file; see logitkit.io)."""
         from logitkit.io import save_model
@@ -318,24 +281,6 @@ class _LogitBase(FirthMixin, InputMixin, MinibatchMixin, StatisticsMixin, Diagno
         if self._is_firth() and self._fit_rows is not None:  # logistf keeps them too
             self.firth_tests()
         save_model(self, path)
-
-    def score(self, X, y, sample_weight=None, offset=None):
-        """Weighted accuracy (scikit-learn's ``score``); y and sample_weight may be tensors
-        on any device; ``offset`` as in predict."""
-        y, sample_weight = (to_numpy(a) if is_torch_array(a) else a for a in (y, sample_weight))
-        if offset is None:
-            return super().score(X, y, sample_weight)
-        from sklearn.metrics import accuracy_score
-
-        return accuracy_score(y, self.predict(X, offset=offset), sample_weight=sample_weight)
-
-    def predict_log_proba(self, X, offset=None):
-        if is_dask(X):
-            return _lazy(self, "predict_log_proba", X, offset)
-        if offset is None:  # (the error of a fit with one)
-            self._offset(X, None, "predict_log_proba")
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X, offset))
 
 
 _COMMON_PARAMETERS = """
@@ -496,7 +441,7 @@ class LogisticRegression(_LogitBase):
         """Linear predictor (offset included): (n,) eta of classes_[1] (its log-odds for the
         logit link) for 2 classes, else (n, K) logits."""
         if is_dask(X):
-            return _lazy(self, "decision_function", X, offset)
+            return lazy(self, "decision_function", X, offset)
         check_is_fitted(self)
         Xd = self._design(X, reset=False)
         scores = to_numpy(self._scores(Xd, self._offset(Xd, offset, "decision_function")))
