@@ -242,18 +242,17 @@ class FirthMixin:
             self.firth_tests_ = result
         return result
 
-    def conf_int(self, method: str = "profile", level: float = 0.95, cov_type="nonrobust",
-                 **kwargs):
+    def conf_int(self, method: str | None = None, level: float = 0.95, **kwargs):
         """DataFrame (lower, upper) per reported parameter at ``level``: a Firth fit's
-        profile penalised-likelihood intervals (``method="profile"``, logistf's) or Wald
-        ones (``method="wald"``, with ``cov_type`` "nonrobust" or "fisher"). Other fits:
-        the next class's ``conf_int`` (the generic profile machinery's), if any."""
+        profile penalised-likelihood intervals (``method="profile"``, the default, as
+        logistf's) or Wald ones (``method="wald"``, with ``cov_type`` "nonrobust" or
+        "fisher"). Other fits: :meth:`logitkit.confint.ConfIntMixin.conf_int` (Wald by
+        default)."""
         if not self._is_firth():
-            parent = getattr(super(), "conf_int", None)
-            if parent is None:
-                raise ValueError("conf_int() here covers fits with penalty='firth'; for "
-                                 "other fits use summary()'s Wald intervals")
-            return parent(method=method, level=level, **kwargs)
+            chosen = {} if method is None else {"method": method}
+            return super().conf_int(level=level, **chosen, **kwargs)
+        method = "profile" if method is None else method
+        cov_type = kwargs.pop("cov_type", "nonrobust")
         if kwargs:
             raise TypeError(f"conf_int() of a Firth fit got unexpected arguments {sorted(kwargs)}")
         table = self._firth_table(method, level, cov_type, tests=False)
