@@ -142,17 +142,23 @@ def _blocks() -> list[Block]:
 # ----------------------------------------------------------------------------- tests
 
 
-def test_python_blocks_run_in_order_and_print_what_is_shown(tmp_path):
-    cells = python_cells(_blocks())
-    assert cells, "README.md has no python blocks"
-    printed, stderr = run_python(cells, tmp_path)
+def check_python_session(blocks: list[Block], page: str, cwd: Path) -> None:
+    """The python blocks of ``page`` run in order in one interpreter without warnings,
+    each printing what the plain block right after it shows."""
+    cells = python_cells(blocks)
+    assert cells, f"{page} has no python blocks"
+    printed, stderr = run_python(cells, cwd)
     assert len(printed) == len(cells)
-    assert "Warning" not in stderr, f"the README's code warns:\n{stderr}"
+    assert "Warning" not in stderr, f"{page}'s code warns:\n{stderr}"
     for (block, shown), lines in zip(cells, printed, strict=True):
         if shown is not None:
             assert normalised(lines) == normalised(shown.lines), (
-                f"README.md:{shown.first}: the block shows other output than the python "
+                f"{page}:{shown.first}: the block shows other output than the python "
                 f"block of line {block.first} prints:\n" + "\n".join(lines))
+
+
+def test_python_blocks_run_in_order_and_print_what_is_shown(tmp_path):
+    check_python_session(_blocks(), "README.md", tmp_path)
 
 
 def test_console_commands_run_in_an_empty_folder(tmp_path):
