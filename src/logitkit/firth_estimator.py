@@ -242,21 +242,24 @@ class FirthMixin:
             self.firth_tests_ = result
         return result
 
-    def conf_int(self, method: str = "profile", level: float = 0.95, cov_type="nonrobust",
+    def conf_int(self, method: str | None = None, level: float = 0.95, cov_type=None,
                  **kwargs):
         """DataFrame (lower, upper) per reported parameter at ``level``: a Firth fit's
-        profile penalised-likelihood intervals (``method="profile"``, logistf's) or Wald
-        ones (``method="wald"``, with ``cov_type`` "nonrobust" or "fisher"). Other fits:
-        the next class's ``conf_int`` (the generic profile machinery's), if any."""
+        profile penalised-likelihood intervals (``method="profile"``, logistf's, the
+        default) or Wald ones (``method="wald"``, with ``cov_type`` "nonrobust" or
+        "fisher"; None: the model's). Other fits: the next class's ``conf_int`` (the
+        generic machinery's, its own default method), if any."""
         if not self._is_firth():
             parent = getattr(super(), "conf_int", None)
             if parent is None:
                 raise ValueError("conf_int() here covers fits with penalty='firth'; for "
                                  "other fits use summary()'s Wald intervals")
-            return parent(method=method, level=level, **kwargs)
+            given = {} if method is None else {"method": method}
+            return parent(level=level, cov_type=cov_type, **given, **kwargs)
+        method = "profile" if method is None else method
         if kwargs:
             raise TypeError(f"conf_int() of a Firth fit got unexpected arguments {sorted(kwargs)}")
-        table = self._firth_table(method, level, cov_type, tests=False)
+        table = self._firth_table(method, level, self._cov_type(cov_type), tests=False)
         return table[["ci_lower", "ci_upper"]].rename(
             columns={"ci_lower": "lower", "ci_upper": "upper"})
 
@@ -291,7 +294,7 @@ class FirthMixin:
             table["note"] = np.where(aliased, "aliased", "")
         return table
 
-    def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust", base_class=None,
+    def summary(self, alpha: float = 0.05, cov_type: str | None = None, base_class=None,
                 *, method=None, **kwargs):
         """The usual summary; for a Firth fit logistf's: penalised LR chi2 and p-values and
         profile penalised-likelihood intervals (``method="profile"``, the default) or
@@ -308,6 +311,7 @@ class FirthMixin:
         if not 0 < alpha < 1:
             raise ValueError(f"alpha (the interval's error rate) must be in (0, 1), got {alpha}")
         method = "profile" if method is None else method
+        cov_type = self._cov_type(cov_type)
         table = self._firth_table(method, 1 - alpha, cov_type)
         header, notes = self._firth_header(method, 1 - alpha, cov_type, table)
         lo, hi = alpha / 2, 1 - alpha / 2
