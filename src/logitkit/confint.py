@@ -46,7 +46,7 @@ class ConfIntMixin:
 
         method: "wald" (estimate -+ z SE with the ``cov_type`` covariance, None the model's
         own: the summary's ci_lower, ci_upper, and its notes) or "profile": where the
-        likelihood- ratio statistic of the parameter fixed at a value, the other parameters
+        likelihood-ratio statistic of the parameter fixed at a value, the other parameters
         refitted, equals the chi2(1) quantile at ``level`` (R's ``confint()`` of a glm or
         polr), found exactly by a root-finder on warm-started constrained Newton refits
         (docs/profile.md); a side on which the profile never reaches that (separation) is
