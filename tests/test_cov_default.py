@@ -3,6 +3,7 @@ every post-estimation method's default equals its explicit argument, the issue's
 example runs cluster-robust end to end (against statsmodels), model files keep it, and
 fit refuses what the fit could not give."""
 
+import io
 import pickle
 
 import numpy as np
@@ -145,6 +146,14 @@ def test_cli_fit_stores_it_and_summary_uses_it(df, tmp_path):
     assert "Covariance type:" in shown.output and "HC3" in shown.output
     explicit = runner.invoke(main, ["summary", model, "--cov-type", "nonrobust"])
     assert "nonrobust" in explicit.output and "HC3" not in explicit.output
+    predicted = runner.invoke(main, ["predict", model, str(data), "--interval", "0.9"])
+    assert predicted.exit_code == 0, predicted.output
+    bands = pd.read_csv(io.StringIO(predicted.stdout))
+    fitted = lk.load(model)
+    expected = fitted.predict_interval(df[["x1", "x2"]], level=0.9, cov_type="HC3")
+    np.testing.assert_allclose(bands["se_1"], expected[(1, "std_err")], rtol=1e-6)
+    assert not np.allclose(bands["se_1"], fitted.predict_interval(
+        df[["x1", "x2"]], cov_type="nonrobust")[(1, "std_err")], rtol=1e-6)
     refused = runner.invoke(main, ["fit", str(data), "--target", "y", "--features", "x1,x2",
                                    "--cov-type", "cluster", "-o", model])
     assert refused.exit_code == 2

@@ -241,7 +241,7 @@ class StatisticsMixin:
                 notes.append("class_weight reweights the classes; the weights are not "
                              "frequencies of observed rows, so model-based (nonrobust) "
                              "standard errors do not apply: use a sandwich covariance, e.g. "
-                             'summary(cov_type="HC0").')
+                             'summary(cov_type="HC0"), or fit with cov_type="HC0".')
         table = wald_table(estimates, cov, reported.index, 1 - alpha, reported.odds_ratio)
         unweighted = self._empty_class_rows(reported)[0] & ~aliased
         separated = self._separated_rows(reported) & ~aliased & ~unweighted
