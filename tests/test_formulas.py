@@ -265,8 +265,8 @@ def test_outcomes_and_kinds():
         lk.ologit("choice ~ x1", frame)
     with pytest.raises(ValueError, match="has no outcome"):
         lk.logit("x1 + x2", frame)
-    with pytest.raises(TypeError, match="chosen when reporting"):
-        lk.logit("y ~ x1", frame, cov_type="cluster", clusters="school")
+    with pytest.raises(ValueError, match="needs the cluster labels at fit time"):
+        lk.logit("y ~ x1", frame, cov_type="cluster")
     with pytest.raises(TypeError, match="DataFrame"):
         lk.logit("y ~ x1", frame.to_numpy())
 

@@ -222,7 +222,10 @@ def _with(options):
               'e.g. "y ~ x1 * x2 + C(group, contr.treatment(\'b\')) + np.log(x3)" '
               "(docs/formulas.md); predict applies it to new data.")
 @click.option("--clusters", help="Column of cluster labels, never a feature: keeps what "
-              "`summary --cov-type cluster` needs.")
+              "`--cov-type cluster` needs.")
+@click.option("--cov-type", type=click.Choice(COV_TYPES), default="nonrobust", show_default=True,
+              help="The model's covariance type, kept in the model file: what summary and "
+              "predict --interval use unless told otherwise (docs/inference.md).")
 @click.option("--id", "id_column", help='Row-identifier column, never a feature (default: a '
               'column named "id").')
 @click.option("--offset", "offset_column", metavar="COLUMN", help="Column of offsets, a "
@@ -257,7 +260,7 @@ def _with(options):
 @_with(_data_options)
 @_guarded
 def fit(data, target, kind, features, categorical, order, link, weights, formula, clusters,
-        id_column, offset_column, alpha, l1_ratio, solver, max_iter, epochs, batch_size,
+        cov_type, id_column, offset_column, alpha, l1_ratio, solver, max_iter, epochs, batch_size,
         learning_rate, seed, threshold, output, dask_spec, sep, dropna):
     """Fit a model to a data file and save it.
 
@@ -277,7 +280,9 @@ def fit(data, target, kind, features, categorical, order, link, weights, formula
     if link is not None and kind == "multinomial":
         raise CliError("--link applies to binary and ordinal models; multinomial models "
                        "are logits (softmax)")
-    options = {"link": link} if link is not None else {}
+    if cov_type in ("cluster", "stata-cluster") and clusters is None:
+        raise CliError(f"--cov-type {cov_type} needs the cluster labels: --clusters COLUMN")
+    options = {"cov_type": cov_type, **({"link": link} if link is not None else {})}
     if threshold is not None:
         options["threshold"] = threshold
     if target is None and formula is None:
@@ -450,8 +455,8 @@ def _plain(value):
 
 @main.command()
 @click.argument("model")
-@click.option("--cov-type", type=click.Choice(COV_TYPES), default="nonrobust",
-              show_default=True, help="Covariance of the estimates: the inverse information, "
+@click.option("--cov-type", type=click.Choice(COV_TYPES), help="Covariance of the "
+              "estimates (default: the model's, fit --cov-type): the inverse information, "
               "sandwich (HC0-HC3 as R's sandwich, stata-robust as Stata's vce(robust)), or "
               "cluster-robust (cluster as statsmodels, stata-cluster as Stata's "
               "vce(cluster); a fit with --clusters). Formulas: docs/inference.md.")
@@ -498,8 +503,9 @@ def summary(model, cov_type, fmt):
 @click.option("--interval", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               metavar="LEVEL",
               help="Add each class's probability with its delta-method standard error and "
-                   "LEVEL (e.g. 0.95) interval, built on the link scale (docs/inference.md): "
-                   "columns proba_<class>, se_<class>, lower_<class>, upper_<class>.")
+                   "LEVEL (e.g. 0.95) interval, built on the link scale with the model's "
+                   "covariance (fit --cov-type; docs/inference.md): columns proba_<class>, "
+                   "se_<class>, lower_<class>, upper_<class>.")
 @click.option("--offset", "offset_column", metavar="COLUMN", help="Column of offsets, for a "
               "model fitted with fit --offset (required then).")
 @_with(_data_options)

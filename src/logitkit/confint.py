@@ -39,18 +39,19 @@ class ConfIntMixin:
     """Adds :meth:`conf_int` to the estimators."""
 
     def conf_int(self, method: str = "wald", level: float = 0.95, *,
-                 cov_type: str = "nonrobust", base_class=None, params=None, X=None,
+                 cov_type: str | None = None, base_class=None, params=None, X=None,
                  y=None, sample_weight=None) -> pd.DataFrame:
         """Confidence intervals of the reported parameters: a DataFrame with columns
         ``lower``, ``upper``, one row per parameter named as in ``summary()``.
 
-        method: "wald" (estimate -+ z SE with the ``cov_type`` covariance, the summary's
-        ci_lower, ci_upper, and its notes) or "profile": where the likelihood-ratio statistic of the
-        parameter fixed at a value, the other parameters refitted, equals the chi2(1)
-        quantile at ``level`` (R's ``confint()`` of a glm or polr), found exactly by a
-        root-finder on warm-started constrained Newton refits (docs/profile.md); a side
-        on which the profile never reaches that (separation) is -inf / +inf, with an
-        :class:`UnboundedIntervalWarning`. Maximum-likelihood fits (alpha=0) only.
+        method: "wald" (estimate -+ z SE with the ``cov_type`` covariance, None the model's
+        own: the summary's ci_lower, ci_upper, and its notes) or "profile": where the
+        likelihood-ratio statistic of the parameter fixed at a value, the other parameters
+        refitted, equals the chi2(1) quantile at ``level`` (R's ``confint()`` of a glm or
+        polr), found exactly by a root-finder on warm-started constrained Newton refits
+        (docs/profile.md); a side on which the profile never reaches that (separation) is
+        -inf / +inf, with an :class:`UnboundedIntervalWarning`. Maximum-likelihood fits
+        (alpha=0) only.
         params: None (all) or a list of row labels of the summary (tuples (class, term)
         for multinomial fits). X, y, sample_weight: the rows to profile over, for a fit
         that holds none (loaded from a file, unpickled or fitted on Dask input); default
@@ -72,7 +73,7 @@ class ConfIntMixin:
                                  index=reported.index)
             notes, cost = list(summary.notes), {}
         else:
-            if cov_type != "nonrobust":
+            if cov_type not in (None, "nonrobust"):
                 raise ValueError(f"cov_type={cov_type!r} applies to method='wald'; profile "
                                  "intervals come from the likelihood itself")
             frame, notes, cost = self._profile_frame(reported, rows, level, X, y,

@@ -34,10 +34,9 @@ from logitkit.backends import (
 )
 from logitkit.checks import ChecksMixin
 from logitkit.confint import ConfIntMixin
+from logitkit.cov_default import CovTypeMixin
 from logitkit.diagnosis import DiagnosisMixin
-from logitkit.exceptions import (
-    AliasedColumnsWarning,
-)
+from logitkit.exceptions import AliasedColumnsWarning
 from logitkit.families import LINKS, Multinomial, Ordinal, binary_family
 from logitkit.firth_estimator import FirthMixin
 from logitkit.fitted_rows import FitRows, FitRowsMixin
@@ -69,7 +68,7 @@ def _set_params(estimator, values: dict) -> None:
 class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, StatisticsMixin,
                  DiagnosisMixin,
                  FitRowsMixin, ConfIntMixin, ChecksMixin, MarginsMixin, LinkOffsetMixin,
-                 ClassifierMixin, BaseEstimator):
+                 CovTypeMixin, ClassifierMixin, BaseEstimator):
     """Shared validation, encoding, fitting and warnings of the two estimators."""
 
     # -- subclasses -------------------------------------------------------------------
@@ -132,7 +131,7 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
         encoded), or a dask array (docs/dask.md). y: (n,) labels; a pandas Categorical
         fixes the class order. sample_weight: (n,) frequency weights (2 == the row
         repeated). clusters: (n,) group labels for cluster-robust standard errors
-        (``summary(cov_type="cluster")``). offset: a known term of the linear predictor
+        (``cov_type="cluster"``). offset: a known term of the linear predictor
         with coefficient 1 (docs/links_offsets.md): (n,), or for multinomial fits (n, K-1),
         one column per class of classes_[1:]; then predictions need ``offset=`` too.
         validation_data: (X_val, y_val) or (X_val, y_val, sample_weight_val), minibatch
@@ -141,6 +140,7 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
         memory when they fit), True or False (read them from their source every pass).
         """
         self._check_params()
+        self._check_cov_type(clusters)
         self.__dict__.pop("formula_", None)  # (set by logitkit.formulas after its fit)
         if getattr(self, "penalty", None) is not None:  # Firth's (logitkit.firth_estimator)
             return self._fit_firth(X, y, sample_weight, clusters, offset)
@@ -298,6 +298,9 @@ _COMMON_PARAMETERS = """
     unpenalised fit (what summary() needs for standard errors, the HC2/HC3 meats of
     binary fits included); False skips them: an unpenalised 1M x 100 binary fit took
     1.33 s instead of 4.32 s with one BLAS thread (docs/speed.md).
+    cov_type: the covariance that summary(), covariance(), conf_int(), marginal_effects(),
+    predict_interval() and wald_test() use when not given one (docs/inference.md); fit
+    refuses one the fit cannot give (e.g. "cluster" without fit(..., clusters=...)).
 """
 
 
@@ -345,7 +348,8 @@ class LogisticRegression(_LogitBase):
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
-                 inference=True, penalty_factor=None, penalty_groups="none", penalty=None):
+                 inference=True, penalty_factor=None, penalty_groups="none", penalty=None,
+                 cov_type="nonrobust"):
         _set_params(self, locals())
 
     def _check_params(self):
@@ -353,6 +357,7 @@ class LogisticRegression(_LogitBase):
         super()._check_params()
 
     def _family(self, n_classes):
+        self._check_cov_kind(n_classes)
         if n_classes > 2 and self.threshold != 0.5:
             raise ValueError(f"threshold={plain(self.threshold)!r} applies to binary fits; y has "
                              f"{n_classes} classes (a multinomial fit predicts the most "
@@ -492,7 +497,7 @@ class OrdinalLogisticRegression(_LogitBase):
                  decay_rate=0.96, decay_steps=None, early_stopping=False, patience=5,
                  min_delta=0.0, restore_best_weights=True, validation_split=0.0, shuffle=True,
                  kernel_initializer="zeros", random_state=None, verbose=0, device=None,
-                 inference=True, penalty_factor=None, penalty=None):
+                 inference=True, penalty_factor=None, penalty=None, cov_type="nonrobust"):
         _set_params(self, locals())
 
     _ordered_classes = True

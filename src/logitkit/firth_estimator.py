@@ -242,20 +242,20 @@ class FirthMixin:
             self.firth_tests_ = result
         return result
 
-    def conf_int(self, method: str | None = None, level: float = 0.95, **kwargs):
+    def conf_int(self, method: str | None = None, level: float = 0.95, cov_type=None,
+                 **kwargs):
         """DataFrame (lower, upper) per reported parameter at ``level``: a Firth fit's
-        profile penalised-likelihood intervals (``method="profile"``, the default, as
-        logistf's) or Wald ones (``method="wald"``, with ``cov_type`` "nonrobust" or
-        "fisher"). Other fits: :meth:`logitkit.confint.ConfIntMixin.conf_int` (Wald by
-        default)."""
+        profile penalised-likelihood intervals (``method="profile"``, logistf's, the
+        default) or Wald ones (``method="wald"``, with ``cov_type`` "nonrobust" or
+        "fisher"; None: the model's). Other fits:
+        :meth:`logitkit.confint.ConfIntMixin.conf_int` (Wald by default)."""
         if not self._is_firth():
-            chosen = {} if method is None else {"method": method}
-            return super().conf_int(level=level, **chosen, **kwargs)
+            given = {} if method is None else {"method": method}
+            return super().conf_int(level=level, cov_type=cov_type, **given, **kwargs)
         method = "profile" if method is None else method
-        cov_type = kwargs.pop("cov_type", "nonrobust")
         if kwargs:
             raise TypeError(f"conf_int() of a Firth fit got unexpected arguments {sorted(kwargs)}")
-        table = self._firth_table(method, level, cov_type, tests=False)
+        table = self._firth_table(method, level, self._cov_type(cov_type), tests=False)
         return table[["ci_lower", "ci_upper"]].rename(
             columns={"ci_lower": "lower", "ci_upper": "upper"})
 
@@ -290,7 +290,7 @@ class FirthMixin:
             table["note"] = np.where(aliased, "aliased", "")
         return table
 
-    def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust", base_class=None,
+    def summary(self, alpha: float = 0.05, cov_type: str | None = None, base_class=None,
                 *, method=None, **kwargs):
         """The usual summary; for a Firth fit logistf's: penalised LR chi2 and p-values and
         profile penalised-likelihood intervals (``method="profile"``, the default) or
@@ -307,6 +307,7 @@ class FirthMixin:
         if not 0 < alpha < 1:
             raise ValueError(f"alpha (the interval's error rate) must be in (0, 1), got {alpha}")
         method = "profile" if method is None else method
+        cov_type = self._cov_type(cov_type)
         table = self._firth_table(method, 1 - alpha, cov_type)
         header, notes = self._firth_header(method, 1 - alpha, cov_type, table)
         lo, hi = alpha / 2, 1 - alpha / 2

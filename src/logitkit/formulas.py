@@ -42,7 +42,7 @@ def logit(formula: str, data: pd.DataFrame, *, sample_weight=None, clusters=None
     """Fit a binary logistic regression (``LogisticRegression(**params)``) of the formula
     ``"y ~ x1 * x2 + C(g, Treatment('b'))"`` on ``data``; y must have two classes.
 
-    params: the estimator's parameters (alpha, solver, class_weight, ...).
+    params: the estimator's parameters (alpha, solver, class_weight, cov_type, ...).
     sample_weight, clusters, offset: arrays of len(data) or column names of data.
     validation_data: minibatch solvers: a DataFrame with the formula's columns.
     """
@@ -94,11 +94,6 @@ def _fit(kind, formula, data, sample_weight, clusters, offset, validation_data, 
 def estimator_for(kind: str | None, spec: FormulaSpec, y: pd.Series, params: dict):
     """The unfitted estimator of ``kind`` ("logit", "mlogit", "ologit"; None: logit for
     two classes, else mlogit) with ``params``, checked against the formula and outcome."""
-    if "cov_type" in params:
-        raise TypeError(f"cov_type={params['cov_type']!r} is chosen when reporting, not when "
-                        "fitting: the fit keeps what every covariance type needs; use "
-                        f"model.summary(cov_type={params['cov_type']!r}) (cluster types need "
-                        "clusters=... here)")
     n_classes = len(pd.unique(y))
     if n_classes < 2:
         raise ValueError(f"the outcome {spec.outcome!r} has only one class "

@@ -33,7 +33,8 @@ COV_FORMULAS = {
     "stata-cluster": "G/(G-1) B [sum_g S_g S_g'] B (Stata's vce(cluster); R vcovCL's default)",
 }
 COV_TYPES = tuple(COV_FORMULAS)
-_CLUSTERED = ("cluster", "stata-cluster")
+CLUSTERED = ("cluster", "stata-cluster")  # need fit(..., clusters=...)
+HAT_VALUE_TYPES = ("HC2", "HC3")  # need GLM hat values: binary fits
 _SYMBOLS = {"B": "B the inverse information", "s_i": "s_i the score of observation i",
             "S_g": "S_g the score sum of cluster g", "h_i": "h_i its GLM hat value"}
 
@@ -129,8 +130,8 @@ def inverse_information(information: np.ndarray) -> tuple[np.ndarray, bool]:
 def available_cov_types(data: InferenceData) -> tuple[str, ...]:
     """The entries of :data:`COV_TYPES` that ``data`` can give."""
     return tuple(t for t in COV_TYPES
-                 if not (t in _CLUSTERED and data.cluster_meat is None)
-                 and not (t in ("HC2", "HC3") and data.hc2_meat is None))
+                 if not (t in CLUSTERED and data.cluster_meat is None)
+                 and not (t in HAT_VALUE_TYPES and data.hc2_meat is None))
 
 
 def covariance(data: InferenceData, cov_type: str = "nonrobust") -> tuple[np.ndarray, bool]:
@@ -160,7 +161,7 @@ def covariance(data: InferenceData, cov_type: str = "nonrobust") -> tuple[np.nda
     if cov_type == "nonrobust":
         return bread, singular
     meat = {"HC2": data.hc2_meat, "HC3": data.hc3_meat}.get(
-        cov_type, data.cluster_meat if cov_type in _CLUSTERED else data.meat)
+        cov_type, data.cluster_meat if cov_type in CLUSTERED else data.meat)
     factor = 1.0
     if cov_type in ("HC1", "cluster"):
         if n <= p:
@@ -171,7 +172,7 @@ def covariance(data: InferenceData, cov_type: str = "nonrobust") -> tuple[np.nda
         if n <= 1:
             raise ValueError('cov_type="stata-robust" needs more than one observation')
         factor = n / (n - 1)
-    if cov_type in _CLUSTERED:
+    if cov_type in CLUSTERED:
         g = data.n_clusters
         if g < 2:
             raise ValueError(f'cov_type="{cov_type}" needs at least 2 clusters, got {g}')
@@ -181,7 +182,7 @@ def covariance(data: InferenceData, cov_type: str = "nonrobust") -> tuple[np.nda
 
 def _unavailable(data: InferenceData, cov_type: str) -> str:
     available = ", ".join(f'"{t}"' for t in available_cov_types(data))
-    if cov_type in _CLUSTERED:
+    if cov_type in CLUSTERED:
         reason = f'cov_type="{cov_type}" needs the cluster labels: fit(..., clusters=...)'
     else:
         reason = (f'cov_type="{cov_type}" needs GLM hat values, which logitkit computes for '

@@ -124,12 +124,13 @@ class _Point(_Rows):
         yield self.x[None, :], np.ones(1), None if self.offset is None else self.offset[None]
 
 
-def marginal_effects(est, at="overall", method="dydx", discrete=True, cov_type="nonrobust",
+def marginal_effects(est, at="overall", method="dydx", discrete=True, cov_type=None,
                      level=0.95, X=None, sample_weight=None, offset=None) -> MarginalEffects:
     """See :meth:`MarginsMixin.marginal_effects`."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {list(METHODS)}, got {plain(method)!r}")
     level = check_level(level)
+    cov_type = est._cov_type(cov_type)
     cp = ClassProbabilities(est)
     rows = _evaluation_rows(est, X, sample_weight, offset)
     names = list(est.coef_names_)
@@ -404,39 +405,41 @@ class MarginsMixin:
     """Post-estimation: marginal_effects(), predict_interval() and wald_test()."""
 
     def marginal_effects(self, at="overall", method="dydx", *, discrete=True,
-                         cov_type="nonrobust", level=0.95, X=None, sample_weight=None,
+                         cov_type=None, level=0.95, X=None, sample_weight=None,
                          offset=None) -> MarginalEffects:
         """Marginal effects with delta-method standard errors (Stata's ``margins``).
 
-        at: "overall" (average over the rows, weighted), "mean", "median", "zero" (at
-        one row of column means, medians or zeros; the offset likewise), or a dict
-        {column: value} fixing those columns in every row (a categorical input column
-        takes one of its levels), averaged over the rows. method: "dydx", "eyex", "dyex"
-        or "eydx". discrete: True gives 0/1 columns and the levels of one-hot factors a
-        discrete change from the reference (dP, or d log P for "ey" methods); False the
-        derivative for every column. cov_type: the covariance of the estimates (any of
-        ``summary``'s, cluster-robust included). X, sample_weight, offset: rows to
-        average over instead of the fitting rows. Binary fits report P(classes_[1]);
-        multinomial and ordinal fits every class. Returns a :class:`MarginalEffects`
+        at: "overall" (average over the rows, weighted), "mean", "median", "zero" (at one
+        row of column means, medians or zeros; the offset likewise), or a dict {column:
+        value} fixing those columns in every row (a categorical input column takes one of
+        its levels), averaged over the rows. method: "dydx", "eyex", "dyex" or "eydx".
+        discrete: True gives 0/1 columns and the levels of one-hot factors a discrete change
+        from the reference (dP, or d log P for "ey" methods); False the derivative for every
+        column. cov_type: the covariance of the estimates (any of ``summary``'s, cluster-
+        robust included; None: the model's own). X, sample_weight, offset: rows to average
+        over instead of the fitting rows. Binary fits report P(classes_[1]); multinomial and
+        ordinal fits every class. Returns a :class:`MarginalEffects`
         (``.summary()``, ``.to_frame()``).
         """
         return marginal_effects(self, at, method, discrete, cov_type, level, X,
                                 sample_weight, offset)
 
-    def predict_interval(self, X, level=0.95, *, cov_type="nonrobust", offset=None):
+    def predict_interval(self, X, level=0.95, *, cov_type=None, offset=None):
         """Class probabilities of the rows of X with delta-method standard errors and
         ``level`` intervals built on the link scale (binary; per class on the logit of
-        P_k for multinomial and ordinal fits: :mod:`logitkit.prediction_intervals`).
+        P_k for multinomial and ordinal fits: :mod:`logitkit.prediction_intervals`), with
+        the ``cov_type`` covariance (None: the model's own).
         Returns a DataFrame with columns (class, proba | std_err | lower | upper)."""
         from logitkit.prediction_intervals import predict_interval
 
         return predict_interval(self, X, level, cov_type, offset)
 
-    def wald_test(self, hypotheses, *, cov_type="nonrobust", base_class=None):
+    def wald_test(self, hypotheses, *, cov_type=None, base_class=None):
         """Wald chi2 test of linear hypotheses on the reported parameters: a string such
         as ``"gpa = 0, C(rank)[T.2] = C(rank)[T.3]"`` (multinomial: ``[class]term``) or a
         pair (R, q) with one column of R per reported parameter in summary order
-        (:mod:`logitkit.wald`). Returns a :class:`~logitkit.wald.WaldTestResult`."""
+        (:mod:`logitkit.wald`), with the ``cov_type`` covariance (None: the model's own).
+        Returns a :class:`~logitkit.wald.WaldTestResult`."""
         from logitkit.wald import wald_test
 
         return wald_test(self, hypotheses, cov_type, base_class)

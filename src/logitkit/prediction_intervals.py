@@ -23,10 +23,10 @@ COLUMNS = ("proba", "std_err", "lower", "upper")
 _BLOCK_VALUES = 2**17
 
 
-def predict_interval(est, X, level=0.95, cov_type="nonrobust", offset=None) -> pd.DataFrame:
+def predict_interval(est, X, level=0.95, cov_type=None, offset=None) -> pd.DataFrame:
     """(n rows) x (class, [proba, std_err, lower, upper]) columns; see the module doc."""
     level = check_level(level)
-    V, reason = natural_covariance(est, cov_type)
+    V, reason = natural_covariance(est, est._cov_type(cov_type))
     if V is None:
         raise ValueError(f"prediction intervals need standard errors: {reason}")
     cp = ClassProbabilities(est)

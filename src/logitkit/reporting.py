@@ -135,12 +135,14 @@ class StatisticsMixin:
 
     @property
     def covariance_(self) -> pd.DataFrame:
-        """Inverse observed information, rows and columns in summary order."""
+        """The covariance of the model's ``cov_type`` (default: the inverse observed
+        information), rows and columns in summary order."""
         return self.covariance()
 
-    def covariance(self, cov_type: str = "nonrobust", base_class=None) -> pd.DataFrame:
+    def covariance(self, cov_type: str | None = None, base_class=None) -> pd.DataFrame:
         """Parameter covariance in summary order (NaN in the rows and columns of aliased
-        or diverging parameters). With B the inverse information, M the
+        or diverging parameters); cov_type None: the model's own. With B the inverse
+        information, M the
         sum of the observations' score outer products, n observations (total weight), p
         parameters, G clusters (docs/inference.md):
 
@@ -154,7 +156,7 @@ class StatisticsMixin:
           ``fit(..., clusters=...)``.
         """
         reported = self._reported(base_class)
-        cov = self._reported_covariance(reported, cov_type)[0]
+        cov = self._reported_covariance(reported, self._cov_type(cov_type))[0]
         return pd.DataFrame(cov, index=reported.index, columns=reported.index)
 
     def _natural_covariance(self, cov_type, coordinates=None):
@@ -208,10 +210,12 @@ class StatisticsMixin:
         return T, keep
 
     # -- summary ----------------------------------------------------------------------
-    def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust",
+    def summary(self, alpha: float = 0.05, cov_type: str | None = None,
                 base_class=None) -> Summary:
-        """Coefficient table with standard errors, z, p-values and (1 - alpha) intervals."""
+        """Coefficient table with standard errors, z, p-values and (1 - alpha) intervals;
+        ``cov_type`` None: the model's own (its ``cov_type`` parameter)."""
         check_is_fitted(self)
+        cov_type = self._cov_type(cov_type)
         if not 0 < alpha < 1:
             raise ValueError(f"alpha (the interval's error rate) must be in (0, 1), got {alpha}")
         reported = self._reported(base_class)
@@ -237,7 +241,7 @@ class StatisticsMixin:
                 notes.append("class_weight reweights the classes; the weights are not "
                              "frequencies of observed rows, so model-based (nonrobust) "
                              "standard errors do not apply: use a sandwich covariance, e.g. "
-                             'summary(cov_type="HC0").')
+                             'summary(cov_type="HC0"), or fit with cov_type="HC0".')
         table = wald_table(estimates, cov, reported.index, 1 - alpha, reported.odds_ratio)
         unweighted = self._empty_class_rows(reported)[0] & ~aliased
         separated = self._separated_rows(reported) & ~aliased & ~unweighted

@@ -213,7 +213,7 @@ class MinibatchMixin:
                             self.optimum_distance_))
         return out
 
-    def summary(self, alpha: float = 0.05, cov_type: str = "nonrobust", base_class=None):
+    def summary(self, alpha: float = 0.05, cov_type: str | None = None, base_class=None):
         result = super().summary(alpha, cov_type, base_class)
         if not self._is_minibatch_fit() or self.inference_ is not None or self.alpha > 0:
             return result

@@ -128,8 +128,9 @@ def parse(hypotheses: str, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
     return np.array(rows), np.array(q)
 
 
-def wald_test(est, hypotheses, cov_type="nonrobust", base_class=None) -> WaldTestResult:
+def wald_test(est, hypotheses, cov_type=None, base_class=None) -> WaldTestResult:
     """See :meth:`MarginsMixin.wald_test`."""
+    cov_type = est._cov_type(cov_type)
     reported = est._reported(base_class)
     names = parameter_names(reported.index)
     if isinstance(hypotheses, str):
