@@ -35,7 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.linalg.blas as blas
 
 from logitkit.design import dense
 from logitkit.families import Binomial, Multinomial
@@ -58,7 +57,7 @@ class FirthObjective:
     held at 0 and left out of I); None for all.
     """
 
-    def __init__(self, objective: Objective, free=None):
+    def __init__(self, objective: Objective, free=None, newton: str = "fisher"):
         family = objective.family
         if not isinstance(family, (Binomial, Multinomial)) or objective.q:
             raise ValueError("Firth's penalty is implemented for binary logit and multinomial "
@@ -73,6 +72,7 @@ class FirthObjective:
         self.free = np.ones(self.n_params, bool) if free is None else np.asarray(free, bool)
         self.cols = self.free.reshape(self.m, self.d1)[0]  # (d1,) columns in I
         self._cache = None  # (theta, log L, Cholesky, log det I, I, probabilities, score)
+        self.newton = newton
         # rows a block: its temporaries (about m + 2 copies of the block, and the m
         # blocks of hat-matrix rows, m * d1 wide each) within _BLOCK_BYTES, and never
         # fewer rows than the objective's own blocks (small X: one block, not 1/16 of X)
@@ -104,29 +104,20 @@ class FirthObjective:
         total = ex.sum(axis=1) + np.exp(-top)
         return eta, ex / total[:, None], top + np.log(total)
 
-    def _gram(self, Xb, v, full: bool = False) -> np.ndarray:
-        """Xa' diag(v) Xa (dc, dc), Xa = [Xb, 1] with the intercept: its lower triangle
-        only (the rest 0) unless ``full``; v >= 0 by a symmetric rank-k update of
-        sqrt(v) Xb (half a general product's work)."""
+    def _gram(self, Xb, v) -> np.ndarray:
+        """Xa' diag(v) Xa (dc, dc), Xa = [Xb, 1] with the intercept, by one general
+        product (measured: as fast as a symmetric rank-k update of sqrt(v) Xb, which
+        needs v >= 0, a square root and a mirrored triangle)."""
         ds = Xb.shape[1]
-        out = np.zeros((ds + 1, ds + 1)) if self.base.fit_intercept else None
-        if not full and np.all(v >= 0):  # (scaled.T is Fortran-ordered: no copy for BLAS)
-            top = blas.dsyrk(1.0, (Xb * np.sqrt(v)[:, None]).T, trans=0, lower=1)
-        else:
-            top = (Xb * v[:, None]).T @ Xb
-        if out is None:
+        scaled = (Xb * v[:, None]).T  # (ds, b)
+        top = scaled @ Xb
+        if not self.base.fit_intercept:
             return top
+        out = np.empty((ds + 1, ds + 1))
         out[:ds, :ds] = top
-        out[ds, :ds] = v @ Xb
-        if full:
-            out[:ds, ds] = out[ds, :ds]
+        out[ds, :ds] = out[:ds, ds] = scaled.sum(axis=1)
         out[ds, ds] = v.sum()
         return out
-
-    @staticmethod
-    def _symmetric(lower) -> np.ndarray:
-        """The symmetric matrix whose lower triangle is ``lower``'s."""
-        return np.tril(lower) + np.tril(lower, -1).T
 
     def _restricted(self, theta):
         W = np.asarray(theta, dtype=float)[: self.m * self.d1].reshape(self.m, self.d1)
@@ -150,11 +141,12 @@ class FirthObjective:
             probabilities[rows] = pi
             own = np.where(y > 0, eta[np.arange(len(y)), np.maximum(y, 1) - 1], 0.0)
             loglik += float(w @ (own - lse))
-            for k in range(m):  # lower triangle: diagonal blocks, and (j, k) for j > k
+            for k in range(m):  # diagonal blocks, and (j, k) = (k, j)' for j > k
                 for j in range(k, m):
-                    block = self._gram(Xb, pi[:, k] * ((k == j) - pi[:, j]) * w, j != k)
+                    block = self._gram(Xb, pi[:, k] * ((k == j) - pi[:, j]) * w)
                     info[j * dc:(j + 1) * dc, k * dc:(k + 1) * dc] += block
-        info = self._symmetric(info)
+                    if j != k:
+                        info[k * dc:(k + 1) * dc, j * dc:(j + 1) * dc] += block.T
         try:
             if not np.all(np.isfinite(info)):
                 raise np.linalg.LinAlgError("non-finite information")
@@ -165,17 +157,22 @@ class FirthObjective:
         self._cache = (theta.copy(), loglik, chol, logdet, info, probabilities, None)
         return loglik, chol, logdet, info
 
-    def score_pass(self, theta):
+    def score_pass(self, theta, augmented: bool | None = None):
         """(modified score U* (p,) over the natural layout, (n,) hat values (binary) or
         None, Newton matrix (p_free, p_free)), one pass after :meth:`information_pass` at
         ``theta``; cached. Hat values h_i = w_i p_i (1 - p_i) x_i' I^-1 x_i (logistf's
         ``hat.diag``) from rows of Xa L^-T (L the Cholesky factor of I: b x p numbers a
-        block, never n x n). The Newton matrix of binary fits is logistf's augmented-data
-        information X' diag((w_i + h_i) p_i (1 - p_i)) X, of multinomial ones I."""
+        block, never n x n). The Newton matrix is I, or with ``augmented`` (binary fits;
+        default: the objective's ``newton == "augmented"``) logistf's augmented-data
+        information X' diag((w_i + h_i) p_i (1 - p_i)) X, one more product a block."""
         self.information_pass(theta)
+        binary = self.m == 1
+        if augmented is None:
+            augmented = self.newton == "augmented"
+        augmented = augmented and binary
         cache = self._cache
-        if cache[6] is not None:
-            return cache[6]
+        if cache[6] is not None and (cache[6][3] or not augmented):
+            return cache[6][:3]
         _, _, chol, _, info, probabilities, _ = cache
         self.reads.rows += self.base.n
         m, dc = self.m, int(self.cols.sum())
@@ -183,9 +180,8 @@ class FirthObjective:
         inverse = sla.solve_triangular(chol, np.eye(m * dc), lower=True,  # L^-1
                                        check_finite=False)
         score = np.zeros((m, dc))
-        binary = m == 1
         hats = np.empty(self.base.n) if binary else None
-        newton = np.zeros((dc, dc)) if binary else info
+        newton = np.zeros((dc, dc)) if augmented else None
         for rows, Xb, y, w in self._blocks():
             pi = probabilities[rows]
             Z = []  # rows of Xa_k L^-T, Xa_k the row in class k's block: (b, m dc)
@@ -200,7 +196,8 @@ class FirthObjective:
                 h = w * p * (1 - p) * H
                 hats[rows] = h
                 G = (w * ((y == 1) - p) + h * (0.5 - p))[:, None]
-                newton += self._gram(Xb, (w + h) * p * (1 - p))
+                if augmented:
+                    newton += self._gram(Xb, (w + h) * p * (1 - p))
             else:
                 H = np.empty((len(y), m, m))
                 for k in range(m):
@@ -217,9 +214,9 @@ class FirthObjective:
                 score[:, ds] += G.sum(axis=0)
         full = np.zeros((m, self.d1))
         full[:, self.cols] = score
-        result = (full.ravel(), hats, self._symmetric(newton) if binary else newton)
+        result = (full.ravel(), hats, newton if augmented else info, augmented)
         self._cache = (*cache[:6], result)
-        return result
+        return result[:3]
 
     # -- the Objective interface ------------------------------------------------------
     def penalised_log_likelihood(self, theta) -> float:
@@ -259,7 +256,7 @@ class FirthObjective:
         (1 - p_i)) X of a binary fit (its covariance is the inverse)."""
         if self.m != 1:
             raise ValueError("the augmented-data information is defined for binary fits")
-        return self.score_pass(theta)[2]
+        return self.score_pass(theta, augmented=True)[2]
 
     def information(self, theta) -> np.ndarray:
         """(p_free, p_free) Fisher information (sums) of the estimated parameters."""
