@@ -39,14 +39,13 @@ import scipy.linalg as sla
 from logitkit.design import dense
 from logitkit.families import Binomial, Multinomial
 from logitkit.objective import Objective
+from logitkit.profile import secant_corrected
 from logitkit.solvers.report import SolverReport
 
 # logistf's default largest change of a parameter in one Newton step (maxstep = 5)
 MAX_STEP = 5.0
 _MAX_HALVINGS = 40
 _BLOCK_BYTES = 8 * 2**20
-# the least relative error of the Newton matrix along a step that a secant correction fixes
-SECANT_SHARE = 0.01
 
 
 class FirthObjective:
@@ -56,6 +55,9 @@ class FirthObjective:
     free: (p,) bool, the natural parameters estimated (False: slopes of aliased columns,
     held at 0 and left out of I); None for all.
     """
+
+    # evaluate()'s "Hessian" is a Newton matrix, not the penalised likelihood's Hessian
+    hessian_is_exact = False
 
     def __init__(self, objective: Objective, free=None, newton: str = "fisher"):
         family = objective.family
@@ -261,28 +263,6 @@ class FirthObjective:
     def information(self, theta) -> np.ndarray:
         """(p_free, p_free) Fisher information (sums) of the estimated parameters."""
         return self.information_pass(theta)[3]
-
-
-def secant_corrected(A, step, change):
-    """A (p, p), an approximation of minus the Hessian, corrected by a symmetric rank-one
-    term so that it maps the last ``step`` to the observed gradient ``change`` (minus the
-    gradient's change along it): the curvature that the Newton matrix misses along the
-    path, which the iterations follow. Unchanged when A already maps the step to within
-    SECANT_SHARE of the change (then rounding would dominate the correction), when the
-    correction would be ill-posed, or would make A indefinite."""
-    predicted = A @ step
-    residual = change - predicted
-    scale = residual @ step
-    size = np.linalg.norm(residual)
-    if not (np.isfinite(size) and size > SECANT_SHARE * np.linalg.norm(predicted)
-            and abs(scale) > 1e-8 * size * np.linalg.norm(step)):
-        return A
-    corrected = A + np.outer(residual, residual) / scale
-    try:
-        np.linalg.cholesky(corrected)
-    except np.linalg.LinAlgError:
-        return A
-    return corrected
 
 
 @dataclass(frozen=True)

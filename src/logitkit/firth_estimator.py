@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from logitkit.exceptions import ConvergenceWarning
 from logitkit.firth import FirthObjective, fit_firth
-from logitkit.firth_profile import lr_test, profile_limit
+from logitkit.firth_profile import lr_test, profile_limits
 from logitkit.fitted_rows import FitRows
 from logitkit.fitting import FitResult, free_parameters, null_log_likelihood, null_parameters
 from logitkit.inference import InferenceData, inverse_information
@@ -211,7 +211,7 @@ class FirthMixin:
             theta, pll = fit.theta, fit.penalised_log_likelihood
         reported = self._reported()
         natural = self._natural_index(reported)
-        # the inverse Newton matrix: the Wald approximation the searches start from
+        # the inverse Newton matrix: the tests' refits start along its columns
         cov = np.linalg.pinv(problem.evaluate(theta, 2)[2] * problem.total_weight,
                              hermitian=True)
         r = len(natural)
@@ -219,8 +219,7 @@ class FirthMixin:
         keep = X is None and cached is not None and cached.level == level
         for row, j in enumerate(natural):
             if j >= 0 and not keep:
-                lower[row] = profile_limit(problem, theta, pll, j, -1, level, cov[:, j])
-                upper[row] = profile_limit(problem, theta, pll, j, 1, level, cov[:, j])
+                lower[row], upper[row] = profile_limits(problem, theta, j, level)
         if keep:
             lower, upper = cached.lower, cached.upper
         chi2 = p_value = null = None
@@ -242,21 +241,24 @@ class FirthMixin:
             self.firth_tests_ = result
         return result
 
-    def conf_int(self, method: str = "profile", level: float = 0.95, cov_type="nonrobust",
+    def conf_int(self, method: str | None = None, level: float = 0.95, cov_type="nonrobust",
                  **kwargs):
         """DataFrame (lower, upper) per reported parameter at ``level``: a Firth fit's
-        profile penalised-likelihood intervals (``method="profile"``, logistf's) or Wald
-        ones (``method="wald"``, with ``cov_type`` "nonrobust" or "fisher"). Other fits:
-        the next class's ``conf_int`` (the generic profile machinery's), if any."""
+        profile penalised-likelihood intervals (``method="profile"``, the default,
+        logistf's) or Wald ones (``method="wald"``, with ``cov_type`` "nonrobust" or
+        "fisher"). Other fits: the next class's ``conf_int`` (default method "wald"),
+        if any."""
         if not self._is_firth():
+            method = "wald" if method is None else method
             parent = getattr(super(), "conf_int", None)
             if parent is None:
                 raise ValueError("conf_int() here covers fits with penalty='firth'; for "
                                  "other fits use summary()'s Wald intervals")
-            return parent(method=method, level=level, **kwargs)
+            return parent(method=method, level=level, cov_type=cov_type, **kwargs)
         if kwargs:
             raise TypeError(f"conf_int() of a Firth fit got unexpected arguments {sorted(kwargs)}")
-        table = self._firth_table(method, level, cov_type, tests=False)
+        table = self._firth_table("profile" if method is None else method, level, cov_type,
+                                  tests=False)
         return table[["ci_lower", "ci_upper"]].rename(
             columns={"ci_lower": "lower", "ci_upper": "upper"})
 
