@@ -50,7 +50,8 @@ _BLOCK_BYTES = 8 * 2**20
 
 class FirthObjective:
     """-(log L + 1/2 log det I) / total_weight of a binary or multinomial logit
-    :class:`Objective` (unpenalised, no offsets), over its row blocks.
+    :class:`Objective` (unpenalised; its offset, (n, m), added to eta), over its row
+    blocks.
 
     free: (p,) bool, the natural parameters estimated (False: slopes of aliased columns,
     held at 0 and left out of I); None for all.
@@ -83,8 +84,9 @@ class FirthObjective:
 
     # -- passes -----------------------------------------------------------------------
     def _blocks(self):
-        """(rows, Xb (b, ds) float64 slopes' columns, y (b,), w (b,)) per row block; the
-        intercept column is never made (its products are column sums)."""
+        """(rows, Xb (b, ds) float64 slopes' columns, y (b,), w (b,), offset (b, m) or
+        None) per row block; the intercept column is never made (its products are column
+        sums)."""
         ob = self.base
         slopes = self.cols[: self.d]
         for start in range(0, ob.n, self.block_rows):
@@ -92,15 +94,19 @@ class FirthObjective:
             Xb = np.asarray(dense(ob.X[rows]), dtype=np.float64)
             if not slopes.all():
                 Xb = Xb[:, slopes]
-            yield rows, Xb, np.asarray(ob.y[rows]), np.asarray(ob.w[rows], dtype=np.float64)
+            offset = None if ob.offset is None else np.asarray(ob.offset[rows], np.float64)
+            yield (rows, Xb, np.asarray(ob.y[rows]), np.asarray(ob.w[rows], dtype=np.float64),
+                   offset)
 
-    def _probabilities(self, Xb, Wf):
+    def _probabilities(self, Xb, Wf, offset):
         """(eta (b, m), pi (b, m) non-base class probabilities, log-sum-exp (b,)) at the
-        restricted coefficients Wf (m, dc)."""
+        restricted coefficients Wf (m, dc), the block's ``offset`` (b, m) added."""
         ds = Xb.shape[1]
         eta = (Xb @ Wf[0, :ds])[:, None] if self.m == 1 else Xb @ Wf[:, :ds].T
         if self.base.fit_intercept:
             eta = eta + Wf[:, ds]
+        if offset is not None:
+            eta = eta + offset
         top = np.maximum(eta.max(axis=1), 0.0)
         ex = np.exp(eta - top[:, None])
         total = ex.sum(axis=1) + np.exp(-top)
@@ -138,8 +144,8 @@ class FirthObjective:
         info = np.zeros((m * dc, m * dc))
         loglik = 0.0
         probabilities = np.empty((self.base.n, m))
-        for rows, Xb, y, w in self._blocks():
-            eta, pi, lse = self._probabilities(Xb, Wf)
+        for rows, Xb, y, w, offset in self._blocks():
+            eta, pi, lse = self._probabilities(Xb, Wf, offset)
             probabilities[rows] = pi
             own = np.where(y > 0, eta[np.arange(len(y)), np.maximum(y, 1) - 1], 0.0)
             loglik += float(w @ (own - lse))
@@ -184,7 +190,7 @@ class FirthObjective:
         score = np.zeros((m, dc))
         hats = np.empty(self.base.n) if binary else None
         newton = np.zeros((dc, dc)) if augmented else None
-        for rows, Xb, y, w in self._blocks():
+        for rows, Xb, y, w, _ in self._blocks():
             pi = probabilities[rows]
             Z = []  # rows of Xa_k L^-T, Xa_k the row in class k's block: (b, m dc)
             for k in range(m):
