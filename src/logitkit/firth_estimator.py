@@ -219,10 +219,10 @@ class FirthMixin:
         r = len(natural)
         lower, upper = np.full(r, np.nan), np.full(r, np.nan)
         keep = X is None and cached is not None and cached.level == level
-        for row, j in enumerate(natural):
-            if j >= 0 and not keep:
-                lower[row], upper[row] = profile_limits(problem, theta, j, level)
-        if keep:
+        if not keep:
+            rows = np.flatnonzero(natural >= 0)
+            lower[rows], upper[rows] = profile_limits(problem, theta, natural[rows], level)
+        else:
             lower, upper = cached.lower, cached.upper
         chi2 = p_value = null = None
         if tests and X is None and cached is not None and cached.chi2 is not None:

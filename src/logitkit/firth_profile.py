@@ -74,15 +74,19 @@ def _along(theta, index, value, cov_column):
     return start
 
 
-def profile_limits(problem, theta_hat, index: int, level: float):
-    """(lower, upper) profile penalised-likelihood interval of natural parameter
-    ``index`` at ``level`` (-inf / +inf on a side the profile never falls to the
-    cut-off), by :func:`logitkit.profile.profile_interval` from the optimum ``theta_hat``
-    (the joint iteration from the Wald end, the root-finder on refits as its fallback)."""
+def profile_limits(problem, theta_hat, indices, level: float):
+    """((r,) lower, (r,) upper) profile penalised-likelihood intervals of the natural
+    parameters ``indices`` at ``level`` (-inf / +inf on a side the profile never falls
+    to the cut-off), by :func:`logitkit.profile.profile_interval` from the optimum
+    ``theta_hat`` (the joint iteration from the Wald end, the root-finder on refits as
+    its fallback); the optimum is evaluated once for all of them."""
     value, grad, hess = problem.evaluate(theta_hat, 2)
     optimum = Solution(np.asarray(theta_hat, dtype=float), value, grad, hess)
-    a = np.zeros(problem.n_params)
-    a[index] = 1.0
-    interval = profile_interval(problem, optimum, a, level,
-                                getattr(problem, "free", None))
-    return interval.lower, interval.upper
+    free = getattr(problem, "free", None)
+    lower, upper = np.empty(len(indices)), np.empty(len(indices))
+    for row, index in enumerate(indices):
+        a = np.zeros(problem.n_params)
+        a[index] = 1.0
+        interval = profile_interval(problem, optimum, a, level, free)
+        lower[row], upper[row] = interval.lower, interval.upper
+    return lower, upper
