@@ -299,3 +299,25 @@ def test_root_finder_fallback_finds_the_same_ends(sex2_fit):
             joint, _ = P._joint(side, sign, z, z * se, se)
             nested = P._bound(side, sign, z, z * se, z * se)[0]
             assert nested == pytest.approx(joint, abs=1e-8)
+
+
+def test_either_newton_matrix_reaches_the_same_optimum(sex2_fit):
+    """Newton with I (the default) or logistf's augmented information: one optimum; the
+    augmented information is X' diag((1 + h) p (1 - p)) X."""
+    from logitkit.firth import fit_firth
+    from logitkit.fitting import null_parameters
+
+    base = sex2_fit.fitted_objective()
+    fits = [fit_firth(FirthObjective(base, newton=kind), null_parameters(base))
+            for kind in ("fisher", "augmented")]
+    np.testing.assert_allclose(fits[0].theta, fits[1].theta, atol=1e-8)
+    problem = FirthObjective(base, newton="augmented")
+    theta = sex2_fit.result_.params
+    X, _ = sex2()
+    Xa = np.column_stack([X.to_numpy(float), np.ones(len(X))])
+    p = sex2_fit.predict_proba(X)[:, 1]
+    h = problem.hat_values(theta)
+    np.testing.assert_allclose(problem.augmented_information(theta),
+                               Xa.T @ (((1 + h) * p * (1 - p))[:, None] * Xa), rtol=1e-10)
+    with pytest.raises(ValueError, match="newton"):
+        FirthObjective(base, newton="exact")

@@ -22,8 +22,9 @@ blocks from I's Cholesky factor (L^-1 x_i, never an n x n matrix) and the score.
 :class:`FirthObjective` offers the interface of :class:`~logitkit.objective.Objective`
 that the generic profile machinery uses: ``evaluate(theta, order)`` on the mean scale
 (value = -(log L + 1/2 log det I) / total_weight, its gradient, and as "Hessian" the
-Newton matrix / total_weight: logistf's augmented-data information for binary fits, I
-for multinomial ones), ``total_weight`` and ``n_params``. Memory beyond X: a block's
+Newton matrix / total_weight: I, or logistf's augmented-data information for binary
+fits with ``newton="augmented"``; ``hessian_is_exact`` False), ``total_weight`` and
+``n_params``. Memory beyond X: a block's
 temporaries and the rows' probabilities (n x m floats) between the two passes.
 :func:`fit_firth` maximises it, optionally with some parameters held fixed (constrained
 refits for tests and profiles).
@@ -54,13 +55,17 @@ class FirthObjective:
     blocks.
 
     free: (p,) bool, the natural parameters estimated (False: slopes of aliased columns,
-    held at 0 and left out of I); None for all.
+    held at 0 and left out of I); None for all. newton: the Newton matrix of
+    :meth:`evaluate`, "fisher" (I: one product a pass fewer, and as few iterations,
+    measured) or "augmented" (logistf's, binary fits).
     """
 
     # evaluate()'s "Hessian" is a Newton matrix, not the penalised likelihood's Hessian
     hessian_is_exact = False
 
     def __init__(self, objective: Objective, free=None, newton: str = "fisher"):
+        if newton not in ("fisher", "augmented"):
+            raise ValueError(f"newton must be 'fisher' or 'augmented', got {newton!r}")
         family = objective.family
         if not isinstance(family, (Binomial, Multinomial)) or objective.q:
             raise ValueError("Firth's penalty is implemented for binary logit and multinomial "
