@@ -38,6 +38,8 @@ penalised-likelihood intervals, call these):
         without constraint (the same for every functional of one fit);
     profile_intervals(objective, theta, A, level=0.95, free=None)
         -> ((r, 2) bounds, [ProfileInterval per row]) for the rows of A (r, p).
+    secant_corrected(A, step, change) -> A'
+        a Newton matrix corrected along the last step (also Firth's constrained refits).
 
 ``free`` (p,) bool: the coordinates estimated (the others, e.g. slopes of aliased
 columns, stay where ``theta`` has them). Unbounded sides (the profile stops rising,
