@@ -281,16 +281,43 @@ def test_multinomial_profile_ends_are_crossings():
             assert point.statistic == pytest.approx(st.chi2.ppf(0.9, 1), abs=1e-8)
 
 
-def test_secant_fallback_finds_the_same_ends(sex2_fit):
-    """The fallback root-finder (secant steps on constrained refits) agrees with the
-    Venzon-Moolgavkar iteration."""
-    from logitkit.firth_profile import _joint_limit, _nested_limit
+def test_root_finder_fallback_finds_the_same_ends(sex2_fit):
+    """The fallback root-finder on constrained refits agrees with the Venzon-Moolgavkar
+    iteration that finds the ends first."""
+    import logitkit.profile as P
 
     problem = sex2_fit.firth_objective()
-    theta, pll = sex2_fit.result_.params, sex2_fit.firth_.penalised_log_likelihood
-    cov = np.linalg.inv(problem.evaluate(theta, 2)[2] * problem.total_weight)
+    theta = sex2_fit.result_.params
+    value, grad, hess = problem.evaluate(theta, 2)
+    optimum = P.Solution(theta, value, grad, hess)
+    z = st.norm.ppf(0.975)
     for j in (0, 5):  # age, dia (the skewed profile)
-        for side in (-1, 1):
-            joint = _joint_limit(problem, theta, pll, j, side, 0.95, cov[:, j])
-            nested = _nested_limit(problem, theta, pll, j, side, 0.95, cov[:, j])
+        a = np.eye(problem.n_params)[j]
+        side = P._Side(problem, optimum, a, np.ones(problem.n_params, bool))
+        se = P._wald_se(optimum, a, side.free, side.W)
+        for sign in (-1, 1):
+            joint, _ = P._joint(side, sign, z, z * se, se)
+            nested = P._bound(side, sign, z, z * se, z * se)[0]
             assert nested == pytest.approx(joint, abs=1e-8)
+
+
+def test_either_newton_matrix_reaches_the_same_optimum(sex2_fit):
+    """Newton with I (the default) or logistf's augmented information: one optimum; the
+    augmented information is X' diag((1 + h) p (1 - p)) X."""
+    from logitkit.firth import fit_firth
+    from logitkit.fitting import null_parameters
+
+    base = sex2_fit.fitted_objective()
+    fits = [fit_firth(FirthObjective(base, newton=kind), null_parameters(base))
+            for kind in ("fisher", "augmented")]
+    np.testing.assert_allclose(fits[0].theta, fits[1].theta, atol=1e-8)
+    problem = FirthObjective(base, newton="augmented")
+    theta = sex2_fit.result_.params
+    X, _ = sex2()
+    Xa = np.column_stack([X.to_numpy(float), np.ones(len(X))])
+    p = sex2_fit.predict_proba(X)[:, 1]
+    h = problem.hat_values(theta)
+    np.testing.assert_allclose(problem.augmented_information(theta),
+                               Xa.T @ (((1 + h) * p * (1 - p))[:, None] * Xa), rtol=1e-10)
+    with pytest.raises(ValueError, match="newton"):
+        FirthObjective(base, newton="exact")

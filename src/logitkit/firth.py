@@ -22,8 +22,9 @@ blocks from I's Cholesky factor (L^-1 x_i, never an n x n matrix) and the score.
 :class:`FirthObjective` offers the interface of :class:`~logitkit.objective.Objective`
 that the generic profile machinery uses: ``evaluate(theta, order)`` on the mean scale
 (value = -(log L + 1/2 log det I) / total_weight, its gradient, and as "Hessian" the
-Newton matrix / total_weight: logistf's augmented-data information for binary fits, I
-for multinomial ones), ``total_weight`` and ``n_params``. Memory beyond X: a block's
+Newton matrix / total_weight: I, or logistf's augmented-data information for binary
+fits with ``newton="augmented"``; ``hessian_is_exact`` False), ``total_weight`` and
+``n_params``. Memory beyond X: a block's
 temporaries and the rows' probabilities (n x m floats) between the two passes.
 :func:`fit_firth` maximises it, optionally with some parameters held fixed (constrained
 refits for tests and profiles).
@@ -35,30 +36,36 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
-import scipy.linalg.blas as blas
 
 from logitkit.design import dense
 from logitkit.families import Binomial, Multinomial
 from logitkit.objective import Objective
+from logitkit.profile import secant_corrected
 from logitkit.solvers.report import SolverReport
 
 # logistf's default largest change of a parameter in one Newton step (maxstep = 5)
 MAX_STEP = 5.0
 _MAX_HALVINGS = 40
 _BLOCK_BYTES = 8 * 2**20
-# the least relative error of the Newton matrix along a step that a secant correction fixes
-SECANT_SHARE = 0.01
 
 
 class FirthObjective:
     """-(log L + 1/2 log det I) / total_weight of a binary or multinomial logit
-    :class:`Objective` (unpenalised, no offsets), over its row blocks.
+    :class:`Objective` (unpenalised; its offset, (n, m), added to eta), over its row
+    blocks.
 
     free: (p,) bool, the natural parameters estimated (False: slopes of aliased columns,
-    held at 0 and left out of I); None for all.
+    held at 0 and left out of I); None for all. newton: the Newton matrix of
+    :meth:`evaluate`, "fisher" (I: one product a pass fewer, and as few iterations,
+    measured) or "augmented" (logistf's, binary fits).
     """
 
-    def __init__(self, objective: Objective, free=None):
+    # evaluate()'s "Hessian" is a Newton matrix, not the penalised likelihood's Hessian
+    hessian_is_exact = False
+
+    def __init__(self, objective: Objective, free=None, newton: str = "fisher"):
+        if newton not in ("fisher", "augmented"):
+            raise ValueError(f"newton must be 'fisher' or 'augmented', got {newton!r}")
         family = objective.family
         if not isinstance(family, (Binomial, Multinomial)) or objective.q:
             raise ValueError("Firth's penalty is implemented for binary logit and multinomial "
@@ -73,6 +80,7 @@ class FirthObjective:
         self.free = np.ones(self.n_params, bool) if free is None else np.asarray(free, bool)
         self.cols = self.free.reshape(self.m, self.d1)[0]  # (d1,) columns in I
         self._cache = None  # (theta, log L, Cholesky, log det I, I, probabilities, score)
+        self.newton = newton
         # rows a block: its temporaries (about m + 2 copies of the block, and the m
         # blocks of hat-matrix rows, m * d1 wide each) within _BLOCK_BYTES, and never
         # fewer rows than the objective's own blocks (small X: one block, not 1/16 of X)
@@ -81,8 +89,9 @@ class FirthObjective:
 
     # -- passes -----------------------------------------------------------------------
     def _blocks(self):
-        """(rows, Xb (b, ds) float64 slopes' columns, y (b,), w (b,)) per row block; the
-        intercept column is never made (its products are column sums)."""
+        """(rows, Xb (b, ds) float64 slopes' columns, y (b,), w (b,), offset (b, m) or
+        None) per row block; the intercept column is never made (its products are column
+        sums)."""
         ob = self.base
         slopes = self.cols[: self.d]
         for start in range(0, ob.n, self.block_rows):
@@ -90,43 +99,38 @@ class FirthObjective:
             Xb = np.asarray(dense(ob.X[rows]), dtype=np.float64)
             if not slopes.all():
                 Xb = Xb[:, slopes]
-            yield rows, Xb, np.asarray(ob.y[rows]), np.asarray(ob.w[rows], dtype=np.float64)
+            offset = None if ob.offset is None else np.asarray(ob.offset[rows], np.float64)
+            yield (rows, Xb, np.asarray(ob.y[rows]), np.asarray(ob.w[rows], dtype=np.float64),
+                   offset)
 
-    def _probabilities(self, Xb, Wf):
+    def _probabilities(self, Xb, Wf, offset):
         """(eta (b, m), pi (b, m) non-base class probabilities, log-sum-exp (b,)) at the
-        restricted coefficients Wf (m, dc)."""
+        restricted coefficients Wf (m, dc), the block's ``offset`` (b, m) added."""
         ds = Xb.shape[1]
         eta = (Xb @ Wf[0, :ds])[:, None] if self.m == 1 else Xb @ Wf[:, :ds].T
         if self.base.fit_intercept:
             eta = eta + Wf[:, ds]
+        if offset is not None:
+            eta = eta + offset
         top = np.maximum(eta.max(axis=1), 0.0)
         ex = np.exp(eta - top[:, None])
         total = ex.sum(axis=1) + np.exp(-top)
         return eta, ex / total[:, None], top + np.log(total)
 
-    def _gram(self, Xb, v, full: bool = False) -> np.ndarray:
-        """Xa' diag(v) Xa (dc, dc), Xa = [Xb, 1] with the intercept: its lower triangle
-        only (the rest 0) unless ``full``; v >= 0 by a symmetric rank-k update of
-        sqrt(v) Xb (half a general product's work)."""
+    def _gram(self, Xb, v) -> np.ndarray:
+        """Xa' diag(v) Xa (dc, dc), Xa = [Xb, 1] with the intercept, by one general
+        product (measured: as fast as a symmetric rank-k update of sqrt(v) Xb, which
+        needs v >= 0, a square root and a mirrored triangle)."""
         ds = Xb.shape[1]
-        out = np.zeros((ds + 1, ds + 1)) if self.base.fit_intercept else None
-        if not full and np.all(v >= 0):  # (scaled.T is Fortran-ordered: no copy for BLAS)
-            top = blas.dsyrk(1.0, (Xb * np.sqrt(v)[:, None]).T, trans=0, lower=1)
-        else:
-            top = (Xb * v[:, None]).T @ Xb
-        if out is None:
+        scaled = (Xb * v[:, None]).T  # (ds, b)
+        top = scaled @ Xb
+        if not self.base.fit_intercept:
             return top
+        out = np.empty((ds + 1, ds + 1))
         out[:ds, :ds] = top
-        out[ds, :ds] = v @ Xb
-        if full:
-            out[:ds, ds] = out[ds, :ds]
+        out[ds, :ds] = out[:ds, ds] = scaled.sum(axis=1)
         out[ds, ds] = v.sum()
         return out
-
-    @staticmethod
-    def _symmetric(lower) -> np.ndarray:
-        """The symmetric matrix whose lower triangle is ``lower``'s."""
-        return np.tril(lower) + np.tril(lower, -1).T
 
     def _restricted(self, theta):
         W = np.asarray(theta, dtype=float)[: self.m * self.d1].reshape(self.m, self.d1)
@@ -145,16 +149,17 @@ class FirthObjective:
         info = np.zeros((m * dc, m * dc))
         loglik = 0.0
         probabilities = np.empty((self.base.n, m))
-        for rows, Xb, y, w in self._blocks():
-            eta, pi, lse = self._probabilities(Xb, Wf)
+        for rows, Xb, y, w, offset in self._blocks():
+            eta, pi, lse = self._probabilities(Xb, Wf, offset)
             probabilities[rows] = pi
             own = np.where(y > 0, eta[np.arange(len(y)), np.maximum(y, 1) - 1], 0.0)
             loglik += float(w @ (own - lse))
-            for k in range(m):  # lower triangle: diagonal blocks, and (j, k) for j > k
+            for k in range(m):  # diagonal blocks, and (j, k) = (k, j)' for j > k
                 for j in range(k, m):
-                    block = self._gram(Xb, pi[:, k] * ((k == j) - pi[:, j]) * w, j != k)
+                    block = self._gram(Xb, pi[:, k] * ((k == j) - pi[:, j]) * w)
                     info[j * dc:(j + 1) * dc, k * dc:(k + 1) * dc] += block
-        info = self._symmetric(info)
+                    if j != k:
+                        info[k * dc:(k + 1) * dc, j * dc:(j + 1) * dc] += block.T
         try:
             if not np.all(np.isfinite(info)):
                 raise np.linalg.LinAlgError("non-finite information")
@@ -165,17 +170,22 @@ class FirthObjective:
         self._cache = (theta.copy(), loglik, chol, logdet, info, probabilities, None)
         return loglik, chol, logdet, info
 
-    def score_pass(self, theta):
+    def score_pass(self, theta, augmented: bool | None = None):
         """(modified score U* (p,) over the natural layout, (n,) hat values (binary) or
         None, Newton matrix (p_free, p_free)), one pass after :meth:`information_pass` at
         ``theta``; cached. Hat values h_i = w_i p_i (1 - p_i) x_i' I^-1 x_i (logistf's
         ``hat.diag``) from rows of Xa L^-T (L the Cholesky factor of I: b x p numbers a
-        block, never n x n). The Newton matrix of binary fits is logistf's augmented-data
-        information X' diag((w_i + h_i) p_i (1 - p_i)) X, of multinomial ones I."""
+        block, never n x n). The Newton matrix is I, or with ``augmented`` (binary fits;
+        default: the objective's ``newton == "augmented"``) logistf's augmented-data
+        information X' diag((w_i + h_i) p_i (1 - p_i)) X, one more product a block."""
         self.information_pass(theta)
+        binary = self.m == 1
+        if augmented is None:
+            augmented = self.newton == "augmented"
+        augmented = augmented and binary
         cache = self._cache
-        if cache[6] is not None:
-            return cache[6]
+        if cache[6] is not None and (cache[6][3] or not augmented):
+            return cache[6][:3]
         _, _, chol, _, info, probabilities, _ = cache
         self.reads.rows += self.base.n
         m, dc = self.m, int(self.cols.sum())
@@ -183,10 +193,9 @@ class FirthObjective:
         inverse = sla.solve_triangular(chol, np.eye(m * dc), lower=True,  # L^-1
                                        check_finite=False)
         score = np.zeros((m, dc))
-        binary = m == 1
         hats = np.empty(self.base.n) if binary else None
-        newton = np.zeros((dc, dc)) if binary else info
-        for rows, Xb, y, w in self._blocks():
+        newton = np.zeros((dc, dc)) if augmented else None
+        for rows, Xb, y, w, _ in self._blocks():
             pi = probabilities[rows]
             Z = []  # rows of Xa_k L^-T, Xa_k the row in class k's block: (b, m dc)
             for k in range(m):
@@ -200,7 +209,8 @@ class FirthObjective:
                 h = w * p * (1 - p) * H
                 hats[rows] = h
                 G = (w * ((y == 1) - p) + h * (0.5 - p))[:, None]
-                newton += self._gram(Xb, (w + h) * p * (1 - p))
+                if augmented:
+                    newton += self._gram(Xb, (w + h) * p * (1 - p))
             else:
                 H = np.empty((len(y), m, m))
                 for k in range(m):
@@ -217,9 +227,9 @@ class FirthObjective:
                 score[:, ds] += G.sum(axis=0)
         full = np.zeros((m, self.d1))
         full[:, self.cols] = score
-        result = (full.ravel(), hats, self._symmetric(newton) if binary else newton)
+        result = (full.ravel(), hats, newton if augmented else info, augmented)
         self._cache = (*cache[:6], result)
-        return result
+        return result[:3]
 
     # -- the Objective interface ------------------------------------------------------
     def penalised_log_likelihood(self, theta) -> float:
@@ -259,33 +269,11 @@ class FirthObjective:
         (1 - p_i)) X of a binary fit (its covariance is the inverse)."""
         if self.m != 1:
             raise ValueError("the augmented-data information is defined for binary fits")
-        return self.score_pass(theta)[2]
+        return self.score_pass(theta, augmented=True)[2]
 
     def information(self, theta) -> np.ndarray:
         """(p_free, p_free) Fisher information (sums) of the estimated parameters."""
         return self.information_pass(theta)[3]
-
-
-def secant_corrected(A, step, change):
-    """A (p, p), an approximation of minus the Hessian, corrected by a symmetric rank-one
-    term so that it maps the last ``step`` to the observed gradient ``change`` (minus the
-    gradient's change along it): the curvature that the Newton matrix misses along the
-    path, which the iterations follow. Unchanged when A already maps the step to within
-    SECANT_SHARE of the change (then rounding would dominate the correction), when the
-    correction would be ill-posed, or would make A indefinite."""
-    predicted = A @ step
-    residual = change - predicted
-    scale = residual @ step
-    size = np.linalg.norm(residual)
-    if not (np.isfinite(size) and size > SECANT_SHARE * np.linalg.norm(predicted)
-            and abs(scale) > 1e-8 * size * np.linalg.norm(step)):
-        return A
-    corrected = A + np.outer(residual, residual) / scale
-    try:
-        np.linalg.cholesky(corrected)
-    except np.linalg.LinAlgError:
-        return A
-    return corrected
 
 
 @dataclass(frozen=True)

@@ -27,12 +27,13 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from logitkit.exceptions import ConvergenceWarning
 from logitkit.firth import FirthObjective, fit_firth
-from logitkit.firth_profile import lr_test, profile_limit
+from logitkit.firth_profile import lr_test, profile_limits
 from logitkit.fitted_rows import FitRows
 from logitkit.fitting import FitResult, free_parameters, null_log_likelihood, null_parameters
 from logitkit.inference import InferenceData, inverse_information
 from logitkit.messages import plain
 from logitkit.objective import Objective
+from logitkit.offsets import check_offset, eta_offset
 from logitkit.summary import Summary
 
 FIRTH_COV_TYPES = ("nonrobust", "fisher")
@@ -104,16 +105,15 @@ class FirthMixin:
     def _fit_firth(self, X, y, sample_weight=None, clusters=None, offset=None):
         """Fit by maximum penalised likelihood (:mod:`logitkit.firth`)."""
         self._check_firth(X)
-        if offset is not None:
-            raise ValueError('penalty="firth" fits have no offsets yet: fit without offset=, '
-                             "or use an unpenalised or alpha > 0 fit with the offset")
-        self.has_offset_ = False
         Xd, codes, weights, family = self._prepare(X, y, sample_weight)
         if clusters is not None:
             clusters = column_or_1d(clusters)
-        self._fit_rows = FitRows(Xd, codes, weights, clusters)
-        objective = Objective(family, Xd, codes, weights, len(self.classes_),
-                              self._fits_intercept())
+        K = len(self.classes_)
+        offset = check_offset(offset, Xd.shape[0], K, self._multinomial())
+        self.has_offset_ = offset is not None
+        self._fit_rows = FitRows(Xd, codes, weights, clusters, offset)
+        objective = Objective(family, Xd, codes, weights, K, self._fits_intercept(),
+                              offset=eta_offset(offset, family.n_eta(K)))
         aliased = self._aliased_columns(objective)
         free = free_parameters(objective.n_params, objective.d1, 0, aliased)
         problem = FirthObjective(objective, free)
@@ -148,12 +148,14 @@ class FirthMixin:
         self.n_passes_ = objective.reads.passes
         return self
 
-    def firth_objective(self, X=None, y=None, sample_weight=None) -> FirthObjective:
+    def firth_objective(self, X=None, y=None, sample_weight=None,
+                        offset=None) -> FirthObjective:
         """The fit's penalised objective (:class:`~logitkit.firth.FirthObjective`) over
-        :meth:`fitted_rows` (or the rows given), for profile and test machinery."""
+        :meth:`fitted_rows` (or the rows given, with their ``offset`` when the fit had
+        one), for profile and test machinery."""
         if not self._is_firth():
             raise ValueError('firth_objective() needs a fit with penalty="firth"')
-        objective = self.fitted_objective(X, y, sample_weight)
+        objective = self.fitted_objective(X, y, sample_weight, offset)
         return FirthObjective(objective, self._free())
 
     # -- covariance -------------------------------------------------------------------
@@ -182,13 +184,13 @@ class FirthMixin:
         return np.where(unit, index[np.argmax(np.abs(M), axis=1)], -1)
 
     def firth_tests(self, level: float = 0.95, X=None, y=None, sample_weight=None,
-                    *, tests: bool = True) -> FirthTests:
+                    offset=None, *, tests: bool = True) -> FirthTests:
         """Penalised LR tests (``tests``; else their fields are None) and profile
         penalised-likelihood intervals at ``level`` of every reported parameter (summary
         order, base class classes_[0]), by constrained refits on the fitting rows (or
-        those given, refitted first), kept for the fitting rows (a model file keeps the
-        latest). Each interval end costs a few Newton iterations (two passes each), each
-        test one refit."""
+        those given, with their ``offset`` when the fit had one, refitted first), kept for
+        the fitting rows (a model file keeps the latest). Each interval end costs a few
+        Newton iterations (two passes each), each test one refit."""
         check_is_fitted(self)
         if not self._is_firth():
             raise ValueError('firth_tests() needs a fit with penalty="firth"')
@@ -204,24 +206,23 @@ class FirthMixin:
                 f"profile tests at level {level:g} need the fitting rows, which this model "
                 f"does not hold{kept}: call firth_tests({level:g}, X=..., y=...) with them, "
                 "or use method='wald'")
-        problem = self.firth_objective(X, y, sample_weight)
+        problem = self.firth_objective(X, y, sample_weight, offset)
         theta, pll = self.result_.params, self.firth_.penalised_log_likelihood
         if X is not None:  # other rows: their own optimum
             fit = fit_firth(problem, theta, self.tol, self.max_iter)
             theta, pll = fit.theta, fit.penalised_log_likelihood
         reported = self._reported()
         natural = self._natural_index(reported)
-        # the inverse Newton matrix: the Wald approximation the searches start from
+        # the inverse Newton matrix: the tests' refits start along its columns
         cov = np.linalg.pinv(problem.evaluate(theta, 2)[2] * problem.total_weight,
                              hermitian=True)
         r = len(natural)
         lower, upper = np.full(r, np.nan), np.full(r, np.nan)
         keep = X is None and cached is not None and cached.level == level
-        for row, j in enumerate(natural):
-            if j >= 0 and not keep:
-                lower[row] = profile_limit(problem, theta, pll, j, -1, level, cov[:, j])
-                upper[row] = profile_limit(problem, theta, pll, j, 1, level, cov[:, j])
-        if keep:
+        if not keep:
+            rows = np.flatnonzero(natural >= 0)
+            lower[rows], upper[rows] = profile_limits(problem, theta, natural[rows], level)
+        else:
             lower, upper = cached.lower, cached.upper
         chi2 = p_value = null = None
         if tests and X is None and cached is not None and cached.chi2 is not None:

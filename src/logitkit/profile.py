@@ -7,12 +7,22 @@ Firth-penalised objective. For a linear functional ``a' theta`` (a reported para
 fixed at c, the profile is F(c) = min {value(theta): a' theta = c}, the likelihood-ratio
 statistic LR(c) = 2 total_weight (F(c) - F(c_hat)) and its signed root
 r(c) = sign(c - c_hat) sqrt(LR(c)). A bound is where r(c) = -+ z, z = Phi^-1((1 + level)/2)
-(LR = the chi2(1) quantile), found by a safeguarded Newton root-finder on r (dr/dc =
-total_weight * lambda / r, lambda = dF/dc the constraint's multiplier; Illinois false
-position or bisection where a step leaves the bracket), expanding from the
-Wald distance; no grid. Each F(c) is a Newton refit of the other parameters in the null
-space of a, started from the nearest refit moved along the tangent of the path of
-solutions (predictor-corrector), to a Newton decrement below 1e-12 / total_weight.
+(LR = the chi2(1) quantile), found exactly, no grid, in one of two ways:
+
+- first by Venzon and Moolgavkar's (1988) joint iteration, from the Wald end: Newton
+  steps on the system {the gradient orthogonal to a is 0, log-likelihood = its maximum
+  - LR/2}, a' theta's step the root of the quadratic model along the conditional
+  optimum; one evaluation (derivatives to order 2) a step, the Newton matrix corrected
+  by a secant term where it is only an approximation of the Hessian (``hessian_is_exact``
+  False, as for Firth's penalty); converged when |log-likelihood - target| <= z ROOT_TOL
+  and the Newton decrement of the other parameters is at most DECREMENT_TOL;
+- should that fail (a start outside the domain, an indefinite model, an unbounded side),
+  by a safeguarded Newton root-finder on r (dr/dc = total_weight * lambda / r, lambda =
+  dF/dc the constraint's multiplier; Illinois false position or bisection where a step
+  leaves the bracket), expanding from the Wald distance. Each F(c) is a Newton refit of
+  the other parameters in the null space of a, started from the nearest refit moved
+  along the tangent of the path of solutions (predictor-corrector), to a Newton
+  decrement below 1e-12 / total_weight.
 
 Public functions (the estimators' ``conf_int(method="profile")``, and Firth fits' profile
 penalised-likelihood intervals, call these):
@@ -28,6 +38,8 @@ penalised-likelihood intervals, call these):
         without constraint (the same for every functional of one fit);
     profile_intervals(objective, theta, A, level=0.95, free=None)
         -> ((r, 2) bounds, [ProfileInterval per row]) for the rows of A (r, p).
+    secant_corrected(A, step, change) -> A'
+        a Newton matrix corrected along the last step (also Firth's constrained refits).
 
 ``free`` (p,) bool: the coordinates estimated (the others, e.g. slopes of aliased
 columns, stay where ``theta`` has them). Unbounded sides (the profile stops rising,
@@ -55,6 +67,15 @@ FLAT_LR = 1e-6
 MAX_EXPANSION = 1e6
 _MAX_NEWTON = 200
 _MAX_ROOT_STEPS = 100
+# the joint iteration: its most steps, its farthest end (in Wald standard errors), and
+# its last step, small enough (in standard errors, and the log-likelihood's distance to
+# the target) to be taken unevaluated: it then lands within about (contraction rate x
+# step) of the end, 1e-9 of the target or better
+_JOINT_STEPS = 30
+_FAR = 1e4
+_LAST_STEP = 1e-8
+# the least relative error of the Newton matrix along a step that a secant correction fixes
+SECANT_SHARE = 0.01
 
 
 @dataclass
@@ -76,8 +97,10 @@ class Solution:
 @dataclass
 class ProfileInterval:
     """Bounds of a' theta at ``level``: lower, upper (-inf / +inf when unbounded, NaN when
-    a refit failed); lr: the LR statistic at each finite bound; refits: constrained fits
-    made; solutions: the refits at the bounds (None when unbounded)."""
+    a refit failed); lr: the LR statistic at ``solutions``; refits: constrained fits
+    made (a bound found by the joint iteration counts one); solutions: the refits at the
+    bounds, or the last point the joint iteration evaluated (within 1e-8 standard errors
+    of the bound), None when unbounded."""
 
     estimate: float
     lower: float
@@ -171,6 +194,28 @@ def minimize(objective, theta, free=None, a=None, c=None, *, max_iter=_MAX_NEWTO
                     converged, it)
 
 
+def secant_corrected(A, step, change):
+    """A (p, p), an approximation of minus the Hessian (of a log-likelihood), corrected by
+    a symmetric rank-one term so that it maps the last ``step`` to the observed gradient
+    ``change`` (minus the gradient's change along it): the curvature that the Newton
+    matrix misses along the path, which the iterations follow. Unchanged when A already
+    maps the step to within SECANT_SHARE of the change (then rounding would dominate the
+    correction), when the correction would be ill-posed, or would make A indefinite."""
+    predicted = A @ step
+    residual = change - predicted
+    scale = residual @ step
+    size = np.linalg.norm(residual)
+    if not (np.isfinite(size) and size > SECANT_SHARE * np.linalg.norm(predicted)
+            and abs(scale) > 1e-8 * size * np.linalg.norm(step)):
+        return A
+    corrected = A + np.outer(residual, residual) / scale
+    try:
+        np.linalg.cholesky(corrected)
+    except np.linalg.LinAlgError:
+        return A
+    return corrected
+
+
 def _tangent(solution: Solution, a, free) -> np.ndarray:
     """(p,) d theta / dc of the path of constrained minima at ``solution``: H^-1 a /
     (a' H^-1 a) over the free coordinates (a / a'a where H is singular)."""
@@ -224,6 +269,56 @@ class _Side:
         slope_lr = 2.0 * self.W * sign * solution.multiplier
         rho = np.sqrt(max(lr, 0.0))
         return rho, (slope_lr / (2.0 * rho) if rho > 0 else np.inf), slope_lr
+
+
+def _joint(side: _Side, sign: int, z: float, t0: float, se: float):
+    """(bound, the last point evaluated as a Solution) on the side ``sign`` by Venzon and
+    Moolgavkar's iteration from the distance t0 along the optimum's tangent (see the
+    module docstring), or None when it fails (then the root-finder takes over)."""
+    objective, optimum, a, free, W = side.objective, side.optimum, side.a, side.free, side.W
+    af = a[free]
+    est = side.estimate
+    secant = not getattr(objective, "hessian_is_exact", True)
+    target = -W * optimum.value - 0.5 * z * z  # of the log-likelihood
+    theta = optimum.theta + sign * t0 * _tangent(optimum, a, free)
+    previous = None
+    for _ in range(_JOINT_STEPS):
+        value, grad, hess = _evaluate(objective, theta, 2)
+        if not np.isfinite(value):
+            return None
+        pll, g, A = -W * value, -W * grad[free], W * hess[np.ix_(free, free)]
+        if previous is not None and secant:
+            A = secant_corrected(A, theta[free] - previous[0], previous[1] - g)
+        previous = (theta[free], g)
+        try:
+            both = sla.cho_solve(sla.cho_factor(A, lower=True, check_finite=False),
+                                 np.column_stack([g, af]), check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            return None
+        curvature = 1.0 / (af @ both[:, 1])  # of the quadratic model along the path
+        v = both[:, 1] * curvature  # the path's tangent: a'v = 1
+        u = both[:, 0] - (af @ both[:, 0]) * v  # the conditional Newton step: a'u = 0
+        gain, off = 0.5 * (g @ u), pll - target
+        if abs(off) <= z * ROOT_TOL and gain <= DECREMENT_TOL:
+            solution = Solution(theta, value, grad, hess, float(a @ theta),
+                                float(af @ grad[free] / (af @ af)), True)
+            return float(a @ theta), solution
+        slope = g @ v
+        disc = slope * slope + 2.0 * curvature * (off + gain)
+        if not (curvature > 0 and disc >= 0):
+            return None
+        step = (slope + sign * np.sqrt(disc)) / curvature  # a' theta's step
+        new = theta.copy()
+        new[free] += u + v * step
+        c = float(a @ new)
+        if sign * (c - est) <= 0 or abs(c - est) > _FAR * se:
+            return None
+        if abs(step) <= _LAST_STEP * se and abs(off) <= _LAST_STEP:
+            # lands within about (rate x step) of the end: taken unevaluated
+            return c, Solution(theta, value, grad, hess, float(a @ theta),
+                               float(af @ grad[free] / (af @ af)), True)
+        theta = new
+    return None
 
 
 def _bound(side: _Side, sign: int, z: float, t0: float, t_wald: float):
@@ -307,7 +402,13 @@ def profile_interval(objective, optimum: Solution, a, level: float = 0.95,
     out = ProfileInterval(side.estimate, np.nan, np.nan, level)
     bounds, lrs, sols, unbounded = [], [], [], []
     for sign in (-1, 1):
-        bound, lr, solution, open_, note = _bound(side, sign, z, t0, t_wald)
+        joint = _joint(side, sign, z, t0, se) if np.isfinite(t_wald) else None
+        if joint is not None:
+            side.refits += 1
+            bound, solution = joint
+            lr, open_, note = side.lr(solution), False, None
+        else:
+            bound, lr, solution, open_, note = _bound(side, sign, z, t0, t_wald)
         bounds.append(bound)
         lrs.append(lr)
         sols.append(solution)
