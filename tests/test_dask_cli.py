@@ -171,3 +171,19 @@ def test_a_glob_without_files_is_an_error(trips):
     result = _run(["fit", trips / "nothing" / "*.parquet", "--target", "tipped", "--dask",
                    "local", "-o", trips / "never.lkm"])
     assert result.exit_code == 2 and "no such file or directory" in result.stderr
+
+
+def test_local_workers_read_parquet_with_the_system_allocator():
+    """`--dask local` workers run pyarrow on the system allocator (WORKER_ENV)."""
+    from logitkit.dask.command import connect
+
+    def pool():
+        import os
+
+        import pyarrow
+
+        backend = pyarrow.default_memory_pool().backend_name
+        return os.environ.get("ARROW_DEFAULT_MEMORY_POOL"), backend
+
+    with connect("local:1") as client:
+        assert set(client.run(pool).values()) == {("system", "system")}
