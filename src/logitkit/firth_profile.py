@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from logitkit.firth import fit_firth
-from logitkit.profile import Solution, profile_interval
+from logitkit.profile import Solution, profile_interval_set
 
 # a constrained refit's tolerance (standardised gradient); a test's refit stops at a
 # Newton gain of _TEST_DECREMENT and adds it (its statistic is then within ~2e-10)
@@ -83,10 +83,7 @@ def profile_limits(problem, theta_hat, indices, level: float):
     value, grad, hess = problem.evaluate(theta_hat, 2)
     optimum = Solution(np.asarray(theta_hat, dtype=float), value, grad, hess)
     free = getattr(problem, "free", None)
-    lower, upper = np.empty(len(indices)), np.empty(len(indices))
-    for row, index in enumerate(indices):
-        a = np.zeros(problem.n_params)
-        a[index] = 1.0
-        interval = profile_interval(problem, optimum, a, level, free)
-        lower[row], upper[row] = interval.lower, interval.upper
-    return lower, upper
+    A = np.zeros((len(indices), problem.n_params))
+    A[np.arange(len(indices)), indices] = 1.0
+    intervals = profile_interval_set(problem, optimum, A, level, free)
+    return (np.array([i.lower for i in intervals]), np.array([i.upper for i in intervals]))

@@ -271,54 +271,100 @@ class _Side:
         return rho, (slope_lr / (2.0 * rho) if rho > 0 else np.inf), slope_lr
 
 
-def _joint(side: _Side, sign: int, z: float, t0: float, se: float):
-    """(bound, the last point evaluated as a Solution) on the side ``sign`` by Venzon and
-    Moolgavkar's iteration from the distance t0 along the optimum's tangent (see the
-    module docstring), or None when it fails (then the root-finder takes over)."""
-    objective, optimum, a, free, W = side.objective, side.optimum, side.a, side.free, side.W
-    af = a[free]
-    est = side.estimate
-    secant = not getattr(objective, "hessian_is_exact", True)
-    target = -W * optimum.value - 0.5 * z * z  # of the log-likelihood
-    theta = optimum.theta + sign * t0 * _tangent(optimum, a, free)
-    previous = None
-    for _ in range(_JOINT_STEPS):
-        value, grad, hess = _evaluate(objective, theta, 2)
+class _JointEnd:
+    """Venzon and Moolgavkar's iteration for one end (the side ``sign``), from the
+    distance t0 along the optimum's tangent (see the module docstring), one step per
+    evaluation at ``theta``, so that many ends can be stepped in lockstep: after
+    :meth:`advance`, ``finished`` says whether it stopped, and ``result`` is then (bound,
+    the last point evaluated as a Solution), or None when it failed (the root-finder
+    takes over)."""
+
+    def __init__(self, side: _Side, sign: int, z: float, t0: float, se: float):
+        self.side, self.sign, self.z, self.se = side, sign, z, se
+        self.af = side.a[side.free]
+        self.secant = not getattr(side.objective, "hessian_is_exact", True)
+        self.target = -side.W * side.optimum.value - 0.5 * z * z  # of the log-likelihood
+        self.theta = side.optimum.theta + sign * t0 * _tangent(side.optimum, side.a,
+                                                                side.free)
+        self.previous, self.steps, self.finished, self.result = None, 0, False, None
+
+    def _stop(self, result=None):
+        self.finished, self.result = True, result
+
+    def _solution(self, value, grad, hess):
+        a, free, theta = self.side.a, self.side.free, self.theta
+        return Solution(theta, value, grad, hess, float(a @ theta),
+                        float(self.af @ grad[free] / (self.af @ self.af)), True)
+
+    def advance(self, value, grad, hess):
+        """One step from the evaluation (value, grad, hess) at ``theta``."""
+        side, sign, z, af, free = self.side, self.sign, self.z, self.af, self.side.free
+        W, a, se, theta = side.W, side.a, self.se, self.theta
+        self.steps += 1
         if not np.isfinite(value):
-            return None
+            return self._stop()
         pll, g, A = -W * value, -W * grad[free], W * hess[np.ix_(free, free)]
-        if previous is not None and secant:
-            A = secant_corrected(A, theta[free] - previous[0], previous[1] - g)
-        previous = (theta[free], g)
+        if self.previous is not None and self.secant:
+            A = secant_corrected(A, theta[free] - self.previous[0], self.previous[1] - g)
+        self.previous = (theta[free], g)
         try:
             both = sla.cho_solve(sla.cho_factor(A, lower=True, check_finite=False),
                                  np.column_stack([g, af]), check_finite=False)
         except (np.linalg.LinAlgError, ValueError):
-            return None
+            return self._stop()
         curvature = 1.0 / (af @ both[:, 1])  # of the quadratic model along the path
         v = both[:, 1] * curvature  # the path's tangent: a'v = 1
         u = both[:, 0] - (af @ both[:, 0]) * v  # the conditional Newton step: a'u = 0
-        gain, off = 0.5 * (g @ u), pll - target
+        gain, off = 0.5 * (g @ u), pll - self.target
         if abs(off) <= z * ROOT_TOL and gain <= DECREMENT_TOL:
-            solution = Solution(theta, value, grad, hess, float(a @ theta),
-                                float(af @ grad[free] / (af @ af)), True)
-            return float(a @ theta), solution
+            return self._stop((float(a @ theta), self._solution(value, grad, hess)))
         slope = g @ v
         disc = slope * slope + 2.0 * curvature * (off + gain)
         if not (curvature > 0 and disc >= 0):
-            return None
+            return self._stop()
         step = (slope + sign * np.sqrt(disc)) / curvature  # a' theta's step
         new = theta.copy()
         new[free] += u + v * step
         c = float(a @ new)
-        if sign * (c - est) <= 0 or abs(c - est) > _FAR * se:
-            return None
+        if sign * (c - side.estimate) <= 0 or abs(c - side.estimate) > _FAR * se:
+            return self._stop()
         if abs(step) <= _LAST_STEP * se and abs(off) <= _LAST_STEP:
             # lands within about (rate x step) of the end: taken unevaluated
-            return c, Solution(theta, value, grad, hess, float(a @ theta),
-                               float(af @ grad[free] / (af @ af)), True)
-        theta = new
-    return None
+            return self._stop((c, self._solution(value, grad, hess)))
+        if self.steps >= _JOINT_STEPS:
+            return self._stop()
+        self.theta = new
+
+
+def _joint(side: _Side, sign: int, z: float, t0: float, se: float):
+    """(bound, the last point evaluated) of one end by its joint iteration, or None."""
+    end = _JointEnd(side, sign, z, t0, se)
+    _lockstep([end])
+    return end.result
+
+
+def _evaluate_many(objective, thetas):
+    """[(value, grad, hess)] at each of ``thetas`` (k, p): one batched call where the
+    objective offers ``evaluate_batch`` (one pass over the rows for all points), else one
+    evaluation each."""
+    batch = getattr(objective, "evaluate_batch", None)
+    if batch is None or len(thetas) == 1:
+        return [_evaluate(objective, theta, 2) for theta in thetas]
+    with np.errstate(all="ignore"):
+        values, grads, hessians = batch(np.asarray(thetas))
+    return [(float(v), g, h) for v, g, h in zip(values, grads, hessians, strict=True)]
+
+
+def _lockstep(ends):
+    """Step every unfinished end of ``ends`` (a list of _JointEnd) together, one
+    (batched) evaluation of all their points per step, until all have finished."""
+    active = list(ends)
+    while active:
+        objective = active[0].side.objective
+        for end, evaluation in zip(active, _evaluate_many(objective,
+                                                          [e.theta for e in active]), strict=True):
+            end.advance(*evaluation)
+        active = [end for end in active if not end.finished]
 
 
 def _bound(side: _Side, sign: int, z: float, t0: float, t_wald: float):
@@ -389,36 +435,54 @@ def profile_interval(objective, optimum: Solution, a, level: float = 0.95,
                      free=None) -> ProfileInterval:
     """Lower and upper profile bounds of a' theta (see the module docstring); ``optimum``
     the unconstrained :func:`minimize` of ``objective``."""
-    a = np.asarray(a, dtype=float)
-    free = np.ones(a.size, dtype=bool) if free is None else np.asarray(free, dtype=bool)
+    return profile_interval_set(objective, optimum, [a], level, free)[0]
+
+
+def profile_interval_set(objective, optimum: Solution, A, level: float = 0.95,
+                         free=None) -> list:
+    """[ProfileInterval] of a' theta for each row a of A (r, p), as
+    :func:`profile_interval` finds them, the joint iterations of all 2 r ends stepped in
+    lockstep (one batched evaluation a step where the objective has
+    ``evaluate_batch``; ends drop out as they finish), the root-finder after them for the
+    ends where the iteration failed."""
+    free = np.ones(optimum.theta.size, dtype=bool) if free is None else np.asarray(free, bool)
     z = float(st.norm.ppf(0.5 + level / 2))
-    side = _Side(objective, optimum, a, free)
-    se = _wald_se(optimum, a, free, side.W)
-    # the Wald distance, at most z max(1, |estimate|): a separated parameter's SE is
-    # huge and meaningless, and the refits far out are slow
-    scale = max(1.0, abs(side.estimate))
-    t_wald = z * se if np.isfinite(se) and se > 0 else np.inf
-    t0 = min(t_wald, z * scale)
-    out = ProfileInterval(side.estimate, np.nan, np.nan, level)
-    bounds, lrs, sols, unbounded = [], [], [], []
-    for sign in (-1, 1):
-        joint = _joint(side, sign, z, t0, se) if np.isfinite(t_wald) else None
-        if joint is not None:
-            side.refits += 1
-            bound, solution = joint
-            lr, open_, note = side.lr(solution), False, None
-        else:
-            bound, lr, solution, open_, note = _bound(side, sign, z, t0, t_wald)
-        bounds.append(bound)
-        lrs.append(lr)
-        sols.append(solution)
-        unbounded.append(open_)
-        if note:
-            out.notes.append(note)
-    out.lower, out.upper = bounds
-    out.lr, out.solutions, out.unbounded = tuple(lrs), tuple(sols), tuple(unbounded)
-    out.refits = side.refits
-    return out
+    plans = []
+    for a in A:
+        a = np.asarray(a, dtype=float)
+        side = _Side(objective, optimum, a, free)
+        se = _wald_se(optimum, a, free, side.W)
+        # the Wald distance, at most z max(1, |estimate|): a separated parameter's SE is
+        # huge and meaningless, and the refits far out are slow
+        scale = max(1.0, abs(side.estimate))
+        t_wald = z * se if np.isfinite(se) and se > 0 else np.inf
+        t0 = min(t_wald, z * scale)
+        ends = [_JointEnd(side, sign, z, t0, se) if np.isfinite(t_wald) else None
+                for sign in (-1, 1)]
+        plans.append((side, t0, t_wald, ends))
+    _lockstep([end for *_, ends in plans for end in ends if end is not None])
+    intervals = []
+    for side, t0, t_wald, ends in plans:
+        out = ProfileInterval(side.estimate, np.nan, np.nan, level)
+        bounds, lrs, sols, unbounded = [], [], [], []
+        for sign, end in zip((-1, 1), ends, strict=True):
+            if end is not None and end.result is not None:
+                side.refits += 1
+                bound, solution = end.result
+                lr, open_, note = side.lr(solution), False, None
+            else:
+                bound, lr, solution, open_, note = _bound(side, sign, z, t0, t_wald)
+            bounds.append(bound)
+            lrs.append(lr)
+            sols.append(solution)
+            unbounded.append(open_)
+            if note:
+                out.notes.append(note)
+        out.lower, out.upper = bounds
+        out.lr, out.solutions, out.unbounded = tuple(lrs), tuple(sols), tuple(unbounded)
+        out.refits = side.refits
+        intervals.append(out)
+    return intervals
 
 
 def _wald_se(optimum: Solution, a, free, W) -> float:
@@ -438,12 +502,10 @@ def profile_intervals(objective, theta, A, level: float = 0.95, free=None):
     free = np.ones(A.shape[1], dtype=bool) if free is None else np.asarray(free, dtype=bool)
     optimum = minimize(objective, theta, free)
     bounds = np.full((A.shape[0], 2), np.nan)
-    intervals = []
-    for i, a in enumerate(A):
-        if np.any(a[~free] != 0) or not np.any(a[free] != 0):
-            intervals.append(None)
-            continue
-        interval = profile_interval(objective, optimum, a, level, free)
+    rows = [i for i, a in enumerate(A) if not np.any(a[~free] != 0) and np.any(a[free] != 0)]
+    intervals = [None] * A.shape[0]
+    for i, interval in zip(rows, profile_interval_set(objective, optimum, A[rows], level,
+                                                      free), strict=True):
         bounds[i] = interval.lower, interval.upper
-        intervals.append(interval)
+        intervals[i] = interval
     return bounds, intervals
