@@ -80,6 +80,7 @@ class FirthObjective:
         self.free = np.ones(self.n_params, bool) if free is None else np.asarray(free, bool)
         self.cols = self.free.reshape(self.m, self.d1)[0]  # (d1,) columns in I
         self._cache = None  # (theta, log L, Cholesky, log det I, I, probabilities, score)
+        self.batch_cache = None  # the row products of evaluate_batch, when small
         self.newton = newton
         # rows a block: its temporaries (about m + 2 copies of the block, and the m
         # blocks of hat-matrix rows, m * d1 wide each) within _BLOCK_BYTES, and never
@@ -88,14 +89,15 @@ class FirthObjective:
         self.block_rows = max(objective.block_rows, _BLOCK_BYTES // (8 * width))
 
     # -- passes -----------------------------------------------------------------------
-    def _blocks(self):
+    def _blocks(self, block_rows=None):
         """(rows, Xb (b, ds) float64 slopes' columns, y (b,), w (b,), offset (b, m) or
-        None) per row block; the intercept column is never made (its products are column
-        sums)."""
+        None) per row block (of ``block_rows``, default the objective's); the intercept
+        column is never made (its products are column sums)."""
         ob = self.base
         slopes = self.cols[: self.d]
-        for start in range(0, ob.n, self.block_rows):
-            rows = slice(start, min(start + self.block_rows, ob.n))
+        size = self.block_rows if block_rows is None else block_rows
+        for start in range(0, ob.n, size):
+            rows = slice(start, min(start + size, ob.n))
             Xb = np.asarray(dense(ob.X[rows]), dtype=np.float64)
             if not slopes.all():
                 Xb = Xb[:, slopes]
@@ -257,6 +259,15 @@ class FirthObjective:
         index = np.flatnonzero(self.free)
         hess[np.ix_(index, index)] = newton / N
         return value, -score / N, hess
+
+    def evaluate_batch(self, thetas):
+        """(values (k,), grads (k, p), hess (k, p, p)): :meth:`evaluate` to order 2 at
+        each row of ``thetas`` (k, p), binary fits in one pair of passes over X for all k
+        points (:func:`logitkit.firth_batch.evaluate_batch`); value +inf (grad, hess
+        NaN) where I is singular."""
+        from logitkit.firth_batch import evaluate_batch
+
+        return evaluate_batch(self, thetas)
 
     def hat_values(self, theta) -> np.ndarray:
         """(n,) hat values of a binary fit at ``theta`` (logistf's ``hat.diag``)."""

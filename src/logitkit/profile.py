@@ -53,6 +53,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 import scipy.stats as st
+from scipy.linalg.lapack import dpotrf as _potrf
+from scipy.linalg.lapack import dpotrs as _potrs
 
 # a refit stops when total_weight * the Newton decrement falls below this (the LR
 # statistic is then within about that of its limit)
@@ -209,11 +211,7 @@ def secant_corrected(A, step, change):
             and abs(scale) > 1e-8 * size * np.linalg.norm(step)):
         return A
     corrected = A + np.outer(residual, residual) / scale
-    try:
-        np.linalg.cholesky(corrected)
-    except np.linalg.LinAlgError:
-        return A
-    return corrected
+    return corrected if _potrf(corrected, lower=1, clean=0)[1] == 0 else A
 
 
 def _tangent(solution: Solution, a, free) -> np.ndarray:
@@ -282,6 +280,7 @@ class _JointEnd:
     def __init__(self, side: _Side, sign: int, z: float, t0: float, se: float):
         self.side, self.sign, self.z, self.se = side, sign, z, se
         self.af = side.a[side.free]
+        self.all_free = bool(side.free.all())
         self.secant = not getattr(side.objective, "hessian_is_exact", True)
         self.target = -side.W * side.optimum.value - 0.5 * z * z  # of the log-likelihood
         self.theta = side.optimum.theta + sign * t0 * _tangent(side.optimum, side.a,
@@ -303,14 +302,16 @@ class _JointEnd:
         self.steps += 1
         if not np.isfinite(value):
             return self._stop()
-        pll, g, A = -W * value, -W * grad[free], W * hess[np.ix_(free, free)]
+        A = W * (hess if self.all_free else hess[np.ix_(free, free)])
+        pll, g = -W * value, -W * grad[free]
         if self.previous is not None and self.secant:
             A = secant_corrected(A, theta[free] - self.previous[0], self.previous[1] - g)
         self.previous = (theta[free], g)
-        try:
-            both = sla.cho_solve(sla.cho_factor(A, lower=True, check_finite=False),
-                                 np.column_stack([g, af]), check_finite=False)
-        except (np.linalg.LinAlgError, ValueError):
+        factor, info = _potrf(A, lower=1, clean=0)  # LAPACK directly: one call an end
+        if info != 0:
+            return self._stop()
+        both, info = _potrs(factor, np.column_stack([g, af]), lower=1)
+        if info != 0:
             return self._stop()
         curvature = 1.0 / (af @ both[:, 1])  # of the quadratic model along the path
         v = both[:, 1] * curvature  # the path's tangent: a'v = 1
