@@ -321,3 +321,40 @@ def test_either_newton_matrix_reaches_the_same_optimum(sex2_fit):
                                Xa.T @ (((1 + h) * p * (1 - p))[:, None] * Xa), rtol=1e-10)
     with pytest.raises(ValueError, match="newton"):
         FirthObjective(base, newton="exact")
+
+
+@pytest.mark.parametrize("newton", ["fisher", "augmented"])
+def test_batched_evaluation_equals_single_evaluations(newton):
+    """evaluate_batch (the lockstep profile's evaluation of many points in one pair of
+    passes) returns each point's evaluate(theta, 2): with weights, an offset, an aliased
+    column held out, and a point where I is singular (+inf); multinomial fits too."""
+    X, y = sex2()
+    rng = np.random.default_rng(3)
+    w = rng.integers(1, 4, len(y)).astype(float)
+    offset = rng.normal(0, 0.3, len(y))
+    with pytest.warns(AliasedColumnsWarning):
+        fit = lk.LogisticRegression(penalty="firth").fit(X.assign(age2=X["age"]), y,
+                                                          sample_weight=w, offset=offset)
+    problem = fit.firth_objective()
+    problem = FirthObjective(problem.base, problem.free, newton)
+    theta = fit.result_.params
+    points = theta + rng.normal(0, 0.4, (5, theta.size)) * problem.free
+    points[2] = np.where(problem.free, 1e3, 0.0)  # every p = 1: I = 0
+    values, grads, hessians = problem.evaluate_batch(points)
+    for point, value, grad, hess in zip(points, values, grads, hessians, strict=True):
+        one = problem.evaluate(point, 2)
+        assert value == pytest.approx(one[0], rel=1e-13)
+        if np.isfinite(one[0]):
+            np.testing.assert_allclose(grad, one[1], rtol=1e-10, atol=1e-14)
+            np.testing.assert_allclose(hess, one[2], rtol=1e-10, atol=1e-14)
+    assert values[2] == np.inf and np.isnan(grads[2]).all()
+    Xh, yh, counts = hepatitis()
+    multi = lk.LogisticRegression(penalty="firth").fit(Xh, yh, sample_weight=counts)
+    problem = multi.firth_objective()
+    points = multi.result_.params + rng.normal(0, 0.1, (3, multi.result_.params.size))
+    values, grads, hessians = problem.evaluate_batch(points)
+    for point, value, grad, hess in zip(points, values, grads, hessians, strict=True):
+        one = problem.evaluate(point, 2)
+        assert value == one[0]
+        np.testing.assert_array_equal(grad, one[1])
+        np.testing.assert_array_equal(hess, one[2])

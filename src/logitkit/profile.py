@@ -39,6 +39,8 @@ penalised-likelihood intervals, call these):
     profile_intervals(objective, theta, A, level=0.95, free=None)
         -> ((r, 2) bounds, [ProfileInterval per row]) for the rows of A (r, p).
     secant_corrected(A, step, change) -> A'
+    evaluate_many(objective, thetas) -> [(value, grad, hess)]
+        order-2 evaluations at the rows of thetas, batched where the objective can.
         a Newton matrix corrected along the last step (also Firth's constrained refits).
 
 ``free`` (p,) bool: the coordinates estimated (the others, e.g. slopes of aliased
@@ -344,7 +346,7 @@ def _joint(side: _Side, sign: int, z: float, t0: float, se: float):
     return end.result
 
 
-def _evaluate_many(objective, thetas):
+def evaluate_many(objective, thetas):
     """[(value, grad, hess)] at each of ``thetas`` (k, p): one batched call where the
     objective offers ``evaluate_batch`` (one pass over the rows for all points), else one
     evaluation each."""
@@ -362,7 +364,7 @@ def _lockstep(ends):
     active = list(ends)
     while active:
         objective = active[0].side.objective
-        for end, evaluation in zip(active, _evaluate_many(objective,
+        for end, evaluation in zip(active, evaluate_many(objective,
                                                           [e.theta for e in active]), strict=True):
             end.advance(*evaluation)
         active = [end for end in active if not end.finished]
