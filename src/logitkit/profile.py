@@ -36,12 +36,14 @@ penalised-likelihood intervals, call these):
     profile_interval(objective, optimum, a, level=0.95, free=None) -> ProfileInterval
         the lower and upper bound of a' theta; ``optimum`` a Solution of minimize()
         without constraint (the same for every functional of one fit);
+    profile_interval_set(objective, optimum, A, level=0.95, free=None) -> [ProfileInterval]
+        the same for each row of A, all ends' joint iterations stepped in lockstep;
     profile_intervals(objective, theta, A, level=0.95, free=None)
         -> ((r, 2) bounds, [ProfileInterval per row]) for the rows of A (r, p).
     secant_corrected(A, step, change) -> A'
+        a Newton matrix corrected along the last step (also Firth's constrained refits).
     evaluate_many(objective, thetas) -> [(value, grad, hess)]
         order-2 evaluations at the rows of thetas, batched where the objective can.
-        a Newton matrix corrected along the last step (also Firth's constrained refits).
 
 ``free`` (p,) bool: the coordinates estimated (the others, e.g. slopes of aliased
 columns, stay where ``theta`` has them). Unbounded sides (the profile stops rising,
