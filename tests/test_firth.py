@@ -358,3 +358,17 @@ def test_batched_evaluation_equals_single_evaluations(newton):
         assert value == one[0]
         np.testing.assert_array_equal(grad, one[1])
         np.testing.assert_array_equal(hess, one[2])
+
+
+def test_lockstep_tests_equal_one_at_a_time(sex2_fit):
+    """The penalised LR tests stepped in lockstep (lr_tests) are each parameter's own
+    refit (lr_test)."""
+    from logitkit.firth_profile import lr_test, lr_tests
+
+    problem = sex2_fit.firth_objective()
+    theta, pll = sex2_fit.result_.params, sex2_fit.firth_.penalised_log_likelihood
+    cov = np.linalg.inv(problem.evaluate(theta, 2)[2] * problem.total_weight)
+    indices = np.arange(theta.size)
+    together = lr_tests(problem, theta, pll, indices, cov)
+    alone = [lr_test(problem, theta, pll, j, cov[:, j]).statistic for j in indices]
+    np.testing.assert_allclose(together, alone, rtol=1e-9, atol=1e-10)

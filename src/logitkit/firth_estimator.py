@@ -27,7 +27,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from logitkit.exceptions import ConvergenceWarning
 from logitkit.firth import FirthObjective, fit_firth
-from logitkit.firth_profile import lr_test, profile_limits
+from logitkit.firth_profile import lr_tests, profile_limits
 from logitkit.fitted_rows import FitRows
 from logitkit.fitting import FitResult, free_parameters, null_log_likelihood, null_parameters
 from logitkit.inference import InferenceData, inverse_information
@@ -230,9 +230,8 @@ class FirthMixin:
             null = cached.null_penalised_log_likelihood
         elif tests:
             chi2 = np.full(r, np.nan)
-            for row, j in enumerate(natural):
-                if j >= 0:
-                    chi2[row] = lr_test(problem, theta, pll, j, cov[:, j]).statistic
+            rows = np.flatnonzero(natural >= 0)
+            chi2[rows] = lr_tests(problem, theta, pll, natural[rows], cov)
             slopes = np.zeros(len(theta), bool)
             slopes[natural[reported.slope & (natural >= 0)]] = True
             null = fit_firth(problem, np.where(slopes, 0.0, theta), 1e-10, 200,

@@ -20,9 +20,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.linalg as sla
 
-from logitkit.firth import fit_firth
-from logitkit.profile import Solution, profile_interval_set
+from logitkit.firth import _MAX_HALVINGS, MAX_STEP, fit_firth
+from logitkit.profile import Solution, evaluate_many, profile_interval_set, secant_corrected
 
 # a constrained refit's tolerance (standardised gradient); a test's refit stops at a
 # Newton gain of _TEST_DECREMENT and adds it (its statistic is then within ~2e-10)
@@ -62,6 +63,95 @@ def lr_test(problem, theta_hat, pll_hat: float, index: int, cov_column=None) -> 
     direction the other estimates move with it), when given."""
     return refit_fixed(problem, theta_hat, pll_hat, index, 0.0,
                        _along(theta_hat, index, 0.0, cov_column))
+
+
+class _Refit:
+    """:func:`refit_fixed`'s Newton iteration (that of :func:`~logitkit.firth.fit_firth`
+    with ``secant=True`` and the test's decrement), one evaluation a step, so that the
+    refits of many tests are stepped in lockstep: :meth:`at` takes the evaluation at
+    ``point`` and sets the next point, or ``finished`` (``statistic`` then set; ``failed``
+    where the start was not finite or the Newton matrix not positive definite, for
+    :func:`refit_fixed` to redo and report)."""
+
+    def __init__(self, problem, pll_hat, index, start, max_iter=200):
+        self.problem, self.pll_hat, self.max_iter = problem, pll_hat, max_iter
+        self.move = np.ones(problem.n_params, bool)
+        self.move[index] = False
+        free = getattr(problem, "free", None)
+        if free is not None:
+            self.move &= free
+        self.point, self.theta, self.current = np.array(start, dtype=float), None, None
+        self.previous, self.n_iter, self.halvings = None, 0, 0
+        self.finished, self.failed, self.statistic, self.converged = False, False, np.nan, False
+
+    def at(self, value, grad, hess):
+        if self.current is None:  # the start
+            if not np.isfinite(value):
+                self.finished = self.failed = True
+                return
+            self.theta, self.current = self.point, (value, grad, hess)
+            return self._newton()
+        if value <= self.current[0] + 1e-13 * max(1.0, abs(self.current[0])):
+            self.theta, self.current = self.point, (value, grad, hess)
+            return self._newton()
+        self.halvings += 1
+        if self.halvings >= _MAX_HALVINGS:  # no decrease: as close as rounding allows
+            return self._finish(0.0, False)
+        self.step *= 0.5
+        self.point = self.theta.copy()
+        self.point[self.move] += self.step
+
+    def _newton(self):
+        value, grad, hess = self.current
+        move, theta = self.move, self.theta
+        g = grad[move]
+        Hm = hess[np.ix_(move, move)]
+        if self.previous is not None:  # the curvature the Newton matrix misses
+            Hm = secant_corrected(Hm, theta[move] - self.previous[0], g - self.previous[1])
+        self.previous = (theta[move], g)
+        if np.max(np.abs(g) / np.sqrt(np.diag(Hm)), initial=0.0) <= _REFIT_TOL:
+            return self._finish(0.0, True)
+        try:
+            step = -sla.cho_solve(sla.cho_factor(Hm, lower=True), g, check_finite=False)
+        except (np.linalg.LinAlgError, ValueError):
+            self.finished = self.failed = True
+            return
+        gain = -0.5 * (g @ step) * self.problem.total_weight
+        if gain <= _TEST_DECREMENT:
+            return self._finish(gain if np.isfinite(gain) else 0.0, True)
+        if self.n_iter >= self.max_iter:
+            return self._finish(0.0, False)
+        self.n_iter += 1
+        largest = float(np.max(np.abs(step)))
+        if largest > MAX_STEP:
+            step *= MAX_STEP / largest
+        self.step, self.halvings = step, 0
+        self.point = theta.copy()
+        self.point[move] += step
+
+    def _finish(self, gain, converged):
+        pll = -self.current[0] * self.problem.total_weight + gain
+        self.statistic = max(0.0, 2.0 * (self.pll_hat - pll))
+        self.finished, self.converged = True, converged
+
+
+def lr_tests(problem, theta_hat, pll_hat: float, indices, covariance) -> np.ndarray:
+    """(r,) penalised likelihood-ratio statistics of natural parameters ``indices`` = 0,
+    each :func:`lr_test` with the column of ``covariance`` (p, p), their refits stepped
+    in lockstep (one batched evaluation a step where the problem has
+    ``evaluate_batch``); a refit whose start or Newton matrix fails is redone by
+    :func:`lr_test`."""
+    refits = [_Refit(problem, pll_hat, j, _along(theta_hat, j, 0.0, covariance[:, j]))
+              for j in indices]
+    active = list(refits)
+    while active:
+        points = [refit.point for refit in active]
+        for refit, evaluation in zip(active, evaluate_many(problem, points), strict=True):
+            refit.at(*evaluation)
+        active = [refit for refit in active if not refit.finished]
+    return np.array([lr_test(problem, theta_hat, pll_hat, j, covariance[:, j]).statistic
+                     if refit.failed else refit.statistic
+                     for j, refit in zip(indices, refits, strict=True)])
 
 
 def _along(theta, index, value, cov_column):
