@@ -25,9 +25,14 @@ from __future__ import annotations
 
 import numpy as np
 from scipy.linalg.lapack import dpotri as _potri
+from scipy.special import expit
 
-# a block's temporaries (rows x (the triangle + a few per point) floats), in bytes
-_BATCH_BYTES = 32 * 2**20
+# the row products of all of X are computed once and kept between calls up to
+# _KEEP_BYTES; beyond, a block's temporaries (rows x (the triangle + a few per point)
+# floats) stay within _BATCH_BYTES (measured at 100,000 x 20, 42 points: 0.30 s an
+# evaluation with 4 MiB blocks, 0.37 s with 32 MiB)
+_KEEP_BYTES = 32 * 2**20
+_BATCH_BYTES = 4 * 2**20
 
 
 def _factors(info):
@@ -77,7 +82,7 @@ def _products(Xb, intercept: bool):
 
 def _blocks(problem, rows: int, intercept: bool):
     """(block, Xa, P, y, w, offset) per row block of ``rows``: kept on ``problem`` (its
-    ``batch_cache``) when all of them fit in _BATCH_BYTES, as they do for small X, so
+    ``batch_cache``) when all of them fit in _KEEP_BYTES, as they do for small X, so
     that the lockstep iterations compute them once."""
     cache = problem.batch_cache
     if cache is not None and cache[0] == (rows, intercept):
@@ -87,10 +92,10 @@ def _blocks(problem, rows: int, intercept: bool):
     for block, Xb, y, w, offset in problem._blocks(rows):
         Xa, P = _products(Xb, intercept)
         size += P.nbytes + Xa.nbytes
-        if size <= _BATCH_BYTES:
+        if size <= _KEEP_BYTES:
             kept.append((block, Xa, P, y, w, offset))
         yield block, Xa, P, y, w, offset
-    if size <= _BATCH_BYTES:
+    if size <= _KEEP_BYTES:
         problem.batch_cache = ((rows, intercept), kept)
 
 
@@ -124,7 +129,7 @@ def evaluate_batch(problem, thetas):
     # rows a block: all of a small X (its products then kept between calls), else
     # the temporaries within _BATCH_BYTES
     width = len(upper[0]) + dc
-    rows = ob.n if ob.n * width * 8 <= _BATCH_BYTES else max(
+    rows = ob.n if ob.n * width * 8 <= _KEEP_BYTES else max(
         1, _BATCH_BYTES // (8 * (width + 6 * k)))
     augmented = problem.newton == "augmented"
     # pass 1: log L and the triangles of I at every point
@@ -135,10 +140,11 @@ def evaluate_batch(problem, thetas):
         eta = Xa @ Wf.T  # (b, k)
         if offset is not None:
             eta += offset[:, :1]
-        lse = np.logaddexp(0.0, eta)
-        pi = np.exp(eta - lse)
+        pi = expit(eta)
+        # log(1 + e^eta) = max(eta, 0) - log(max(p, 1 - p)), the log of a number in [1/2, 1]
+        loglik += (w * (y == 1)) @ eta - w @ (np.maximum(eta, 0.0)
+                                               - np.log(np.maximum(pi, 1.0 - pi)))
         probabilities[block] = pi
-        loglik += (w * (y == 1)) @ eta - w @ lse
         info += (w[:, None] * pi * (1 - pi)).T @ P
     info = _symmetric(info, upper, dc)
     chol, ok = _factors(info)
