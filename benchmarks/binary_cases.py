@@ -22,12 +22,12 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import argparse  # noqa: E402
 import platform  # noqa: E402
 import time  # noqa: E402
 import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
+from common import benchmark_parser  # noqa: E402
 from suite_cases import iid_binary, toeplitz_binary  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
@@ -192,9 +192,8 @@ def calibrate(name, scale, seed):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = benchmark_parser(__doc__, "the rows")
     parser.add_argument("--only", choices=sorted(CASES), action="append")
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the rows")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--calibrate", action="store_true")

@@ -17,13 +17,13 @@ from each fit's predicted probabilities and coefficients.
 
 from __future__ import annotations
 
-import argparse
 import time
 import tracemalloc
 import warnings
 
 import numpy as np
 import pandas as pd
+from common import benchmark_parser  # benchmarks/ is on sys.path when run as a script
 from threadpoolctl import threadpool_limits
 
 import logitkit as lk
@@ -142,9 +142,7 @@ def run_categorical(scale=1.0, repeat=3, seed=0, without=()):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of 300k rows")
-    parser.add_argument("--repeat", type=int, default=3, help="timed rounds (best of)")
+    parser = benchmark_parser(__doc__, "300k rows", repeat=True)
     parser.add_argument("--without", action="append", default=[],
                         help="leave out the fits whose name starts with this "
                              "(e.g. scikit-learn)")

@@ -1,5 +1,5 @@
 """What the benchmarks share: objectives computed from each solver's coefficients (the same
-formula for logitkit and its peers), timing and memory measurement.
+formula for logitkit and its peers), timing and memory measurement, the common options.
 
 Objective convention: weighted mean log-loss + alpha/2 ||slopes||^2 (intercepts and cut
 points unpenalised); scikit-learn's C is 1 / (n * alpha).
@@ -7,6 +7,7 @@ points unpenalised); scikit-learn's C is 1 / (n * alpha).
 
 from __future__ import annotations
 
+import argparse
 import time
 import tracemalloc
 import warnings
@@ -112,3 +113,16 @@ def measure(fit):
     """(seconds, peak extra bytes, result) of ``fit()``: one timed run, one traced run."""
     seconds, result = timed(fit)
     return seconds, peak_memory(fit), result
+
+
+def benchmark_parser(doc: str, rows: str = "the full rows", repeat: bool = False,
+                     threads: bool = False) -> argparse.ArgumentParser:
+    """The options every benchmark shares: --scale (a fraction of ``rows``) and, when
+    asked for, --repeat (timed runs, best of) and --threads (BLAS/OpenMP threads)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0, help=f"fraction of {rows}")
+    if repeat:
+        parser.add_argument("--repeat", type=int, default=3, help="timed runs (best of)")
+    if threads:
+        parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads")
+    return parser

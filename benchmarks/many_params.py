@@ -13,13 +13,15 @@ preconditioner blocks as the fraction of rows they read) and its iterations.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import time
 import warnings
 
 import numpy as np
-from common import softmax_objective  # benchmarks/ is on sys.path when run as a script
+from common import (  # benchmarks/ is on sys.path when run as a script
+    benchmark_parser,
+    softmax_objective,
+)
 from suite_cases import iid_binary, multinomial_data
 from threadpoolctl import threadpool_limits
 
@@ -139,8 +141,7 @@ def run_case(title, X, y, alpha, ours, others, repeats):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full rows")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=("k50", "k10", "wide"), action="append")
     parser.add_argument("--no-newton-cholesky", action="store_true",

@@ -16,13 +16,13 @@ fraction of X's size.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import time
 import tracemalloc
 import warnings
 
 import numpy as np
+from common import benchmark_parser  # benchmarks/ is on sys.path when run as a script
 from run import multinomial_data as scaled_multinomial  # benchmarks/ is on sys.path
 from run import softmax_objective
 from threadpoolctl import threadpool_limits
@@ -133,8 +133,7 @@ def run_case(key, scale, repeats, solvers, with_newton_cholesky, rng):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full rows")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=sorted(CASES), action="append")
     parser.add_argument("--solver", action="append",

@@ -14,12 +14,12 @@ installed from benchmarks/requirements.txt. Timings are one run each: read the r
 
 from __future__ import annotations
 
-import argparse
 import platform
 import warnings
 
 import numpy as np
 from common import (  # benchmarks/ is on sys.path when run as a script
+    benchmark_parser,
     measure,
     ordinal_objective,
     softmax_objective,
@@ -143,8 +143,7 @@ def print_table(title, X, rows):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full rows")
+    parser = benchmark_parser(__doc__)
     parser.add_argument("--only", choices=sorted(CASES), action="append")
     parser.add_argument("--no-statsmodels", action="store_true")
     parser.add_argument("--gpu", action="store_true",

@@ -19,12 +19,11 @@ elastic net), multinomial (K=5, each coefficient and grouped), sparse-l1 and spa
 
 from __future__ import annotations
 
-import argparse
 import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from common import peak_memory, timed
+from common import benchmark_parser, peak_memory, timed
 from threadpoolctl import threadpool_limits
 
 import logitkit as lk
@@ -255,10 +254,7 @@ def run_path(X, y, l1_ratio, n_alphas, repeat):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the rows")
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
+    parser = benchmark_parser(__doc__, "the rows", repeat=True, threads=True)
     parser.add_argument("--only", action="append", help="case name (repeatable)")
     args = parser.parse_args()
     rng = np.random.default_rng(0)

@@ -15,11 +15,9 @@ runs at tol 1e-10 so that it reaches the optimum (its gap is reported).
 
 from __future__ import annotations
 
-import argparse
-
 import numpy as np
 import scipy.sparse as sp
-from common import binary_objective_from_scores, peak_memory, timed
+from common import benchmark_parser, binary_objective_from_scores, peak_memory, timed
 from sklearn.linear_model import LogisticRegression as SkLogisticRegression
 from threadpoolctl import threadpool_limits
 
@@ -36,9 +34,7 @@ def sparse_binary(n, d, density, rng):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of 200k rows")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser = benchmark_parser(__doc__, "200k rows", repeat=True)
     parser.add_argument("--alpha", type=float, default=1e-4)
     args = parser.parse_args()
     n, d, density, alpha = int(200_000 * args.scale), 2000, 0.01, args.alpha

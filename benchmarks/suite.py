@@ -27,12 +27,15 @@ formula (benchmarks/common.py); a solver is at the optimum when its objective is
 
 from __future__ import annotations
 
-import argparse
 import platform
 import warnings
 
 import numpy as np
-from common import peak_memory, timed  # benchmarks/ is on sys.path when run as a script
+from common import (  # benchmarks/ is on sys.path when run as a script
+    benchmark_parser,
+    peak_memory,
+    timed,
+)
 from suite_cases import CASES, HEAVY_PARAMS, build
 from threadpoolctl import threadpool_limits
 
@@ -147,12 +150,9 @@ def warm_up():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=1.0, help="fraction of the full rows")
+    parser = benchmark_parser(__doc__, repeat=True, threads=True)
     parser.add_argument("--only", choices=CASES, action="append", help="a case (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="seed of every case's data")
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs per solver")
-    parser.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP threads")
     parser.add_argument("--skip-slow", action="store_true",
                         help="leave out statsmodels (ordinal cases)")
     parser.add_argument("--all-peers", action="store_true",
