@@ -152,6 +152,35 @@ def test_estimators_take_tensors_and_agree_with_numpy(kind):
                                    reference.summary().to_frame()["std_err"], rtol=1e-9)
 
 
+def test_the_ordinal_warm_start_is_skipped_on_an_accelerator(monkeypatch):
+    """The row-sample warm start runs for host arrays and CPU tensors, not on a GPU (where
+    the small fit's launches cost more than the passes it saves); the optimum is the same."""
+    import logitkit as lk
+    from logitkit import backends, fitting
+
+    starts = []  # the full fits' warm starts (the sample's own fit asks for one too)
+    warm_start = fitting._warm_start
+
+    def spy(objective, *args):
+        start = warm_start(objective, *args)
+        if objective.n == 24_000:
+            starts.append(start)
+        return start
+
+    monkeypatch.setattr(fitting, "_warm_start", spy)
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(24_000, 3))
+    y = np.digitize(X @ [1.0, -0.5, 0.25] + rng.logistic(size=len(X)), [-1.0, 1.0])
+    reference = lk.OrdinalLogisticRegression().fit(X, y)
+    tensor = torch.as_tensor(X, device=DEVICE)
+    model = lk.OrdinalLogisticRegression().fit(tensor, torch.as_tensor(y, device=DEVICE))
+    assert starts[0] is not None
+    assert backends.on_accelerator(tensor) == (DEVICE != "cpu")
+    assert (starts[1] is None) == backends.on_accelerator(tensor)
+    np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-9)
+    np.testing.assert_allclose(model.thresholds_, reference.thresholds_, rtol=1e-9)
+
+
 def test_float32_tensor_fit_matches_float64_objective():
     import logitkit as lk
 

@@ -1,6 +1,9 @@
 """Which array library an array belongs to, its device, and moving small results to the host."""
 
-__all__ = ["device", "get_namespace", "gram", "like", "product", "to_numpy", "weighted_counts"]
+__all__ = [
+    "device", "get_namespace", "gram", "like", "on_accelerator", "product", "to_numpy",
+    "weighted_counts",
+]
 
 import numpy as np
 from array_api_compat import array_namespace, device, is_torch_array
@@ -27,6 +30,11 @@ def gram(Z):
 
         return G.to(torch.float64)
     return np.asarray(G, dtype=np.float64)
+
+
+def on_accelerator(a) -> bool:
+    """Whether ``a`` is a torch tensor on a device other than the CPU (a GPU)."""
+    return is_torch_array(a) and a.device.type != "cpu"
 
 
 def like(values: np.ndarray, X):
