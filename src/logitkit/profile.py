@@ -281,8 +281,10 @@ class _JointEnd:
     the last point evaluated as a Solution), or None when it failed (the root-finder
     takes over)."""
 
-    def __init__(self, side: _Side, sign: int, z: float, t0: float, se: float):
+    def __init__(self, side: _Side, sign: int, z: float, t0: float, se: float,
+                 correction=None):
         self.side, self.sign, self.z, self.se = side, sign, z, se
+        self.correction = correction
         self.af = side.a[side.free]
         self.all_free = bool(side.free.all())
         self.secant = not getattr(side.objective, "hessian_is_exact", True)
@@ -306,6 +308,8 @@ class _JointEnd:
         self.steps += 1
         if not np.isfinite(value):
             return self._stop()
+        if self.correction is not None:
+            hess = hess + self.correction
         A = W * (hess if self.all_free else hess[np.ix_(free, free)])
         pll, g = -W * value, -W * grad[free]
         if self.previous is not None and self.secant:
@@ -452,6 +456,7 @@ def profile_interval_set(objective, optimum: Solution, A, level: float = 0.95,
     ends where the iteration failed."""
     free = np.ones(optimum.theta.size, dtype=bool) if free is None else np.asarray(free, bool)
     z = float(st.norm.ppf(0.5 + level / 2))
+    correction = newton_correction(objective, optimum)
     plans = []
     for a in A:
         a = np.asarray(a, dtype=float)
@@ -462,8 +467,8 @@ def profile_interval_set(objective, optimum: Solution, A, level: float = 0.95,
         scale = max(1.0, abs(side.estimate))
         t_wald = z * se if np.isfinite(se) and se > 0 else np.inf
         t0 = min(t_wald, z * scale)
-        ends = [_JointEnd(side, sign, z, t0, se) if np.isfinite(t_wald) else None
-                for sign in (-1, 1)]
+        ends = [_JointEnd(side, sign, z, t0, se, correction) if np.isfinite(t_wald)
+                else None for sign in (-1, 1)]
         plans.append((side, t0, t_wald, ends))
     _lockstep([end for *_, ends in plans for end in ends if end is not None])
     intervals = []
@@ -488,6 +493,22 @@ def profile_interval_set(objective, optimum: Solution, A, level: float = 0.95,
         out.refits = side.refits
         intervals.append(out)
     return intervals
+
+
+def newton_correction(objective, optimum: Solution):
+    """(p, p) the objective's Hessian minus its Newton matrix at ``optimum``, or None.
+    Only for objectives whose Newton matrix approximates the Hessian (``hessian_is_exact``
+    False) and that say that ``exact_hessian(theta)`` pays (``exact_hessian_pays``:
+    binary Firth fits with few rows per coefficient). Added to every interval end's
+    Newton matrix, it supplies the curvature the approximation misses (the penalty's),
+    taken at the optimum: the ends then converge as Newton's method does, not linearly."""
+    if getattr(objective, "hessian_is_exact", True) or not getattr(
+            objective, "exact_hessian_pays", False):
+        return None
+    hess = objective.exact_hessian(optimum.theta)
+    if hess is None or not np.all(np.isfinite(hess)):
+        return None
+    return hess - optimum.hess
 
 
 def _wald_se(optimum: Solution, a, free, W) -> float:
