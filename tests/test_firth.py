@@ -294,7 +294,7 @@ def test_root_finder_fallback_finds_the_same_ends(sex2_fit):
     for j in (0, 5):  # age, dia (the skewed profile)
         a = np.eye(problem.n_params)[j]
         side = P._Side(problem, optimum, a, np.ones(problem.n_params, bool))
-        se = P._wald_se(optimum, a, side.free, side.W)
+        se = P.wald_directions(optimum, a[None], side.free, side.W)[0][0]
         for sign in (-1, 1):
             joint, _ = P._joint(side, sign, z, z * se, se)
             nested = P._bound(side, sign, z, z * se, z * se)[0]

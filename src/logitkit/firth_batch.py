@@ -29,6 +29,7 @@ end's Newton matrix.
 from __future__ import annotations
 
 import numpy as np
+from scipy.linalg.lapack import dpotrf as _potrf
 from scipy.linalg.lapack import dpotri as _potri
 from scipy.special import expit
 
@@ -40,34 +41,25 @@ _KEEP_BYTES = 32 * 2**20
 _BATCH_BYTES = 4 * 2**20
 
 
-def _factors(info):
-    """((k, dc, dc) lower Cholesky factors, (k,) bool positive definite): identity where
-    not."""
-    k, dc, _ = info.shape
-    ok = np.all(np.isfinite(info), axis=(1, 2))
-    stack = np.where(ok[:, None, None], info, np.eye(dc))
-    try:
-        return np.linalg.cholesky(stack), ok
-    except np.linalg.LinAlgError:
-        chol = np.empty_like(stack)
-        for j in range(k):
-            try:
-                chol[j] = np.linalg.cholesky(stack[j])
-            except np.linalg.LinAlgError:
-                chol[j], ok[j] = np.eye(dc), False
-        return chol, ok
-
-
-def _inverse_triangles(chol, upper):
-    """(k, T) the upper triangles (index arrays ``upper``) of I_j^-1 from the lower
-    Cholesky factors (k, dc, dc), off-diagonal entries doubled: x' I^-1 x = P(x) m."""
+def _log_dets_and_inverses(info, upper):
+    """((k,) log det I_j, -inf where I_j is not positive definite or not finite; (T, k)
+    the upper triangles (index arrays ``upper``) of I_j^-1, off-diagonal entries doubled
+    so that x' I^-1 x = P(x) m, zeros where not) of the stack ``info`` (k, dc, dc), by
+    LAPACK's potrf and potri a point."""
+    k = len(info)
+    logdet = np.full(k, -np.inf)
+    inverses = np.zeros(info.shape)
+    finite = np.all(np.isfinite(info), axis=(1, 2))
+    for j in np.flatnonzero(finite):
+        factor, failed = _potrf(info[j], lower=1, clean=0)
+        if failed:
+            continue
+        inverses[j], failed = _potri(factor, lower=1)  # its lower triangle
+        if not failed:
+            logdet[j] = 2.0 * np.log(np.diagonal(factor)).sum()
     ia, ib = upper
-    out = np.empty((len(chol), len(ia)))
-    scale = np.where(ia == ib, 1.0, 2.0)
-    for j, factor in enumerate(chol):
-        inverse, _ = _potri(factor, lower=1)  # its lower triangle
-        out[j] = inverse[ib, ia] * scale
-    return out
+    lower = ib * info.shape[1] + ia  # the lower triangle's flat indices
+    return logdet, (inverses.reshape(k, -1)[:, lower] * np.where(ia == ib, 1.0, 2.0)).T
 
 
 def _products(Xb, intercept: bool):
@@ -155,10 +147,8 @@ def evaluate_batch(problem, thetas):
         probabilities[block] = pi
         info += (w[:, None] * pi * (1 - pi)).T @ P
     info = _symmetric(info, upper, dc)
-    chol, ok = _factors(info)
-    logdet = np.where(ok, 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1),
-                      -np.inf)
-    inverses = _inverse_triangles(chol, upper).T  # (T, k)
+    logdet, inverses = _log_dets_and_inverses(info, upper)  # (k,), (T, k)
+    ok = np.isfinite(logdet)
     # pass 2: hat values h = w p (1 - p) x' I^-1 x and the modified scores
     problem.reads.rows += ob.n
     score = np.zeros((k, dc))
@@ -211,14 +201,14 @@ def exact_hessian(problem, theta) -> np.ndarray:
         info += c @ P
         third += (Xa * (c * (1 - 2 * pi))[:, None]).T @ P  # the triangles of T_a
     info = _symmetric(info[None], upper, dc)[0]
-    hess = np.full((theta.size, theta.size), np.nan)
-    if not _factors(info[None])[1][0]:
-        return hess
-    inverse = np.linalg.inv(info)
+    logdet, m = _log_dets_and_inverses(info[None], upper)
+    if not np.isfinite(logdet[0]):
+        return np.full((theta.size, theta.size), np.nan)
     second = np.zeros(len(upper[0]))
     for _, Xa, P, _, w, offset in _blocks(problem, rows, intercept):
         pi, c = weights(Xa, w, offset)
-        second += (c * (1 - 6 * pi * (1 - pi)) * (P @ (inverse[upper] * doubled))) @ P
+        second += (c * (1 - 6 * pi * (1 - pi)) * (P @ m[:, 0])) @ P  # c'' x' M x
+    inverse = _symmetric(m.T / doubled, upper, dc)[0]
     B = inverse @ _symmetric(third, upper, dc)  # (dc, dc, dc): B_a = M T_a
     traces = B.reshape(dc, -1) @ B.transpose(0, 2, 1).reshape(dc, -1).T  # tr(B_a B_b)
     penalty = 0.5 * _symmetric(second[None], upper, dc)[0] - 0.5 * traces

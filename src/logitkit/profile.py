@@ -282,15 +282,16 @@ class _JointEnd:
     takes over)."""
 
     def __init__(self, side: _Side, sign: int, z: float, t0: float, se: float,
-                 correction=None):
+                 correction=None, tangent=None):
         self.side, self.sign, self.z, self.se = side, sign, z, se
         self.correction = correction
         self.af = side.a[side.free]
         self.all_free = bool(side.free.all())
         self.secant = not getattr(side.objective, "hessian_is_exact", True)
         self.target = -side.W * side.optimum.value - 0.5 * z * z  # of the log-likelihood
-        self.theta = side.optimum.theta + sign * t0 * _tangent(side.optimum, side.a,
-                                                                side.free)
+        if tangent is None:
+            tangent = _tangent(side.optimum, side.a, side.free)
+        self.theta = side.optimum.theta + sign * t0 * tangent
         self.previous, self.steps, self.finished, self.result = None, 0, False, None
 
     def _stop(self, result=None):
@@ -457,18 +458,18 @@ def profile_interval_set(objective, optimum: Solution, A, level: float = 0.95,
     free = np.ones(optimum.theta.size, dtype=bool) if free is None else np.asarray(free, bool)
     z = float(st.norm.ppf(0.5 + level / 2))
     correction = newton_correction(objective, optimum)
+    A = np.atleast_2d(np.asarray(A, dtype=float))
+    ses, tangents = wald_directions(optimum, A, free, float(objective.total_weight))
     plans = []
-    for a in A:
-        a = np.asarray(a, dtype=float)
+    for a, se, tangent in zip(A, ses, tangents, strict=True):
         side = _Side(objective, optimum, a, free)
-        se = _wald_se(optimum, a, free, side.W)
         # the Wald distance, at most z max(1, |estimate|): a separated parameter's SE is
         # huge and meaningless, and the refits far out are slow
         scale = max(1.0, abs(side.estimate))
         t_wald = z * se if np.isfinite(se) and se > 0 else np.inf
         t0 = min(t_wald, z * scale)
-        ends = [_JointEnd(side, sign, z, t0, se, correction) if np.isfinite(t_wald)
-                else None for sign in (-1, 1)]
+        ends = [_JointEnd(side, sign, z, t0, se, correction, tangent)
+                if np.isfinite(t_wald) else None for sign in (-1, 1)]
         plans.append((side, t0, t_wald, ends))
     _lockstep([end for *_, ends in plans for end in ends if end is not None])
     intervals = []
@@ -511,13 +512,23 @@ def newton_correction(objective, optimum: Solution):
     return hess - optimum.hess
 
 
-def _wald_se(optimum: Solution, a, free, W) -> float:
-    """sqrt(a' H^-1 a / W) at the optimum (the Wald standard error of a' theta)."""
+def wald_directions(optimum: Solution, A, free, W):
+    """((r,) the Wald standard errors sqrt(a' H^-1 a / W) of the rows a of A (r, p), NaN
+    where H is singular or a' H^-1 a <= 0; (r, p) the optimum's path tangents H^-1 a /
+    a' H^-1 a, a / a'a there) from one solve with H over the ``free`` coordinates."""
+    Af = A[:, free]
+    ses, tangents = np.full(len(A), np.nan), np.zeros(A.shape)
     try:
-        h = np.linalg.solve(optimum.hess[np.ix_(free, free)], a[free])
+        solved = np.linalg.solve(optimum.hess[np.ix_(free, free)], Af.T)  # (q, r)
+        scale = np.einsum("rq,qr->r", Af, solved)
     except np.linalg.LinAlgError:
-        return np.nan
-    return float(np.sqrt(a[free] @ h / W)) if a[free] @ h > 0 else np.nan
+        solved, scale = None, np.full(len(A), np.nan)
+    good = np.isfinite(scale) & (scale > 0)
+    ses[good] = np.sqrt(scale[good] / W)
+    rows = np.flatnonzero(free)
+    tangents[np.ix_(good, rows)] = (solved[:, good] / scale[good]).T if good.any() else 0.0
+    tangents[np.ix_(~good, rows)] = Af[~good] / np.sum(Af[~good] ** 2, axis=1)[:, None]
+    return ses, tangents
 
 
 def profile_intervals(objective, theta, A, level: float = 0.95, free=None):
