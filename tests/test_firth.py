@@ -285,6 +285,7 @@ def test_root_finder_fallback_finds_the_same_ends(sex2_fit):
     """The fallback root-finder on constrained refits agrees with the Venzon-Moolgavkar
     iteration that finds the ends first."""
     import logitkit.profile as P
+    from logitkit.profile_joint import JointEnd, lockstep
 
     problem = sex2_fit.firth_objective()
     theta = sex2_fit.result_.params
@@ -294,11 +295,12 @@ def test_root_finder_fallback_finds_the_same_ends(sex2_fit):
     for j in (0, 5):  # age, dia (the skewed profile)
         a = np.eye(problem.n_params)[j]
         side = P._Side(problem, optimum, a, np.ones(problem.n_params, bool))
-        se = P.wald_directions(optimum, a[None], side.free, side.W)[0][0]
+        ses, tangents = P.wald_directions(optimum, a[None], side.free, side.W)
         for sign in (-1, 1):
-            joint, _ = P._joint(side, sign, z, z * se, se)
-            nested = P._bound(side, sign, z, z * se, z * se)[0]
-            assert nested == pytest.approx(joint, abs=1e-8)
+            end = JointEnd(side, sign, z, z * ses[0], ses[0], tangents[0])
+            lockstep([end])
+            nested = P._bound(side, sign, z, z * ses[0], z * ses[0])[0]
+            assert nested == pytest.approx(end.result[0], abs=1e-8)
 
 
 def test_either_newton_matrix_reaches_the_same_optimum(sex2_fit):

@@ -213,9 +213,6 @@ class FirthMixin:
             theta, pll = fit.theta, fit.penalised_log_likelihood
         reported = self._reported()
         natural = self._natural_index(reported)
-        # the inverse Newton matrix: the tests' refits start along its columns
-        cov = np.linalg.pinv(problem.evaluate(theta, 2)[2] * problem.total_weight,
-                             hermitian=True)
         r = len(natural)
         lower, upper = np.full(r, np.nan), np.full(r, np.nan)
         keep = X is None and cached is not None and cached.level == level
@@ -229,6 +226,9 @@ class FirthMixin:
             chi2, p_value = cached.chi2, cached.p_value
             null = cached.null_penalised_log_likelihood
         elif tests:
+            # the inverse Newton matrix: the tests' refits start along its columns
+            cov = np.linalg.pinv(problem.evaluate(theta, 2)[2] * problem.total_weight,
+                                 hermitian=True)
             chi2 = np.full(r, np.nan)
             rows = np.flatnonzero(natural >= 0)
             chi2[rows] = lr_tests(problem, theta, pll, natural[rows], cov)

@@ -9,13 +9,8 @@ statistic LR(c) = 2 total_weight (F(c) - F(c_hat)) and its signed root
 r(c) = sign(c - c_hat) sqrt(LR(c)). A bound is where r(c) = -+ z, z = Phi^-1((1 + level)/2)
 (LR = the chi2(1) quantile), found exactly, no grid, in one of two ways:
 
-- first by Venzon and Moolgavkar's (1988) joint iteration, from the Wald end: Newton
-  steps on the system {the gradient orthogonal to a is 0, log-likelihood = its maximum
-  - LR/2}, a' theta's step the root of the quadratic model along the conditional
-  optimum; one evaluation (derivatives to order 2) a step, the Newton matrix corrected
-  by a secant term where it is only an approximation of the Hessian (``hessian_is_exact``
-  False, as for Firth's penalty); converged when |log-likelihood - target| <= z ROOT_TOL
-  and the Newton decrement of the other parameters is at most DECREMENT_TOL;
+- first by Venzon and Moolgavkar's (1988) joint iteration from the Wald end
+  (:mod:`logitkit.profile_joint`), all ends of a set stepped in lockstep;
 - should that fail (a start outside the domain, an indefinite model, an unbounded side),
   by a safeguarded Newton root-finder on r (dr/dc = total_weight * lambda / r, lambda =
   dF/dc the constraint's multiplier; Illinois false position or bisection where a step
@@ -40,10 +35,13 @@ penalised-likelihood intervals, call these):
         the same for each row of A, all ends' joint iterations stepped in lockstep;
     profile_intervals(objective, theta, A, level=0.95, free=None)
         -> ((r, 2) bounds, [ProfileInterval per row]) for the rows of A (r, p).
-    secant_corrected(A, step, change) -> A'
-        a Newton matrix corrected along the last step (also Firth's constrained refits).
-    evaluate_many(objective, thetas) -> [(value, grad, hess)]
-        order-2 evaluations at the rows of thetas, batched where the objective can.
+    newton_correction(objective, optimum) -> (p, p) or None
+        the Hessian minus the Newton matrix at the optimum, for objectives whose Newton
+        matrix is an approximation and that offer the exact Hessian where it pays;
+    wald_directions(optimum, A, free, W) -> ((r,) Wald SEs, (r, p) path tangents).
+
+Re-exported from :mod:`logitkit.profile_joint` for the refits of other modules:
+``Solution``, ``secant_corrected``, ``evaluate_many`` and the tolerances.
 
 ``free`` (p,) bool: the coordinates estimated (the others, e.g. slopes of aliased
 columns, stay where ``theta`` has them). Unbounded sides (the profile stops rising,
@@ -57,14 +55,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg as sla
 import scipy.stats as st
-from scipy.linalg.lapack import dpotrf as _potrf
-from scipy.linalg.lapack import dpotrs as _potrs
 
-# a refit stops when total_weight * the Newton decrement falls below this (the LR
-# statistic is then within about that of its limit)
-DECREMENT_TOL = 1e-12
-# a bound stops when |r(c) - z| is below this (LR within about 2 z times it)
-ROOT_TOL = 1e-11
+from logitkit.profile_joint import (
+    DECREMENT_TOL,
+    ROOT_TOL,
+    JointEnd,
+    Solution,
+    evaluate_many,
+    lockstep,
+    secant_corrected,
+)
+
+__all__ = [
+    "DECREMENT_TOL", "ROOT_TOL", "ProfileInterval", "Solution", "evaluate_many", "minimize",
+    "newton_correction", "profile_interval", "profile_interval_set", "profile_intervals",
+    "refit", "secant_corrected", "wald_directions",
+]
+
 # a side is unbounded when the LR statistic, below its target at or beyond the Wald
 # distance, would rise by less than this if the distance from the estimate doubled at
 # the current slope (the profile has flattened: it approaches an asymptote, as under
@@ -73,31 +80,6 @@ FLAT_LR = 1e-6
 MAX_EXPANSION = 1e6
 _MAX_NEWTON = 200
 _MAX_ROOT_STEPS = 100
-# the joint iteration: its most steps, its farthest end (in Wald standard errors), and
-# its last step, small enough (in standard errors, and the log-likelihood's distance to
-# the target) to be taken unevaluated: it then lands within about (contraction rate x
-# step) of the end, 1e-9 of the target or better
-_JOINT_STEPS = 30
-_FAR = 1e4
-_LAST_STEP = 1e-8
-# the least relative error of the Newton matrix along a step that a secant correction fixes
-SECANT_SHARE = 0.01
-
-
-@dataclass
-class Solution:
-    """A (constrained) minimum: theta (p,), value, grad (p,), hess (p, p) there, the
-    constraint's multiplier ``multiplier`` (dF/dc; 0 unconstrained), c (a' theta or
-    None), ``converged`` and the Newton iterations taken."""
-
-    theta: np.ndarray
-    value: float
-    grad: np.ndarray
-    hess: np.ndarray
-    c: float | None = None
-    multiplier: float = 0.0
-    converged: bool = True
-    iterations: int = 0
 
 
 @dataclass
@@ -200,24 +182,6 @@ def minimize(objective, theta, free=None, a=None, c=None, *, max_iter=_MAX_NEWTO
                     converged, it)
 
 
-def secant_corrected(A, step, change):
-    """A (p, p), an approximation of minus the Hessian (of a log-likelihood), corrected by
-    a symmetric rank-one term so that it maps the last ``step`` to the observed gradient
-    ``change`` (minus the gradient's change along it): the curvature that the Newton
-    matrix misses along the path, which the iterations follow. Unchanged when A already
-    maps the step to within SECANT_SHARE of the change (then rounding would dominate the
-    correction), when the correction would be ill-posed, or would make A indefinite."""
-    predicted = A @ step
-    residual = change - predicted
-    scale = residual @ step
-    size = np.linalg.norm(residual)
-    if not (np.isfinite(size) and size > SECANT_SHARE * np.linalg.norm(predicted)
-            and abs(scale) > 1e-8 * size * np.linalg.norm(step)):
-        return A
-    corrected = A + np.outer(residual, residual) / scale
-    return corrected if _potrf(corrected, lower=1, clean=0)[1] == 0 else A
-
-
 def _tangent(solution: Solution, a, free) -> np.ndarray:
     """(p,) d theta / dc of the path of constrained minima at ``solution``: H^-1 a /
     (a' H^-1 a) over the free coordinates (a / a'a where H is singular)."""
@@ -271,110 +235,6 @@ class _Side:
         slope_lr = 2.0 * self.W * sign * solution.multiplier
         rho = np.sqrt(max(lr, 0.0))
         return rho, (slope_lr / (2.0 * rho) if rho > 0 else np.inf), slope_lr
-
-
-class _JointEnd:
-    """Venzon and Moolgavkar's iteration for one end (the side ``sign``), from the
-    distance t0 along the optimum's tangent (see the module docstring), one step per
-    evaluation at ``theta``, so that many ends can be stepped in lockstep: after
-    :meth:`advance`, ``finished`` says whether it stopped, and ``result`` is then (bound,
-    the last point evaluated as a Solution), or None when it failed (the root-finder
-    takes over)."""
-
-    def __init__(self, side: _Side, sign: int, z: float, t0: float, se: float,
-                 correction=None, tangent=None):
-        self.side, self.sign, self.z, self.se = side, sign, z, se
-        self.correction = correction
-        self.af = side.a[side.free]
-        self.all_free = bool(side.free.all())
-        self.secant = not getattr(side.objective, "hessian_is_exact", True)
-        self.target = -side.W * side.optimum.value - 0.5 * z * z  # of the log-likelihood
-        if tangent is None:
-            tangent = _tangent(side.optimum, side.a, side.free)
-        self.theta = side.optimum.theta + sign * t0 * tangent
-        self.previous, self.steps, self.finished, self.result = None, 0, False, None
-
-    def _stop(self, result=None):
-        self.finished, self.result = True, result
-
-    def _solution(self, value, grad, hess):
-        a, free, theta = self.side.a, self.side.free, self.theta
-        return Solution(theta, value, grad, hess, float(a @ theta),
-                        float(self.af @ grad[free] / (self.af @ self.af)), True)
-
-    def advance(self, value, grad, hess):
-        """One step from the evaluation (value, grad, hess) at ``theta``."""
-        side, sign, z, af, free = self.side, self.sign, self.z, self.af, self.side.free
-        W, a, se, theta = side.W, side.a, self.se, self.theta
-        self.steps += 1
-        if not np.isfinite(value):
-            return self._stop()
-        if self.correction is not None:
-            hess = hess + self.correction
-        A = W * (hess if self.all_free else hess[np.ix_(free, free)])
-        pll, g = -W * value, -W * grad[free]
-        if self.previous is not None and self.secant:
-            A = secant_corrected(A, theta[free] - self.previous[0], self.previous[1] - g)
-        self.previous = (theta[free], g)
-        factor, info = _potrf(A, lower=1, clean=0)  # LAPACK directly: one call an end
-        if info != 0:
-            return self._stop()
-        both, info = _potrs(factor, np.column_stack([g, af]), lower=1)
-        if info != 0:
-            return self._stop()
-        curvature = 1.0 / (af @ both[:, 1])  # of the quadratic model along the path
-        v = both[:, 1] * curvature  # the path's tangent: a'v = 1
-        u = both[:, 0] - (af @ both[:, 0]) * v  # the conditional Newton step: a'u = 0
-        gain, off = 0.5 * (g @ u), pll - self.target
-        if abs(off) <= z * ROOT_TOL and gain <= DECREMENT_TOL:
-            return self._stop((float(a @ theta), self._solution(value, grad, hess)))
-        slope = g @ v
-        disc = slope * slope + 2.0 * curvature * (off + gain)
-        if not (curvature > 0 and disc >= 0):
-            return self._stop()
-        step = (slope + sign * np.sqrt(disc)) / curvature  # a' theta's step
-        new = theta.copy()
-        new[free] += u + v * step
-        c = float(a @ new)
-        if sign * (c - side.estimate) <= 0 or abs(c - side.estimate) > _FAR * se:
-            return self._stop()
-        if abs(step) <= _LAST_STEP * se and abs(off) <= _LAST_STEP:
-            # lands within about (rate x step) of the end: taken unevaluated
-            return self._stop((c, self._solution(value, grad, hess)))
-        if self.steps >= _JOINT_STEPS:
-            return self._stop()
-        self.theta = new
-
-
-def _joint(side: _Side, sign: int, z: float, t0: float, se: float):
-    """(bound, the last point evaluated) of one end by its joint iteration, or None."""
-    end = _JointEnd(side, sign, z, t0, se)
-    _lockstep([end])
-    return end.result
-
-
-def evaluate_many(objective, thetas):
-    """[(value, grad, hess)] at each of ``thetas`` (k, p): one batched call where the
-    objective offers ``evaluate_batch`` (one pass over the rows for all points), else one
-    evaluation each."""
-    batch = getattr(objective, "evaluate_batch", None)
-    if batch is None or len(thetas) == 1:
-        return [_evaluate(objective, theta, 2) for theta in thetas]
-    with np.errstate(all="ignore"):
-        values, grads, hessians = batch(np.asarray(thetas))
-    return [(float(v), g, h) for v, g, h in zip(values, grads, hessians, strict=True)]
-
-
-def _lockstep(ends):
-    """Step every unfinished end of ``ends`` (a list of _JointEnd) together, one
-    (batched) evaluation of all their points per step, until all have finished."""
-    active = list(ends)
-    while active:
-        objective = active[0].side.objective
-        for end, evaluation in zip(active, evaluate_many(objective,
-                                                          [e.theta for e in active]), strict=True):
-            end.advance(*evaluation)
-        active = [end for end in active if not end.finished]
 
 
 def _bound(side: _Side, sign: int, z: float, t0: float, t_wald: float):
@@ -468,10 +328,10 @@ def profile_interval_set(objective, optimum: Solution, A, level: float = 0.95,
         scale = max(1.0, abs(side.estimate))
         t_wald = z * se if np.isfinite(se) and se > 0 else np.inf
         t0 = min(t_wald, z * scale)
-        ends = [_JointEnd(side, sign, z, t0, se, correction, tangent)
+        ends = [JointEnd(side, sign, z, t0, se, tangent, correction)
                 if np.isfinite(t_wald) else None for sign in (-1, 1)]
         plans.append((side, t0, t_wald, ends))
-    _lockstep([end for *_, ends in plans for end in ends if end is not None])
+    lockstep([end for *_, ends in plans for end in ends if end is not None])
     intervals = []
     for side, t0, t_wald, ends in plans:
         out = ProfileInterval(side.estimate, np.nan, np.nan, level)
