@@ -165,9 +165,12 @@ def evaluate_batch(problem, thetas):
     values = np.where(ok, -(loglik + 0.5 * logdet) / N, np.inf)
     grads = np.zeros((k, p))
     grads[:, problem.cols] = -score / N
-    hess = np.broadcast_to(np.eye(p), (k, p, p)).copy()
-    index = np.flatnonzero(problem.free)
-    hess[:, index[:, None], index[None, :]] = newton / N
+    if problem.free.all():
+        hess = newton / N
+    else:
+        hess = np.broadcast_to(np.eye(p), (k, p, p)).copy()
+        index = np.flatnonzero(problem.free)
+        hess[:, index[:, None], index[None, :]] = newton / N
     grads[~ok], hess[~ok] = np.nan, np.nan
     return values, grads, hess
 
