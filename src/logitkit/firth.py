@@ -320,7 +320,8 @@ class FirthFit:
 
 
 def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None,
-              decrement: float | None = None, secant: bool = False) -> FirthFit:
+              decrement: float | None = None, secant: bool = False,
+              correction=None) -> FirthFit:
     """Maximise the penalised likelihood of ``problem`` (anything with ``evaluate``,
     ``n_params``, ``total_weight``, the mean scale of :class:`FirthObjective`) from
     natural ``start``, the parameters where ``fixed`` ((p,) bool) is True held at their
@@ -328,8 +329,9 @@ def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None
 
     Newton steps on the modified score with the problem's Newton matrix (``secant``: after
     the first step corrected by :func:`secant_corrected` along the last step, for refits
-    that start near their optimum), at most MAX_STEP in
-    any parameter (logistf's maxstep), halved while the penalised likelihood falls.
+    that start near their optimum; ``correction`` (p, p), added to it first: the Hessian
+    minus the Newton matrix at the unconstrained optimum, for refits near it), at most
+    MAX_STEP in any parameter (logistf's maxstep), halved while the penalised likelihood falls.
     Converged when every free gradient entry, standardised by the square root of its
     information, is at most ``tol``: |g_j| / sqrt(I_jj / N) <= tol on the mean scale; with
     ``decrement``, also when the Newton decrement g' H^-1 g / 2 (on the sum scale: what a
@@ -353,6 +355,8 @@ def fit_firth(problem, start, tol: float = 1e-8, max_iter: int = 100, fixed=None
     while True:
         g = grad[move]
         Hm = hess[np.ix_(move, move)]
+        if correction is not None:
+            Hm = Hm + correction[np.ix_(move, move)]
         if previous is not None and secant:  # the curvature the Newton matrix misses
             Hm = secant_corrected(Hm, theta[move] - previous[0], g - previous[1])
         previous = (theta[move], g)
