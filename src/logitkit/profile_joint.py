@@ -64,29 +64,29 @@ class Solution:
 def _positive_definite(stack) -> np.ndarray:
     """(k,) bool: which matrices of ``stack`` (k, q, q) have a Cholesky factor (LAPACK
     a matrix: faster than NumPy's stacked factorisation at these sizes, measured)."""
-    return np.array([_potrf(A, lower=1, clean=0)[1] == 0 if np.all(np.isfinite(A)) else False
-                     for A in stack], dtype=bool)
+    ok = np.all(np.isfinite(stack), axis=(1, 2))
+    for j in np.flatnonzero(ok):
+        ok[j] = _potrf(stack[j], lower=1, clean=0)[1] == 0
+    return ok
 
 
 def _cholesky_solve_each(stack, rhs):
     """((k,) bool solved, (k, q, r) A_j^-1 rhs_j) for positive definite A_j of ``stack``
     (k, q, q) and ``rhs`` (k, q, r), by Cholesky factors; NaN where A_j is not."""
     out = np.full(rhs.shape, np.nan)
-    solved = np.zeros(len(stack), dtype=bool)
-    for j, (A, b) in enumerate(zip(stack, rhs, strict=True)):
-        if not np.all(np.isfinite(A)):
-            continue
-        factor, failed = _potrf(A, lower=1, clean=0)
+    solved = np.all(np.isfinite(stack), axis=(1, 2))
+    for j in np.flatnonzero(solved):
+        factor, failed = _potrf(stack[j], lower=1, clean=0)
         if not failed:
-            out[j], failed = _potrs(factor, b, lower=1)
-            solved[j] = not failed
+            out[j], failed = _potrs(factor, rhs[j], lower=1)
+        solved[j] = not failed
     return solved, out
 
 
 def secant_stack(A, steps, changes):
     """:func:`secant_corrected` of each of A (k, q, q) along steps (k, q) to changes
-    (k, q): a new stack, the matrices left as they are where the correction is not
-    applied."""
+    (k, q), in place (the matrices left as they are where the correction is not
+    applied); returns A."""
     predicted = np.einsum("kij,kj->ki", A, steps)
     residual = changes - predicted
     scale = np.einsum("ki,ki->k", residual, steps)
@@ -94,14 +94,13 @@ def secant_stack(A, steps, changes):
     with np.errstate(invalid="ignore"):
         apply = (np.isfinite(size) & (size > SECANT_SHARE * np.linalg.norm(predicted, axis=1))
                  & (np.abs(scale) > 1e-8 * size * np.linalg.norm(steps, axis=1)))
-    out = A.copy()
     index = np.flatnonzero(apply)
     if index.size:
         r = residual[index]
         corrected = A[index] + r[:, :, None] * r[:, None, :] / scale[index, None, None]
         keep = _positive_definite(corrected)
-        out[index[keep]] = corrected[keep]
-    return out
+        A[index[keep]] = corrected[keep]
+    return A
 
 
 def secant_corrected(A, step, change):
@@ -111,7 +110,8 @@ def secant_corrected(A, step, change):
     matrix misses along the path, which the iterations follow. Unchanged when A already
     maps the step to within SECANT_SHARE of the change (then rounding would dominate the
     correction), when the correction would be ill-posed, or would make A indefinite."""
-    return secant_stack(A[None], np.asarray(step)[None], np.asarray(change)[None])[0]
+    return secant_stack(np.array(A, dtype=float)[None], np.asarray(step)[None],
+                        np.asarray(change)[None])[0]
 
 
 def evaluate_many(objective, thetas):
@@ -198,8 +198,12 @@ def _step(ends, values, grads, hessians):
     moved = np.array([end.secant and end.previous is not None for end in ends])
     if moved.any():
         before = [end.previous for end, m in zip(ends, moved, strict=True) if m]
-        A[moved] = secant_stack(A[moved], thetas[moved] - np.array([t for t, _ in before]),
-                                np.array([gb for _, gb in before]) - g[moved])
+        steps = thetas[moved] - np.array([t for t, _ in before])
+        changes = np.array([gb for _, gb in before]) - g[moved]
+        if moved.all():
+            secant_stack(A, steps, changes)
+        else:
+            A[moved] = secant_stack(A[moved], steps, changes)
     for end, theta, gj in zip(ends, thetas, g, strict=True):
         end.previous = (theta, gj)
     af = np.array([end.af for end in ends])
