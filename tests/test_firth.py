@@ -419,3 +419,38 @@ def test_exact_hessian_and_the_profile_ends_it_corrects():
         assert one.lower == pytest.approx(other.lower, abs=1e-9)
         assert one.upper == pytest.approx(other.upper, abs=1e-9)
     assert points_corrected < sum(evaluated)  # measured: 44 points against 49
+
+
+def test_second_order_starts_and_fast_landings_keep_the_ends(monkeypatch):
+    """The ends' second-order starting points (path_starts, from third_derivatives) and
+    last steps taken unevaluated when the steps contract fast give the ends of the
+    plain iteration (tangent starts, only tiny last steps unevaluated) to 1e-9, in fewer
+    evaluations; third_derivatives equals central differences of the log-likelihood's
+    gradient."""
+    import logitkit.profile_joint as J
+
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((400, 12))
+    y = (rng.random(400) < 1 / (1 + np.exp(-(X @ rng.normal(0, 0.4, 12) - 0.5)))).astype(int)
+    fit = lk.LogisticRegression(penalty="firth").fit(X, y, sample_weight=rng.integers(1, 3, 400))
+    problem = fit.firth_objective()
+    theta, V = fit.result_.params, rng.normal(size=(3, fit.result_.params.size))
+    base = problem.base  # -log L / N, whose gradient's second derivative along v is wanted
+    step = 1e-4
+    for v, third in zip(V, problem.third_derivatives(theta, V), strict=True):
+        gradient = lambda t, v=v: base.evaluate(theta + t * v, 1)[1]  # noqa: E731
+        numeric = (gradient(step) - 2 * gradient(0.0) + gradient(-step)) / step**2
+        np.testing.assert_allclose(third, numeric, rtol=1e-5, atol=1e-7)
+
+    import logitkit.firth_profile as FP
+
+    evaluated, batch = [], problem.evaluate_batch
+    problem.evaluate_batch = lambda thetas: evaluated.append(len(thetas)) or batch(thetas)
+    quick = FP.profile_limits(problem, theta, np.arange(theta.size), 0.95)
+    points_quick = sum(evaluated)
+    evaluated.clear()
+    monkeypatch.setattr(J, "_FAST_RATE", 0.0)
+    monkeypatch.setattr(type(problem), "third_derivatives", lambda self, theta, V: None)
+    plain = FP.profile_limits(problem, theta, np.arange(theta.size), 0.95)
+    np.testing.assert_allclose(quick, plain, rtol=0, atol=1e-9)
+    assert points_quick < sum(evaluated)

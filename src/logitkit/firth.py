@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
+from scipy.special import expit
 
 from logitkit.design import dense
 from logitkit.families import Binomial, Multinomial
@@ -290,6 +291,32 @@ class FirthObjective:
         from logitkit.firth_batch import exact_hessian
 
         return exact_hessian(self, theta)
+
+    def third_derivatives(self, theta, V):
+        """(r, p) the second derivative in t of the gradient of -log L / total_weight at
+        theta + t v, t = 0, for each row v of V (r, p): X' (w p (1 - p) (1 - 2p) (x'v)^2)
+        / N on the estimated columns (binary fits; None for multinomial). Firth's penalty
+        is left out: the profile machinery uses it for the ends' starting points only."""
+        if self.m != 1:
+            return None
+        theta, V = np.asarray(theta, dtype=float), np.asarray(V, dtype=float)
+        out = np.zeros(V.shape)
+        wf, Vf = self._restricted(theta)[0], V[:, self.cols]
+        ds = int(self.cols[: self.d].sum())
+        sums = np.zeros((len(V), len(wf)))
+        for _, Xb, _, w, offset in self._blocks():
+            eta = Xb @ wf[:ds] + (wf[ds] if self.base.fit_intercept else 0.0)
+            if offset is not None:
+                eta = eta + offset[:, 0]
+            pi = expit(eta)
+            s = Xb @ Vf[:, :ds].T + (Vf[:, ds] if self.base.fit_intercept else 0.0)
+            weighted = (w * pi * (1 - pi) * (1 - 2 * pi))[:, None] * s * s  # (b, r)
+            sums[:, :ds] += weighted.T @ Xb
+            if self.base.fit_intercept:
+                sums[:, ds] += weighted.sum(axis=0)
+        self.reads.rows += self.base.n
+        out[:, self.cols] = sums / self.total_weight
+        return out
 
     def hat_values(self, theta) -> np.ndarray:
         """(n,) hat values of a binary fit at ``theta`` (logistf's ``hat.diag``)."""

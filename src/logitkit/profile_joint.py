@@ -43,6 +43,12 @@ SECANT_SHARE = 0.01
 _JOINT_STEPS = 30
 _FAR = 1e4
 _LAST_STEP = 1e-8
+# ... or, when the steps contract fast (the last one at most _FAST_RATE times the one
+# before, and below _SMALL_STEP standard errors), one that lands within about rate x
+# step of the end, _LANDING or better (in standard errors and log-likelihood units)
+_FAST_RATE = 0.1
+_SMALL_STEP = 1e-6
+_LANDING = 1e-9
 
 
 @dataclass
@@ -141,20 +147,24 @@ class JointEnd:
     """The joint iteration's state for one end (the side ``sign`` of ``side``: an object
     with ``objective``, ``optimum`` (the unconstrained Solution), ``a`` (p,), ``free``
     (p,) bool, ``W`` (total weight) and ``estimate``), started at the distance t0 along
-    the optimum's path ``tangent`` (p,); ``se`` the Wald standard error, ``correction``
-    (p, p) or None (see the module docstring). After :func:`lockstep`, ``result`` is
+    the optimum's path ``tangent`` (p,), or at ``start`` (p,) when given and finite;
+    ``se`` the Wald standard error, ``correction`` (p, p) or None (see the module
+    docstring). After :func:`lockstep`, ``result`` is
     (bound, the last point evaluated as a Solution), or None when the iteration failed
     (the root-finder takes over)."""
 
     def __init__(self, side, sign: int, z: float, t0: float, se: float, tangent,
-                 correction=None):
+                 correction=None, start=None):
         self.side, self.sign, self.z, self.se = side, sign, z, se
         self.correction = correction
         self.af = side.a[side.free]
         self.secant = not getattr(side.objective, "hessian_is_exact", True)
         self.target = -side.W * side.optimum.value - 0.5 * z * z  # of the log-likelihood
         self.theta = side.optimum.theta + sign * t0 * tangent
+        if start is not None and np.all(np.isfinite(start)):
+            self.theta = np.array(start, dtype=float)
         self.previous, self.steps, self.finished, self.result = None, 0, False, None
+        self.last_step = np.inf  # the last step's size, in standard errors
 
     def stop(self, result=None):
         self.finished, self.result = True, result
@@ -244,7 +254,10 @@ def _decide(end, value, grad, hess, gain, off, curvature, disc, step, move):
     c = float(side.a @ new)
     if end.sign * (c - side.estimate) <= 0 or abs(c - side.estimate) > _FAR * se:
         return end.stop()
-    if abs(step) <= _LAST_STEP * se and abs(off) <= _LAST_STEP:
+    rate, end.last_step = abs(step) / se / end.last_step, abs(step) / se
+    if (abs(step) <= _LAST_STEP * se and abs(off) <= _LAST_STEP) or (
+            rate <= _FAST_RATE and abs(step) <= _SMALL_STEP * se
+            and rate * max(abs(step) / se, abs(off)) <= _LANDING):
         # lands within about (rate x step) of the end: taken unevaluated
         return end.stop((c, end.solution(value, grad, hess)))
     if end.steps >= _JOINT_STEPS:
