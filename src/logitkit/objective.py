@@ -132,6 +132,7 @@ class Objective(MinibatchTerms):
         self._scratch = Scratch()
         # (theta, smallest row loss) of the latest passes whose family reported it
         self._least_losses: list = []
+        self._last_gradient = None  # (theta, mean gradient) of the last evaluate
 
     @property
     def row_width(self) -> int:
@@ -468,7 +469,19 @@ class Objective(MinibatchTerms):
     def evaluate(self, theta, order: int, host_hessian: bool = True):
         """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta
         (``host_hessian=False``: the Hessian as a float64 array where X lives)."""
-        return self.penalised(theta, order, *self.loss_terms(theta, order, host_hessian))
+        value, grad, hess = self.penalised(theta, order,
+                                           *self.loss_terms(theta, order, host_hessian))
+        if order >= 1:
+            self._last_gradient = (np.array(theta, dtype=float), grad.copy())
+        return value, grad, hess
+
+    def gradient_at(self, theta):
+        """(p,) the mean gradient of :meth:`evaluate` at natural ``theta`` if its last
+        evaluation was there (a copy), else None: post-fit checks reuse the fit's last
+        pass."""
+        if self._last_gradient is not None and np.array_equal(self._last_gradient[0], theta):
+            return self._last_gradient[1].copy()
+        return None
 
     def evaluate_with(self, theta, other, host_hessian: bool = True):
         """:meth:`evaluate` to order 1 at natural ``theta``, and ``other.evaluate(theta, 2)``

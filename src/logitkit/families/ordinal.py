@@ -511,14 +511,12 @@ class Ordinal(Family):
         if terms is None:
             return None
         loss, least, w_a, w_b, V, sums = terms
-        if order == 0:
-            return EtaDerivatives(loss=loss, least_loss=least)
         out = _Derivatives(loss=loss, grad_eta=V[:, :1], grad_aux=sums[:q], least_loss=least)
         out.grad_aux_rows = partial(_at_ends, codes, -w_a, w_b, q)
         if order >= 2:
             out.hess_eta_diag = V[:, 1:2]
             out.hess_eta = V[:, 1:2, None]
-            out.hess_eta_aux = V[:, None, 2:]
+            out.hess_eta_aux = V[:, None, 2 : q + 2]
             off = sums[2 * q : 3 * q - 1]
             out.hess_aux = np.diag(sums[q : 2 * q]) + np.diag(off, 1) + np.diag(off, -1)
         return out

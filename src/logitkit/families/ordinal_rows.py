@@ -7,13 +7,13 @@ then bincounts for the cut points' sums and a scatter for the cut-point columns.
 pass's block sizes (a few thousand rows) that costs several times the link's
 transcendentals. Here a block takes two compiled sweeps with the transcendentals in
 between, in NumPy's vectorised ufuncs (numba calls the scalar libm functions: a loop
-that computed them itself took 61 ns a row for probit values against NumPy's 46), but
-for probit's log P (log or log1p by the row's half):
+that computed them itself took 61 ns a row for probit values against NumPy's 46; the
+log of log P stays in the loop, where it saves a sweep and the least loss's masked max):
 :func:`_ends` writes their arguments per row; NumPy computes Phi (scipy's ``ndtr``) and
 exp for probit, exp and expm1 for cloglog; :func:`_rows` then forms each row's weighted
 f/P at both ends, its eta-space Hessian and cut-point columns, and adds the cut points'
-gradient and tridiagonal Hessian sums; log P (for cloglog one vectorised log) gives the
-loss and the least row loss (the separation check's largest fitted probability). The forms are
+gradient and tridiagonal Hessian sums, and log P's weighted sum (the loss) and the
+least row loss (the separation check's largest fitted probability). The forms are
 :mod:`logitkit.families.ordinal`'s (probit's mirrored two-CDF form, with f/P = phi / P
 where NumPy takes exp(log phi - log P); cloglog's exactly), so the paths agree to
 rounding (tests/test_ordinal_rows.py); sums add in row order.
@@ -53,17 +53,17 @@ def block_terms(z, codes, w, cuts, link: str, order: int):
     """The terms of a block of rows, or None where a row needs the NumPy forms.
 
     z (b,) float64 linear predictor, codes (b,) intp classes 0..q, w (b,) float64 weights,
-    cuts (q,) float64 cut points. Returns (loss, least, wa, wb, V, sums): loss = -sum w
-    log P; least = min -log P over rows with w > 0 (inf if none); wa, wb (b,) = w f(a)/P,
-    w f(b)/P and V (b, 2 + q) (columns in :func:`_rows`; (b, 1) for order 1) for order
-    >= 1, else None; sums (3 q,): the cut points' gradient, their Hessian's diagonal and
-    (q - 1 entries) off-diagonal sums.
+    cuts (q,) float64 cut points, order 1 or 2. Returns (loss, least, wa, wb, V, sums):
+    loss = -sum w log P; least = min -log P over rows with w > 0 (inf if none); wa, wb
+    (b,) = w f(a)/P, w f(b)/P; V (b, q + 4) for order 2, (b, 3) for order 1, whose first
+    columns are w dl/deta, then for order 2 w d2l/deta2 and the q columns of
+    d2l/deta dtheta (:func:`_rows`); sums (3 q,): the cut points' gradient, their
+    Hessian's diagonal and (q - 1 entries) off-diagonal sums.
     """
     q, b = cuts.shape[0], z.shape[0]
     ends, rows = _kernels()
-    wa = np.empty(b) if order >= 1 else np.empty(0)
-    wb = np.empty(b) if order >= 1 else np.empty(0)
-    V = np.empty((b, 2 + q if order >= 2 else 1)) if order >= 1 else np.empty((0, 1))
+    # V: [w dl/deta, w d2l/deta2, w d2l/deta dtheta (q columns), w f(a)/P, w f(b)/P]
+    V = np.empty((b, q + 4 if order >= 2 else 3))
     sums = np.zeros(3 * q)
     args = np.empty((4, b))
     code = LINK_CODES[link]
@@ -79,18 +79,12 @@ def block_terms(z, codes, w, cuts, link: str, order: int):
             np.multiply(args[0], args[2], out=args[2])
             np.expm1(args[2], out=args[3])
             np.exp(args[2], out=args[2])
-        if not rows(z, codes, w, cuts, code, order, args, wa, wb, V, sums):
-            return None
-        # args[3] now holds log P (probit) or D = P / S(b) (cloglog)
-        log_p = args[3]
-        if code == 2:
-            np.log(log_p, out=log_p)
-            log_p -= args[1]
-    loss = -float(np.dot(w, log_p))
-    least = -float(np.max(log_p, where=w > 0, initial=-math.inf))
-    if order == 0:
-        return loss, least, None, None, None, sums
-    return loss, least, wa, wb, V, sums
+    ok, loss, least = rows(z, codes, w, cuts, code, order, args, V, sums)
+    if not ok:
+        return None
+    if order >= 2:
+        return loss, least, V[:, q + 2], V[:, q + 3], V, sums
+    return loss, least, V[:, 1], V[:, 2], V, sums
 
 
 _KERNELS = None
@@ -146,19 +140,22 @@ def _ends(z, codes, cuts, link, args):
     return True
 
 
-def _rows(z, codes, w, cuts, link, order, args, wa, wb, V, sums):
-    """The rows' terms from the transcendentals in args (see :func:`block_terms`); writes
-    log P (probit: log(T - Phi(lo)), or log1p(-(T + Phi(lo))) for hi > 0, as NumPy) or
-    D (cloglog, for the caller's vectorised log) into args[3]. For order >= 1:
-    wa = w f(a)/P, wb = w f(b)/P, V[:, 0] = wa - wb (dl/deta, weighted); for order 2
-    V[:, 1] = w (s_a + s_b) (d2l/deta2) and V[:, 2 + j] = d2l/deta dtheta_j (-w s_a at
-    j = c, -w s_b at j = c - 1, else 0), with s_a, s_b, c as in
-    :class:`~logitkit.families.ordinal.Ends`; adds to sums[:q] the cut points' gradient
-    (wb at c - 1, -wa at c) and for order 2 to sums[q:2q] the Hessian's diagonal
-    (w (s_a - c) at c, w (s_b - c) at c - 1) and to sums[2q:] its off-diagonal
-    (w c at c - 1 for 1 <= c < q). False (outputs incomplete) at the first row whose
-    P is not positive or whose terms are not finite: the NumPy path takes the block."""
+def _rows(z, codes, w, cuts, link, order, args, V, sums):
+    """The rows' terms from the transcendentals in args (see :func:`block_terms`):
+    (ok, loss, least). log P is probit's log(T - Phi(lo)), or log1p(-(T + Phi(lo))) for
+    hi > 0, as NumPy, and cloglog's log D - e^b. V's columns (order 2; order 1: the
+    first and the last two): w dl/deta = wa - wb; w d2l/deta2 = w (s_a + s_b); q columns
+    d2l/deta dtheta_j (-w s_a at j = c, -w s_b at j = c - 1, else 0); wa = w f(a)/P;
+    wb = w f(b)/P (s_a, s_b, c as in :class:`~logitkit.families.ordinal.Ends`). Adds to
+    sums[:q] the cut points' gradient (wb at c - 1, -wa at c) and for order 2 to
+    sums[q:2q] the Hessian's diagonal (w (s_a - c) at c, w (s_b - c) at c - 1) and to
+    sums[2q:] its off-diagonal (w c at c - 1 for 1 <= c < q). ok is False (outputs
+    incomplete) at the first row whose P is not positive or whose terms are not finite:
+    the NumPy path takes the block."""
     q = cuts.shape[0]
+    total = 0.0
+    least = math.inf
+    last = V.shape[1] - 2  # wa's column
     for i in range(z.shape[0]):
         k = codes[i]
         a, b = _cell_ends(cuts, k, z[i])
@@ -172,10 +169,9 @@ def _rows(z, codes, w, cuts, link, order, args, wa, wb, V, sums):
                 p = tail - lower
                 log_p = math.log(p) if p > 0.0 else -math.inf
             if not p > 0.0:
-                return False
+                return False, 0.0, least
             r_a = args[2, i] * _INV_SQRT_2PI / p
             r_b = args[3, i] * _INV_SQRT_2PI / p
-            args[3, i] = log_p
             a = min(a, _PROBIT_END)
             b = max(b, -_PROBIT_END)
             c = -r_a * r_b
@@ -185,24 +181,25 @@ def _rows(z, codes, w, cuts, link, order, args, wa, wb, V, sums):
             exp_a, exp_b = args[0, i], args[1, i]
             d = -args[3, i]
             if not (d > 0.0 and exp_b < math.inf):
-                return False
-            args[3, i] = d
+                return False, 0.0, least
+            log_p = math.log(d) - exp_b
             g = args[2, i] / d
             r_a = exp_a * g
             r_b = exp_b / d
             c = -r_a * r_b
             s_a = r_a * (r_a - 1.0 + exp_a) + c
             s_b = r_b * (1.0 + exp_b * g) + c
-        if not abs(s_a + s_b) < math.inf:  # (r_a, r_b or c not finite)
-            return False
-        if order == 0:
-            continue
+        if not abs(s_a + s_b + log_p) < math.inf:  # (r_a, r_b, c or log P not finite)
+            return False, 0.0, least
         wi = w[i]
+        total += wi * log_p
+        if wi > 0.0 and -log_p < least:
+            least = -log_p
         w_a = wi * r_a
         w_b = wi * r_b
-        wa[i] = w_a
-        wb[i] = w_b
         V[i, 0] = w_a - w_b
+        V[i, last] = w_a
+        V[i, last + 1] = w_b
         if k < q:
             sums[k] -= w_a
         if k > 0:
@@ -223,4 +220,4 @@ def _rows(z, codes, w, cuts, link, order, args, wa, wb, V, sums):
             sums[q + k - 1] += h_b - h_ab
             if k < q:
                 sums[2 * q + k - 1] += h_ab
-    return True
+    return True, -total, least
