@@ -150,7 +150,13 @@ def _polish(problem, s, value, grad, hessian, fused):
     step = system.solve(grad)
     # an unpenalised fit's inference needs the Hessian at the optimum: form it in this pass
     order = 2 if fused or problem.objective.alpha == 0 else 1
-    new_value, new_grad, _ = problem.evaluate(s + step, order)
+    # ... and the score products the inference reads there (Objective.scores_in_pass)
+    scoring = getattr(problem.objective, "scores_in_pass", None)
+    if order == 2 and problem.objective.alpha == 0 and scoring is not None:
+        with scoring():
+            new_value, new_grad, _ = problem.evaluate(s + step, order)
+    else:
+        new_value, new_grad, _ = problem.evaluate(s + step, order)
     if (new_value <= value + 1e3 * problem.eps * max(1.0, abs(value))
             and _grad_max(new_grad) < grad_max):
         return s + step, new_value, new_grad
