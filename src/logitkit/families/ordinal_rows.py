@@ -7,7 +7,7 @@ then bincounts for the cut points' sums and a scatter for the cut-point columns.
 pass's block sizes (a few thousand rows) that costs several times the link's
 transcendentals. Here a block takes two compiled sweeps with the transcendentals in
 between, in NumPy's vectorised ufuncs (numba calls the scalar libm functions: a loop
-that computed them itself took 61 ns a row for probit values against NumPy's 46; the
+that computed them itself took 61 ns a row for probit values against NumPy's 51; the
 log of log P stays in the loop, where it saves a sweep and the least loss's masked max):
 :func:`_ends` writes their arguments per row; NumPy computes Phi (scipy's ``ndtr``) and
 exp for probit, exp and expm1 for cloglog; :func:`_rows` then forms each row's weighted
