@@ -47,7 +47,7 @@ def assert_same(got, expected, rtol=1e-12):
         np.testing.assert_allclose(x, y, rtol=rtol, atol=rtol * scale, err_msg=name)
 
 
-@pytest.mark.parametrize("link", ["probit", "cloglog"])
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
 @pytest.mark.parametrize("order", [1, 2])
 @pytest.mark.parametrize(("scale", "weights"), [(1.0, "mixed"), (4.0, "ones"), (9.0, "mixed")])
 def test_rows_equal_numpy(link, order, scale, weights, monkeypatch):
@@ -60,7 +60,7 @@ def test_rows_equal_numpy(link, order, scale, weights, monkeypatch):
     assert_same(got, expected)
 
 
-@pytest.mark.parametrize("link", ["probit", "cloglog"])
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
 def test_the_loops_run_where_no_row_is_extreme(link, monkeypatch):
     """The compiled loops give the terms themselves (not a NumPy fallback) on ordinary
     rows, and stop on a block with a row whose CDF underflows (probit beyond -30 sigma)
@@ -73,7 +73,7 @@ def test_the_loops_run_where_no_row_is_extreme(link, monkeypatch):
     assert ordinal_rows.block_terms(z, y.astype(np.intp), w, AUX, link, 2) is None
 
 
-@pytest.mark.parametrize("link", ["probit", "cloglog"])
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
 @pytest.mark.parametrize("order", [1, 2])
 def test_underflowing_cdfs_take_the_numpy_forms(link, order, monkeypatch):
     """Linear predictors in the hundreds: P underflows on some rows (log P far below
@@ -91,7 +91,7 @@ def test_underflowing_cdfs_take_the_numpy_forms(link, order, monkeypatch):
                     derivatives(link, *part, order, False, monkeypatch))
 
 
-@pytest.mark.parametrize("link", ["probit", "cloglog"])
+@pytest.mark.parametrize("link", ["logit", "probit", "cloglog"])
 def test_fits_equal_numpy_fits(link, monkeypatch):
     """A weighted ordinal fit with inference: the same estimates, covariance, objective
     and passes with and without the compiled rows."""

@@ -1,5 +1,4 @@
-"""The ordinal family's per-row terms for probit and cloglog in compiled loops (numba,
-``logitkit[fast]``).
+"""The ordinal family's per-row terms in compiled loops (numba, ``logitkit[fast]``).
 
 :meth:`Ordinal._host_derivatives` forms a block's cell terms with NumPy ufuncs: about 40
 calls for a probit Hessian block, most of them a sweep over the block into a temporary,
@@ -9,18 +8,18 @@ transcendentals. Here a block takes two compiled sweeps with the transcendentals
 between, in NumPy's vectorised ufuncs (numba calls the scalar libm functions: a loop
 that computed them itself took 61 ns a row for probit values against NumPy's 51; the
 log of log P stays in the loop, where it saves a sweep and the least loss's masked max):
-:func:`_ends` writes their arguments per row; NumPy computes Phi (scipy's ``ndtr``) and
-exp for probit, exp and expm1 for cloglog; :func:`_rows` then forms each row's weighted
-f/P at both ends, its eta-space Hessian and cut-point columns, and adds the cut points'
-gradient and tridiagonal Hessian sums, and log P's weighted sum (the loss) and the
-least row loss (the separation check's largest fitted probability). The forms are
-:mod:`logitkit.families.ordinal`'s (probit's mirrored two-CDF form, with f/P = phi / P
-where NumPy takes exp(log phi - log P); cloglog's exactly), so the paths agree to
-rounding (tests/test_ordinal_rows.py); sums add in row order.
+:func:`_ends` writes their arguments per row; NumPy computes exp and expm1 for logit,
+Phi (scipy's ``ndtr``) and exp for probit, exp and expm1 for cloglog; :func:`_rows` then
+forms each row's weighted f/P at both ends, its eta-space Hessian and cut-point columns,
+and adds the cut points' gradient and tridiagonal Hessian sums, and log P's weighted sum
+(the loss) and the least row loss (the separation check's largest fitted probability).
+The forms are :mod:`logitkit.families.ordinal`'s (logit's product form; probit's
+mirrored two-CDF form with f/P = phi / P; cloglog's), so the paths agree to rounding
+(tests/test_ordinal_rows.py); sums add in row order.
 
-A row that the NumPy path takes through its log-CDF form (probit, the cell's larger end
-below -30 sigma), or whose P is not positive or terms not finite, makes the loops stop:
-that block is computed with NumPy.
+A row that the NumPy path takes through another form (logit's log form where log P <=
+-600; probit's log-CDF form, the cell's larger end below -30 sigma), or whose P is not
+positive or terms not finite, makes the loops stop: that block is computed with NumPy.
 """
 
 from __future__ import annotations
@@ -32,8 +31,9 @@ import scipy.special as sc
 
 from logitkit.solvers import compiled_loop
 
-LINK_CODES = {"probit": 1, "cloglog": 2}
+LINK_CODES = {"logit": 0, "probit": 1, "cloglog": 2}
 # the NumPy path's constants (logitkit.families.ordinal)
+_LOGIT_PRODUCT_LOG_P = -600.0
 _PROBIT_TAIL = -30.0
 _PROBIT_END = 1e100
 _CLOGLOG_END = 700.0
@@ -41,12 +41,11 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 def supports(link: str) -> bool:
-    """Whether gradient and Hessian blocks of this link take the compiled loop: probit
-    and cloglog, with numba installed and not switched off (``LOGITKIT_NUMBA=0``). Values
-    alone (order 0) stay in NumPy: on a block of 3,125 rows (one thread) cloglog's took
-    17 ns a row there against 20 here, probit's 46 against 44; the logit keeps its NumPy
-    product form."""
-    return link in ("probit", "cloglog") and compiled_loop.available()
+    """Whether gradient and Hessian blocks of this link take the compiled loops: with
+    numba installed and not switched off (``LOGITKIT_NUMBA=0``). Values alone (order 0)
+    stay in NumPy: on a block of 3,125 rows (one thread) they took 17-18 ns a row there
+    against 20 here (logit, cloglog), probit's 46 against 44."""
+    return link in LINK_CODES and compiled_loop.available()
 
 
 def block_terms(z, codes, w, cuts, link: str, order: int):
@@ -70,7 +69,10 @@ def block_terms(z, codes, w, cuts, link: str, order: int):
     if not ends(z, codes, cuts, code, args):
         return None
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
-        if code == 1:  # probit: Phi(-|hi|), Phi(lo), exp(-a^2/2), exp(-b^2/2)
+        if code == 0:  # logit: e^-a, e^b, expm1(b - a)
+            np.exp(args[:2], out=args[:2])
+            np.expm1(args[2], out=args[2])
+        elif code == 1:  # probit: Phi(-|hi|), Phi(lo), exp(-a^2/2), exp(-b^2/2)
             sc.ndtr(args[:2], out=args[:2])
             np.exp(args[2:], out=args[2:])
         else:  # cloglog: e^a, e^b, then t = e^a expm1(b - a), exp(t), expm1(t)
@@ -119,7 +121,11 @@ def _ends(z, codes, cuts, link, args):
     whose ends are not numbers."""
     for i in range(z.shape[0]):
         a, b = _cell_ends(cuts, codes[i], z[i])
-        if link == 1:
+        if link == 0:
+            args[0, i] = -a
+            args[1, i] = b
+            args[2, i] = b - a
+        elif link == 1:
             flip = a + b > 0.0
             hi = -b if flip else a
             if not hi >= _PROBIT_TAIL:
@@ -159,7 +165,24 @@ def _rows(z, codes, w, cuts, link, order, args, V, sums):
     for i in range(z.shape[0]):
         k = codes[i]
         a, b = _cell_ends(cuts, k, z[i])
-        if link == 1:  # probit: P from the two CDFs, f/P = phi / P
+        if link == 0:  # logit: LogitLink._product_ends
+            e_a, e_b = args[0, i], args[1, i]
+            sig_a = 1.0 / (1.0 + e_a)
+            sig_nb = 1.0 / (1.0 + e_b)
+            gap = -args[2, i]
+            p = sig_a * sig_nb
+            p *= gap
+            log_p = math.log(p) if p > 0.0 else -math.inf
+            if not log_p > _LOGIT_PRODUCT_LOG_P:
+                return False, 0.0, least
+            e_a *= sig_a
+            e_b *= sig_nb
+            r_a = e_a / (sig_nb * gap)
+            r_b = e_b / (sig_a * gap)
+            s_a = sig_a * e_a
+            s_b = sig_nb * e_b
+            c = -r_a * r_b
+        elif link == 1:  # probit: P from the two CDFs, f/P = phi / P
             hi = -b if a + b > 0.0 else a
             tail, lower = args[0, i], args[1, i]
             if hi > 0.0:
