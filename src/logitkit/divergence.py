@@ -61,11 +61,14 @@ def newton_move(objective: Objective, params, movable, hessian=None) -> float:
 
     ``movable``: (p,) bool, the parameters the step may change (others stay fixed).
     ``hessian``: the natural mean Hessian at ``params`` if already known (then one
-    gradient pass), else formed here (one Hessian pass); one more pass measures the move.
+    gradient pass, none if the fit's last pass was at ``params``), else formed here (one
+    Hessian pass); one more pass measures the move.
     """
-    order = 1 if hessian is not None else 2
-    _, grad, hess = objective.evaluate(params, order)
-    hess = hessian if hessian is not None else hess
+    grad = None if hessian is None else objective.gradient_at(params)
+    if grad is None:
+        _, grad, hess = objective.evaluate(params, 1 if hessian is not None else 2)
+        hessian = hessian if hessian is not None else hess
+    hess = hessian
     step = np.zeros(objective.n_params)
     if movable.any():
         system = NewtonSystem(hess[np.ix_(movable, movable)])

@@ -203,6 +203,11 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
         """Solve ``objective`` (+ ``l1``) and keep the result; ``Xd`` the in-memory design
         matrix (None for a Dask objective: no separation linear program then)."""
         aliased = self._aliased_columns(objective)
+        # an ordinal fit's inference reads the rows' score products at the optimum: Newton
+        # forms them in its last pass there (one read of X less)
+        objective.wants_scores = bool(
+            self.alpha == 0 and self.inference and clusters is None
+            and objective.family.name == "ordinal" and l1 is None)
         with np.errstate(over="ignore", under="ignore"):
             result = fit_objective(objective, self.solver, self.tol, self.max_iter, aliased,
                                    l1)

@@ -16,6 +16,7 @@ means over the total weight, so a weight of 2 equals a repeated row.
 from __future__ import annotations
 
 import copy
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -132,6 +133,13 @@ class Objective(MinibatchTerms):
         self._scratch = Scratch()
         # (theta, smallest row loss) of the latest passes whose family reported it
         self._least_losses: list = []
+        self._last_gradient = None  # (theta, mean gradient) of the last evaluate
+        # whether the estimator's inference will read score_sums(theta) without
+        # clusters (set by the estimator), and (theta, ScoreSums) of the pass that
+        # formed them with the Hessian (see scores_in_pass)
+        self.wants_scores = False
+        self._score_pass = False
+        self._kept_scores = None
 
     @property
     def row_width(self) -> int:
@@ -317,6 +325,7 @@ class Objective(MinibatchTerms):
         loss = self._zeros()
         grad_B, grad_c, grad_aux = self._zeros(m, d), self._zeros(m), self._zeros(q)
         hess = HessianSum(self) if order >= 2 else None
+        scores = HessianSum(self) if hess is not None and self._score_pass else None
         least = np.inf
         for rows in self._blocks(wide=order >= 2):
             Xb, der = self._block_derivatives(rows, W, aux, order, self._scratch)
@@ -334,6 +343,11 @@ class Objective(MinibatchTerms):
                 grad_aux += der.grad_aux
             if hess is not None:
                 hess.add_block(Xb, der, crossed[m:])
+            if scores is not None:
+                self._add_row_scores(scores, rows, Xb, der)
+        if scores is not None:
+            self._kept_scores = (np.array(theta, dtype=float),
+                                 ScoreSums(-scores.matrix(), None, None, None, None))
         if least is not None:
             self._least_losses = [*self._least_losses[-2:], (np.array(theta, float), least)]
         if order == 0:
@@ -399,11 +413,14 @@ class Objective(MinibatchTerms):
         :class:`~logitkit.block_sums.ScoreSums` that the rows of another part of the same
         data (a Dask partition) add to, ``groups`` (n,) int codes of clusters that other
         parts may share."""
+        hats = bread is not None and self.has_hat_values
+        kept = self._kept_scores
+        if kept is not None and groups is None and not hats and np.array_equal(kept[0], theta):
+            return kept[1]  # (formed with the Hessian of the fit's last pass, no new read)
         xp = self.xp
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
-        hats = bread is not None and self.has_hat_values
         if hats:  # one linear predictor, no aux: plain weighted Gram products
             hat_factor = HatFactor(bread, self.d, self.fit_intercept, self.X)
             sums = [RowGram(self) for _ in range(3)]
@@ -415,27 +432,48 @@ class Objective(MinibatchTerms):
             group_sums = np.zeros((len(present), self.n_params))
         for rows in self._blocks(wide=True):
             Xb, der = self._block_derivatives(rows, W, aux, 2 if hats else 1)
-            w = xp.astype(self.w[rows], xp.float64, copy=False)
-            root = xp.where(w > 0, 1.0 / xp.sqrt(xp.where(w > 0, w, 1.0)), 0.0)[:, None]
-            if hats:
+            if not hats:
+                self._add_row_scores(sums[0], rows, Xb, der)
+            else:
+                w = xp.astype(self.w[rows], xp.float64, copy=False)
+                root = xp.where(w > 0, 1.0 / xp.sqrt(xp.where(w > 0, w, 1.0)), 0.0)
                 # 1 - h_i per copy; rows of weight 0 (no copies) get 1. A row with h_i = 1
                 # (fitted exactly) makes HC2 and HC3 infinite, as in R
                 v = xp.where(w > 0, der.hess_eta_diag[:, 0] / xp.where(w > 0, w, 1.0), 0.0)
                 rest = xp.where(w > 0, 1.0 - v * hat_factor.quadratic_form(Xb), 1.0)
-                r = der.grad_eta[:, 0] * root[:, 0]
+                r = der.grad_eta[:, 0] * root
                 with np.errstate(divide="ignore", invalid="ignore"):
                     for total, scaled in zip(sums, (r, r / xp.sqrt(rest), r / rest),
                                              strict=True):
                         total.add(Xb, scaled)
-            else:
-                outer = negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
-                sums[0].add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
             if group_sums is not None:
                 self._add_group_scores(group_sums, local[rows], Xb, der)
         if hats:
             return ScoreSums(sums[0].matrix(), sums[1].matrix(), sums[2].matrix(), present,
                              group_sums)
         return ScoreSums(-sums[0].matrix(), None, None, present, group_sums)
+
+    def _add_row_scores(self, total, rows, Xb, der):
+        """Add the block ``rows`` (X block Xb, family derivatives ``der`` to order >= 1) to
+        ``total``, the :class:`HessianSum` of the eta-space matrices -v_i v_i' whose
+        negative is score_sums' ``rows`` (no hat values)."""
+        xp = self.xp
+        w = xp.astype(self.w[rows], xp.float64, copy=False)
+        root = xp.where(w > 0, 1.0 / xp.sqrt(xp.where(w > 0, w, 1.0)), 0.0)[:, None]
+        outer = negated_outer(der.grad_eta * root, der.grad_aux_rows * root)
+        total.add_block(Xb, outer, self._crossed(Xb, outer, True, gradient=False))
+
+    @contextmanager
+    def scores_in_pass(self, wanted: bool = True):
+        """Within this block, a Hessian pass (order 2) also sums the score products that
+        :meth:`score_sums` would form at its theta without groups or hat values, when
+        ``wanted`` and :attr:`wants_scores` (the estimator's inference reads them): Newton's
+        last pass at the optimum, where the inference's own pass would read X again."""
+        self._score_pass = bool(wanted and self.wants_scores)
+        try:
+            yield
+        finally:
+            self._score_pass = False
 
     def _add_group_scores(self, group_sums, groups, Xb, der):
         """Add the weighted score sums of a block's rows to their groups' rows of
@@ -468,7 +506,19 @@ class Objective(MinibatchTerms):
     def evaluate(self, theta, order: int, host_hessian: bool = True):
         """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta
         (``host_hessian=False``: the Hessian as a float64 array where X lives)."""
-        return self.penalised(theta, order, *self.loss_terms(theta, order, host_hessian))
+        value, grad, hess = self.penalised(theta, order,
+                                           *self.loss_terms(theta, order, host_hessian))
+        if order >= 1:
+            self._last_gradient = (np.array(theta, dtype=float), grad.copy())
+        return value, grad, hess
+
+    def gradient_at(self, theta):
+        """(p,) the mean gradient of :meth:`evaluate` at natural ``theta`` if its last
+        evaluation was there (a copy), else None: post-fit checks reuse the fit's last
+        pass."""
+        if self._last_gradient is not None and np.array_equal(self._last_gradient[0], theta):
+            return self._last_gradient[1].copy()
+        return None
 
     def evaluate_with(self, theta, other, host_hessian: bool = True):
         """:meth:`evaluate` to order 1 at natural ``theta``, and ``other.evaluate(theta, 2)``

@@ -103,11 +103,14 @@ class SolverProblem:
     may take it from a row subsample while values and gradients stay exact.
     ``free``: (p,) bool, the natural parameters the solver moves (default: all); the
     others stay at zero (the slopes of aliased columns), so s has ``free.sum()`` entries.
+    ``polish``: whether Newton takes its polishing step once converged (a warm start's
+    sample fit does not: its optimum is only within sampling error of the full one).
     """
 
     def __init__(self, objective: Objective, hessian_objective: Objective | None = None,
-                 free: np.ndarray | None = None):
+                 free: np.ndarray | None = None, polish: bool = True):
         self.objective = objective
+        self.polish = polish
         self.hessian_objective = hessian_objective or objective
         ob = objective
         self.free = np.ones(ob.n_params, dtype=bool) if free is None else np.asarray(free)

@@ -139,17 +139,24 @@ def _polish(problem, s, value, grad, hessian, fused):
     of float64 for the price of one pass (a kept Hessian is refreshed first). A sampled
     Hessian converges linearly (each step cuts the gradient by the sample's error, about
     20-fold), so a step with it would be one more iteration at the price of a pass: such
-    fits stop at tol. Kept only if the value does not rise beyond rounding and the
+    fits stop at tol, as do fits whose problem says not to polish (a warm start's
+    sample fit). Kept only if the value does not rise beyond rounding and the
     gradient shrinks; returns (s, value, grad)."""
     grad_max = _grad_max(grad)
     exact = problem.hessian_objective is problem.objective
-    if grad_max == 0 or not exact:
+    if grad_max == 0 or not exact or not getattr(problem, "polish", True):
         return s, value, grad
     system = NewtonSystem(hessian() if hessian is not None else problem.hessian(s))
     step = system.solve(grad)
     # an unpenalised fit's inference needs the Hessian at the optimum: form it in this pass
     order = 2 if fused or problem.objective.alpha == 0 else 1
-    new_value, new_grad, _ = problem.evaluate(s + step, order)
+    # ... and the score products the inference reads there (Objective.scores_in_pass)
+    scoring = getattr(problem.objective, "scores_in_pass", None)
+    if order == 2 and problem.objective.alpha == 0 and scoring is not None:
+        with scoring():
+            new_value, new_grad, _ = problem.evaluate(s + step, order)
+    else:
+        new_value, new_grad, _ = problem.evaluate(s + step, order)
     if (new_value <= value + 1e3 * problem.eps * max(1.0, abs(value))
             and _grad_max(new_grad) < grad_max):
         return s + step, new_value, new_grad
