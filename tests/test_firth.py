@@ -325,18 +325,24 @@ def test_either_newton_matrix_reaches_the_same_optimum(sex2_fit):
         FirthObjective(base, newton="exact")
 
 
+def _weighted_offset_aliased_fit(rng):
+    """A Firth fit of sex2 with random frequency weights, an offset and an aliased column
+    (a copy of age)."""
+    X, y = sex2()
+    w = rng.integers(1, 4, len(y)).astype(float)
+    offset = rng.normal(0, 0.3, len(y))
+    with pytest.warns(AliasedColumnsWarning):
+        return lk.LogisticRegression(penalty="firth").fit(X.assign(age2=X["age"]), y,
+                                                           sample_weight=w, offset=offset)
+
+
 @pytest.mark.parametrize("newton", ["fisher", "augmented"])
 def test_batched_evaluation_equals_single_evaluations(newton):
     """evaluate_batch (the lockstep profile's evaluation of many points in one pair of
     passes) returns each point's evaluate(theta, 2): with weights, an offset, an aliased
     column held out, and a point where I is singular (+inf); multinomial fits too."""
-    X, y = sex2()
     rng = np.random.default_rng(3)
-    w = rng.integers(1, 4, len(y)).astype(float)
-    offset = rng.normal(0, 0.3, len(y))
-    with pytest.warns(AliasedColumnsWarning):
-        fit = lk.LogisticRegression(penalty="firth").fit(X.assign(age2=X["age"]), y,
-                                                          sample_weight=w, offset=offset)
+    fit = _weighted_offset_aliased_fit(rng)
     problem = fit.firth_objective()
     problem = FirthObjective(problem.base, problem.free, newton)
     theta = fit.result_.params
@@ -385,13 +391,8 @@ def test_exact_hessian_and_the_profile_ends_it_corrects():
     ends of a fit with few rows per coefficient are the same, in fewer evaluations."""
     import logitkit.profile as P
 
-    X, y = sex2()
     rng = np.random.default_rng(5)
-    w = rng.integers(1, 4, len(y)).astype(float)
-    offset = rng.normal(0, 0.3, len(y))
-    with pytest.warns(AliasedColumnsWarning):
-        fit = lk.LogisticRegression(penalty="firth").fit(X.assign(age2=X["age"]), y,
-                                                          sample_weight=w, offset=offset)
+    fit = _weighted_offset_aliased_fit(rng)
     problem = fit.firth_objective()
     assert problem.exact_hessian_pays  # 239 rows, 7 coefficients
     theta = fit.result_.params + rng.normal(0, 0.2, fit.result_.params.size) * problem.free
