@@ -43,9 +43,10 @@ SECANT_SHARE = 0.01
 _JOINT_STEPS = 30
 _FAR = 1e4
 _LAST_STEP = 1e-8
-# ... or, when the steps contract fast (the last one at most _FAST_RATE times the one
-# before, and below _SMALL_STEP standard errors), one that lands within about rate x
-# step of the end, _LANDING or better (in standard errors and log-likelihood units)
+# ... or, when the iteration contracts fast along the path (the step and the distance to
+# the target at most _FAST_RATE times the last ones, the step below _SMALL_STEP standard
+# errors) and the other parameters are within _LANDING of their optimum, one that lands
+# within about rate x that distance, _LANDING or better
 _FAST_RATE = 0.1
 _SMALL_STEP = 1e-6
 _LANDING = 1e-9
@@ -164,7 +165,7 @@ class JointEnd:
         if start is not None and np.all(np.isfinite(start)):
             self.theta = np.array(start, dtype=float)
         self.previous, self.steps, self.finished, self.result = None, 0, False, None
-        self.last_step = np.inf  # the last step's size, in standard errors
+        self.last_remaining = None  # the distance still to go at the last step (_decide)
 
     def stop(self, result=None):
         self.finished, self.result = True, result
@@ -254,10 +255,15 @@ def _decide(end, value, grad, hess, gain, off, curvature, disc, step, move):
     c = float(side.a @ new)
     if end.sign * (c - side.estimate) <= 0 or abs(c - side.estimate) > _FAR * se:
         return end.stop()
-    rate, end.last_step = abs(step) / se / end.last_step, abs(step) / se
+    # the distance still to go along the path: a' theta's step (in standard errors) and
+    # the log-likelihood's distance to its target; the other parameters' Newton decrement
+    # must be within _LANDING already (it is counted as if the step did not shrink it)
+    remaining = max(abs(step) / se, abs(off))
+    rate = remaining / end.last_remaining if end.last_remaining else np.inf
+    end.last_remaining = remaining
     if (abs(step) <= _LAST_STEP * se and abs(off) <= _LAST_STEP) or (
             rate <= _FAST_RATE and abs(step) <= _SMALL_STEP * se
-            and rate * max(abs(step) / se, abs(off)) <= _LANDING):
+            and rate * remaining <= _LANDING and gain <= _LANDING):
         # lands within about (rate x step) of the end: taken unevaluated
         return end.stop((c, end.solution(value, grad, hess)))
     if end.steps >= _JOINT_STEPS:
