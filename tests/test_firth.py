@@ -431,11 +431,15 @@ def test_second_order_starts_and_fast_landings_keep_the_ends(monkeypatch):
     import logitkit.profile_joint as J
 
     rng = np.random.default_rng(11)
-    X = rng.standard_normal((400, 12))
-    y = (rng.random(400) < 1 / (1 + np.exp(-(X @ rng.normal(0, 0.4, 12) - 0.5)))).astype(int)
+    # 400 x 20, columns on scales 0.1 to 10: 20 rows a coefficient (the Newton matrix
+    # corrected), where landing on the path's step alone had left ends 1e-7 off
+    X = rng.standard_normal((400, 20)) * rng.choice([0.1, 1.0, 10.0], 20)
+    beta = rng.normal(0, 1.5, 20) / X.std(axis=0)
+    y = (rng.random(400) < 1 / (1 + np.exp(-(X @ beta - 0.5)))).astype(int)
     fit = lk.LogisticRegression(penalty="firth").fit(X, y, sample_weight=rng.integers(1, 3, 400))
     problem = fit.firth_objective()
     theta, V = fit.result_.params, rng.normal(size=(3, fit.result_.params.size))
+    V[:, :20] /= X.std(axis=0)  # directions of unit size in each column's scale
     base = problem.base  # -log L / N, whose gradient's second derivative along v is wanted
     step = 1e-4
     for v, third in zip(V, problem.third_derivatives(theta, V), strict=True):
