@@ -155,7 +155,8 @@ def _rows(X, y, w, beta, c, gradient, grad, chunk, zero):
     their eta (four rows' dot products at once), then each row's loss terms and r (scalar
     exp and log1p: on wide rows they cost little next to reading the row), then
     X' r over the chunk while its rows are in the core's first-level cache. Products in
-    X's dtype (r rounded to it, as the NumPy pass does), every sum in float64."""
+    X's dtype (r rounded to it) and a row's dot product summed in it, as the NumPy pass's
+    BLAS does; every sum over rows in float64. ``zero``: 0 in X's dtype."""
     n, d = X.shape
     loss = 0.0
     least = math.inf
