@@ -115,7 +115,10 @@ def test_gate(monkeypatch):
     beyond = Objective(Binomial(), np.zeros((2, widest + 1)), y[:2], w[:2], 2, True)
     assert not compiled_pass.supports(beyond, 1)
     single = Objective(Binomial(), X.astype(np.float32), y, w, 2, True)
+    assert not compiled_pass.supports(single, 0) and not compiled_pass.supports(single, 1)
+    monkeypatch.setattr(compiled_pass, "FLOAT32", (np.float32,))
     assert compiled_pass.path(single, 0) is None and compiled_pass.path(single, 1) == "rows"
+    monkeypatch.setattr(compiled_pass, "FLOAT32", ())
     others = [
         Objective(Binomial(), X.astype(np.float16), y, w, 2, True),  # another dtype
         Objective(Binomial(), np.asfortranarray(X), y, w, 2, True),  # not C order
@@ -166,6 +169,7 @@ def test_float32_row_pass(d, extreme, monkeypatch):
     # products in float32 (eta's within a row summed there too, as BLAS does), every sum
     # over rows in float64: the exact sums over the float32 data in float64 to about
     # float32 rounding, and the NumPy pass (whose BLAS sums a block in float32) as close
+    monkeypatch.setattr(compiled_pass, "FLOAT32", (np.float32,))
     X, y, w = data(3_001, d, seed=d, scale=2_000.0 if extreme else 1.0)
     X32 = X.astype(np.float32)
     ob = Objective(Binomial(), X32, y, w, 2, True, alpha=1e-3)
@@ -200,6 +204,7 @@ def test_torch_x_takes_the_numpy_path(monkeypatch):
 @pytest.mark.parametrize("weighted", [True, False])
 def test_row_pass_fit_equals_numpy_fit(solver, n, dtype, weighted, monkeypatch):
     # 40 columns: the row pass in float64 (past the chunk pass's 32) and in float32
+    monkeypatch.setattr(compiled_pass, "FLOAT32", (np.float32,))
     X, y, w = data(n, 40, seed=7)
     X = X.astype(dtype)
     row_calls = []
