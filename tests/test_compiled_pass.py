@@ -1,6 +1,8 @@
-"""The fused, compiled value-and-gradient pass (logitkit.solvers.compiled_pass) against the
-NumPy pass it replaces on narrow binary X: the same loss, gradient and least row loss to
-rounding, the same fits and passes, and the gate that keeps every other X on NumPy."""
+"""The fused, compiled value-and-gradient passes (logitkit.solvers.compiled_pass) against
+the NumPy pass they replace on binary X: the chunk pass (narrow float64 X) and the row
+pass (gradients of wider float64 X and of float32 X) give the same loss, gradient and
+least row loss to rounding, the same fits and passes, and the gate keeps every other X
+on NumPy."""
 
 import numpy as np
 import pandas as pd
@@ -26,9 +28,9 @@ def data(n, d, seed, weights="mixed", scale=1.0):
     return X, y, w
 
 
-def terms(objective, theta, order, enabled, monkeypatch):
+def terms(objective, theta, order, enabled, monkeypatch, fused="chunks"):
     monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
-    assert compiled_pass.supports(objective, order) is enabled
+    assert compiled_pass.path(objective, order) == (fused if enabled else None)
     loss, grad, _ = objective.loss_terms(theta, order)
     least = objective._least_losses[-1][1]
     return loss, grad, least
@@ -102,25 +104,88 @@ def test_gate(monkeypatch):
     monkeypatch.setattr(compiled_loop, "ENABLED", True)
     X, y, w = data(300, 4, seed=2)
     narrow = Objective(Binomial(), X, y, w, 2, True)
-    assert compiled_pass.supports(narrow, 0) and compiled_pass.supports(narrow, 1)
+    assert compiled_pass.path(narrow, 0) == compiled_pass.path(narrow, 1) == "chunks"
     assert not compiled_pass.supports(narrow, 2)  # Hessians: the NumPy pass
     values, gradients = compiled_pass.MAX_COLUMNS
     middle = Objective(Binomial(), *data(300, values + 1, seed=2), 2, True)
-    assert not compiled_pass.supports(middle, 0) and compiled_pass.supports(middle, 1)
+    assert compiled_pass.path(middle, 0) is None and compiled_pass.path(middle, 1) == "chunks"
     wide = Objective(Binomial(), *data(300, gradients + 1, seed=2), 2, True)
-    assert not compiled_pass.supports(wide, 0) and not compiled_pass.supports(wide, 1)
+    assert compiled_pass.path(wide, 0) is None and compiled_pass.path(wide, 1) == "rows"
+    widest = compiled_pass.MAX_ROW_COLUMNS
+    beyond = Objective(Binomial(), np.zeros((2, widest + 1)), y[:2], w[:2], 2, True)
+    assert not compiled_pass.supports(beyond, 1)
+    single = Objective(Binomial(), X.astype(np.float32), y, w, 2, True)
+    assert not compiled_pass.supports(single, 0) and not compiled_pass.supports(single, 1)
+    monkeypatch.setattr(compiled_pass, "FLOAT32", (np.float32,))
+    assert compiled_pass.path(single, 0) is None and compiled_pass.path(single, 1) == "rows"
+    monkeypatch.setattr(compiled_pass, "FLOAT32", ())
     others = [
-        Objective(Binomial(), X.astype(np.float32), y, w, 2, True),  # float32
+        Objective(Binomial(), X.astype(np.float16), y, w, 2, True),  # another dtype
         Objective(Binomial(), np.asfortranarray(X), y, w, 2, True),  # not C order
         Objective(Multinomial(full=True), X, y, w, 2, True),  # another family
+        Objective(Binomial(), X, y, w, 2, True, offset=np.ones((300, 1))),  # an offset
     ]
     frame = pd.DataFrame({"x": X[:, 0], "c": pd.Categorical(np.arange(300) % 3)})
     design = DesignEncoder.fit(frame).design(frame)  # a Design, not an array
     others.append(Objective(Binomial(), design, y, w, 2, True))
     for ob in others:
-        assert not compiled_pass.supports(ob, 1)
+        assert not compiled_pass.supports(ob, 0) and not compiled_pass.supports(ob, 1)
     monkeypatch.setattr(compiled_loop, "ENABLED", False)  # LOGITKIT_NUMBA=0
-    assert not compiled_pass.supports(narrow, 1)
+    assert not compiled_pass.supports(narrow, 1) and not compiled_pass.supports(wide, 1)
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("d", [1, 6, 33, 130])
+@pytest.mark.parametrize("extreme", [False, True])
+@pytest.mark.parametrize("weights", ["mixed", "ones"])
+def test_row_pass_equals_numpy(intercept, d, extreme, weights, monkeypatch):
+    # the row pass at every width (narrow ones too): 2,003 rows, so chunks of 16 rows and
+    # groups of 4 end part-way; several NumPy blocks
+    monkeypatch.setattr(compiled_pass, "MAX_COLUMNS", (16, 0))
+    X, y, w = data(2_003, d, seed=d + 10 * intercept, weights=weights,
+                   scale=2_000.0 if extreme else 1.0)
+    if weights == "ones":
+        w = np.broadcast_to(1.0, w.shape)  # an unweighted fit's read-only ones
+    ob = Objective(Binomial(), X, y, w, 2, intercept, alpha=1e-3)
+    ob.block_rows = 700
+    theta = np.random.default_rng(d).normal(size=ob.n_params)
+    theta[:d] /= np.linalg.norm(theta[:d])
+    if extreme:  # |eta| beyond 800 on most rows: exp(-|z|) underflows, losses are ~|z|
+        assert np.mean(np.abs(X @ theta[:d]) > 800) > 0.5
+    loss, grad, least = terms(ob, theta, 1, True, monkeypatch, fused="rows")
+    loss0, grad0, least0 = terms(ob, theta, 1, False, monkeypatch)
+    np.testing.assert_allclose(loss, loss0, rtol=1e-12)
+    np.testing.assert_allclose(least, least0, rtol=1e-12, atol=1e-300)
+    assert grad.shape == grad0.shape == (ob.n_params,)
+    np.testing.assert_allclose(grad, grad0, rtol=1e-12, atol=1e-12 * np.abs(grad0).max())
+    # the value pass stays on NumPy and reports the same
+    assert compiled_pass.path(ob, 0) is None
+    assert ob.loss_terms(theta, 0)[0] == pytest.approx(loss0, rel=1e-12)
+
+
+@pytest.mark.parametrize("d", [3, 40])
+@pytest.mark.parametrize("extreme", [False, True])
+def test_float32_row_pass(d, extreme, monkeypatch):
+    # products in float32 (eta's within a row summed there too, as BLAS does), every sum
+    # over rows in float64: the exact sums over the float32 data in float64 to about
+    # float32 rounding, and the NumPy pass (whose BLAS sums a block in float32) as close
+    monkeypatch.setattr(compiled_pass, "FLOAT32", (np.float32,))
+    X, y, w = data(3_001, d, seed=d, scale=2_000.0 if extreme else 1.0)
+    X32 = X.astype(np.float32)
+    ob = Objective(Binomial(), X32, y, w, 2, True, alpha=1e-3)
+    exact = Objective(Binomial(), X32.astype(np.float64), y, w, 2, True, alpha=1e-3)
+    theta = np.random.default_rng(d).normal(size=ob.n_params)
+    theta[:d] /= np.linalg.norm(theta[:d])
+    loss, grad, least = terms(ob, theta, 1, True, monkeypatch, fused="rows")
+    loss0, grad0, least0 = terms(ob, theta, 1, False, monkeypatch)
+    monkeypatch.setattr(compiled_loop, "ENABLED", False)
+    loss_x, grad_x, _ = exact.loss_terms(theta, 1)
+    least_x = exact._least_losses[-1][1]
+    for got in ((loss, grad, least), (loss0, grad0, least0)):
+        np.testing.assert_allclose(got[0], loss_x, rtol=1e-6)
+        np.testing.assert_allclose(got[1], grad_x, rtol=1e-5,
+                                   atol=1e-6 * np.abs(grad_x).max())
+        np.testing.assert_allclose(got[2], least_x, rtol=1e-4, atol=1e-7)
 
 
 def test_torch_x_takes_the_numpy_path(monkeypatch):
@@ -129,3 +194,34 @@ def test_torch_x_takes_the_numpy_path(monkeypatch):
     X, y, w = data(200, 3, seed=4)
     ob = Objective(Binomial(), torch.asarray(X), torch.asarray(y), torch.asarray(w), 2, True)
     assert not compiled_pass.supports(ob, 1)
+
+
+# float32 with Newton only: lbfgs's line search stalls on float32 rounding short of a
+# tolerance that pins the optimum, at points that differ between the paths
+@pytest.mark.parametrize(("solver", "n", "dtype"), [("lbfgs", 4_000, np.float64),
+                                                    ("auto", 6_000, np.float64),
+                                                    ("auto", 6_000, np.float32)])
+@pytest.mark.parametrize("weighted", [True, False])
+def test_row_pass_fit_equals_numpy_fit(solver, n, dtype, weighted, monkeypatch):
+    # 40 columns: the row pass in float64 (past the chunk pass's 32) and in float32
+    monkeypatch.setattr(compiled_pass, "FLOAT32", (np.float32,))
+    X, y, w = data(n, 40, seed=7)
+    X = X.astype(dtype)
+    row_calls = []
+    row_terms = compiled_pass.row_terms
+    monkeypatch.setattr(compiled_pass, "row_terms",
+                        lambda *a: row_calls.append(1) or row_terms(*a))
+    fits = {}
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
+        fits[enabled] = lk.LogisticRegression(alpha=1e-3, solver=solver).fit(
+            X, y, w if weighted else None)
+        assert bool(row_calls) is enabled
+        row_calls.clear()
+    fused, plain = fits[True], fits[False]
+    # float32: the NumPy pass sums a block's X' r in float32, the row pass in float64
+    atol = 1e-10 if dtype == np.float64 else 1e-6
+    np.testing.assert_allclose(fused.coef_, plain.coef_, rtol=0, atol=atol)
+    np.testing.assert_allclose(fused.intercept_, plain.intercept_, rtol=0, atol=atol)
+    if dtype == np.float64:
+        assert fused.n_passes_ == plain.n_passes_ and fused.n_iter_ == plain.n_iter_

@@ -318,8 +318,9 @@ class Objective(MinibatchTerms):
         xp = self.xp
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
-        if compiled_pass.supports(self, order):  # narrow float64 binary X: compiled loops
-            return self._fused_terms(theta, W, order)
+        fused = compiled_pass.path(self, order)
+        if fused is not None:  # binary X in C order: compiled loops
+            return self._fused_terms(theta, W, order, fused)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
         loss = self._zeros()
@@ -356,19 +357,26 @@ class Objective(MinibatchTerms):
         grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux]))
         return float(to_numpy(loss)), grad, None if hess is None else hess.matrix(host_hessian)
 
-    def _fused_terms(self, theta, W, order: int):
-        """:meth:`loss_terms` (order <= 1) of the binomial family in cache-sized chunks of
-        rows in :mod:`~logitkit.solvers.compiled_pass`: the same sums, added in row order."""
+    def _fused_terms(self, theta, W, order: int, fused: str = "chunks"):
+        """:meth:`loss_terms` (order <= 1) of the binomial family in the compiled loops of
+        :mod:`~logitkit.solvers.compiled_pass`: ``fused`` "chunks" (cache-sized chunks of
+        float64 rows, three sweeps each) or "rows" (one call, each row read once; slopes
+        in X's dtype, as the NumPy pass multiplies): the same sums, added in row order."""
         d = self.d
-        beta = np.ascontiguousarray(W[0, :d], dtype=np.float64)
+        beta = np.ascontiguousarray(W[0, :d], dtype=self.X.dtype)
         intercept = float(W[0, d]) if self.fit_intercept else 0.0
         loss, least, grad = 0.0, np.inf, np.zeros(d + 1)
-        size = max(256, compiled_pass.CHUNK_BYTES // (8 * d))
-        for start in range(0, self.n, size):
-            rows = slice(start, min(start + size, self.n))
-            part, low = compiled_pass.block_terms(self.X[rows], self.y[rows], self.w[rows],
-                                                  beta, intercept, order, grad, self._scratch)
-            loss, least = loss + part, min(least, low)
+        if fused == "rows":
+            loss, least = compiled_pass.row_terms(self.X, self.y, self.w, beta, intercept,
+                                                  order, grad)
+        else:
+            size = max(256, compiled_pass.CHUNK_BYTES // (8 * max(d, 1)))
+            for start in range(0, self.n, size):
+                rows = slice(start, min(start + size, self.n))
+                part, low = compiled_pass.block_terms(
+                    self.X[rows], self.y[rows], self.w[rows], beta, intercept, order, grad,
+                    self._scratch)
+                loss, least = loss + part, min(least, low)
         self._least_losses = [*self._least_losses[-2:], (np.array(theta, float), least)]
         if order == 0:
             return loss, None, None

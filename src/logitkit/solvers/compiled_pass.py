@@ -1,4 +1,4 @@
-"""A fused, compiled value-and-gradient pass for binary logit fits on narrow X (numba).
+"""Fused, compiled value-and-gradient passes for binary logit fits (numba).
 
 On X with few columns a NumPy pass spends most of its time outside reading X: in the
 per-row ufuncs of :meth:`~logitkit.families.Binomial.block_derivatives` and in BLAS's
@@ -12,10 +12,19 @@ log1p: its vectorised exp took 1.5 ns a row where numba's call of the scalar one
 (no SVML), and a single compiled sweep with scalar exp and log1p gained only 6% over
 the NumPy pass. Sums add in row order within a chunk, so the paths agree to rounding.
 
+On wider X (and float32 X, switched off: see :data:`FLOAT32`), a NumPy gradient pass
+reads X from memory twice (``X @ b``, then ``r @ X``); :func:`row_terms` reads each row
+once: 16 rows at a time, their eta, then
+their loss terms (scalar exp and log1p, cheap next to a wide row), then X' r while the
+rows are in the first-level cache (one thread, 160 MB of X: NumPy / rows 1.5 at 100
+float64 columns, 1.8 at 1000).
+
 Used by :meth:`Objective.loss_terms` for values and gradients (order <= 1) of the binomial
-family on a float64 NumPy X in C order with at most :data:`MAX_COLUMNS` columns, when numba
-is available (:func:`logitkit.solvers.compiled_loop.available`: installed, and not switched
-off by ``LOGITKIT_NUMBA=0``). Compiled once under compiled_loop's lock, cached on disk.
+family without an offset on a NumPy X in C order (:func:`path` says which pass: chunks for
+float64 X of at most :data:`MAX_COLUMNS` columns, rows for gradients of wider float64 X
+up to :data:`MAX_ROW_COLUMNS` columns), when numba is available
+(:func:`logitkit.solvers.compiled_loop.available`: installed, and not switched off by
+``LOGITKIT_NUMBA=0``). Compiled once under compiled_loop's lock, cached on disk.
 """
 
 from __future__ import annotations
@@ -26,25 +35,49 @@ import numpy as np
 
 from logitkit.solvers import compiled_loop
 
-# the widest X that takes the fused pass, by order (values; values and gradients): wider,
-# BLAS's products cost less than the compiled loops (one thread, 3M rows, pass time NumPy /
-# fused: values 1.08 at 16 columns, 0.84 at 32; with gradients 1.66 at 16, 1.33 at 50,
-# 1.10 at 64, 1.17 at 100: within the noise beyond 64, not taken)
-MAX_COLUMNS = (16, 64)
+# the widest float64 X whose pass takes the chunk loops (block_terms), by order (values;
+# values and gradients): wider, BLAS's products or the row loop cost less (one thread,
+# 3M rows, pass time NumPy / chunks: values 1.08 at 16 columns, 0.84 at 32; gradients,
+# 160 MB of X, NumPy / chunks, NumPy / rows: 2.00, 1.39 at 10 columns; 1.44, 1.28 at 20;
+# 1.26, 1.20 at 32; 1.19, 1.34 at 40; 1.36, 1.61 at 50 (benchmarks/pass_width.py))
+MAX_COLUMNS = (16, 32)
+# the widest X whose gradient pass takes the row loop (row_terms), float64 above
+# MAX_COLUMNS[1] or float32: NumPy / rows 1.5 to 1.8 from 50 to 4000 float64 columns, 1.49
+# at 10000; float32 1.1 to 1.2 at 10 to 50 columns, 1.4 at 100, 1.6 to 1.9 at 1000-4000.
+# Value passes stay on NumPy there: BLAS reads X once for them, and the row loop's scalar
+# exp and log1p made them slower (NumPy / rows 0.64 to 1.17)
+MAX_ROW_COLUMNS = 10_000
+# float32 X takes the row pass only when this holds np.float32: off, because with it
+# scipy's L-BFGS-B on a float32 problem of tests/test_solver_paths.py (binary-float32, tol
+# 1e-8) ended ABNORMAL (line search) with max |gradient| 1.4e-6, where the NumPy pass
+# converges; not yet understood (the pass agrees with the exact float64 sums to 1e-6)
+FLOAT32: tuple = ()
 _KERNELS = None
 # rows per compiled call: the block of X stays in the core's cache between the sweeps
 CHUNK_BYTES = 2**19
+# rows per chunk of :func:`row_terms` (16 x 100 float64 columns: 12.5 KiB)
+ROWS_PER_CHUNK = 16
 
 
-def supports(objective, order: int) -> bool:
-    """Whether ``objective``'s pass of this ``order`` runs fused here."""
+def path(objective, order: int) -> str | None:
+    """Which compiled pass ``objective``'s pass of this ``order`` takes here: "chunks"
+    (:func:`block_terms`), "rows" (:func:`row_terms`), or None (the NumPy pass)."""
     from logitkit.families import Binomial
 
     X = objective.X
-    return (order <= 1 and type(objective.family) is Binomial and objective.offset is None
-            and isinstance(X, np.ndarray)
-            and X.ndim == 2 and X.dtype == np.float64 and X.flags.c_contiguous
-            and X.shape[1] <= MAX_COLUMNS[order] and compiled_loop.available())
+    if not (order <= 1 and type(objective.family) is Binomial and objective.offset is None
+            and isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
+            and X.dtype in (np.float64, *FLOAT32) and compiled_loop.available()):
+        return None
+    d = X.shape[1]
+    if X.dtype == np.float64 and d <= MAX_COLUMNS[order]:
+        return "chunks"
+    return "rows" if order == 1 and d <= MAX_ROW_COLUMNS else None
+
+
+def supports(objective, order: int) -> bool:
+    """Whether ``objective``'s pass of this ``order`` runs compiled here."""
+    return path(objective, order) is not None
 
 
 def block_terms(Xb, y, w, beta, intercept: float, order: int, grad: np.ndarray, scratch):
@@ -52,7 +85,7 @@ def block_terms(Xb, y, w, beta, intercept: float, order: int, grad: np.ndarray, 
     Xb (b, d) float64 C order, y (b,), w (b,) at slopes ``beta`` (d,) and ``intercept``;
     for order 1 adds X' r to ``grad[:d]`` and sum r to ``grad[d]`` (grad (d + 1,) float64).
     ``scratch``: a :class:`~logitkit.families.base.Scratch` for three (b,) work arrays."""
-    eta_of, sums = _kernels()
+    eta_of, sums, _ = _kernels()
     z, t, log1p_t = scratch.arrays(3, Xb.shape[0])
     eta_of(Xb, beta, float(intercept), z)
     # t = exp(-|z|) in NumPy's vectorised exp (numba calls the scalar one), then log1p(t)
@@ -63,8 +96,16 @@ def block_terms(Xb, y, w, beta, intercept: float, order: int, grad: np.ndarray, 
     return sums(Xb, y, w, z, t, log1p_t, order >= 1, grad)
 
 
+def row_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
+    """:func:`block_terms` over all rows of X (n, d) in one compiled call that reads each
+    row from memory once (:func:`_rows`); X float64 or float32 in C order, ``beta`` (d,)
+    in X's dtype."""
+    return _kernels()[2](X, y, w, beta, float(intercept), order >= 1, grad, ROWS_PER_CHUNK,
+                         X.dtype.type(0))
+
+
 def _kernels():
-    """(eta, sums), compiled on first use under compiled_loop's lock."""
+    """(eta, sums, rows), compiled on first use under compiled_loop's lock."""
     global _KERNELS
     with compiled_loop._LOCK:
         if _KERNELS is None:
@@ -72,7 +113,7 @@ def _kernels():
 
             # a row's dot product and the column sums may add in any order (SIMD lanes)
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
-            _KERNELS = jit(_eta), jit(_sums)
+            _KERNELS = jit(_eta), jit(_sums), jit(_rows)
     return _KERNELS
 
 
@@ -108,6 +149,77 @@ def _sums(X, y, w, z, t, log1p_t, gradient, grad):
             gc += r
             for j in range(d):
                 g[j] += r * X[i, j]
+    if gradient:
+        for j in range(d):
+            grad[j] += g[j]
+        grad[d] += gc
+    return loss, least
+
+
+def _rows(X, y, w, beta, c, gradient, grad, chunk, zero):
+    """:func:`_sums` from X (n, d) float64 or float32 directly, ``chunk`` rows at a time:
+    their eta (four rows' dot products at once), then each row's loss terms and r (scalar
+    exp and log1p: on wide rows they cost little next to reading the row), then
+    X' r over the chunk while its rows are in the core's first-level cache. Products in
+    X's dtype (r rounded to it) and a row's dot product summed in it, as the NumPy pass's
+    BLAS does; every sum over rows in float64. ``zero``: 0 in X's dtype."""
+    n, d = X.shape
+    loss = 0.0
+    least = math.inf
+    g = np.zeros(d)
+    gc = 0.0
+    z = np.empty(chunk)
+    r = np.empty(chunk, X.dtype)
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        i = start
+        while i + 4 <= stop:
+            e0 = e1 = e2 = e3 = zero
+            x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+            for j in range(d):
+                b = beta[j]
+                e0 += x0[j] * b
+                e1 += x1[j] * b
+                e2 += x2[j] * b
+                e3 += x3[j] * b
+            k = i - start
+            z[k], z[k + 1] = np.float64(e0) + c, np.float64(e1) + c
+            z[k + 2], z[k + 3] = np.float64(e2) + c, np.float64(e3) + c
+            i += 4
+        while i < stop:
+            e = zero
+            for j in range(d):
+                e += X[i, j] * beta[j]
+            z[i - start] = np.float64(e) + c
+            i += 1
+        for i in range(start, stop):
+            zi, yi, wi = z[i - start], np.float64(y[i]), np.float64(w[i])
+            t = math.exp(-abs(zi))
+            row = math.log1p(t) + (max(zi, 0.0) - yi * zi)
+            loss += wi * row
+            if wi > 0.0 and row < least:
+                least = row
+            if gradient:
+                inv = 1.0 / (1.0 + t)
+                ri = ((inv if zi >= 0.0 else t * inv) - yi) * wi
+                gc += ri
+                r[i - start] = ri
+        if not gradient:
+            continue
+        i = start
+        while i + 4 <= stop:
+            k = i - start
+            r0, r1, r2, r3 = r[k], r[k + 1], r[k + 2], r[k + 3]
+            x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+            for j in range(d):
+                g[j] += ((np.float64(r0 * x0[j]) + np.float64(r1 * x1[j]))
+                         + (np.float64(r2 * x2[j]) + np.float64(r3 * x3[j])))
+            i += 4
+        while i < stop:
+            ri = r[i - start]
+            for j in range(d):
+                g[j] += np.float64(ri * X[i, j])
+            i += 1
     if gradient:
         for j in range(d):
             grad[j] += g[j]
