@@ -5,7 +5,8 @@ its limit throughout, and the coefficients of the in-memory fit of the same rows
 It writes about 1.6 GB of Parquet (float32 columns: 3.2 GB as the fit holds them, in
 float64) to a temporary directory and fits it twice: streamed on a 2-worker LocalCluster,
 then in memory in this process for the reference. It runs after the other tests
-(conftest), about 3-4 minutes on 2 cores (docs/dask.md, "Memory of a streamed fit").
+(conftest): 5 to 8 minutes on 2 busy cores here (docs/dask.md, "Memory of a
+streamed fit").
 """
 
 import os
@@ -93,7 +94,9 @@ class _PeakMemory:
 
 
 def test_a_dataset_three_times_the_workers_memory_fits_streamed(tmp_path):
+    start = time.perf_counter()
     _write(tmp_path)
+    written = time.perf_counter() - start
     assert FILES * ROWS * D * 8 >= 3 * WORKERS * LIMIT  # the float64 design the fit holds
     env = {"ARROW_DEFAULT_MEMORY_POOL": "system"}  # (as `logitkit fit --dask local`)
     with dask.config.set(MEMORY), \
@@ -105,17 +108,21 @@ def test_a_dataset_three_times_the_workers_memory_fits_streamed(tmp_path):
         df = dd.read_parquet(tmp_path)
         assert df.npartitions == FILES
         with _PeakMemory(workers.values()) as memory:
+            start = time.perf_counter()
             model = lk.LogisticRegression().fit(df[FEATURES], df["y"], persist=False)
+            seconds = time.perf_counter() - start
         # the same worker processes at the same addresses: none was restarted
         assert client.run(os.getpid) == workers
         assert set(client.scheduler_info(n_workers=-1)["workers"]) == set(workers)
     assert memory.samples > 100
     peaks = {pid: round(peak / 2**20) for pid, peak in memory.peaks.items()}
     assert all(peak < LIMIT for peak in memory.peaks.values()), (peaks, LIMIT // 2**20)
-    print(f"\n{FILES} files; peak worker memory {sorted(peaks.values())} MiB of "
-          f"{LIMIT // 2**20}; {model.n_passes_:.2f} passes")
+    start = time.perf_counter()
     X, y = _read(tmp_path)
     expected = lk.LogisticRegression().fit(X, y)
+    print(f"\n{FILES} files written in {written:.0f} s; streamed fit {seconds:.0f} s, "
+          f"{model.n_passes_:.2f} passes, peak worker memory {sorted(peaks.values())} MiB "
+          f"of {LIMIT // 2**20}; in-memory fit {time.perf_counter() - start:.0f} s")
     assert model.result_.n_obs == len(y)
     np.testing.assert_allclose(model.coef_, expected.coef_, rtol=0, atol=1e-8)
     np.testing.assert_allclose(model.intercept_, expected.intercept_, rtol=0, atol=1e-8)
