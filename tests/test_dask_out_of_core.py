@@ -5,8 +5,8 @@ its limit throughout, and the coefficients of the in-memory fit of the same rows
 It writes about 1.6 GB of Parquet (float32 columns: 3.2 GB as the fit holds them, in
 float64) to a temporary directory and fits it twice: streamed on a 2-worker LocalCluster,
 then in memory in this process for the reference. It runs after the other tests
-(conftest): 5 to 8 minutes on 2 busy cores here (docs/dask.md, "Memory of a
-streamed fit").
+(conftest): 3.4 minutes on 2 cores here, 7 to 8 when another job loads them
+(docs/dask.md, "Memory of a streamed fit").
 """
 
 import os
@@ -50,8 +50,9 @@ def _write(root) -> None:
         XT = rng.standard_normal((D, ROWS), dtype=np.float32)  # (a column per row)
         y = (COEF @ XT - 0.5 + rng.logistic(size=ROWS) > 0).astype(np.int8)
         table = pa.table({**{n: XT[j] for j, n in enumerate(FEATURES)}, "y": y})
+        # (plain encoding: dictionary-encoding the floats took 17x the time of writing)
         pq.write_table(table, root / f"part-{i:04d}.parquet", compression="none",
-                       write_statistics=False)
+                       use_dictionary=False, write_statistics=False)
 
 
 def _read(root):
