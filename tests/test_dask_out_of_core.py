@@ -2,7 +2,7 @@
 streamed from its files, with no worker restarted, every worker's resident memory under
 its limit throughout, and the coefficients of the in-memory fit of the same rows.
 
-It writes about 1.6 GB of Parquet (float32 columns: 3.2 GB as the fit holds them, in
+It writes about 1.8 GB of Parquet (float32 columns: 3.2 GiB as the fit holds them, in
 float64) to a temporary directory and fits it twice: streamed on a 2-worker LocalCluster,
 then in memory in this process for the reference. It runs after the other tests
 (conftest): 3.4 minutes on 2 cores here, 7 to 8 when another job loads them
