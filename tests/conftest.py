@@ -49,5 +49,8 @@ def dask_client():
 def pytest_collection_modifyitems(items):
     """Tests on the session's Dask cluster run last: its scheduler's thread allocates
     while the cluster lives, which the tracemalloc peaks of the memory tests (e.g.
-    test_ordinal_fit's a quarter of X) would count."""
-    items.sort(key=lambda item: "dask_client" in getattr(item, "fixturenames", ()))
+    test_ordinal_fit's a quarter of X) would count. The out-of-core test (minutes, its
+    own cluster) runs after them."""
+    items.sort(key=lambda item: ("dask_client" in getattr(item, "fixturenames", ()) or
+                                 item.module.__name__.endswith("test_dask_out_of_core"),
+                                 item.module.__name__.endswith("test_dask_out_of_core")))

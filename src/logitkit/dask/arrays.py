@@ -113,7 +113,10 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     classes, counts, raw_totals = _classes(scans, classes)
     per_class = _class_weights(class_weight, classes, counts)
     codes = y.map_blocks(_codes, classes, dtype=np.int64)
-    weights = (w if w is not None else da.ones(n, chunks=chunks, dtype=np.float64))
+    # unit weights from the labels' blocks, not da.ones: its blocks are root tasks, which
+    # the scheduler queues apart from the partitions' reads, and a streamed pass's
+    # partitions then waited in the workers' memory for their weights
+    weights = w if w is not None else y.map_blocks(_unit_weights, dtype=np.float64)
     if per_class is not None:
         weights = da.map_blocks(_times_class_weight, weights, codes, per_class,
                                 dtype=np.float64)
@@ -166,6 +169,11 @@ def sampled(data: DaskData, step: int) -> DaskData | None:
                        for kept in (data.samples, data.step_totals))
     return DaskData(X, codes, w, groups, data.classes, data.step_totals.get(step),
                     data.cluster_labels, True, samples, totals)
+
+
+def _unit_weights(labels) -> np.ndarray:
+    """(rows,) float64 ones: the weights of an unweighted partition."""
+    return np.ones(len(labels))
 
 
 def _every(block, start: int, step: int) -> np.ndarray:
@@ -315,9 +323,9 @@ def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
             raise ValueError("clusters contains missing values (NaN or None) in "
                              f"{_where(i, offset, first, rows)}")
         summary["clusters"] = _unique(groups, "clusters", i)[0]
-    for k in steps:
-        local = slice((-offset) % k, None, k)
-        summary["samples"][k] = (X[local], y[local], weights[local])
+    for k in steps:  # copies: a view would keep the partition in the worker's memory
+        local = slice((-offset) % k, None, k)     # until the whole scan is gathered
+        summary["samples"][k] = tuple(np.array(a[local]) for a in (X, y, weights))
     return summary
 
 

@@ -128,8 +128,8 @@ def _class_sums_record(model, offset, X, codes, w, groups=None):
 def _sample_record(model, step, offset, X, codes, w, groups=None):
     """The partition's rows among every ``step``-th row of the objective's rows."""
     ob = _local(model, offset, X, codes, w)
-    start = (-ob.row_offset) % step
-    return ob.X[start::step], ob.w[start::step]
+    start = (-ob.row_offset) % step  # (copies: a view would hold the whole partition)
+    return np.array(ob.X[start::step]), np.array(ob.w[start::step])
 
 
 def _concatenate(a, b):
