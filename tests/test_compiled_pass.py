@@ -76,24 +76,30 @@ def test_least_loss_skips_rows_of_zero_weight(monkeypatch):
     np.testing.assert_allclose(least, expected, rtol=1e-12)
 
 
+def _compiled_and_numpy_fits(monkeypatch, kernel: str, fit):
+    """(fit() with the compiled loops, fit() without), checking that the first called
+    ``compiled_pass.<kernel>`` and the second did not."""
+    calls, original = [], getattr(compiled_pass, kernel)
+    monkeypatch.setattr(compiled_pass, kernel, lambda *a: calls.append(1) or original(*a))
+    fits = []
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
+        fits.append(fit())
+        assert bool(calls) is enabled
+        calls.clear()
+    return fits
+
+
 @pytest.mark.parametrize("intercept", [True, False])
 @pytest.mark.parametrize(("solver", "n"), [("lbfgs", 4_000), ("auto", 200_000)])
 def test_fit_equals_numpy_fit(intercept, solver, n, monkeypatch):
     # "auto" on 200,000 rows: Newton with Hessians from a row sample, values and gradients
     # from full passes
     X, y, w = data(n, 6, seed=5)
-    fused_calls = []
-    block_terms = compiled_pass.block_terms
-    monkeypatch.setattr(compiled_pass, "block_terms",
-                        lambda *a: fused_calls.append(1) or block_terms(*a))
-    fits = {}
-    for enabled in (True, False):
-        monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
-        fits[enabled] = lk.LogisticRegression(alpha=1e-3, solver=solver,
-                                              fit_intercept=intercept).fit(X, y, w)
-        assert bool(fused_calls) is enabled
-        fused_calls.clear()
-    fused, plain = fits[True], fits[False]
+    fused, plain = _compiled_and_numpy_fits(
+        monkeypatch, "block_terms",
+        lambda: lk.LogisticRegression(alpha=1e-3, solver=solver,
+                                      fit_intercept=intercept).fit(X, y, w))
     np.testing.assert_allclose(fused.coef_, plain.coef_, rtol=0, atol=1e-10)
     np.testing.assert_allclose(fused.intercept_, plain.intercept_, rtol=0, atol=1e-10)
     assert fused.n_passes_ == plain.n_passes_
@@ -207,18 +213,10 @@ def test_row_pass_fit_equals_numpy_fit(solver, n, dtype, weighted, monkeypatch):
     monkeypatch.setattr(compiled_pass, "FLOAT32", (np.float32,))
     X, y, w = data(n, 40, seed=7)
     X = X.astype(dtype)
-    row_calls = []
-    row_terms = compiled_pass.row_terms
-    monkeypatch.setattr(compiled_pass, "row_terms",
-                        lambda *a: row_calls.append(1) or row_terms(*a))
-    fits = {}
-    for enabled in (True, False):
-        monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
-        fits[enabled] = lk.LogisticRegression(alpha=1e-3, solver=solver).fit(
-            X, y, w if weighted else None)
-        assert bool(row_calls) is enabled
-        row_calls.clear()
-    fused, plain = fits[True], fits[False]
+    fused, plain = _compiled_and_numpy_fits(
+        monkeypatch, "row_terms",
+        lambda: lk.LogisticRegression(alpha=1e-3, solver=solver).fit(
+            X, y, w if weighted else None))
     # float32: the NumPy pass sums a block's X' r in float32, the row pass in float64
     atol = 1e-10 if dtype == np.float64 else 1e-6
     np.testing.assert_allclose(fused.coef_, plain.coef_, rtol=0, atol=atol)
