@@ -385,9 +385,10 @@ def test_lockstep_tests_equal_one_at_a_time(sex2_fit):
     np.testing.assert_allclose(together, alone, rtol=1e-9, atol=1e-10)
 
 
-def test_exact_hessian_and_the_profile_ends_it_corrects():
-    """exact_hessian (the penalty's curvature included) equals central differences of the
-    gradient, with weights, an offset and an aliased column held out; with it the profile
+def test_exact_hessian_and_the_profile_ends_it_corrects(monkeypatch):
+    """exact_hessian (the penalty's curvature included, kept for the latest theta) equals
+    central differences of the gradient, with weights, an offset and an aliased column
+    held out; with it the profile
     ends of a fit with few rows per coefficient are the same, in fewer evaluations."""
     import logitkit.profile as P
 
@@ -397,6 +398,11 @@ def test_exact_hessian_and_the_profile_ends_it_corrects():
     assert problem.exact_hessian_pays  # 239 rows, 7 coefficients
     theta = fit.result_.params + rng.normal(0, 0.2, fit.result_.params.size) * problem.free
     hess = problem.exact_hessian(theta)
+    import logitkit.firth_batch as FB
+
+    monkeypatch.setattr(FB, "exact_hessian", lambda *args: pytest.fail("recomputed"))
+    np.testing.assert_array_equal(problem.exact_hessian(theta.copy()), hess)  # kept
+    monkeypatch.undo()
     step = 1e-5
     gradient = lambda point: problem.evaluate(point, 1)[1]  # noqa: E731
     columns = [(gradient(theta + step * e) - gradient(theta - step * e)) / (2 * step)

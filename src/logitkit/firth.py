@@ -91,6 +91,7 @@ class FirthObjective:
         self.cols = self.free.reshape(self.m, self.d1)[0]  # (d1,) columns in I
         self._cache = None  # (theta, log L, Cholesky, log det I, I, probabilities, score)
         self.batch_cache = None  # the row products of evaluate_batch, when small
+        self._exact_hessian = None  # (theta, exact_hessian(theta)) of the latest theta
         self.newton = newton
         # the profile machinery's cue to correct I by the penalty's curvature
         self.exact_hessian_pays = self.m == 1 and (
@@ -285,12 +286,17 @@ class FirthObjective:
     def exact_hessian(self, theta):
         """(p, p) the Hessian of :meth:`evaluate`'s value at ``theta``, the penalty's
         curvature included (:func:`logitkit.firth_batch.exact_hessian`; binary fits),
-        or None (multinomial fits)."""
+        or None (multinomial fits). Kept for the latest theta: a summary's intervals and
+        tests both correct their Newton matrices by it at the optimum."""
         if self.m != 1:
             return None
         from logitkit.firth_batch import exact_hessian
 
-        return exact_hessian(self, theta)
+        theta = np.asarray(theta, dtype=float)
+        kept = self._exact_hessian
+        if kept is None or not np.array_equal(kept[0], theta):
+            kept = self._exact_hessian = (theta.copy(), exact_hessian(self, theta))
+        return kept[1].copy()
 
     def third_derivatives(self, theta, V):
         """(r, p) the second derivative in t of the gradient of -log L / total_weight at
