@@ -187,18 +187,7 @@ def minimize(objective, theta, free=None, a=None, c=None, *, max_iter=_MAX_NEWTO
 def _tangent(solution: Solution, a, free) -> np.ndarray:
     """(p,) d theta / dc of the path of constrained minima at ``solution``: H^-1 a /
     (a' H^-1 a) over the free coordinates (a / a'a where H is singular)."""
-    af = a[free]
-    u = np.zeros(a.size)
-    try:
-        h = np.linalg.solve(solution.hess[np.ix_(free, free)], af)
-        scale = af @ h
-        if np.isfinite(scale) and scale > 0:
-            u[free] = h / scale
-            return u
-    except np.linalg.LinAlgError:
-        pass
-    u[free] = af / (af @ af)
-    return u
+    return wald_directions(solution, a[None], free, 1.0)[1][0]
 
 
 class _Side:
@@ -392,21 +381,19 @@ def path_starts(objective, optimum: Solution, A, free, correction, z: float):
         return None
     W = float(objective.total_weight)
     hess = optimum.hess if correction is None else optimum.hess + correction
-    Af = A[:, free]
-    try:
-        J = W * hess[np.ix_(free, free)]
-        solved = np.linalg.solve(J, Af.T)  # (q, r)
-    except np.linalg.LinAlgError:
-        return None
-    kappa = np.einsum("rq,qr->r", Af, solved)
-    V = np.zeros(A.shape)
-    V[:, free] = (solved / kappa).T
+    ses, V = wald_directions(Solution(optimum.theta, optimum.value, optimum.grad, hess), A,
+                             free, W)
+    kappa = ses * ses  # a'J^-1 a (NaN where not positive: no start)
     D = third(optimum.theta, V)
     if D is None:
         return None
     g3 = -W * D[:, free]  # (r, q) of log L
     T3 = np.einsum("rq,rq->r", V[:, free], g3)
-    Jg3 = np.linalg.solve(J, g3.T)  # (q, r)
+    Af = A[:, free]
+    try:
+        Jg3 = np.linalg.solve(W * hess[np.ix_(free, free)], g3.T)  # (q, r)
+    except np.linalg.LinAlgError:
+        return None
     bend = Jg3.T - np.einsum("rq,qr->r", Af, Jg3)[:, None] * V[:, free]  # theta''
     starts = np.full((len(A), 2, A.shape[1]), np.nan)
     with np.errstate(all="ignore"):
