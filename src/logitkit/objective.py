@@ -21,7 +21,14 @@ from contextlib import contextmanager
 import numpy as np
 
 from logitkit.aliasing import find_aliased
-from logitkit.backends import device, get_namespace, like, to_numpy, weighted_counts
+from logitkit.backends import (
+    device,
+    get_namespace,
+    like,
+    on_accelerator,
+    to_numpy,
+    weighted_counts,
+)
 from logitkit.block_sums import (
     HatFactor,
     HessianSum,
@@ -121,7 +128,7 @@ class Objective(MinibatchTerms):
         # a row sample for a Hessian is one or two blocks.
         x_bytes = X.shape[0] * self.row_width * X.dtype.itemsize
         budget = min(_BLOCK_BYTES, x_bytes // 16)
-        if getattr(getattr(X, "device", None), "type", "cpu") != "cpu":
+        if on_accelerator(X):
             low, high = _ACCELERATOR_BLOCK_BYTES
             budget = min(high, max(low, x_bytes // 4))
         # a sparse design's row blocks are views of its arrays: a value or gradient pass
