@@ -130,7 +130,11 @@ def test_penalised_fit_refuses_inference(spector):
     assert frame["std_err"].isna().all() and frame["coef"].notna().all()
     assert "penalised fit" in str(m.summary())
     with pytest.raises(ValueError, match="is penalised"):
+        m.covariance()
+    # the attribute is absent, with the reason: hasattr and dir (tab completion) work
+    with pytest.raises(AttributeError, match="is penalised"):
         m.covariance_  # noqa: B018
+    assert not hasattr(m, "covariance_") and "coef_" in dir(m)
 
 
 def test_lr_test_of_nested_models(spector):
@@ -153,5 +157,5 @@ def test_inference_false_skips_the_matrices_and_says_so(spector):
     assert m.log_likelihood_ == full.log_likelihood_
     assert m.summary().to_frame()["std_err"].isna().all()
     assert "inference=False" in str(m.summary())
-    with pytest.raises(ValueError, match="inference=True"):
+    with pytest.raises(AttributeError, match="inference=True"):
         m.covariance_  # noqa: B018

@@ -136,8 +136,15 @@ class StatisticsMixin:
     @property
     def covariance_(self) -> pd.DataFrame:
         """The covariance of the model's ``cov_type`` (default: the inverse observed
-        information), rows and columns in summary order."""
-        return self.covariance()
+        information), rows and columns in summary order. A fit without inference (penalised,
+        minibatch) has no such attribute: AttributeError with the reason, so that
+        ``hasattr`` and ``dir`` (tab completion) work on every fitted model."""
+        try:
+            return self.covariance()
+        except ValueError as e:
+            if isinstance(e, AttributeError):  # (NotFittedError is both)
+                raise
+            raise AttributeError(str(e)) from e
 
     def covariance(self, cov_type: str | None = None, base_class=None) -> pd.DataFrame:
         """Parameter covariance in summary order (NaN in the rows and columns of aliased
