@@ -42,6 +42,9 @@ from threadpoolctl import threadpool_limits
 import logitkit as lk
 
 AT_OPTIMUM = 1e-9  # relative objective gap
+# issue 12's targets: peer time / logitkit time; "easy" when the fastest peer reads X
+# fewer than EASY_PASSES times; statsmodels' OrderedModel for ordinal models
+TARGET, TARGET_EASY, TARGET_STATSMODELS, EASY_PASSES = 3.0, 1.5, 100.0, 12
 
 
 def run_case(case, repeat, slow_seconds, left_out):
@@ -82,11 +85,24 @@ def summarise(case, results):
                   if name != ours_name and r["gap"] <= AT_OPTIMUM}
     peer = min(at_optimum, key=lambda name: at_optimum[name]["seconds"], default=None)
     peer_seconds = at_optimum[peer]["seconds"] if peer else np.nan
+    peer_passes = at_optimum[peer]["passes"] if peer else None
+    target = _target(peer, peer_passes)
     if peer is None:
         peer = "none at the optimum" if len(results) > 1 else "no peer run"
-    return {"case": case.name, "ours": ours, "peer": peer,
-            "peer_seconds": peer_seconds, "ratio": peer_seconds / ours["seconds"],
-            "memory": _share(ours["peak"], case.data_bytes)}
+    return {"case": case.name, "ours": ours, "peer": peer, "peer_seconds": peer_seconds,
+            "peer_passes": peer_passes, "ratio": peer_seconds / ours["seconds"],
+            "target": target, "memory": _share(ours["peak"], case.data_bytes)}
+
+
+def _target(peer, peer_passes):
+    """The issue's ratio target against ``peer`` (NaN when it is not known)."""
+    if peer is None:
+        return np.nan
+    if peer.startswith("statsmodels"):
+        return TARGET_STATSMODELS
+    if peer_passes is None:  # glum does not report its reads of X
+        return TARGET
+    return TARGET_EASY if peer_passes < EASY_PASSES else TARGET
 
 
 def _share(peak, size):
@@ -113,12 +129,15 @@ def print_case(case, results, row):
 def print_summary(rows):
     print("\nSummary: logitkit (default settings) against the fastest peer at the optimum")
     print(f"{'case':<16}{'logitkit s':>11}{'passes':>8}{'rel. gap':>10}  {'fastest peer':<28}"
-          f"{'peer s':>9}{'ratio':>8}{'memory %':>10}")
+          f"{'peer s':>9}{'passes':>7}{'ratio':>8}{'target':>8}{'memory %':>10}")
     for row in rows:
         ours = row["ours"]
+        peer_passes = "-" if row["peer_passes"] is None else f"{row['peer_passes']:.0f}"
+        met = "" if row["ratio"] >= row["target"] else " (not met)"
         print(f"{row['case']:<16}{ours['seconds']:>11.3f}{ours['passes']:>8.1f}"
               f"{ours['gap']:>10.1e}  {row['peer']:<28}{row['peer_seconds']:>9.3f}"
-              f"{row['ratio']:>7.2f}x{row['memory']:>10.1f}")
+              f"{peer_passes:>7}{row['ratio']:>7.2f}x{row['target']:>7.1f}x"
+              f"{row['memory']:>10.1f}{met}")
     timed_rows = [r for r in rows if np.isfinite(r["ratio"])]
     if timed_rows:
         worst = min(timed_rows, key=lambda r: r["ratio"])
