@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -42,7 +43,7 @@ from logitkit.firth_estimator import FirthMixin
 from logitkit.fitted_rows import FitRows, FitRowsMixin
 from logitkit.fitting import fit_objective
 from logitkit.inference import collect
-from logitkit.inputs import InputMixin
+from logitkit.inputs import InputMixin, check_finite_design
 from logitkit.links import LinkOffsetMixin
 from logitkit.margins import MarginsMixin
 from logitkit.messages import plain
@@ -164,7 +165,9 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
         if persist != "auto":
             raise ValueError(f"persist={plain(persist)!r} applies to Dask input; X is "
                              f"{type(X).__name__}, which is fitted in memory")
-        Xd, codes, weights, family = self._prepare(X, y, sample_weight)
+        # an exact fit's first pass checks X for NaN and infinity (no read of its own)
+        deferred = self.solver not in OPTIMIZERS and not self._has_l1()
+        Xd, codes, weights, family = self._prepare(X, y, sample_weight, not deferred)
         if clusters is not None:
             clusters = column_or_1d(clusters)
             check_consistent_length(Xd, clusters)
@@ -181,13 +184,16 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
         objective = Objective(family, Xd, codes, weights, len(classes),
                               self._fits_intercept(), alpha=ridge, penalty_factor=factor,
                               offset=eta_offset(offset, family.n_eta(len(classes))))
+        if deferred and isinstance(Xd, np.ndarray):
+            objective.finite_check = partial(check_finite_design, Xd)
         return self._fit_exact(objective, clusters, Xd, l1)
 
-    def _prepare(self, X, y, sample_weight):
+    def _prepare(self, X, y, sample_weight, check_finite: bool = True):
         """(design Xd, (n,) class codes, (n,) weights, family) of in-memory input, X
-        validated and encoded once; sets the attributes that describe the input
+        validated and encoded once (without ``check_finite``, a NumPy X's NaN and
+        infinity are left to the caller); sets the attributes that describe the input
         (``classes_``, ``coef_names_``, ``empty_classes_``, ...)."""
-        Xd = self._design(X, reset=True)
+        Xd = self._design(X, reset=True, check_finite=check_finite)
         classes, codes = self._target(y, Xd)
         weights = self._weights(sample_weight, Xd, classes, codes)
         self.empty_classes_ = self._empty_classes(
@@ -202,15 +208,23 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
     def _fit_exact(self, objective, clusters, Xd=None, l1=None):
         """Solve ``objective`` (+ ``l1``) and keep the result; ``Xd`` the in-memory design
         matrix (None for a Dask objective: no separation linear program then)."""
-        aliased = self._aliased_columns(objective)
         # an ordinal fit's inference reads the rows' score products at the optimum: Newton
         # forms them in its last pass there (one read of X less)
         objective.wants_scores = bool(
             self.alpha == 0 and self.inference and clusters is None
             and objective.family.name == "ordinal" and l1 is None)
-        with np.errstate(over="ignore", under="ignore"):
-            result = fit_objective(objective, self.solver, self.tol, self.max_iter, aliased,
-                                   l1)
+        # while X's check is pending, NaN and infinity in X may make invalid values before
+        # a pass raises the clear error: no warnings for them first
+        invalid = "ignore" if objective.finite_check is not None else "warn"
+        try:
+            with np.errstate(over="ignore", under="ignore", invalid=invalid):
+                aliased = self._aliased_columns(objective)
+                result = fit_objective(objective, self.solver, self.tol, self.max_iter,
+                                       aliased, l1)
+        except Exception:
+            objective.require_finite()  # NaN or infinity in X: that error, not its effects
+            raise
+        objective.require_finite()  # (no pass settled it: a read of X now)
         return self._keep_result(objective, result, clusters, Xd)
 
     def _keep_result(self, objective, result, clusters=None, Xd=None):
@@ -236,6 +250,7 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
         constant = objective.fit_intercept or objective.q > 0
         aliased = objective.aliased_columns(constant)
         if aliased.any():
+            objective.require_finite()  # (NaN or infinity in X would look aliased)
             names = [self.coef_names_[j] for j in np.flatnonzero(aliased)]
             before = "the intercept and " if self._fits_intercept() else (
                 "the cut points and " if constant else "")

@@ -103,7 +103,7 @@ def _check_weight_values(weights: np.ndarray, index) -> None:
                          f"({plain(weights[first])}); weights must be >= 0")
 
 
-def _check_finite(X: np.ndarray) -> None:
+def check_finite_design(X: np.ndarray) -> None:
     """scikit-learn's error for NaN or infinity in X. NaN and infinity propagate through
     sums, so the common all-finite case costs one threaded matrix-vector product (half
     the time of scikit-learn's check on a 1M x 100 array); the exact check runs only when
@@ -127,12 +127,14 @@ class InputMixin:
         tags.input_tags.sparse = True  # CSR and CSC (logitkit.sparse)
         return tags
 
-    def _design(self, X, reset: bool):
+    def _design(self, X, reset: bool, check_finite: bool = True):
         """Numeric (n, d) design matrix; DataFrames go through the fitted formula (if
         any) and encoder.
 
         A torch tensor stays a tensor (on ``device`` if set); with ``device`` set, other
-        input is validated on the host, then moved there as a tensor.
+        input is validated on the host, then moved there as a tensor. Without
+        ``check_finite``, a NumPy array's NaN and infinity are left for the caller to
+        check (an exact fit's first pass does, see :meth:`Objective.settle_finite`).
         """
         device = None if self.device is None else torch_device(self.device)
         if reset:  # a formula's spec is set after its fit (logitkit.formulas)
@@ -141,7 +143,7 @@ class InputMixin:
             X = self.formula_.transform(X)  # the fitted formula's model matrix
         if is_torch_array(X):
             return self._tensor_design(X, reset, device)
-        Xd = self._host_design(X, reset)
+        Xd = self._host_design(X, reset, check_finite or device is not None)
         if device is None:
             return Xd
         if isinstance(Xd, SparseDesign):
@@ -171,7 +173,7 @@ class InputMixin:
                              f"expecting {self.n_features_in_} features as input")
         return X if device is None else X.to(device)
 
-    def _host_design(self, X, reset: bool) -> np.ndarray:
+    def _host_design(self, X, reset: bool, check_finite: bool = True) -> np.ndarray:
         if isinstance(X, pd.DataFrame):
             if reset:
                 validate_data(self, X, reset=True, skip_check_array=True)
@@ -198,7 +200,8 @@ class InputMixin:
                 dtype=(np.float64, np.float32), ensure_all_finite=False))
         Xd = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32),
                            ensure_all_finite=False)
-        _check_finite(Xd)
+        if check_finite:
+            check_finite_design(Xd)
         return Xd
 
     def _target(self, y, Xd):

@@ -80,6 +80,9 @@ class Objective(ScoreTerms, MinibatchTerms):
     # of every k-th row (:meth:`RowCurvature.class_blocks`) take the same global rows
     row_offset = 0
     offset = None  # (n, m) known term of eta, set in __init__
+    # X's finiteness check, while pending (set by the estimator; see settle_finite): a
+    # callable that raises the clear error when X holds NaN or infinity, else returns
+    finite_check = None
 
     def __init__(
         self,
@@ -152,6 +155,7 @@ class Objective(ScoreTerms, MinibatchTerms):
                         self.n_classes, self.fit_intercept, self.alpha, self.reads,
                         self.penalty.factor, self._offset_rows(rows))
         sub.block_rows, sub.wide_block_rows = self.block_rows, self.wide_block_rows
+        sub.finite_check = self.finite_check
         return sub
 
     def columns(self, cols, step: int = 1) -> Objective:
@@ -174,6 +178,7 @@ class Objective(ScoreTerms, MinibatchTerms):
         budget = self.block_rows * 8 * self.row_width
         sub.block_rows = max(256, budget // (8 * sub.row_width))
         sub.wide_block_rows = max(256, sub.block_rows // (sub.m + 2))
+        sub.finite_check = self.finite_check
         return sub
 
     def _offset_rows(self, rows):
@@ -286,18 +291,21 @@ class Objective(ScoreTerms, MinibatchTerms):
         """A float64 accumulator where X lives (sums stay there until a pass ends)."""
         return self.xp.zeros(shape, dtype=self.xp.float64, device=device(self.X))
 
-    def _crossed(self, Xb, der, hessian: bool, gradient: bool = True):
+    def _crossed(self, Xb, der, hessian: bool, gradient: bool = True, ones: bool = False):
         """(k, d) float64 V' X_b, where X lives, for every column V whose product with the
         block of X a pass needs: the gradient (m, unless not ``gradient``), then for
         Hessians the intercept rows (m * m, with intercepts) and the slope x aux block
-        (m * q). A few columns go into one product (one call instead of several); many are
-        multiplied group by group (copying them together would cost more than the calls)."""
+        (m * q), and last, with ``ones``, X_b's column sums. A few columns go into one
+        product (one call instead of several); many are multiplied group by group (copying
+        them together would cost more than the calls)."""
         xp, n, m = self.xp, Xb.shape[0], self.m
         columns = [der.grad_eta] if gradient else []
         if hessian and self.fit_intercept:
             columns.append(xp.reshape(der.hess_eta, (n, m * m)))
         if hessian and self.q:
             columns.append(xp.reshape(der.hess_eta_aux, (n, m * self.q)))
+        if ones:
+            columns.append(np.ones((n, 1)))
         if not columns:
             return self._zeros(0, self.d)
         if len(columns) == 1:
@@ -326,6 +334,9 @@ class Objective(ScoreTerms, MinibatchTerms):
         hess = HessianSum(self) if order >= 2 else None
         scores = HessianSum(self) if hess is not None and self._score_pass else None
         least = np.inf
+        # while X's check is pending, a gradient pass also sums X's columns (one more
+        # column in its product): NaN and infinity show there whatever the coefficients
+        sums = np.zeros(d) if self.finite_check is not None and order >= 1 else None
         for rows in self._blocks(wide=order >= 2):
             Xb, der = self._block_derivatives(rows, W, aux, order, self._scratch)
             loss += der.loss
@@ -334,7 +345,10 @@ class Objective(ScoreTerms, MinibatchTerms):
             if order == 0:
                 continue
             # every X' (.) product of the block in one call: gradient columns first
-            crossed = self._crossed(Xb, der, hess is not None)
+            crossed = self._crossed(Xb, der, hess is not None, ones=sums is not None)
+            if sums is not None:
+                sums += crossed[-1]
+                crossed = crossed[:-1]
             grad_B += crossed[:m]
             if self.fit_intercept:
                 grad_c += column_sums(der.grad_eta)
@@ -350,10 +364,32 @@ class Objective(ScoreTerms, MinibatchTerms):
         if least is not None:
             self._least_losses = [*self._least_losses[-2:], (np.array(theta, float), least)]
         if order == 0:
+            self.settle_finite(False, to_numpy(loss))
             return float(to_numpy(loss)), None, None
         grad_W = xp.concat([grad_B, grad_c[:, None]], axis=1) if self.fit_intercept else grad_B
         grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux]))
+        self.settle_finite(sums is not None, to_numpy(loss), grad, sums)
         return float(to_numpy(loss)), grad, None if hess is None else hess.matrix(host_hessian)
+
+    def settle_finite(self, detecting: bool, *results) -> None:
+        """After a pass while X's check is pending (:attr:`finite_check`): non-finite
+        ``results`` (arrays, None for none) run the check, which raises naming the first
+        NaN or infinity of X; finite ones of a ``detecting`` pass (one that multiplied
+        every entry of X into them, where NaN and infinity propagate) settle it, so that
+        a fit whose first pass shows X finite never reads X just to check it."""
+        if self.finite_check is None:
+            return
+        if not all(np.isfinite(r).all() for r in results if r is not None):
+            self.require_finite()
+        elif detecting:
+            self.finite_check = None
+
+    def require_finite(self) -> None:
+        """Run X's pending check now (it raises when X holds NaN or infinity); no pass
+        needed to settle it afterwards."""
+        check, self.finite_check = self.finite_check, None
+        if check is not None:
+            check()
 
     def _fused_terms(self, theta, W, order: int, fused: str = "chunks"):
         """:meth:`loss_terms` (order <= 1) of the binomial family in the compiled loops of
@@ -376,6 +412,8 @@ class Objective(ScoreTerms, MinibatchTerms):
                     self._scratch)
                 loss, least = loss + part, min(least, low)
         self._least_losses = [*self._least_losses[-2:], (np.array(theta, float), least)]
+        # (the compiled loops multiply every entry of X into eta: a detecting pass)
+        self.settle_finite(True, np.asarray(loss), grad if order >= 1 else None)
         if order == 0:
             return loss, None, None
         grad = grad if self.fit_intercept else grad[:d]
@@ -449,12 +487,19 @@ class Objective(ScoreTerms, MinibatchTerms):
         from logitkit.curvature import RowCurvature
 
         rows_curvature = RowCurvature(self, W, aux)
+        sums = np.zeros(self.d) if self.finite_check is not None else None  # (loss_terms')
         for rows in rows_curvature.blocks():
             Xb = self.X[rows]
             der = self.family.curvature(self._eta(Xb, W, rows), aux, self.y[rows],
                                         self.w[rows])
             loss += der.loss
-            grad_B += self._cross(Xb, der.grad_eta)
+            if sums is None:
+                grad_B += self._cross(Xb, der.grad_eta)
+            else:
+                crossed = self._cross(Xb, np.concatenate([der.grad_eta, np.ones((len(Xb),
+                                                                                 1))], 1))
+                grad_B += crossed[:-1]
+                sums += crossed[-1]
             if self.fit_intercept:
                 grad_c += column_sums(der.grad_eta)
             if self.q:
@@ -465,6 +510,7 @@ class Objective(ScoreTerms, MinibatchTerms):
         W_np, _ = self.unpack(theta)
         grad[: self.m * self.d1] += self.penalty.gradient(W_np).ravel()
         value = float(to_numpy(loss)) / self.total_weight + self.penalty.value(W_np)
+        self.settle_finite(sums is not None, np.asarray(value), grad, sums)
         return value, grad, rows_curvature
 
     def hessian_vector_product(self, theta, v) -> np.ndarray:
