@@ -144,10 +144,41 @@ def _design_block(part, number: int, rows, encoder: DesignEncoder) -> np.ndarray
     """(rows, d) float64 design of one partition; errors name the partition."""
     if rows is not None:
         _check_rows(part, number, rows)
+    design = None if encoder.has_categorical else _numeric_design(part, encoder)
+    if design is not None:
+        return design
     try:
         return encoder.transform(part)
     except ValueError as e:
         raise ValueError(f"partition {number} of X: {e}") from None
+
+
+def _numeric_design(part, encoder: DesignEncoder) -> np.ndarray | None:
+    """(rows, d) float64 design of a partition whose fitted columns are all numeric and
+    of NumPy integer or float dtypes: pandas' one array of the columns, with no work per
+    column and no copy when they are one float64 block (as Dask's Parquet reader makes
+    them: a column-ordered view of it, which the partition's passes take as they take
+    row-ordered X; a copy into row order cost more than it saves in a pass). None when a
+    column has another dtype, is missing, or holds a value that is not finite: the
+    encoder then builds the design (or names the column)."""
+    names = [c.name for c in encoder.columns]
+    if not isinstance(part, pd.DataFrame) or any(str(c) != c for c in part.columns):
+        return None
+    try:
+        selected = part[names]
+    except KeyError:
+        return None
+    if selected.shape[1] != len(names) or not all(  # (repeated names: the encoder's error)
+            isinstance(t, np.dtype) and t.kind in "fiu" for t in selected.dtypes):
+        return None
+    design = selected.to_numpy(dtype=np.float64)
+    if not (design.flags.f_contiguous or design.flags.c_contiguous):
+        design = np.array(design, order="C")
+    # (a product overflowing to inf is checked value by value)
+    if design.size and not np.isfinite(design @ np.ones(design.shape[1])).all() \
+            and not np.isfinite(design).all():
+        return None
+    return design
 
 
 def _column_block(part, number: int, rows: int, column, dtype) -> np.ndarray:
@@ -196,7 +227,7 @@ class _Source:
     def __init__(self, collection, scan_columns: dict):
         self.collection = collection
         self.scan_columns = scan_columns  # column -> role, the values the pass collects
-        self.parts = list(np.ravel(collection.to_delayed()))
+        self.parts = _partitions(collection)
 
     def scan(self):
         """The delayed merged scan of every partition (a projection of the scanned
@@ -204,11 +235,23 @@ class _Source:
         parts = self.parts
         if isinstance(self.collection, dd.DataFrame):
             columns = list(self.scan_columns) or list(self.collection.columns[:1])
-            projected = list(self.collection[columns].to_delayed())
+            projected = _partitions(self.collection[columns])
             if len(projected) == len(parts):  # (each block checks its rows anyway)
                 parts = projected
         return _tree([dask.delayed(_scan, pure=True)(part, i, self.scan_columns)
                       for i, part in enumerate(parts)], _merge)
+
+
+def _partitions(collection) -> list:
+    """The partitions of a dask collection as Delayed objects, its graph optimised
+    without Dask's tuning stage. That stage fuses the files of a Parquet read that takes
+    fewer than all the columns (``dd.read_parquet(...)[features]``) into fewer, larger
+    partitions, by a rule that depends on the share of the columns read: X's partitions
+    then differed from those of the one-column read that counts their rows, which had
+    to read all of X's columns instead; and each fused partition concatenated its files
+    (a copy)."""
+    with dask.config.set({"optimization.tune.active": False}):
+        return list(np.ravel(collection.to_delayed()))
 
 
 def _one_dimensional(values, role: str, n_rows=None):
