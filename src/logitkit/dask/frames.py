@@ -58,7 +58,8 @@ class FrameArrays:
     chunks. encoder: the frozen encoding of X's columns; class_order: a Categorical y's
     categories in their order (object array; ``prepare`` keeps those that occur), else
     None (the classes are the sorted labels); target_name: y's name or None; scanned:
-    what the pass found levels for (column names, and "y")."""
+    what the pass found levels for (column names, and "y"); x_share: the share of X's
+    columns that the pass read (its reads of X, for ``n_passes_``)."""
 
     X: da.Array
     y: da.Array
@@ -68,6 +69,7 @@ class FrameArrays:
     class_order: np.ndarray | None
     target_name: str | None
     scanned: tuple[str, ...]
+    x_share: float = 1.0
 
 
 # ---------------------------------------------------------------------- the pass
@@ -228,6 +230,7 @@ class _Source:
         self.collection = collection
         self.scan_columns = scan_columns  # column -> role, the values the pass collects
         self.parts = _partitions(collection)
+        self.columns_read = None  # the columns the pass read (None: all)
 
     def scan(self):
         """The delayed merged scan of every partition (a projection of the scanned
@@ -237,7 +240,7 @@ class _Source:
             columns = list(self.scan_columns) or list(self.collection.columns[:1])
             projected = _partitions(self.collection[columns])
             if len(projected) == len(parts):  # (each block checks its rows anyway)
-                parts = projected
+                parts, self.columns_read = projected, columns
         return _tree([dask.delayed(_scan, pure=True)(part, i, self.scan_columns)
                       for i, part in enumerate(parts)], _merge)
 
@@ -367,7 +370,15 @@ def frame_arrays(X, y, sample_weight=None, clusters=None) -> FrameArrays:
     scanned = tuple(c.name for c in encodings if c.scanned) + (("y",) if scan_y else ())
     name = y.name if isinstance(y, dd.Series) else None
     return FrameArrays(Xa, arrays["y"], arrays.get("sample_weight"), arrays.get("clusters"),
-                       encoder, order, None if name is None else str(name), scanned)
+                       encoder, order, None if name is None else str(name), scanned,
+                       _share(sources["X"].columns_read, features))
+
+
+def _share(columns_read, features) -> float:
+    """The share of X's columns (``features``) among ``columns_read`` (None: all)."""
+    if columns_read is None:
+        return 1.0
+    return len(set(columns_read) & set(features)) / len(features)
 
 
 def design_array(X, encoder: DesignEncoder) -> da.Array:
