@@ -245,18 +245,20 @@ def test_row_samples_are_the_numpy_rows_and_follow_the_numpy_path(dask_client):
     X, y, w, _ = _data("multinomial")
     codes = np.unique(y, return_inverse=True)[1]
     theta = np.linspace(-0.5, 0.5, 8)
-    # streamed: a row sample is a persisted copy (other partitions: other dask keys)
+    # streamed: a row sample is read with the whole data's partitions until its first
+    # pass alone, which makes a persisted copy (other partitions: other dask keys)
     for persist, partitions in (("auto", "tiny"), (False, "uneven")):
         data = prepare(_dask(X, PARTITIONS[partitions]), _dask(y, (N,)), w, persist=persist)
         assert data.persisted == (persist == "auto")  # far below the workers' limits
         for step in (1, 7, 64):
             ob = Objective(Multinomial(), X, codes, w, 3, True).subset(slice(0, None, step))
             dob = DaskObjective(Multinomial(), data, 3, True).subset(slice(0, None, step))
-            assert dob.step == (1 if persist is False else step)
-            assert dob.data.persisted == (persist == "auto" or step > 1)
+            assert dob.step == step and dob.data is data
             assert dob.n == ob.n and dob.total_weight == pytest.approx(ob.total_weight)
             for a, b in zip(dob.loss_terms(theta, 2), ob.loss_terms(theta, 2), strict=True):
                 np.testing.assert_allclose(a, b, rtol=1e-12)
+            assert dob.step == (1 if persist is False else step)
+            assert dob.data.persisted == (persist == "auto" or step > 1)
             np.testing.assert_array_equal(dob.sample_rows(3)[0], ob.sample_rows(3)[0])
             sub, dsub = ob.subset(slice(0, None, 3)), dob.subset(slice(0, None, 3))
             np.testing.assert_allclose(dsub.loss_terms(theta, 1)[1], sub.loss_terms(theta, 1)[1],

@@ -108,6 +108,30 @@ def test_the_pass_is_one_compute_that_does_not_encode_X(parquet_dir):
     assert len(starts) == 2
 
 
+def test_numeric_columns_of_parquet_files_keep_their_partitions(tmp_path):
+    """A read of fewer than all the files' columns (which Dask's tuning fuses into fewer
+    partitions): X keeps one partition per file, the pass reads one column of X to
+    count the rows, and the numeric design (no per-column encoding) is pandas'."""
+    rng = np.random.default_rng(3)
+    frames = [pd.DataFrame(rng.normal(size=(n, 5)), columns=list("abcde")).assign(
+        k=rng.integers(0, 9, n), y=rng.integers(0, 2, n)) for n in (30, 1, 45, 20)]
+    for i, frame in enumerate(frames):
+        frame.to_parquet(tmp_path / f"part-{i}.parquet", index=False)
+    pdf = pd.concat(frames, ignore_index=True)
+    df = dd.read_parquet(tmp_path)
+    features = ["a", "b", "c", "k"]
+    arrays = frame_arrays(df[features], df["y"])
+    assert arrays.X.chunks[0] == (30, 1, 45, 20)
+    assert arrays.x_share == 1 / 4  # (the first column, for the row counts)
+    X = arrays.X.compute()
+    np.testing.assert_array_equal(X, pdf[features].to_numpy(dtype=float))
+    bad = pdf.copy()
+    bad.loc[60, "b"] = np.inf  # (rows 48 to 95: the second partition)
+    bdf = dd.from_pandas(bad, npartitions=2)
+    with pytest.raises(ValueError, match=r"partition 1 of X: .*column 'b'"):
+        frame_arrays(bdf[features], bdf["y"]).X.compute()
+
+
 def test_series_from_other_frames_are_matched_to_the_rows_by_position():
     pdf = _frame(101, seed=3)
     # X in 3 partitions; y, weights and clusters from differently partitioned frames with

@@ -108,3 +108,30 @@ def test_an_ordinal_warm_start_takes_no_graph_for_totals_or_row_samples(dask_cli
     assert {"_loss_record"} in computes  # (the fit's passes were seen)
     assert not [c for c in computes if c & {"_class_sums_record", "_sample_record"}
                 and "_loss_record" not in c]
+
+
+@pytest.mark.parametrize("kind", ["binary", "multinomial", "ordinal"])
+def test_a_streamed_fit_copies_a_row_sample_only_to_fit_it_alone(dask_client, monkeypatch,
+                                                                 kind):
+    """Newton's Hessian sample (every 9th row here) is read with the gradient passes, not
+    copied into memory; the ordinal warm start's sample, fitted alone, is copied once."""
+    copies = []
+    sampled = dask_objective.sampled
+
+    def spy(data, step):
+        copies.append(step)
+        return sampled(data, step)
+
+    monkeypatch.setattr(dask_objective, "sampled", spy)
+    rng = np.random.default_rng(5)
+    n = 170_000
+    X = rng.normal(size=(n, 3))
+    eta = X @ [0.8, -0.4, 0.3] + rng.logistic(size=n)
+    y = (eta > 0).astype(int) if kind == "binary" else np.digitize(eta, [-1.0, 1.0])
+    model = lk.OrdinalLogisticRegression if kind == "ordinal" else lk.LogisticRegression
+    expected = model().fit(X, y)
+    fitted = model().fit(da.from_array(X, chunks=((40_000, 60_001, 69_999), 3)), y,
+                         persist=False)
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
+    assert fitted.n_iter_ == expected.n_iter_
+    assert copies == ([8] if kind == "ordinal" else [])

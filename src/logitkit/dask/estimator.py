@@ -77,7 +77,8 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
         estimator.coef_names_ = encoder.output_names
     objective = DaskObjective(family, data, len(classes), estimator._fits_intercept(),
                               alpha=float(estimator.alpha))
-    objective.reads.rows += objective.n * (1 + (frames is not None))  # the scan(s)
+    # the scan, and the level pass's share of X's columns
+    objective.reads.rows += round(objective.n * (1 + (frames.x_share if frames else 0)))
     return objective, data.clusters
 
 

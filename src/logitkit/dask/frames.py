@@ -58,7 +58,8 @@ class FrameArrays:
     chunks. encoder: the frozen encoding of X's columns; class_order: a Categorical y's
     categories in their order (object array; ``prepare`` keeps those that occur), else
     None (the classes are the sorted labels); target_name: y's name or None; scanned:
-    what the pass found levels for (column names, and "y")."""
+    what the pass found levels for (column names, and "y"); x_share: the share of X's
+    columns that the pass read (its reads of X, for ``n_passes_``)."""
 
     X: da.Array
     y: da.Array
@@ -68,6 +69,7 @@ class FrameArrays:
     class_order: np.ndarray | None
     target_name: str | None
     scanned: tuple[str, ...]
+    x_share: float = 1.0
 
 
 # ---------------------------------------------------------------------- the pass
@@ -144,10 +146,41 @@ def _design_block(part, number: int, rows, encoder: DesignEncoder) -> np.ndarray
     """(rows, d) float64 design of one partition; errors name the partition."""
     if rows is not None:
         _check_rows(part, number, rows)
+    design = None if encoder.has_categorical else _numeric_design(part, encoder)
+    if design is not None:
+        return design
     try:
         return encoder.transform(part)
     except ValueError as e:
         raise ValueError(f"partition {number} of X: {e}") from None
+
+
+def _numeric_design(part, encoder: DesignEncoder) -> np.ndarray | None:
+    """(rows, d) float64 design of a partition whose fitted columns are all numeric and
+    of NumPy integer or float dtypes: pandas' one array of the columns, with no work per
+    column and no copy when they are one float64 block (as Dask's Parquet reader makes
+    them: a column-ordered view of it, which the partition's passes take as they take
+    row-ordered X; a copy into row order cost more than it saves in a pass). None when a
+    column has another dtype, is missing, or holds a value that is not finite: the
+    encoder then builds the design (or names the column)."""
+    names = [c.name for c in encoder.columns]
+    if not isinstance(part, pd.DataFrame) or any(str(c) != c for c in part.columns):
+        return None
+    try:
+        selected = part[names]
+    except KeyError:
+        return None
+    if selected.shape[1] != len(names) or not all(  # (repeated names: the encoder's error)
+            isinstance(t, np.dtype) and t.kind in "fiu" for t in selected.dtypes):
+        return None
+    design = selected.to_numpy(dtype=np.float64)
+    if not (design.flags.f_contiguous or design.flags.c_contiguous):
+        design = np.array(design, order="C")
+    # (a product overflowing to inf is checked value by value)
+    if design.size and not np.isfinite(design @ np.ones(design.shape[1])).all() \
+            and not np.isfinite(design).all():
+        return None
+    return design
 
 
 def _column_block(part, number: int, rows: int, column, dtype) -> np.ndarray:
@@ -196,7 +229,8 @@ class _Source:
     def __init__(self, collection, scan_columns: dict):
         self.collection = collection
         self.scan_columns = scan_columns  # column -> role, the values the pass collects
-        self.parts = list(np.ravel(collection.to_delayed()))
+        self.parts = _partitions(collection)
+        self.columns_read = None  # the columns the pass read (None: all)
 
     def scan(self):
         """The delayed merged scan of every partition (a projection of the scanned
@@ -204,11 +238,23 @@ class _Source:
         parts = self.parts
         if isinstance(self.collection, dd.DataFrame):
             columns = list(self.scan_columns) or list(self.collection.columns[:1])
-            projected = list(self.collection[columns].to_delayed())
+            projected = _partitions(self.collection[columns])
             if len(projected) == len(parts):  # (each block checks its rows anyway)
-                parts = projected
+                parts, self.columns_read = projected, columns
         return _tree([dask.delayed(_scan, pure=True)(part, i, self.scan_columns)
                       for i, part in enumerate(parts)], _merge)
+
+
+def _partitions(collection) -> list:
+    """The partitions of a dask collection as Delayed objects, its graph optimised
+    without Dask's tuning stage. That stage fuses the files of a Parquet read that takes
+    fewer than all the columns (``dd.read_parquet(...)[features]``) into fewer, larger
+    partitions, by a rule that depends on the share of the columns read: X's partitions
+    then differed from those of the one-column read that counts their rows, which had
+    to read all of X's columns instead; and each fused partition concatenated its files
+    (a copy)."""
+    with dask.config.set({"optimization.tune.active": False}):
+        return list(np.ravel(collection.to_delayed()))
 
 
 def _one_dimensional(values, role: str, n_rows=None):
@@ -324,7 +370,15 @@ def frame_arrays(X, y, sample_weight=None, clusters=None) -> FrameArrays:
     scanned = tuple(c.name for c in encodings if c.scanned) + (("y",) if scan_y else ())
     name = y.name if isinstance(y, dd.Series) else None
     return FrameArrays(Xa, arrays["y"], arrays.get("sample_weight"), arrays.get("clusters"),
-                       encoder, order, None if name is None else str(name), scanned)
+                       encoder, order, None if name is None else str(name), scanned,
+                       _share(sources["X"].columns_read, features))
+
+
+def _share(columns_read, features) -> float:
+    """The share of X's columns (``features``) among ``columns_read`` (None: all)."""
+    if columns_read is None:
+        return 1.0
+    return len(set(columns_read) & set(features)) / len(features)
 
 
 def design_array(X, encoder: DesignEncoder) -> da.Array:

@@ -74,8 +74,9 @@ def _local(model: _Model, offset: int, X, codes, w, total_weight=None) -> Object
     over its rows among every ``model.step``-th row; means over ``total_weight``."""
     step = model.step
     start = (-offset) % step
-    if step > 1:
-        X, codes, w = X[start::step], codes[start::step], w[start::step]
+    if step > 1:  # (X's rows copied: the sums then equal those of a persisted copy)
+        X = None if X is None else np.ascontiguousarray(X[start::step])
+        codes, w = codes[start::step], w[start::step]
     ob = Objective(model.family, X, codes, w, model.n_classes, model.fit_intercept)
     # blocks as the whole data's, not a sixteenth of the partition's (50k x 20: Hessian
     # blocks of 1,041 rows made a Hessian pass about 4x slower than NumPy's over them)
@@ -161,9 +162,9 @@ def _positive_groups_record(model, offset, X, codes, w, groups):
 
 @dataclass(frozen=True)
 class _Pass:
-    """What one pass computes: ``record(*arguments, offset, X, codes, w, groups)`` on each
-    of ``objective``'s partitions (X None when not ``reads_x``), the records added by
-    ``add``."""
+    """What one pass computes: ``record(model, *arguments, offset, X, codes, w, groups)``
+    on each of ``objective``'s partitions (X None when not ``reads_x``; ``model`` the
+    objective's :class:`_Model` when the graph is made), the records added by ``add``."""
 
     objective: DaskObjective
     record: object
@@ -194,13 +195,17 @@ def _compute(*passes: _Pass) -> list:
     ms). The records are added in partition order: on the workers in consecutive groups
     of partitions (at most ``CLIENT_RECORDS`` groups, fixed by the number of
     partitions), then on the client."""
+    full = {id(p.objective.data) for p in passes if not p.objective._lazy}
+    for p in passes:  # a lazy row sample read alone: first copied into memory
+        if p.objective._lazy and id(p.objective.data) not in full:
+            p.objective._materialize()
     groups: dict = {}
     for p in passes:
         ob = p.objective
         groups.setdefault((id(ob.data), tuple(q.index for q in ob._partitions)), []).append(p)
     tasks, adds = [], []
     for group in groups.values():
-        parts = [(p.record, p.arguments) for p in group]
+        parts = [(p.record, (p.objective._model, *p.arguments)) for p in group]
         reads_x = any(p.reads_x for p in group)
         mine = [dask.delayed(_records, pure=False)(parts, q.offset, q.X if reads_x else None,
                                                    q.codes, q.w, q.clusters)
@@ -247,11 +252,16 @@ class DaskObjective(Objective):
                             if -(-(p.rows - (-p.offset) % step) // step) > 0]
         self._class_sums = data.class_totals if step == 1 else data.step_totals.get(step)
         self._least_losses: list = []
+        self._subsets: dict = {}  # step -> the row sample made by subset
+        # a row sample of streamed data not yet copied into the workers' memory: its
+        # passes next to a pass over the whole data share that pass's reads
+        self._lazy = False
 
     def with_family(self, family) -> DaskObjective:
         """This objective under another family (the workers' partitions too)."""
         other = super().with_family(family)
         other._model = replace(self._model, family=family)
+        other._subsets = {}
         return other
 
     # -- the passes -----------------------------------------------------------------------
@@ -277,24 +287,43 @@ class DaskObjective(Objective):
 
     def _class_sums_pass(self) -> _Pass:
         """The pass of :meth:`class_weight_sums`: labels and weights only, no rows of X."""
-        return self._pass_of(_class_sums_record, np.add, self._model, rows_read=0)
+        return self._pass_of(_class_sums_record, np.add, rows_read=0)
 
     def subset(self, rows) -> DaskObjective:
         """Every k-th row for ``rows`` = slice(0, None, k) (the only row samples the
-        solvers take): of streamed data a persisted copy (:func:`sampled`) when it fits the
-        workers' memory, else a view that reads the whole data's partitions each pass."""
+        solvers take), the same object for the same k. Of persisted data, a view that
+        reads the data's partitions. Of streamed data, a view too while its passes come
+        with a pass over the whole data at the same point (:meth:`evaluate_with`: one
+        read serves both); before its first pass alone (the ordinal warm start's fit, a
+        sample's own sample) its rows are copied into the workers' memory
+        (:func:`sampled`, one read of the source) when they fit there."""
         if not (isinstance(rows, slice) and rows.start in (None, 0) and rows.stop is None
                 and (rows.step or 1) >= 1):
             raise ValueError(f"a Dask objective's row sample is slice(0, None, k), got {rows}")
-        step = self.step * (rows.step or 1)
-        if step > 1 and self.step == 1:  # streamed data: the sample once into memory
-            sample = sampled(self.data, step)
-            if sample is not None:
-                self.reads.rows += self.n  # (the read that makes it)
-                return DaskObjective(self.family, sample, self.n_classes, self.fit_intercept,
-                                     self.alpha, self.reads)
-        return DaskObjective(self.family, self.data, self.n_classes, self.fit_intercept,
-                             self.alpha, self.reads, step)
+        if (rows.step or 1) > 1 and self._lazy:  # a sample's sample: the sample in memory
+            self._materialize()
+        step = rows.step or 1
+        if step not in self._subsets:
+            sample = DaskObjective(self.family, self.data, self.n_classes,
+                                   self.fit_intercept, self.alpha, self.reads,
+                                   self.step * step)
+            sample._lazy = step > 1 and not self.data.persisted
+            self._subsets[step] = sample
+        return self._subsets[step]
+
+    def _materialize(self) -> None:
+        """A lazy row sample's rows copied into the workers' memory (:func:`sampled`; it
+        stays a view when they do not fit there)."""
+        self._lazy = False
+        sample = sampled(self.data, self.step)
+        if sample is None:
+            return
+        self.reads.rows += self.data.n  # (the read that makes it)
+        self.data, self.step = sample, 1
+        self.X, self.y, self.w = sample.X, sample.codes, sample.w
+        self._model = replace(self._model, step=1)
+        self._partitions = [p for p in sample.partitions() if p.rows]
+        self._subsets = {}
 
     def loss_terms(self, theta, order: int, host_hessian: bool = True):
         """As the in-memory objective's; the Hessian is always the client's NumPy array."""
@@ -302,7 +331,7 @@ class DaskObjective(Objective):
         return self._loss_terms(theta, _compute(self._loss_pass(theta, order))[0])
 
     def _loss_pass(self, theta, order: int) -> _Pass:
-        return self._pass_of(_loss_record, _add_loss, self._model, theta, order)
+        return self._pass_of(_loss_record, _add_loss, theta, order)
 
     def _loss_terms(self, theta, sums):
         """:meth:`loss_terms` from the sums of its pass (:meth:`_loss_pass`) at theta."""
@@ -334,7 +363,7 @@ class DaskObjective(Objective):
         if groups is not None and groups is not self.data.clusters:
             raise ValueError("a Dask objective's clusters are its data's (DaskData.clusters)")
         record = _score_record if groups is not None else _without_groups
-        return self._pass(record, add_score_sums, self._model, np.asarray(theta, float), bread)
+        return self._pass(record, add_score_sums, np.asarray(theta, float), bread)
 
     def score_products(self, theta, groups=None, bread=None):
         return finish_scores([self.score_sums(theta, groups, bread)])
@@ -353,7 +382,7 @@ class DaskObjective(Objective):
         if k in self.data.samples:
             X, _, w = self.data.samples[k]
             return X, w
-        return self._pass(_sample_record, _concatenate, self._model, step,
+        return self._pass(_sample_record, _concatenate, step,
                           rows_read=-(-self.n // step))
 
     def aliased_columns(self, constant: bool) -> np.ndarray:
@@ -362,12 +391,11 @@ class DaskObjective(Objective):
     def group_codes(self, clusters):
         """(the data's cluster codes, the clusters with positive weight): one pass over
         the clusters and weights."""
-        positive = self._pass(_positive_groups_record, np.union1d, self._model,
-                              rows_read=0)
+        positive = self._pass(_positive_groups_record, np.union1d, rows_read=0)
         return clusters, len(positive)
 
     def row_maximum(self, function) -> float:
-        return float(self._pass(_maximum_record, max, self._model, function))
+        return float(self._pass(_maximum_record, max, function))
 
 
 def _without_groups(model, theta, bread, offset, X, codes, w, groups=None):
@@ -386,11 +414,11 @@ class _PartitionRows:
 
     def triangular_factor(self, constant: bool) -> np.ndarray:
         ob = self.objective
-        return ob._pass(_factor_record, _stack_factors, ob._model, constant)
+        return ob._pass(_factor_record, _stack_factors, constant)
 
     def residual_sums(self, slopes, shift, columns):
         ob = self.objective
-        return ob._pass(_residual_record, _add_arrays, ob._model, slopes, shift, columns)
+        return ob._pass(_residual_record, _add_arrays, slopes, shift, columns)
 
 
 class PassCurvature:
@@ -402,7 +430,7 @@ class PassCurvature:
 
     def _run(self, method, argument, rows_read):
         ob = self.objective
-        return ob._pass(_curvature_record, _add_arrays, ob._model, self.theta,
+        return ob._pass(_curvature_record, _add_arrays, self.theta,
                         ob.total_weight, method, argument, rows_read=rows_read)
 
     def times(self, v) -> np.ndarray:

@@ -122,7 +122,9 @@ class Multinomial(Family):
             observed = np.zeros(n)
             observed[rows] = eta[rows, column]
         top += np.log(total)  # the log-normaliser
-        out = EtaDerivatives(loss=float(w @ (top - observed)))
+        losses = top - observed  # (n,) -log p of each row's class
+        out = EtaDerivatives(loss=float(w @ losses),
+                             least_loss=float(np.min(losses, where=w > 0, initial=np.inf)))
         if order == 0:
             return out
         P /= total[:, None]
