@@ -291,21 +291,18 @@ class Objective(ScoreTerms, MinibatchTerms):
         """A float64 accumulator where X lives (sums stay there until a pass ends)."""
         return self.xp.zeros(shape, dtype=self.xp.float64, device=device(self.X))
 
-    def _crossed(self, Xb, der, hessian: bool, gradient: bool = True, ones: bool = False):
+    def _crossed(self, Xb, der, hessian: bool, gradient: bool = True):
         """(k, d) float64 V' X_b, where X lives, for every column V whose product with the
         block of X a pass needs: the gradient (m, unless not ``gradient``), then for
         Hessians the intercept rows (m * m, with intercepts) and the slope x aux block
-        (m * q), and last, with ``ones``, X_b's column sums. A few columns go into one
-        product (one call instead of several); many are multiplied group by group (copying
-        them together would cost more than the calls)."""
+        (m * q). A few columns go into one product (one call instead of several); many are
+        multiplied group by group (copying them together would cost more than the calls)."""
         xp, n, m = self.xp, Xb.shape[0], self.m
         columns = [der.grad_eta] if gradient else []
         if hessian and self.fit_intercept:
             columns.append(xp.reshape(der.hess_eta, (n, m * m)))
         if hessian and self.q:
             columns.append(xp.reshape(der.hess_eta_aux, (n, m * self.q)))
-        if ones:
-            columns.append(np.ones((n, 1)))
         if not columns:
             return self._zeros(0, self.d)
         if len(columns) == 1:
@@ -334,8 +331,9 @@ class Objective(ScoreTerms, MinibatchTerms):
         hess = HessianSum(self) if order >= 2 else None
         scores = HessianSum(self) if hess is not None and self._score_pass else None
         least = np.inf
-        # while X's check is pending, a gradient pass also sums X's columns (one more
-        # column in its product): NaN and infinity show there whatever the coefficients
+        # while X's check is pending, a gradient pass also sums X's columns (the block is
+        # in cache; the gradient's own products unchanged): NaN and infinity show there
+        # whatever the coefficients
         sums = np.zeros(d) if self.finite_check is not None and order >= 1 else None
         for rows in self._blocks(wide=order >= 2):
             Xb, der = self._block_derivatives(rows, W, aux, order, self._scratch)
@@ -345,10 +343,9 @@ class Objective(ScoreTerms, MinibatchTerms):
             if order == 0:
                 continue
             # every X' (.) product of the block in one call: gradient columns first
-            crossed = self._crossed(Xb, der, hess is not None, ones=sums is not None)
+            crossed = self._crossed(Xb, der, hess is not None)
             if sums is not None:
-                sums += crossed[-1]
-                crossed = crossed[:-1]
+                sums += np.ones(len(Xb)) @ Xb
             grad_B += crossed[:m]
             if self.fit_intercept:
                 grad_c += column_sums(der.grad_eta)
@@ -493,13 +490,9 @@ class Objective(ScoreTerms, MinibatchTerms):
             der = self.family.curvature(self._eta(Xb, W, rows), aux, self.y[rows],
                                         self.w[rows])
             loss += der.loss
-            if sums is None:
-                grad_B += self._cross(Xb, der.grad_eta)
-            else:
-                crossed = self._cross(Xb, np.concatenate([der.grad_eta, np.ones((len(Xb),
-                                                                                 1))], 1))
-                grad_B += crossed[:-1]
-                sums += crossed[-1]
+            grad_B += self._cross(Xb, der.grad_eta)
+            if sums is not None:
+                sums += np.ones(len(Xb)) @ Xb
             if self.fit_intercept:
                 grad_c += column_sums(der.grad_eta)
             if self.q:
