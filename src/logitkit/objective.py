@@ -345,7 +345,7 @@ class Objective(ScoreTerms, MinibatchTerms):
             # every X' (.) product of the block in one call: gradient columns first
             crossed = self._crossed(Xb, der, hess is not None)
             if sums is not None:
-                sums += np.ones(len(Xb)) @ Xb
+                sums += np.ones(len(Xb), dtype=Xb.dtype) @ Xb
             grad_B += crossed[:m]
             if self.fit_intercept:
                 grad_c += column_sums(der.grad_eta)
@@ -492,7 +492,7 @@ class Objective(ScoreTerms, MinibatchTerms):
             loss += der.loss
             grad_B += self._cross(Xb, der.grad_eta)
             if sums is not None:
-                sums += np.ones(len(Xb)) @ Xb
+                sums += np.ones(len(Xb), dtype=Xb.dtype) @ Xb
             if self.fit_intercept:
                 grad_c += column_sums(der.grad_eta)
             if self.q:
