@@ -97,7 +97,8 @@ class Rows:
 def _weighted_block(X, weights, rows, constant: bool) -> np.ndarray:
     """(b, k) float64 rows of [1, X] (or X) times the square roots of their weights."""
     root = np.sqrt(to_numpy(weights[rows]).astype(np.float64))[:, None]
-    block = to_numpy(dense(X[rows])).astype(np.float64, copy=False) * root
+    with np.errstate(invalid="ignore"):  # (inf in X: the factor is refused, see _finite)
+        block = to_numpy(dense(X[rows])).astype(np.float64, copy=False) * root
     return np.hstack([root, block]) if constant else block
 
 

@@ -213,11 +213,8 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
         objective.wants_scores = bool(
             self.alpha == 0 and self.inference and clusters is None
             and objective.family.name == "ordinal" and l1 is None)
-        # while X's check is pending, NaN and infinity in X may make invalid values before
-        # a pass raises the clear error: no warnings for them first
-        invalid = "ignore" if objective.finite_check is not None else "warn"
         try:
-            with np.errstate(over="ignore", under="ignore", invalid=invalid):
+            with np.errstate(over="ignore", under="ignore"):
                 aliased = self._aliased_columns(objective)
                 result = fit_objective(objective, self.solver, self.tol, self.max_iter,
                                        aliased, l1)

@@ -16,6 +16,7 @@ means over the total weight, so a weight of 2 equals a repeated row.
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -194,8 +195,12 @@ class Objective(ScoreTerms, MinibatchTerms):
 
     # -- whole-data summaries (logitkit.dask's objective computes them over partitions) --
     def sample_rows(self, step: int):
-        """(X[::step], w[::step]): every ``step``-th row and its weight (views)."""
-        return self.X[::step], self.w[::step]
+        """(X[::step], w[::step]): every ``step``-th row and its weight (views). While X's
+        check is pending, a sample holding NaN or infinity runs it (the clear error)."""
+        Xs = self.X[::step]
+        if self.finite_check is not None and not np.isfinite(Xs).all():
+            self.require_finite()
+        return Xs, self.w[::step]
 
     def class_weight_sums(self) -> np.ndarray:
         """(K,) total weight of each class."""
@@ -318,6 +323,16 @@ class Objective(ScoreTerms, MinibatchTerms):
         Blocks add into float64 accumulators where X lives; the host sees the totals only
         (``host_hessian=False``: the Hessian stays where X lives, float64).
         """
+        with self._checking_pass():
+            return self._loss_terms(theta, order, host_hessian)
+
+    def _checking_pass(self):
+        """The floating-point context of a pass: while X's check is pending, no warnings
+        for invalid values (NaN or infinity in X makes them; the pass's results are
+        checked, see :meth:`settle_finite`)."""
+        return np.errstate(invalid="ignore") if self.finite_check is not None else nullcontext()
+
+    def _loss_terms(self, theta, order: int, host_hessian: bool):
         xp = self.xp
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
@@ -345,7 +360,7 @@ class Objective(ScoreTerms, MinibatchTerms):
             # every X' (.) product of the block in one call: gradient columns first
             crossed = self._crossed(Xb, der, hess is not None)
             if sums is not None:
-                sums += np.ones(len(Xb), dtype=Xb.dtype) @ Xb
+                sums += column_sums(Xb)
             grad_B += crossed[:m]
             if self.fit_intercept:
                 grad_c += column_sums(der.grad_eta)
@@ -474,6 +489,10 @@ class Objective(ScoreTerms, MinibatchTerms):
         """(value, grad (p,), :class:`RowCurvature`) at natural ``theta`` in one pass: the
         objective and gradient of :meth:`evaluate`, and the rows' eta-space Hessians kept
         for Hessian-vector products (each one more pass; memory (2m + mq) floats a row)."""
+        with self._checking_pass():
+            return self._curvature(theta)
+
+    def _curvature(self, theta):
         xp = self.xp
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
@@ -492,7 +511,7 @@ class Objective(ScoreTerms, MinibatchTerms):
             loss += der.loss
             grad_B += self._cross(Xb, der.grad_eta)
             if sums is not None:
-                sums += np.ones(len(Xb), dtype=Xb.dtype) @ Xb
+                sums += column_sums(Xb)
             if self.fit_intercept:
                 grad_c += column_sums(der.grad_eta)
             if self.q:
