@@ -406,10 +406,11 @@ class Objective(ScoreTerms, MinibatchTerms):
     def _fused_terms(self, theta, W, order: int, fused: str = "chunks"):
         """:meth:`loss_terms` (order <= 1) of the binomial family in the compiled loops of
         :mod:`~logitkit.solvers.compiled_pass`: ``fused`` "chunks" (cache-sized chunks of
-        float64 rows, three sweeps each) or "rows" (one call, each row read once; slopes
-        in X's dtype, as the NumPy pass multiplies): the same sums, added in row order."""
+        float64 rows, three sweeps each) or "rows" (one call, each row read once; float32
+        X's products in float64, exact where the NumPy pass rounds eta to float32): the
+        same sums, added in row order."""
         d = self.d
-        beta = np.ascontiguousarray(W[0, :d], dtype=self.X.dtype)
+        beta = np.ascontiguousarray(W[0, :d], dtype=np.float64)
         intercept = float(W[0, d]) if self.fit_intercept else 0.0
         loss, least, grad = 0.0, np.inf, np.zeros(d + 1)
         if fused == "rows":

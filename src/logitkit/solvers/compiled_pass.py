@@ -12,17 +12,16 @@ log1p: its vectorised exp took 1.5 ns a row where numba's call of the scalar one
 (no SVML), and a single compiled sweep with scalar exp and log1p gained only 6% over
 the NumPy pass. Sums add in row order within a chunk, so the paths agree to rounding.
 
-On wider X (and float32 X, switched off: see :data:`FLOAT32`), a NumPy gradient pass
-reads X from memory twice (``X @ b``, then ``r @ X``); :func:`row_terms` reads each row
-once: 16 rows at a time, their eta, then
-their loss terms (scalar exp and log1p, cheap next to a wide row), then X' r while the
-rows are in the first-level cache (one thread, 160 MB of X: NumPy / rows 1.5 at 100
-float64 columns, 1.8 at 1000).
+On wider X (and float32 X), a NumPy gradient pass reads X from memory twice (``X @ b``,
+then ``r @ X``); :func:`row_terms` reads each row once: 16 rows at a time, their eta,
+then their loss terms (scalar exp and log1p, cheap next to a wide row), then X' r while
+the rows are in the first-level cache (one thread, 160 MB of X: NumPy / rows 1.5 at 100
+float64 columns, 1.8 at 1000), in float64 whatever X's dtype.
 
 Used by :meth:`Objective.loss_terms` for values and gradients (order <= 1) of the binomial
 family without an offset on a NumPy X in C order (:func:`path` says which pass: chunks for
 float64 X of at most :data:`MAX_COLUMNS` columns, rows for gradients of wider float64 X
-up to :data:`MAX_ROW_COLUMNS` columns), when numba is available
+and of float32 X up to :data:`MAX_ROW_COLUMNS` columns), when numba is available
 (:func:`logitkit.solvers.compiled_loop.available`: installed, and not switched off by
 ``LOGITKIT_NUMBA=0``). Compiled once under compiled_loop's lock, cached on disk.
 """
@@ -43,15 +42,11 @@ from logitkit.solvers import compiled_loop
 MAX_COLUMNS = (16, 32)
 # the widest X whose gradient pass takes the row loop (row_terms), float64 above
 # MAX_COLUMNS[1] or float32: NumPy / rows 1.5 to 1.8 from 50 to 4000 float64 columns, 1.49
-# at 10000; float32 1.1 to 1.2 at 10 to 50 columns, 1.4 at 100, 1.6 to 1.9 at 1000-4000.
+# at 10000; float32 (products in float64) 1.07 to 1.32 at 10 to 50 columns, 1.09 at 100,
+# 1.42 to 1.47 at 1000-4000.
 # Value passes stay on NumPy there: BLAS reads X once for them, and the row loop's scalar
 # exp and log1p made them slower (NumPy / rows 0.64 to 1.17)
 MAX_ROW_COLUMNS = 10_000
-# float32 X takes the row pass only when this holds np.float32: off, because with it
-# scipy's L-BFGS-B on a float32 problem of tests/test_solver_paths.py (binary-float32, tol
-# 1e-8) ended ABNORMAL (line search) with max |gradient| 1.4e-6, where the NumPy pass
-# converges; not yet understood (the pass agrees with the exact float64 sums to 1e-6)
-FLOAT32: tuple = ()
 _KERNELS = None
 # rows per compiled call: the block of X stays in the core's cache between the sweeps
 CHUNK_BYTES = 2**19
@@ -67,7 +62,7 @@ def path(objective, order: int) -> str | None:
     X = objective.X
     if not (order <= 1 and type(objective.family) is Binomial and objective.offset is None
             and isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
-            and X.dtype in (np.float64, *FLOAT32) and compiled_loop.available()):
+            and X.dtype in (np.float64, np.float32) and compiled_loop.available()):
         return None
     d = X.shape[1]
     if X.dtype == np.float64 and d <= MAX_COLUMNS[order]:
@@ -99,9 +94,8 @@ def block_terms(Xb, y, w, beta, intercept: float, order: int, grad: np.ndarray, 
 def row_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
     """:func:`block_terms` over all rows of X (n, d) in one compiled call that reads each
     row from memory once (:func:`_rows`); X float64 or float32 in C order, ``beta`` (d,)
-    in X's dtype."""
-    return _kernels()[2](X, y, w, beta, float(intercept), order >= 1, grad, ROWS_PER_CHUNK,
-                         X.dtype.type(0))
+    float64."""
+    return _kernels()[2](X, y, w, beta, float(intercept), order >= 1, grad, ROWS_PER_CHUNK)
 
 
 def _kernels():
@@ -156,25 +150,26 @@ def _sums(X, y, w, z, t, log1p_t, gradient, grad):
     return loss, least
 
 
-def _rows(X, y, w, beta, c, gradient, grad, chunk, zero):
+def _rows(X, y, w, beta, c, gradient, grad, chunk):
     """:func:`_sums` from X (n, d) float64 or float32 directly, ``chunk`` rows at a time:
     their eta (four rows' dot products at once), then each row's loss terms and r (scalar
     exp and log1p: on wide rows they cost little next to reading the row), then
-    X' r over the chunk while its rows are in the core's first-level cache. Products in
-    X's dtype (r rounded to it) and a row's dot product summed in it, as the NumPy pass's
-    BLAS does; every sum over rows in float64. ``zero``: 0 in X's dtype."""
+    X' r over the chunk while its rows are in the core's first-level cache. Products and
+    sums in float64 (a float32 X's entries converted as they are read): with eta in
+    float32, as BLAS computes it, scipy's L-BFGS-B ended its line search ABNORMAL at max
+    |gradient| 1.4e-6 on the float32 problem of tests/test_solver_paths.py (tol 1e-8)."""
     n, d = X.shape
     loss = 0.0
     least = math.inf
     g = np.zeros(d)
     gc = 0.0
     z = np.empty(chunk)
-    r = np.empty(chunk, X.dtype)
+    r = np.empty(chunk)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         i = start
         while i + 4 <= stop:
-            e0 = e1 = e2 = e3 = zero
+            e0 = e1 = e2 = e3 = 0.0
             x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
             for j in range(d):
                 b = beta[j]
@@ -183,14 +178,14 @@ def _rows(X, y, w, beta, c, gradient, grad, chunk, zero):
                 e2 += x2[j] * b
                 e3 += x3[j] * b
             k = i - start
-            z[k], z[k + 1] = np.float64(e0) + c, np.float64(e1) + c
-            z[k + 2], z[k + 3] = np.float64(e2) + c, np.float64(e3) + c
+            z[k], z[k + 1] = e0 + c, e1 + c
+            z[k + 2], z[k + 3] = e2 + c, e3 + c
             i += 4
         while i < stop:
-            e = zero
+            e = 0.0
             for j in range(d):
                 e += X[i, j] * beta[j]
-            z[i - start] = np.float64(e) + c
+            z[i - start] = e + c
             i += 1
         for i in range(start, stop):
             zi, yi, wi = z[i - start], np.float64(y[i]), np.float64(w[i])
@@ -212,13 +207,12 @@ def _rows(X, y, w, beta, c, gradient, grad, chunk, zero):
             r0, r1, r2, r3 = r[k], r[k + 1], r[k + 2], r[k + 3]
             x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
             for j in range(d):
-                g[j] += ((np.float64(r0 * x0[j]) + np.float64(r1 * x1[j]))
-                         + (np.float64(r2 * x2[j]) + np.float64(r3 * x3[j])))
+                g[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
             i += 4
         while i < stop:
             ri = r[i - start]
             for j in range(d):
-                g[j] += np.float64(ri * X[i, j])
+                g[j] += ri * X[i, j]
             i += 1
     if gradient:
         for j in range(d):
