@@ -94,8 +94,13 @@ def block_terms(Xb, y, w, beta, intercept: float, order: int, grad: np.ndarray, 
 def row_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
     """:func:`block_terms` over all rows of X (n, d) in one compiled call that reads each
     row from memory once (:func:`_rows`); X float64 or float32 in C order, ``beta`` (d,)
-    float64."""
-    return _kernels()[2](X, y, w, beta, float(intercept), order >= 1, grad, ROWS_PER_CHUNK)
+    float64. The chunks' loss sums are added pairwise (NumPy's sum): added one after
+    another over 60,000 rows, the value's rounding noise was 20 times NumPy's pass's
+    (2.7e-15 against 1.3e-16 near the optimum of a 60,000 x 2000 fit), and scipy's
+    L-BFGS-B spent 49 extra evaluations in line searches there."""
+    parts, least = _kernels()[2](X, y, w, beta, float(intercept), order >= 1, grad,
+                                 ROWS_PER_CHUNK)
+    return float(np.sum(parts)), least
 
 
 def _kernels():
@@ -151,7 +156,8 @@ def _sums(X, y, w, z, t, log1p_t, gradient, grad):
 
 
 def _rows(X, y, w, beta, c, gradient, grad, chunk):
-    """:func:`_sums` from X (n, d) float64 or float32 directly, ``chunk`` rows at a time:
+    """:func:`_sums` from X (n, d) float64 or float32 directly, ``chunk`` rows at a time
+    (the loss summed per chunk: returns (chunk sums, least row loss)):
     their eta (four rows' dot products at once), then each row's loss terms and r (scalar
     exp and log1p: on wide rows they cost little next to reading the row), then
     X' r over the chunk while its rows are in the core's first-level cache. Products and
@@ -159,7 +165,7 @@ def _rows(X, y, w, beta, c, gradient, grad, chunk):
     float32, as BLAS computes it, scipy's L-BFGS-B ended its line search ABNORMAL at max
     |gradient| 1.4e-6 on the float32 problem of tests/test_solver_paths.py (tol 1e-8)."""
     n, d = X.shape
-    loss = 0.0
+    parts = np.zeros(-(-n // chunk))
     least = math.inf
     g = np.zeros(d)
     gc = 0.0
@@ -191,7 +197,7 @@ def _rows(X, y, w, beta, c, gradient, grad, chunk):
             zi, yi, wi = z[i - start], np.float64(y[i]), np.float64(w[i])
             t = math.exp(-abs(zi))
             row = math.log1p(t) + (max(zi, 0.0) - yi * zi)
-            loss += wi * row
+            parts[start // chunk] += wi * row
             if wi > 0.0 and row < least:
                 least = row
             if gradient:
@@ -218,4 +224,4 @@ def _rows(X, y, w, beta, c, gradient, grad, chunk):
         for j in range(d):
             grad[j] += g[j]
         grad[d] += gc
-    return loss, least
+    return parts, least
