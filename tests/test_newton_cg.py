@@ -149,7 +149,7 @@ def test_fifty_classes_converge_to_the_optimum():
     rng = np.random.default_rng(8)
     X, y, w = _data("multinomial", 5000, 20, 50, rng, signal=2.0)
     ob = Objective(Multinomial(), X, y, w, 50, True, alpha=1e-4)
-    assert fitting.choose_solver("auto", ob.n_params) == "newton-cg"
+    assert fitting.choose_solver("auto", ob.n_params, ob) == "newton-cg"
     result = fitting.fit_objective(ob, "auto", 1e-8, 100)
     assert result.solver == "newton-cg" and result.converged, result.report.reason
     assert result.n_iter < 20

@@ -366,7 +366,8 @@ BUILDERS = {
     "categorical-frame": categorical_problem,
 }
 _CACHE = {}
-# what "auto" picks: Newton for few parameters, truncated Newton beyond 1000
+# what "auto" picks: Newton for few parameters, truncated Newton beyond 1000 (L-BFGS first
+# needs X larger than its history: see test_lbfgs_first.py)
 AUTO_CHOICE = {"binary-iid": "newton", "ordinal-probit": "newton", "binary-wide": "newton-cg"}
 
 

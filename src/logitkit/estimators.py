@@ -344,8 +344,9 @@ class LogisticRegression(_LogitBase):
     threshold: binary fits only: ``predict`` gives classes_[1] where its probability is
     >= threshold (default 0.5), else classes_[0]. Tune it with scikit-learn's
     ``TunedThresholdClassifierCV`` (docs/threshold.md).
-    solver: "auto" (Newton with Cholesky; truncated Newton above 1000 parameters and for
-    multinomial fits whose Hessian costs many passes over X), "newton", "newton-cg" or
+    solver: "auto" (Newton with Cholesky; above 1000 parameters L-BFGS handing over to
+    truncated Newton for binary and ordinal fits, truncated Newton for multinomial fits,
+    also where their Hessian costs many passes over X), "newton", "newton-cg" or
     "lbfgs"; "prox-newton" (proximal Newton with working sets; what "auto" picks when alpha
     > 0 and l1_ratio > 0, the only exact solver for an L1 part). tol bounds the largest
     gradient entry in standardised coordinates (prox-newton: the largest violation of

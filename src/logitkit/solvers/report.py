@@ -14,7 +14,8 @@ class SolverReport:
     optimality conditions of a penalised fit, in the units of the gradient of the mean
     loss (prox-newton only; None for the smooth solvers, whose grad_max is in standardised
     coordinates); gradient: prox-newton's natural gradient of the smooth part at params
-    (a path's strong rule uses it)."""
+    (a path's strong rule uses it); solver: the solvers that ran, when not just the one
+    named (see :mod:`logitkit.solvers.lbfgs_first`)."""
 
     params: np.ndarray
     value: float
@@ -25,3 +26,4 @@ class SolverReport:
     history: list = field(default_factory=list)
     kkt_violation: float | None = None
     gradient: np.ndarray | None = field(default=None, repr=False)
+    solver: str | None = None
