@@ -61,3 +61,15 @@ def test_categorical_target_codes_follow_the_categories():
     classes, codes = encode_target(y)
     assert list(classes) == ["c", "b", "a"]
     np.testing.assert_array_equal(codes, [1, 0, 1, 2])
+
+
+@pytest.mark.parametrize(("n_classes", "dtype"), [(2, np.int8), (127, np.int8),
+                                                  (128, np.int16), (40_000, np.int32)])
+def test_target_codes_take_the_smallest_integer_type(n_classes, dtype):
+    labels = np.arange(3 * n_classes) % n_classes * 7  # integers in a compact range
+    for y in (labels, labels.astype(str), pd.Categorical(labels)):
+        classes, codes = encode_target(y)
+        # (a Categorical whose categories all occur keeps its own codes, no copy)
+        own = y.codes.dtype if isinstance(y, pd.Categorical) else dtype
+        assert len(classes) == n_classes and codes.dtype == own
+        np.testing.assert_array_equal(np.asarray(classes)[codes], np.asarray(y))

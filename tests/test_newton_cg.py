@@ -250,3 +250,16 @@ def test_torch_tensors_give_the_numpy_fit(dense, monkeypatch):
         b = fitting.fit_objective(tensors, "newton-cg", 1e-8, 100)
         assert a.converged and b.converged
         np.testing.assert_allclose(b.params, a.params, rtol=1e-9, atol=1e-11)
+
+
+def test_more_classes_than_int8_codes_hold():
+    # 130 classes: int16 codes; the fit equals the one on the same labels as strings
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(2600, 2))
+    y = np.arange(2600) % 130
+    a = lk.LogisticRegression(alpha=1e-2).fit(X, y)
+    b = lk.LogisticRegression(alpha=1e-2).fit(X, np.char.add("c", y.astype(str)))
+    assert a.converged_ and len(a.classes_) == 130
+    order = np.argsort(np.char.add("c", a.classes_.astype(str)))
+    np.testing.assert_allclose(a.coef_[order], b.coef_, atol=1e-10)
+    np.testing.assert_array_equal(np.char.add("c", a.predict(X).astype(str)), b.predict(X))

@@ -205,7 +205,8 @@ class InputMixin:
         return Xd
 
     def _target(self, y, Xd):
-        """(classes (K,) host array, codes (n,) int64 kept where Xd lives)."""
+        """(classes (K,) host array, codes (n,) kept where Xd lives: NumPy codes of
+        :func:`~logitkit.categorical.code_dtype`, tensor codes int64)."""
         if y is None:
             raise ValueError("requires y to be passed, but the target y is None")
         if is_torch_array(y) and is_torch_array(Xd):
@@ -213,7 +214,8 @@ class InputMixin:
         else:
             classes, codes = self._host_target(to_numpy(y) if is_torch_array(y) else y,
                                                Xd.shape[0])
-            codes = like(codes, Xd)
+            if is_torch_array(Xd):
+                codes = like(codes.astype(np.int64), Xd)
         if len(classes) < 2:
             raise ValueError(
                 f"y has only one class ({plain(classes[0])!r}); this classifier needs samples "

@@ -57,6 +57,9 @@ def product(X, matrix: np.ndarray):
     return np.asarray(X @ matrix.T, dtype=np.float64)
 
 
+_COUNT_ROWS = 2**16
+
+
 def weighted_counts(codes, weights, minlength: int) -> np.ndarray:
     """(minlength,) float64 host array: the sum of ``weights`` (None: 1 each) over the
     rows of each integer code, computed where ``codes`` live."""
@@ -66,6 +69,12 @@ def weighted_counts(codes, weights, minlength: int) -> np.ndarray:
         w = None if weights is None else weights.to(torch.float64)
         counts = torch.bincount(codes.to(torch.int64), weights=w, minlength=minlength)
         return to_numpy(counts).astype(np.float64)
+    codes = np.asarray(codes)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
-    return np.bincount(np.asarray(codes, dtype=np.int64), weights=w,
-                       minlength=minlength).astype(np.float64)
+    counts = np.zeros(minlength)
+    # in slices of rows: narrow (or float) codes are copied to int64 (no n-sized copy)
+    for start in range(0, codes.shape[0], _COUNT_ROWS):
+        rows = slice(start, start + _COUNT_ROWS)
+        counts += np.bincount(codes[rows].astype(np.int64, copy=False),
+                              weights=None if w is None else w[rows], minlength=minlength)
+    return counts
