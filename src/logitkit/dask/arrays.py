@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.class_weight import compute_class_weight
 
+from logitkit.dask.null_start import merge_moments, partition_moments, weighted_onehot
 from logitkit.messages import plain
 
 # "auto" persists the prepared partitions when they take at most this share of the
@@ -57,6 +58,8 @@ class DaskData:
     not known: the objective adds them up in a pass over labels and weights).
     samples: {k: (X[::k], codes[::k], w[::k])} NumPy row samples already brought back;
     step_totals: {k: (K,)} the class totals of every k-th row.
+    moments: {k: (W (K,), S (K, d), G (K, d, d) or None)} per-class weights, weighted
+    column sums and Gram matrices of every k-th row (:mod:`logitkit.dask.null_start`).
     """
 
     X: da.Array
@@ -69,6 +72,7 @@ class DaskData:
     persisted: bool
     samples: dict = field(default_factory=dict)
     step_totals: dict = field(default_factory=dict)
+    moments: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -85,7 +89,8 @@ class DaskData:
 
 
 def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, classes=None,
-            persist="auto", sample_steps=(), total_steps=()) -> DaskData:
+            persist="auto", sample_steps=(), total_steps=(), null_steps=((), ())
+            ) -> DaskData:
     """Check, align and encode the fit's dask arrays (see the module docstring).
 
     y, sample_weight, clusters: dask arrays (any row chunks: aligned to X's) or
@@ -94,6 +99,9 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     class_weight: as the estimators take it. persist: "auto", True or False.
     sample_steps: the k of the every-k-th-row samples to bring back (k > 1);
     total_steps: the k of those whose class totals to find (k > 1).
+    null_steps: (sum steps, Gram steps), the k of the every-k-th-row samples (k >= 1)
+    whose per-class column sums (and Gram matrices) to find (float64 X only; see
+    :mod:`logitkit.dask.null_start`).
     """
     X = _design_array(X)
     chunks = X.chunks[0]
@@ -109,7 +117,9 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
         X, y, w, groups = dask.persist(X, y, w, groups)
     steps = sorted({int(k) for k in sample_steps if k > 1})
     totals_of = sorted({int(k) for k in total_steps if k > 1})
-    scans = _run_scan(X, y, w, groups, steps, totals_of)
+    sum_steps, gram_steps = ([int(k) for k in ks] if X.dtype == np.float64 else []
+                             for ks in null_steps)
+    scans = _run_scan(X, y, w, groups, steps, totals_of, sum_steps, gram_steps)
     classes, counts, raw_totals = _classes(scans, classes)
     per_class = _class_weights(class_weight, classes, counts)
     codes = y.map_blocks(_codes, classes, dtype=np.int64)
@@ -131,6 +141,10 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     for k in totals_of:
         sums = _label_sums(scans, classes, lambda s, k=k: s["step_weights"][k])
         data.step_totals[k] = sums if per_class is None else sums * per_class
+    if all(s["moments"] is not None for s in scans):
+        data.moments = merge_moments([s["moments"] for s in scans],
+                                     [_codes(s["labels"], classes) for s in scans],
+                                     len(classes), per_class)
     for k in steps:
         parts = [s["samples"][k] for s in scans]
         Xs = np.concatenate([p[0] for p in parts]) if parts else X[:0].compute()
@@ -167,8 +181,9 @@ def sampled(data: DaskData, step: int) -> DaskData | None:
     groups = arrays[3] if data.clusters is not None else None
     samples, totals = ({k // step: v for k, v in kept.items() if k % step == 0 and k > step}
                        for kept in (data.samples, data.step_totals))
+    moments = {k // step: v for k, v in data.moments.items() if k % step == 0}
     return DaskData(X, codes, w, groups, data.classes, data.step_totals.get(step),
-                    data.cluster_labels, True, samples, totals)
+                    data.cluster_labels, True, samples, totals, moments)
 
 
 def _unit_weights(labels) -> np.ndarray:
@@ -262,13 +277,15 @@ def _fits_in_memory(nbytes: int) -> bool:
 
 
 # -- the scan ---------------------------------------------------------------------------
-def _run_scan(X, y, w, groups, steps, total_steps) -> list[dict]:
+def _run_scan(X, y, w, groups, steps, total_steps, sum_steps=(), gram_steps=()
+              ) -> list[dict]:
     """One pass: :func:`_scan_partition` of every non-empty partition, in row order."""
     lengths = X.chunks[0]
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
     blocks = [_blocks(a, len(lengths)) for a in (X, y, w, groups)]
     tasks = [dask.delayed(_scan_partition, pure=False)(i, int(offsets[i]), steps,
-                                                       total_steps, *(b[i] for b in blocks))
+                                                       total_steps, *(b[i] for b in blocks),
+                                                       sum_steps, gram_steps)
              for i, rows in enumerate(lengths) if rows]
     return list(dask.compute(*tasks))
 
@@ -278,16 +295,14 @@ def _where(i: int, offset: int, row: int, rows: int) -> str:
             f"{offset + row} (row {row} of the partition)")
 
 
-def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
+def _scan_partition(i, offset, steps, total_steps, X, y, w, groups, sum_steps=(),
+                    gram_steps=()) -> dict:
     """Validate partition ``i`` (first row ``offset``) and summarise it: labels (sorted
     unique), their counts and raw weight sums (also over its rows of every k-th row of
-    the whole data, for each k in ``total_steps``), the cluster labels, and its rows of
-    every k-th row for each k in ``steps``."""
+    the whole data, for each k in ``total_steps``), the cluster labels, its rows of
+    every k-th row for each k in ``steps``, and the per-label moments of
+    :func:`~logitkit.dask.null_start.partition_moments` (None when X's sums overflow)."""
     rows = X.shape[0]
-    if X.size and not np.isfinite(X @ np.ones(X.shape[1], dtype=X.dtype)).all():
-        row, column = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"X contains NaN or infinity in {_where(i, offset, row, rows)}, "
-                         f"column {int(column)}")
     y = np.asarray(y)
     missing = pd.isna(y) if y.dtype.kind in "fcO" else np.zeros(rows, bool)
     if missing.any():
@@ -306,6 +321,21 @@ def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
                          f"{_where(i, offset, int(np.argmax(bad)), rows)}; weights must be "
                          "finite and >= 0")
     labels, codes = _unique(y, "y", i)
+    # X's check for NaN and infinity: sums that propagate them, the per-label weighted
+    # column sums of the null start when they are needed (a column of ones with them
+    # when a weight is 0: a product may skip zeros)
+    sums1 = None
+    if 1 in sum_steps:
+        ones = not (weights > 0).all()
+        check = weighted_onehot(codes, weights, len(labels), ones).T @ X
+        sums1 = check[: len(labels)]
+    else:
+        check = X @ np.ones(X.shape[1], dtype=X.dtype)
+    overflow = X.size and not np.isfinite(check).all()
+    if overflow and not np.isfinite(X).all():
+        row, column = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"X contains NaN or infinity in {_where(i, offset, row, rows)}, "
+                         f"column {int(column)}")
     summary = {
         "labels": labels,
         "counts": np.bincount(codes, minlength=len(labels)),
@@ -315,6 +345,8 @@ def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
         "step_weights": {k: np.bincount(codes[(-offset) % k::k],
                                         weights=weights[(-offset) % k::k],
                                         minlength=len(labels)) for k in total_steps},
+        "moments": None if overflow else partition_moments(
+            X, codes, len(labels), weights, offset, sum_steps, gram_steps, sums1),
     }
     if groups is not None:
         groups = np.asarray(groups)

@@ -11,6 +11,7 @@ import pandas as pd
 from logitkit.aliasing import screen_step
 from logitkit.dask.arrays import prepare
 from logitkit.dask.frames import frame_arrays
+from logitkit.dask.null_start import null_start_steps
 from logitkit.dask.objective import DaskObjective
 from logitkit.fitting import WARM_START_ROWS, WARM_START_STEP
 from logitkit.messages import plain
@@ -56,7 +57,8 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
         categories = frames.class_order
     data = prepare(X, y, sample_weight, clusters, class_weight=estimator.class_weight,
                    classes=None if categories is None else np.asarray(categories, object),
-                   persist=persist, sample_steps=steps, total_steps=warm)
+                   persist=persist, sample_steps=steps, total_steps=warm,
+                   null_steps=null_start_steps(estimator, n, d, len(X.chunks[0])))
     classes, totals = data.classes, data.class_totals
     if np.count_nonzero(totals > 0) < 2:
         kept = [plain(c) for c in classes[totals > 0]]

@@ -29,6 +29,7 @@ from logitkit.backends import get_namespace, weighted_counts
 from logitkit.block_sums import ScoreSums, add_score_sums, finish_scores
 from logitkit.curvature import add_penalty
 from logitkit.dask.arrays import sampled
+from logitkit.dask.null_start import null_terms
 from logitkit.families import Family
 from logitkit.families.base import Scratch
 from logitkit.objective import Objective, RowReads
@@ -250,7 +251,8 @@ class DaskObjective(Objective):
                              min(_objective._BLOCK_BYTES, data.X.nbytes // 16))
         self._partitions = [p for p in data.partitions()
                             if -(-(p.rows - (-p.offset) % step) // step) > 0]
-        self._class_sums = data.class_totals if step == 1 else data.step_totals.get(step)
+        self._class_sums = data.class_totals if step == 1 else data.step_totals.get(
+            step, data.moments.get(step, (None,))[0])
         self._least_losses: list = []
         self._subsets: dict = {}  # step -> the row sample made by subset
         # a row sample of streamed data not yet copied into the workers' memory: its
@@ -326,8 +328,12 @@ class DaskObjective(Objective):
         self._subsets = {}
 
     def loss_terms(self, theta, order: int, host_hessian: bool = True):
-        """As the in-memory objective's; the Hessian is always the client's NumPy array."""
+        """As the in-memory objective's; the Hessian is always the client's NumPy array. At
+        the null model, from the scan's per-class sums when it found them (no pass)."""
         theta = np.array(theta, dtype=float)
+        known = null_terms(self, theta, order)
+        if known is not None:
+            return self._loss_terms(theta, known)
         return self._loss_terms(theta, _compute(self._loss_pass(theta, order))[0])
 
     def _loss_pass(self, theta, order: int) -> _Pass:
@@ -348,12 +354,18 @@ class DaskObjective(Objective):
         if other is self:
             value, grad, hess = self.evaluate(theta, 2)
             return value, grad, lambda: (value, grad, hess)
-        passes = [self._loss_pass(theta, 1), other._loss_pass(theta, 2)]
-        if other._class_sums is None:
+        # (either from the scan's per-class sums at the null model: see null_terms)
+        mine, sample = null_terms(self, theta, 1), null_terms(other, theta, 2)
+        passes = (([self._loss_pass(theta, 1)] if mine is None else [])
+                  + ([other._loss_pass(theta, 2)] if sample is None else []))
+        if passes and other._class_sums is None:
             passes.append(other._class_sums_pass())
-        mine, sample, *class_sums = _compute(*passes)
-        if class_sums:
-            other._class_sums = class_sums[0]
+        if passes:
+            computed = iter(_compute(*passes))
+            mine = next(computed) if mine is None else mine
+            sample = next(computed) if sample is None else sample
+            if other._class_sums is None:
+                other._class_sums = next(computed)
         value, grad, _ = self.penalised(theta, 1, *self._loss_terms(theta, mine))
         result = other.penalised(theta, 2, *other._loss_terms(theta.copy(), sample))
         return value, grad, lambda: result
