@@ -135,3 +135,21 @@ def test_a_streamed_fit_copies_a_row_sample_only_to_fit_it_alone(dask_client, mo
     np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
     assert fitted.n_iter_ == expected.n_iter_
     assert copies == ([8] if kind == "ordinal" else [])
+
+
+def test_persisted_passes_take_one_task_per_worker(dask_client, monkeypatch):
+    """Persisted partitions are computed in one task per worker that holds them; the
+    sums are those of one task per partition, bit for bit (added in partition order)."""
+    X, y, w = _data(2)
+    data = arrays.prepare(da.from_array(X, chunks=((100, 150, 1, 0, 349), 3)), y, w,
+                          persist=True)
+    ob = dask_objective.DaskObjective(Multinomial(), data, 3, True)
+    batches = dask_objective._worker_batches(data, ob._partitions)
+    assert sorted(i for batch in batches for i in batch) == list(range(4))
+    assert len(batches) <= 2 and set(data.placement.values()) <= set(
+        dask_client.scheduler_info()["workers"])
+    theta = np.linspace(-0.5, 0.5, ob.n_params)
+    batched = ob.evaluate(theta, 2)
+    monkeypatch.setattr(dask_objective, "_worker_batches", lambda data, partitions: None)
+    for a, b in zip(batched, ob.evaluate(theta, 2), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -73,6 +73,9 @@ class DaskData:
     samples: dict = field(default_factory=dict)
     step_totals: dict = field(default_factory=dict)
     moments: dict = field(default_factory=dict)
+    # {partition index: the address of the worker holding its block of X}, found by the
+    # first pass over persisted data ({} without a distributed client)
+    placement: dict | None = None
 
     @property
     def n(self) -> int:
