@@ -211,9 +211,9 @@ def _file_reads(reset=False):
 
 class Reads:
     """Reads of the data during the block, in passes: ``chunk_passes`` = row blocks of the
-    persisted arrays in ``watched`` that tasks took (ChunkReads) / their number of blocks; ``file_passes``
-    = Parquet files read (weighted by the share of their columns read) / files in the
-    dataset."""
+    persisted arrays in ``watched`` that tasks took (ChunkReads) / their number of
+    blocks; ``file_passes`` = Parquet files read (weighted by the share of their columns
+    read) / files in the dataset."""
 
     def __init__(self, client, watched, n_chunks, n_files):
         self.client, self.n_chunks, self.n_files = client, n_chunks, n_files
