@@ -153,3 +153,28 @@ def test_persisted_passes_take_one_task_per_worker(dask_client, monkeypatch):
     monkeypatch.setattr(dask_objective, "_worker_batches", lambda data, partitions: None)
     for a, b in zip(batched, ob.evaluate(theta, 2), strict=True):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("persist", ["auto", False])
+def test_the_innermost_warm_start_is_fitted_on_the_client(dask_client, monkeypatch,
+                                                          persist):
+    """The ordinal warm start's innermost sample (every 8th row here) comes back with the
+    scan and is fitted in memory: every graph of the fit is over all rows."""
+    steps = []
+    compute = dask_objective._compute
+
+    def spy(*passes):
+        steps.extend(p.objective.step for p in passes if p.reads_x)
+        return compute(*passes)
+
+    monkeypatch.setattr(dask_objective, "_compute", spy)
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(24_000, 4))
+    y = np.digitize(X @ [1.0, -0.5, 0.2, 0.3] + rng.logistic(size=24_000), [-1, 0, 1])
+    expected = lk.OrdinalLogisticRegression(link="cloglog").fit(X, y)
+    fitted = lk.OrdinalLogisticRegression(link="cloglog").fit(
+        da.from_array(X, chunks=((5_000, 7_001, 11_999), 4)), y, persist=persist)
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
+    np.testing.assert_allclose(fitted.thresholds_, expected.thresholds_, rtol=1e-10)
+    assert fitted.n_iter_ == expected.n_iter_
+    assert steps and set(steps) == {1}

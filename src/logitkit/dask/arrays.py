@@ -76,6 +76,8 @@ class DaskData:
     # {partition index: the address of the worker holding its block of X}, found by the
     # first pass over persisted data ({} without a distributed client)
     placement: dict | None = None
+    # the k of the samples in ``samples`` that the fit takes in memory (see prepare)
+    local: frozenset = frozenset()
 
     @property
     def n(self) -> int:
@@ -92,8 +94,8 @@ class DaskData:
 
 
 def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, classes=None,
-            persist="auto", sample_steps=(), total_steps=(), null_steps=((), ())
-            ) -> DaskData:
+            persist="auto", sample_steps=(), total_steps=(), null_steps=((), ()),
+            local_steps=()) -> DaskData:
     """Check, align and encode the fit's dask arrays (see the module docstring).
 
     y, sample_weight, clusters: dask arrays (any row chunks: aligned to X's) or
@@ -104,7 +106,8 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     total_steps: the k of those whose class totals to find (k > 1).
     null_steps: (sum steps, Gram steps), the k of the every-k-th-row samples (k >= 1)
     whose per-class column sums (and Gram matrices) to find (float64 X only; see
-    :mod:`logitkit.dask.null_start`).
+    :mod:`logitkit.dask.null_start`). local_steps: the k of the samples that come back
+    for the fit to take in memory (also sample steps).
     """
     X = _design_array(X)
     chunks = X.chunks[0]
@@ -118,7 +121,7 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     persisted = persist is True or (persist == "auto" and _fits_in_memory(nbytes))
     if persisted:  # the raw columns once from their source; the passes read memory
         X, y, w, groups = dask.persist(X, y, w, groups)
-    steps = sorted({int(k) for k in sample_steps if k > 1})
+    steps = sorted({int(k) for k in (*sample_steps, *local_steps) if k > 1})
     totals_of = sorted({int(k) for k in total_steps if k > 1})
     sum_steps, gram_steps = ([int(k) for k in ks] if X.dtype == np.float64 else []
                              for ks in null_steps)
@@ -140,7 +143,8 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     if persisted:
         codes, weights, groups = dask.persist(codes, weights, groups)
     totals = raw_totals if per_class is None else raw_totals * per_class
-    data = DaskData(X, codes, weights, groups, classes, totals, labels, persisted)
+    data = DaskData(X, codes, weights, groups, classes, totals, labels, persisted,
+                    local=frozenset(int(k) for k in local_steps if k > 1))
     for k in totals_of:
         sums = _label_sums(scans, classes, lambda s, k=k: s["step_weights"][k])
         data.step_totals[k] = sums if per_class is None else sums * per_class
@@ -185,8 +189,9 @@ def sampled(data: DaskData, step: int) -> DaskData | None:
     samples, totals = ({k // step: v for k, v in kept.items() if k % step == 0 and k > step}
                        for kept in (data.samples, data.step_totals))
     moments = {k // step: v for k, v in data.moments.items() if k % step == 0}
+    local = frozenset(k // step for k in data.local if k % step == 0 and k > step)
     return DaskData(X, codes, w, groups, data.classes, data.step_totals.get(step),
-                    data.cluster_labels, True, samples, totals, moments)
+                    data.cluster_labels, True, samples, totals, moments, local=local)
 
 
 def _unit_weights(labels) -> np.ndarray:

@@ -348,13 +348,19 @@ class DaskObjective(Objective):
         with a pass over the whole data at the same point (:meth:`evaluate_with`: one
         read serves both); before its first pass alone (the ordinal warm start's fit, a
         sample's own sample) its rows are copied into the workers' memory
-        (:func:`sampled`, one read of the source) when they fit there."""
+        (:func:`sampled`, one read of the source) when they fit there. A sample that the
+        scan brought back to fit it here (``data.local``) is an in-memory
+        :class:`~logitkit.objective.Objective`."""
         if not (isinstance(rows, slice) and rows.start in (None, 0) and rows.stop is None
                 and (rows.step or 1) >= 1):
             raise ValueError(f"a Dask objective's row sample is slice(0, None, k), got {rows}")
-        if (rows.step or 1) > 1 and self._lazy:  # a sample's sample: the sample in memory
-            self._materialize()
         step = rows.step or 1
+        if self.step * step in self.data.local and self.step * step in self.data.samples:
+            if step not in self._subsets:  # (brought back by the scan: fitted here)
+                self._subsets[step] = self._in_memory(self.step * step)
+            return self._subsets[step]
+        if step > 1 and self._lazy:  # a sample's sample: the sample in memory
+            self._materialize()
         if step not in self._subsets:
             sample = DaskObjective(self.family, self.data, self.n_classes,
                                    self.fit_intercept, self.alpha, self.reads,
@@ -362,6 +368,17 @@ class DaskObjective(Objective):
             sample._lazy = step > 1 and not self.data.persisted
             self._subsets[step] = sample
         return self._subsets[step]
+
+    def _in_memory(self, step: int) -> Objective:
+        """The in-memory objective of the data's every ``step``-th row that the scan
+        brought back (the ordinal warm start's innermost sample: its fit makes no graph),
+        in the whole data's blocks (as a NumPy fit's row sample); its reads count here."""
+        X, codes, w = self.data.samples[step]
+        local = Objective(self.family, X, codes, w, self.n_classes, self.fit_intercept,
+                          self.alpha, self.reads)
+        local.block_rows = max(256, self._model.block_bytes // max(1, 8 * self.d))
+        local.wide_block_rows = max(256, local.block_rows // (self.m + 2))
+        return local
 
     def _materialize(self) -> None:
         """A lazy row sample's rows copied into the workers' memory (:func:`sampled`; it
