@@ -114,12 +114,13 @@ def test_an_ordinal_warm_start_takes_no_graph_for_totals_or_row_samples(dask_cli
 def test_a_streamed_fit_copies_a_row_sample_only_to_fit_it_alone(dask_client, monkeypatch,
                                                                  kind):
     """Newton's Hessian sample (every 9th row here) is read with the gradient passes, not
-    copied into memory; the ordinal warm start's sample, fitted alone, is copied once."""
+    copied into memory; the ordinal warm start's sample, fitted alone, is copied once, by
+    the scan (no read of its own)."""
     copies = []
     sampled = dask_objective.sampled
 
     def spy(data, step):
-        copies.append(step)
+        copies.append((step, step in data.copies))
         return sampled(data, step)
 
     monkeypatch.setattr(dask_objective, "sampled", spy)
@@ -134,7 +135,7 @@ def test_a_streamed_fit_copies_a_row_sample_only_to_fit_it_alone(dask_client, mo
                          persist=False)
     np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
     assert fitted.n_iter_ == expected.n_iter_
-    assert copies == ([8] if kind == "ordinal" else [])
+    assert copies == ([(8, True)] if kind == "ordinal" else [])
 
 
 def test_persisted_passes_take_one_task_per_worker(dask_client, monkeypatch):

@@ -63,7 +63,7 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
                    persist=persist, sample_steps=steps, total_steps=warm,
                    null_steps=([k for k in sums if k not in local],
                                [k for k in grams if k not in local]),
-                   local_steps=local)
+                   local_steps=local, copy_steps=[k for k in warm if k not in local])
     classes, totals = data.classes, data.class_totals
     if np.count_nonzero(totals > 0) < 2:
         kept = [plain(c) for c in classes[totals > 0]]

@@ -384,10 +384,11 @@ class DaskObjective(Objective):
         """A lazy row sample's rows copied into the workers' memory (:func:`sampled`; it
         stays a view when they do not fit there)."""
         self._lazy = False
+        kept = self.step in self.data.copies  # (by the scan: no read)
         sample = sampled(self.data, self.step)
         if sample is None:
             return
-        self.reads.rows += self.data.n  # (the read that makes it)
+        self.reads.rows += 0 if kept else self.data.n  # (the read that makes it)
         self.data, self.step = sample, 1
         self.X, self.y, self.w = sample.X, sample.codes, sample.w
         self._model = replace(self._model, step=1)
