@@ -263,8 +263,10 @@ def _worker_batches(data, partitions) -> list[list[int]] | None:
         except (ImportError, ValueError):
             data.placement = {}
             return None
-        keys = [key for key in data.X.__dask_keys__()]
-        where = [holders.get(row[0] if isinstance(row, list) else row) for row in keys]
+        where = [holders.get(row[0] if isinstance(row, list) else row)
+                 for row in data.X.__dask_keys__()]
+        if not any(where):  # (not persisted on this client's cluster)
+            data.placement = {}
         if not all(where):
             return None
         data.placement = {i: sorted(w)[0] for i, w in enumerate(where)}
