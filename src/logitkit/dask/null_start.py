@@ -18,12 +18,12 @@ from __future__ import annotations
 import numpy as np
 
 from logitkit import fitting
-from logitkit.objective import Objective, hessian_sample_step
+from logitkit.objective import Objective
 
 # the numbers of classes (2, 3, ...) whose null-start steps the scan prepares for
 NULL_START_MAX_CLASSES = 16
-# the Gram matrices (d + 1)^2 floats per class, per partition, at most about this many
-# bytes per partition and step in all (they come back to the client with the scan)
+# a step's Gram matrices (d + 1)^2 floats a class, at most this many bytes a partition
+# (and 64 times this over all partitions: they come back to the client with the scan)
 NULL_START_GRAM_BYTES = 2**20
 # at most this many Gram steps (row samples) per scan
 NULL_START_GRAM_STEPS = 3
@@ -54,7 +54,7 @@ def null_start_steps(estimator, n: int, d: int, n_partitions: int):
                 step *= fitting.WARM_START_STEP
                 rows = -(-n // step)
         sums.add(step)
-        h = _hessian_step(rows, p)
+        h = fitting.hessian_step(rows, p)
         if name == "newton" and m > 1 and -(-rows // h) * p >= \
                 fitting.NEWTON_CG_HESSIAN_RATIO * rows:
             continue  # (choose_solver's truncated Newton for this many classes)
@@ -64,14 +64,6 @@ def null_start_steps(estimator, n: int, d: int, n_partitions: int):
                 and n_partitions * 8 * d1 * d1 * K <= 64 * NULL_START_GRAM_BYTES:
             grams.append(step * h)
     return sorted(sums), sorted(grams)
-
-
-def _hessian_step(rows: int, p: int) -> int:
-    """The row step of :func:`logitkit.fitting.hessian_objective` on ``rows`` rows of
-    ``p`` parameters (1: all rows)."""
-    step = hessian_sample_step(rows, p)
-    low = 2 if p >= fitting._MIN_SAMPLED_PARAMS else fitting._FEW_PARAMS_STEP
-    return 1 if step < low else step
 
 
 def partition_moments(X, codes, labels: int, weights, offset: int, sum_steps, gram_steps,
