@@ -28,8 +28,9 @@ docs/dask.md): the table shows the objective each cap reaches.
 Columns: ``time s`` the best of ``--repeat`` runs, interleaved (every run once, then
 again); ``passes`` logitkit's ``n_passes_`` (rows read / n; dask-ml reports no iteration
 counts); ``counted`` the reads of the data counted alike for every run: persisted, the
-tasks that took a chunk of the persisted X as an input / the number of chunks (a task
-reading a row sample of its chunk counts as a read), streamed, the Parquet files the
+chunks of the persisted X that tasks took as inputs (each task's row blocks, counted
+once however many of its arrays' chunks of a block it took) / the number of chunks (a
+task reading a row sample of its chunk counts as a read), streamed, the Parquet files the
 workers read, each weighted by the share of its columns read / the number of files
 (dask_tools.FileReads); for dask-ml this includes its standardisation pass (mean and std
 of X) and the row counts of ``to_dask_array(lengths=True)``; ADMM's local L-BFGS reads its

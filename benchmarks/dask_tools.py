@@ -137,10 +137,16 @@ def _name(key):
     return key[0] if isinstance(key, tuple) else str(key)
 
 
+def _block(key):
+    """A chunk's row block index (its key's first index), or the key itself."""
+    return key[1] if isinstance(key, tuple) and len(key) > 1 else str(key)
+
+
 class ChunkReads(SchedulerPlugin):
-    """Counts, as they finish, the tasks that take a chunk of a persisted collection (its
-    keys' names in ``watched``) as an input. A task counts once however many of the
-    watched chunks it takes; a task that reads a row sample of its chunk counts as a read."""
+    """Counts, as they finish, the chunks of a persisted collection (its keys' names in
+    ``watched``) that tasks take as inputs: a task counts once for each row block it
+    takes, however many of the watched collections' chunks of that block (X's, y's); a
+    task that reads a row sample of its chunk counts as a read."""
 
     name = "bench-chunk-reads"
 
@@ -154,8 +160,9 @@ class ChunkReads(SchedulerPlugin):
         if finish != "memory" or start != "processing":
             return
         ts = self.scheduler.tasks.get(key)
-        if ts is not None and any(_name(d.key) in self.watched for d in ts.dependencies):
-            self.reads += 1
+        if ts is not None:
+            self.reads += len({_block(d.key) for d in ts.dependencies
+                               if _name(d.key) in self.watched})
 
 
 # [columns read / columns in the file, summed over the Parquet files a worker read]
@@ -203,10 +210,10 @@ def _file_reads(reset=False):
 
 
 class Reads:
-    """Reads of the data during the block, in passes: ``chunk_passes`` = tasks that took a
-    chunk of the persisted arrays in ``watched`` / their number of chunks; ``file_passes``
-    = Parquet files read (weighted by the share of their columns read) / files in the
-    dataset."""
+    """Reads of the data during the block, in passes: ``chunk_passes`` = row blocks of the
+    persisted arrays in ``watched`` that tasks took (ChunkReads) / their number of
+    blocks; ``file_passes`` = Parquet files read (weighted by the share of their columns
+    read) / files in the dataset."""
 
     def __init__(self, client, watched, n_chunks, n_files):
         self.client, self.n_chunks, self.n_files = client, n_chunks, n_files

@@ -114,12 +114,13 @@ def test_an_ordinal_warm_start_takes_no_graph_for_totals_or_row_samples(dask_cli
 def test_a_streamed_fit_copies_a_row_sample_only_to_fit_it_alone(dask_client, monkeypatch,
                                                                  kind):
     """Newton's Hessian sample (every 9th row here) is read with the gradient passes, not
-    copied into memory; the ordinal warm start's sample, fitted alone, is copied once."""
+    copied into memory; the ordinal warm start's sample, fitted alone, is copied once, by
+    the scan (no read of its own)."""
     copies = []
     sampled = dask_objective.sampled
 
     def spy(data, step):
-        copies.append(step)
+        copies.append((step, step in data.copies))
         return sampled(data, step)
 
     monkeypatch.setattr(dask_objective, "sampled", spy)
@@ -134,4 +135,47 @@ def test_a_streamed_fit_copies_a_row_sample_only_to_fit_it_alone(dask_client, mo
                          persist=False)
     np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
     assert fitted.n_iter_ == expected.n_iter_
-    assert copies == ([8] if kind == "ordinal" else [])
+    assert copies == ([(8, True)] if kind == "ordinal" else [])
+
+
+def test_persisted_passes_take_one_task_per_worker(dask_client, monkeypatch):
+    """Persisted partitions are computed in one task per worker that holds them; the
+    sums are those of one task per partition, bit for bit (added in partition order)."""
+    X, y, w = _data(2)
+    data = arrays.prepare(da.from_array(X, chunks=((100, 150, 1, 0, 349), 3)), y, w,
+                          persist=True)
+    ob = dask_objective.DaskObjective(Multinomial(), data, 3, True)
+    batches = dask_objective._worker_batches(data, ob._partitions)
+    assert sorted(i for batch in batches for i in batch) == list(range(4))
+    assert len(batches) <= 2 and set(data.placement.values()) <= set(
+        dask_client.scheduler_info()["workers"])
+    theta = np.linspace(-0.5, 0.5, ob.n_params)
+    batched = ob.evaluate(theta, 2)
+    monkeypatch.setattr(dask_objective, "_worker_batches", lambda data, partitions: None)
+    for a, b in zip(batched, ob.evaluate(theta, 2), strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("persist", ["auto", False])
+def test_the_innermost_warm_start_is_fitted_on_the_client(dask_client, monkeypatch,
+                                                          persist):
+    """The ordinal warm start's innermost sample (every 8th row here) comes back with the
+    scan and is fitted in memory: every graph of the fit is over all rows."""
+    steps = []
+    compute = dask_objective._compute
+
+    def spy(*passes):
+        steps.extend(p.objective.step for p in passes if p.reads_x)
+        return compute(*passes)
+
+    monkeypatch.setattr(dask_objective, "_compute", spy)
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(24_000, 4))
+    y = np.digitize(X @ [1.0, -0.5, 0.2, 0.3] + rng.logistic(size=24_000), [-1, 0, 1])
+    expected = lk.OrdinalLogisticRegression(link="cloglog").fit(X, y)
+    fitted = lk.OrdinalLogisticRegression(link="cloglog").fit(
+        da.from_array(X, chunks=((5_000, 7_001, 11_999), 4)), y, persist=persist)
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
+    np.testing.assert_allclose(fitted.thresholds_, expected.thresholds_, rtol=1e-10)
+    assert fitted.n_iter_ == expected.n_iter_
+    assert steps and set(steps) == {1}

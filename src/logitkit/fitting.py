@@ -165,10 +165,14 @@ def hessian_objective(objective: Objective) -> Objective:
     """The objective Newton takes curvature from: itself, or every k-th row (a view of X,
     no copy; evenly spaced rows also represent data sorted by class), k from
     :func:`~logitkit.objective.hessian_sample_step` (gradients stay exact)."""
-    step = hessian_sample_step(objective.n, objective.n_params)
-    if step < (2 if objective.n_params >= _MIN_SAMPLED_PARAMS else _FEW_PARAMS_STEP):
-        return objective
-    return objective.subset(slice(0, None, step))
+    step = hessian_step(objective.n, objective.n_params)
+    return objective if step == 1 else objective.subset(slice(0, None, step))
+
+
+def hessian_step(n_rows: int, n_params: int) -> int:
+    """The k of :func:`hessian_objective`'s every-k-th-row sample (1: all rows)."""
+    step = hessian_sample_step(n_rows, n_params)
+    return 1 if step < (2 if n_params >= _MIN_SAMPLED_PARAMS else _FEW_PARAMS_STEP) else step
 
 
 def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,

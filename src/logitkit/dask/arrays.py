@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.class_weight import compute_class_weight
 
+from logitkit.dask.null_start import merge_moments, partition_moments, weighted_onehot
 from logitkit.messages import plain
 
 # "auto" persists the prepared partitions when they take at most this share of the
@@ -57,6 +58,8 @@ class DaskData:
     not known: the objective adds them up in a pass over labels and weights).
     samples: {k: (X[::k], codes[::k], w[::k])} NumPy row samples already brought back;
     step_totals: {k: (K,)} the class totals of every k-th row.
+    moments: {k: (W (K,), S (K, d), G (K, d, d) or None)} per-class weights, weighted
+    column sums and Gram matrices of every k-th row (:mod:`logitkit.dask.null_start`).
     """
 
     X: da.Array
@@ -69,6 +72,14 @@ class DaskData:
     persisted: bool
     samples: dict = field(default_factory=dict)
     step_totals: dict = field(default_factory=dict)
+    moments: dict = field(default_factory=dict)
+    # {partition index: the address of the worker holding its block of X}, found by the
+    # first pass over persisted data ({} without a distributed client)
+    placement: dict | None = None
+    # the k of the samples in ``samples`` that the fit takes in memory (see prepare)
+    local: frozenset = frozenset()
+    # {k: DaskData} the copies of every k-th row that the scan kept on the workers
+    copies: dict = field(default_factory=dict)
 
     @property
     def n(self) -> int:
@@ -85,7 +96,8 @@ class DaskData:
 
 
 def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, classes=None,
-            persist="auto", sample_steps=(), total_steps=()) -> DaskData:
+            persist="auto", sample_steps=(), total_steps=(), null_steps=((), ()),
+            local_steps=(), copy_steps=()) -> DaskData:
     """Check, align and encode the fit's dask arrays (see the module docstring).
 
     y, sample_weight, clusters: dask arrays (any row chunks: aligned to X's) or
@@ -94,6 +106,12 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     class_weight: as the estimators take it. persist: "auto", True or False.
     sample_steps: the k of the every-k-th-row samples to bring back (k > 1);
     total_steps: the k of those whose class totals to find (k > 1).
+    null_steps: (sum steps, Gram steps), the k of the every-k-th-row samples (k >= 1)
+    whose per-class column sums (and Gram matrices) to find (float64 X only; see
+    :mod:`logitkit.dask.null_start`). local_steps: the k of the samples that come back
+    for the fit to take in memory (also sample steps). copy_steps: the k of the samples
+    of streamed data that the fit will pass over alone (the ordinal warm start's), kept
+    on the workers by the scan when they fit there (:func:`sampled` then reads nothing).
     """
     X = _design_array(X)
     chunks = X.chunks[0]
@@ -107,30 +125,32 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
     persisted = persist is True or (persist == "auto" and _fits_in_memory(nbytes))
     if persisted:  # the raw columns once from their source; the passes read memory
         X, y, w, groups = dask.persist(X, y, w, groups)
-    steps = sorted({int(k) for k in sample_steps if k > 1})
+    steps = sorted({int(k) for k in (*sample_steps, *local_steps) if k > 1})
     totals_of = sorted({int(k) for k in total_steps if k > 1})
-    scans = _run_scan(X, y, w, groups, steps, totals_of)
+    sum_steps, gram_steps = ([int(k) for k in ks] if X.dtype == np.float64 else []
+                             for ks in null_steps)
+    copies = [k for k in sorted({int(k) for k in copy_steps if k > 1}) if not persisted
+              and _fits_in_memory(-(-n // k) * _row_bytes(X, groups))]
+    scans, kept = _run_scan(X, y, w, groups, steps, totals_of, sum_steps, gram_steps, copies)
     classes, counts, raw_totals = _classes(scans, classes)
     per_class = _class_weights(class_weight, classes, counts)
-    codes = y.map_blocks(_codes, classes, dtype=np.int64)
-    # unit weights from the labels' blocks, not da.ones: its blocks are root tasks, which
-    # the scheduler queues apart from the partitions' reads, and a streamed pass's
-    # partitions then waited in the workers' memory for their weights
-    weights = w if w is not None else y.map_blocks(_unit_weights, dtype=np.float64)
-    if per_class is not None:
-        weights = da.map_blocks(_times_class_weight, weights, codes, per_class,
-                                dtype=np.float64)
     labels = None
     if groups is not None:
         labels = _merged_unique([s["clusters"] for s in scans], "clusters")
-        groups = groups.map_blocks(_codes, labels, dtype=np.int64)
+    raw = (y, w, groups)
+    codes, weights, groups = _encoded(*raw, classes, per_class, labels)
     if persisted:
         codes, weights, groups = dask.persist(codes, weights, groups)
     totals = raw_totals if per_class is None else raw_totals * per_class
-    data = DaskData(X, codes, weights, groups, classes, totals, labels, persisted)
+    data = DaskData(X, codes, weights, groups, classes, totals, labels, persisted,
+                    local=frozenset(int(k) for k in local_steps if k > 1))
     for k in totals_of:
         sums = _label_sums(scans, classes, lambda s, k=k: s["step_weights"][k])
         data.step_totals[k] = sums if per_class is None else sums * per_class
+    if all(s["moments"] is not None for s in scans):
+        data.moments = merge_moments([s["moments"] for s in scans],
+                                     [_codes(s["labels"], classes) for s in scans],
+                                     len(classes), per_class)
     for k in steps:
         parts = [s["samples"][k] for s in scans]
         Xs = np.concatenate([p[0] for p in parts]) if parts else X[:0].compute()
@@ -139,7 +159,53 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
         if per_class is not None:
             ws = ws * per_class[ys]
         data.samples[k] = (Xs, ys, ws)
+    for k in copies:
+        data.copies[k] = _scan_copy(data, kept, k, *raw, per_class)
     return data
+
+
+def _encoded(y, w, groups, classes, per_class, labels):
+    """(class codes, weights times class weights, cluster codes or None) dask arrays of
+    the labels ``y``, weights ``w`` (None: unit) and clusters ``groups`` (or None)."""
+    codes = y.map_blocks(_codes, classes, dtype=np.int64)
+    # unit weights from the labels' blocks, not da.ones: its blocks are root tasks, which
+    # the scheduler queues apart from the partitions' reads, and a streamed pass's
+    # partitions then waited in the workers' memory for their weights
+    weights = w if w is not None else y.map_blocks(_unit_weights, dtype=np.float64)
+    if per_class is not None:
+        weights = da.map_blocks(_times_class_weight, weights, codes, per_class,
+                                dtype=np.float64)
+    if groups is not None:
+        groups = groups.map_blocks(_codes, labels, dtype=np.int64)
+    return codes, weights, groups
+
+
+def _row_bytes(X, groups) -> int:
+    """Bytes of a prepared row: X's, its class code and weight, its cluster code."""
+    return X.shape[1] * X.dtype.itemsize + 8 * (2 + (groups is not None))
+
+
+def _scan_copy(data: DaskData, kept, step: int, y, w, groups, per_class) -> DaskData:
+    """Every ``step``-th row of ``data`` as :func:`sampled` makes it, from the raw rows
+    that the scan's tasks ``kept`` (persisted) hold: no read of the source."""
+    columns = (data.X, y, w, groups)
+    parts: list[list] = [[] for _ in columns]
+    for task, p in zip(kept, data.partitions(), strict=True):
+        start = (-p.offset) % step
+        rows = -(-(p.rows - start) // step)
+        for j, (out, array) in enumerate(zip(parts, columns, strict=True)):
+            if rows > 0 and array is not None:
+                out.append(da.from_delayed(dask.delayed(_kept_rows, pure=True)(task, step, j),
+                                           (rows, *array.shape[1:]), dtype=array.dtype))
+    X, ys, ws, gs = (da.concatenate(out) if out else None for out in parts)
+    arrays = dask.persist(X, *_encoded(ys, ws, gs, data.classes, per_class,
+                                       data.cluster_labels))
+    return _sample_data(data, step, *arrays)
+
+
+def _kept_rows(summary: dict, step: int, j: int):
+    """Column ``j`` (X, y, w, clusters) of a scan summary's copy of every step-th row."""
+    return summary["copies"][step][j]
 
 
 def sampled(data: DaskData, step: int) -> DaskData | None:
@@ -148,9 +214,10 @@ def sampled(data: DaskData, step: int) -> DaskData | None:
     sample (Newton's Hessians from a row sample, the ordinal warm start's fit) read the
     workers' memory instead of the whole source each. None when ``data`` is persisted
     already or the sample would take more than PERSIST_SHARE of the workers' free memory."""
+    if step in data.copies:  # (kept by the scan)
+        return data.copies[step]
     n = -(-data.n // step)
-    row_bytes = data.X.shape[1] * data.X.dtype.itemsize + 8 * (2 + (data.clusters is not None))
-    if data.persisted or not _fits_in_memory(n * row_bytes):
+    if data.persisted or not _fits_in_memory(n * _row_bytes(data.X, data.clusters)):
         return None
     columns = [a for a in (data.X, data.codes, data.w, data.clusters) if a is not None]
     parts: list[list] = [[] for _ in columns]
@@ -163,12 +230,19 @@ def sampled(data: DaskData, step: int) -> DaskData | None:
                 out.append(da.from_delayed(dask.delayed(_every, pure=True)(block, start, step),
                                            (rows, *array.shape[1:]), dtype=array.dtype))
     arrays = dask.persist(*(da.concatenate(out) for out in parts))
-    X, codes, w = arrays[:3]
-    groups = arrays[3] if data.clusters is not None else None
+    return _sample_data(data, step, *arrays[:3],
+                        arrays[3] if data.clusters is not None else None)
+
+
+def _sample_data(data: DaskData, step: int, X, codes, w, groups) -> DaskData:
+    """The DaskData of ``data``'s every ``step``-th row (persisted arrays), with what
+    ``data`` knows of its samples."""
     samples, totals = ({k // step: v for k, v in kept.items() if k % step == 0 and k > step}
                        for kept in (data.samples, data.step_totals))
+    moments = {k // step: v for k, v in data.moments.items() if k % step == 0}
+    local = frozenset(k // step for k in data.local if k % step == 0 and k > step)
     return DaskData(X, codes, w, groups, data.classes, data.step_totals.get(step),
-                    data.cluster_labels, True, samples, totals)
+                    data.cluster_labels, True, samples, totals, moments, local=local)
 
 
 def _unit_weights(labels) -> np.ndarray:
@@ -262,15 +336,26 @@ def _fits_in_memory(nbytes: int) -> bool:
 
 
 # -- the scan ---------------------------------------------------------------------------
-def _run_scan(X, y, w, groups, steps, total_steps) -> list[dict]:
-    """One pass: :func:`_scan_partition` of every non-empty partition, in row order."""
+def _run_scan(X, y, w, groups, steps, total_steps, sum_steps=(), gram_steps=(),
+              copy_steps=()):
+    """One pass: (:func:`_scan_partition` of every non-empty partition, in row order;
+    with ``copy_steps``, the tasks persisted, their copies kept on the workers, else
+    None)."""
     lengths = X.chunks[0]
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(int)
     blocks = [_blocks(a, len(lengths)) for a in (X, y, w, groups)]
     tasks = [dask.delayed(_scan_partition, pure=False)(i, int(offsets[i]), steps,
-                                                       total_steps, *(b[i] for b in blocks))
+                                                       total_steps, *(b[i] for b in blocks),
+                                                       sum_steps, gram_steps, copy_steps)
              for i, rows in enumerate(lengths) if rows]
-    return list(dask.compute(*tasks))
+    if not copy_steps:
+        return list(dask.compute(*tasks)), None
+    kept = dask.persist(*tasks)
+    return list(dask.compute(*(dask.delayed(_without_copies)(t) for t in kept))), kept
+
+
+def _without_copies(summary: dict) -> dict:
+    return {key: value for key, value in summary.items() if key != "copies"}
 
 
 def _where(i: int, offset: int, row: int, rows: int) -> str:
@@ -278,16 +363,16 @@ def _where(i: int, offset: int, row: int, rows: int) -> str:
             f"{offset + row} (row {row} of the partition)")
 
 
-def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
+def _scan_partition(i, offset, steps, total_steps, X, y, w, groups, sum_steps=(),
+                    gram_steps=(), copy_steps=()) -> dict:
     """Validate partition ``i`` (first row ``offset``) and summarise it: labels (sorted
     unique), their counts and raw weight sums (also over its rows of every k-th row of
-    the whole data, for each k in ``total_steps``), the cluster labels, and its rows of
-    every k-th row for each k in ``steps``."""
+    the whole data, for each k in ``total_steps``), the cluster labels, its rows of
+    every k-th row for each k in ``steps``, and the per-label moments of
+    :func:`~logitkit.dask.null_start.partition_moments` (None when X's sums overflow);
+    "copies": copies of its raw rows (X, y, w, clusters) of every k-th row for each k in
+    ``copy_steps``."""
     rows = X.shape[0]
-    if X.size and not np.isfinite(X @ np.ones(X.shape[1], dtype=X.dtype)).all():
-        row, column = np.argwhere(~np.isfinite(X))[0]
-        raise ValueError(f"X contains NaN or infinity in {_where(i, offset, row, rows)}, "
-                         f"column {int(column)}")
     y = np.asarray(y)
     missing = pd.isna(y) if y.dtype.kind in "fcO" else np.zeros(rows, bool)
     if missing.any():
@@ -306,6 +391,21 @@ def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
                          f"{_where(i, offset, int(np.argmax(bad)), rows)}; weights must be "
                          "finite and >= 0")
     labels, codes = _unique(y, "y", i)
+    # X's check for NaN and infinity: sums that propagate them, the per-label weighted
+    # column sums of the null start when they are needed (a column of ones with them
+    # when a weight is 0: a product may skip zeros)
+    sums1 = None
+    if 1 in sum_steps:
+        ones = not (weights > 0).all()
+        check = weighted_onehot(codes, weights, len(labels), ones).T @ X
+        sums1 = check[: len(labels)]
+    else:
+        check = X @ np.ones(X.shape[1], dtype=X.dtype)
+    overflow = X.size and not np.isfinite(check).all()
+    if overflow and not np.isfinite(X).all():
+        row, column = np.argwhere(~np.isfinite(X))[0]
+        raise ValueError(f"X contains NaN or infinity in {_where(i, offset, row, rows)}, "
+                         f"column {int(column)}")
     summary = {
         "labels": labels,
         "counts": np.bincount(codes, minlength=len(labels)),
@@ -315,6 +415,8 @@ def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
         "step_weights": {k: np.bincount(codes[(-offset) % k::k],
                                         weights=weights[(-offset) % k::k],
                                         minlength=len(labels)) for k in total_steps},
+        "moments": None if overflow else partition_moments(
+            X, codes, len(labels), weights, offset, sum_steps, gram_steps, sums1),
     }
     if groups is not None:
         groups = np.asarray(groups)
@@ -326,6 +428,9 @@ def _scan_partition(i, offset, steps, total_steps, X, y, w, groups) -> dict:
     for k in steps:  # copies: a view would keep the partition in the worker's memory
         local = slice((-offset) % k, None, k)     # until the whole scan is gathered
         summary["samples"][k] = tuple(np.array(a[local]) for a in (X, y, weights))
+    if copy_steps:
+        summary["copies"] = {k: tuple(None if a is None else np.array(a[(-offset) % k::k])
+                                      for a in (X, y, w, groups)) for k in copy_steps}
     return summary
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from logitkit.aliasing import screen_step
 from logitkit.dask.arrays import prepare
 from logitkit.dask.frames import frame_arrays
+from logitkit.dask.null_start import null_start_steps
 from logitkit.dask.objective import DaskObjective
 from logitkit.fitting import WARM_START_ROWS, WARM_START_STEP
 from logitkit.messages import plain
@@ -54,9 +55,15 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     categories = getattr(getattr(y, "dtype", None), "categories", None)
     if frames is not None:
         categories = frames.class_order
+    # the innermost warm start's sample comes back with the scan, to be fitted here
+    local = [k for k in warm[-1:] if -(-n // k) * d * X.dtype.itemsize <= LOCAL_SAMPLE_BYTES]
+    sums, grams = null_start_steps(estimator, n, d, len(X.chunks[0]))
     data = prepare(X, y, sample_weight, clusters, class_weight=estimator.class_weight,
                    classes=None if categories is None else np.asarray(categories, object),
-                   persist=persist, sample_steps=steps, total_steps=warm)
+                   persist=persist, sample_steps=steps, total_steps=warm,
+                   null_steps=([k for k in sums if k not in local],
+                               [k for k in grams if k not in local]),
+                   local_steps=local, copy_steps=[k for k in warm if k not in local])
     classes, totals = data.classes, data.class_totals
     if np.count_nonzero(totals > 0) < 2:
         kept = [plain(c) for c in classes[totals > 0]]
@@ -80,6 +87,14 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     # the scan, and the level pass's share of X's columns
     objective.reads.rows += round(objective.n * (1 + (frames.x_share if frames else 0)))
     return objective, data.clusters
+
+
+# the ordinal warm start's innermost sample (fewer than WARM_START_STEP *
+# WARM_START_ROWS rows unless the model has many parameters) comes back to the client
+# with the scan and is fitted there when its X takes at most this many bytes: its fit's
+# passes (5 graphs of 8 small tasks, 25-35 ms each on a 2-worker LocalCluster) cost more
+# than its copy
+LOCAL_SAMPLE_BYTES = 32 * 2**20
 
 
 def _warm_start_steps(n: int) -> list[int]:
