@@ -97,19 +97,24 @@ def free_parameters(n_params: int, d1: int, n_aux: int, aliased) -> np.ndarray:
     return free
 
 
-def choose_solver(solver: str, n_params: int, objective: Objective) -> str:
+def choose_solver(solver: str, n_params: int, objective: Objective | None = None) -> str:
     """The solver "auto" stands for: Newton up to NEWTON_MAX_PARAMS parameters, unless the
     model has several eta columns (multinomial) and Newton's Hessian rows times the
     parameters reach NEWTON_CG_HESSIAN_RATIO times the rows (a Hessian then costs about
     25 or more passes over X); beyond, L-BFGS first (:mod:`logitkit.solvers.lbfgs_first`)
     for one eta column where its history is small next to X, else truncated Newton (with
     several eta columns L-BFGS needs many iterations: K=50 50k x 20, 100 and unconverged
-    against Newton-CG's 6)."""
+    against Newton-CG's 6). Without an ``objective`` (the Dask scan's guesses, before the
+    data's classes are known) neither test is made: beyond NEWTON_MAX_PARAMS it says
+    "lbfgs-first", which like "newton-cg" starts with a gradient pass from the null
+    model."""
     if solver != "auto":
         return solver
     if n_params > NEWTON_MAX_PARAMS:
+        if objective is None:
+            return "lbfgs-first"
         return "lbfgs-first" if objective.m == 1 and suits(objective, n_params) else "newton-cg"
-    if objective.m > 1:
+    if objective is not None and objective.m > 1:
         rows = hessian_objective(objective).n
         if rows * n_params >= NEWTON_CG_HESSIAN_RATIO * objective.n:
             return "newton-cg"

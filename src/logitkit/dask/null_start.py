@@ -45,7 +45,7 @@ def null_start_steps(estimator, n: int, d: int, n_partitions: int):
         m, q = family.n_eta(K), family.n_aux(K)
         p = m * d1 + q
         name = fitting.choose_solver(solver, p)
-        if name not in ("newton", "newton-cg", "lbfgs"):
+        if name not in ("newton", "newton-cg", "lbfgs", "lbfgs-first"):
             break
         step, rows = 1, n
         if q and name == "newton":  # (fitting._warm_start's chain of samples)
