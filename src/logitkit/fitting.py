@@ -114,11 +114,18 @@ def choose_solver(solver: str, n_params: int, objective: Objective | None = None
         if objective is None:
             return "lbfgs-first"
         return "lbfgs-first" if objective.m == 1 and suits(objective, n_params) else "newton-cg"
-    if objective is not None and objective.m > 1:
-        rows = hessian_objective(objective).n
-        if rows * n_params >= NEWTON_CG_HESSIAN_RATIO * objective.n:
-            return "newton-cg"
+    if objective is not None and objective.m > 1 and hessian_costly(
+            objective.n, n_params, objective.n_params):
+        return "newton-cg"
     return "newton"
+
+
+def hessian_costly(n_rows: int, n_params: int, hessian_params: int) -> bool:
+    """Whether Newton's Hessian of ``n_params`` parameters, from the rows
+    :func:`hessian_step` samples for ``hessian_params``, costs NEWTON_CG_HESSIAN_RATIO
+    passes' worth (sample rows times parameters against the rows) or more."""
+    sample_rows = -(-n_rows // hessian_step(n_rows, hessian_params))
+    return sample_rows * n_params >= NEWTON_CG_HESSIAN_RATIO * n_rows
 
 
 def null_parameters(objective: Objective, sums=None) -> np.ndarray:

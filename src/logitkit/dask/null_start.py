@@ -55,8 +55,7 @@ def null_start_steps(estimator, n: int, d: int, n_partitions: int):
                 rows = -(-n // step)
         sums.add(step)
         h = fitting.hessian_step(rows, p)
-        if name == "newton" and m > 1 and -(-rows // h) * p >= \
-                fitting.NEWTON_CG_HESSIAN_RATIO * rows:
+        if name == "newton" and m > 1 and fitting.hessian_costly(rows, p, p):
             continue  # (choose_solver's truncated Newton for this many classes)
         if name != "newton" or step * h in grams:
             continue
