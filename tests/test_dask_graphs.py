@@ -115,7 +115,9 @@ def test_a_streamed_fit_copies_a_row_sample_only_to_fit_it_alone(dask_client, mo
                                                                  kind):
     """Newton's Hessian sample (every 9th row here) is read with the gradient passes, not
     copied into memory; the ordinal warm start's sample, fitted alone, is copied once, by
-    the scan (no read of its own)."""
+    the scan (no read of its own); the binary one (these data are far from the null
+    model: fitting._far_from_null) is the chain's innermost sample, which the scan brings
+    back to the client, as it does the probe's rows."""
     copies = []
     sampled = dask_objective.sampled
 

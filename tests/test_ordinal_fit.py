@@ -48,11 +48,11 @@ def test_no_warm_start_from_a_sample_that_misses_a_class():
     y = np.where(np.arange(n) % fitting.WARM_START_STEP != 0, y, np.minimum(y, 3))
     objective = Objective(Ordinal("logit"), X, y, np.ones(n), 5, False)
     sums = fitting.class_weight_sums(objective)
-    assert fitting._warm_start(objective, "newton", 1e-8, None, sums) is None
+    assert fitting._warm_start(objective, "newton", 1e-8, None, sums, True) is None
     y[0] = 4  # one row of the top class in the sample: the sample fit is used
     objective = Objective(Ordinal("logit"), X, y, np.ones(n), 5, False)
     start = fitting._warm_start(objective, "newton", 1e-8, None,
-                                fitting.class_weight_sums(objective))
+                                fitting.class_weight_sums(objective), True)
     assert start is not None and np.all(np.diff(start[3:]) > 0)
 
 

@@ -8,6 +8,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
+from logitkit import fitting
 from logitkit.aliasing import screen_step
 from logitkit.dask.arrays import prepare
 from logitkit.dask.frames import frame_arrays
@@ -49,21 +50,29 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     constant = estimator._fits_intercept() or estimator._family(2).n_aux(2) > 0
     steps = [moment_step(n)] + ([screen_step(n, d + int(constant))]
                                 if estimator.alpha == 0 else [])
-    warm = _warm_start_steps(n) if estimator._family(2).n_aux(2) > 0 else []
-    # the ordinal warm starts' samples: their class totals and column scales' rows
+    ordinal = estimator._family(2).n_aux(2) > 0
+    binary = not ordinal and _binary_warm_start(estimator, n, d)
+    warm = _warm_start_steps(n) if ordinal else []
+    if binary:  # (fitting._warm_start: the innermost sample only)
+        warm = [fitting.innermost_step(n, max(WARM_START_ROWS, 50 * (d + 1)))]
+    # the warm starts' samples: their class totals and column scales' rows
     steps += [k * moment_step(-(-n // k)) for k in warm]
     categories = getattr(getattr(y, "dtype", None), "categories", None)
     if frames is not None:
         categories = frames.class_order
-    # the innermost warm start's sample comes back with the scan, to be fitted here
-    local = [k for k in warm[-1:] if -(-n // k) * d * X.dtype.itemsize <= LOCAL_SAMPLE_BYTES]
+    # the innermost warm start's sample comes back with the scan, to be fitted here, and
+    # so does a binary fit's probe (fitting._far_from_null)
+    probe = [fitting.probe_step(n, d)] if binary else []
+    local = [k for k in warm[-1:] + probe
+             if -(-n // k) * d * X.dtype.itemsize <= LOCAL_SAMPLE_BYTES]
     sums, grams = null_start_steps(estimator, n, d, len(X.chunks[0]))
     data = prepare(X, y, sample_weight, clusters, class_weight=estimator.class_weight,
                    classes=None if categories is None else np.asarray(categories, object),
                    persist=persist, sample_steps=steps, total_steps=warm,
                    null_steps=([k for k in sums if k not in local],
                                [k for k in grams if k not in local]),
-                   local_steps=local, copy_steps=[k for k in warm if k not in local])
+                   local_steps=local,
+                   copy_steps=[k for k in warm if k not in local])
     classes, totals = data.classes, data.class_totals
     if np.count_nonzero(totals > 0) < 2:
         kept = [plain(c) for c in classes[totals > 0]]
@@ -95,6 +104,16 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
 # passes (5 graphs of 8 small tasks, 25-35 ms each on a 2-worker LocalCluster) cost more
 # than its copy
 LOCAL_SAMPLE_BYTES = 32 * 2**20
+
+
+def _binary_warm_start(estimator, n: int, d: int) -> bool:
+    """Whether a binary Newton fit of n x d may start from a sample's fit (when its probe
+    says so: :func:`logitkit.fitting._warm_start`): the sample, fewer than 8 * 50 * 101
+    rows of at most 100 columns, comes back with the scan and is fitted here."""
+    p = d + 1
+    return (estimator._fits_intercept() and p <= fitting.WARM_START_BINARY_PARAMS
+            and fitting.choose_solver(estimator.solver, p) == "newton"
+            and n >= WARM_START_STEP * max(WARM_START_ROWS, 50 * p))
 
 
 def _warm_start_steps(n: int) -> list[int]:
