@@ -48,22 +48,24 @@ WARM_START_ROWS = 2500
 WARM_START_TOL = 1e-4
 _WARM_START_MAX_ITER = 20
 # a binary fit (with an intercept, at most WARM_START_BINARY_PARAMS parameters) starts
-# from the fit of the chain's innermost sample, but only when Newton's first step from
-# the null model would change the linear predictor by more than WARM_START_NULL_STEP in
-# weighted mean square (on a probe of the rows, :func:`_far_from_null`) and the sample's
-# smaller class has WARM_START_EVENTS_PER_PARAM weight per parameter: then the first
-# steps from the null model are damped, and the sample's fit takes them for a fraction
-# of their cost. Below the threshold the sample buys nothing (the suite's weak-signal
-# iid case, 0.2: 5 iterations either way, 0.35 against 0.39 s); above it, one thread,
-# best of 3, suite cases at full size (null start -> warm start): strong (2.5) 0.162 ->
-# 0.105 s, tall (0.7) 0.376 -> 0.312 s, float32 (0.69) 0.69 -> 0.63 s, toeplitz (0.34-
-# 0.44) 0.264 -> 0.264 s, unscaled (0.7) 0.262 -> 0.264 s; the rare case (94 positives
-# in its 15,600-row sample) took 7 iterations from the sample's optimum as from the
-# null model. Up to WARM_START_BINARY_PARAMS the probe's Hessian costs little next to a
-# pass, and a Dask fit's sample (under 8 * 50 * 101 rows) comes back with the scan
+# from the fit of one row sample (:func:`sample_step`), but only when Newton's first step
+# from the null model would change the linear predictor by more than WARM_START_NULL_STEP
+# in weighted mean square (on a probe of the rows, :func:`_far_from_null`) and the
+# sample's smaller class has WARM_START_EVENTS_PER_PARAM weight per parameter: then the
+# first steps from the null model are damped, and the sample's fit takes them for a
+# fraction of their cost. Below the threshold the sample buys nothing (the suite's
+# weak-signal iid case, 0.2: 5 iterations either way, 0.35 against 0.39 s); above it,
+# one thread, best of 3, suite cases at full size (null start -> warm start): strong
+# (2.5) 0.162 -> 0.109 s, tall (0.7) 0.376 -> 0.286 s, float32 (0.69) 0.69 -> 0.62 s,
+# toeplitz (0.34-0.44) 0.264 -> 0.259 s; the rare case (94 positives in a 15,600-row
+# sample) took 7 iterations from the sample's optimum as from the null model. Up to
+# WARM_START_BINARY_PARAMS the probe's Hessian costs little next to a pass, and a Dask
+# fit's sample (at most WARM_START_SAMPLE_BYTES) comes back with the scan
 WARM_START_NULL_STEP = 0.3
 WARM_START_BINARY_PARAMS = 101
 WARM_START_EVENTS_PER_PARAM = 10
+WARM_START_SAMPLE_BYTES = 32 * 2**20
+WARM_START_ROWS_PER_PARAM = 250
 
 
 @dataclass(frozen=True)
@@ -289,7 +291,7 @@ def _warm_start(objective: Objective, solver: str, tol: float, aliased, sums, pr
                        and objective.n_params <= WARM_START_BINARY_PARAMS
                        and (not probe or _far_from_null(objective, free))):
         return None
-    step = innermost_step(objective.n, rows) if binary else WARM_START_STEP
+    step = sample_step(objective.n, objective.d, rows) if binary else WARM_START_STEP
     sample = _row_sample(objective, step)
     sample_sums = class_weight_sums(sample)
     if np.any((sample_sums > 0) != (sums > 0)) or (
@@ -304,15 +306,21 @@ def _warm_start(objective: Objective, solver: str, tol: float, aliased, sums, pr
     return result.params
 
 
-def innermost_step(n_rows: int, rows: int) -> int:
-    """The k of the innermost sample of the warm starts' chain over ``n_rows`` rows
-    (every WARM_START_STEP-th row, while that leaves at least WARM_START_STEP * ``rows``
-    rows): a power of WARM_START_STEP, the sample between ``rows`` and WARM_START_STEP
-    times that."""
+def sample_step(n_rows: int, n_columns: int, rows: int) -> int:
+    """The k of a binary fit's warm-start sample of ``n_rows`` rows of X with
+    ``n_columns`` columns: every WARM_START_STEP^j-th row, the largest j >= 1 that leaves
+    WARM_START_ROWS_PER_PARAM rows per parameter (a finer sample made its start no
+    better: 3M x 10, 5,900 rows and 375,000 rows both 4 iterations), or more while the
+    sample's float64 X exceeds WARM_START_SAMPLE_BYTES, down to ``rows`` rows (those of
+    the ordinal chain's innermost sample)."""
+    least = max(rows, WARM_START_ROWS_PER_PARAM * (n_columns + 1))
     step = WARM_START_STEP
-    while -(-n_rows // step) >= WARM_START_STEP * rows:
+    while True:
+        deeper = -(-n_rows // (step * WARM_START_STEP))
+        large = -(-n_rows // step) * n_columns * 8 > WARM_START_SAMPLE_BYTES
+        if not (deeper >= least or (large and deeper >= rows)):
+            return step
         step *= WARM_START_STEP
-    return step
 
 
 def _row_sample(objective: Objective, step: int) -> Objective:

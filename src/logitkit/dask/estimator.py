@@ -53,8 +53,8 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     ordinal = estimator._family(2).n_aux(2) > 0
     binary = not ordinal and _binary_warm_start(estimator, n, d)
     warm = _warm_start_steps(n) if ordinal else []
-    if binary:  # (fitting._warm_start: the innermost sample only)
-        warm = [fitting.innermost_step(n, max(WARM_START_ROWS, 50 * (d + 1)))]
+    if binary:  # (fitting._warm_start: one sample, of at most 32 MiB)
+        warm = [fitting.sample_step(n, d, max(WARM_START_ROWS, 50 * (d + 1)))]
     # the warm starts' samples: their class totals and column scales' rows
     steps += [k * moment_step(-(-n // k)) for k in warm]
     categories = getattr(getattr(y, "dtype", None), "categories", None)
