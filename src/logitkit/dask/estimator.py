@@ -71,8 +71,7 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
                    persist=persist, sample_steps=steps, total_steps=warm,
                    null_steps=([k for k in sums if k not in local],
                                [k for k in grams if k not in local]),
-                   local_steps=local,
-                   copy_steps=[k for k in warm if k not in local])
+                   local_steps=local, copy_steps=[k for k in warm if k not in local])
     classes, totals = data.classes, data.class_totals
     if np.count_nonzero(totals > 0) < 2:
         kept = [plain(c) for c in classes[totals > 0]]
@@ -108,8 +107,8 @@ LOCAL_SAMPLE_BYTES = 32 * 2**20
 
 def _binary_warm_start(estimator, n: int, d: int) -> bool:
     """Whether a binary Newton fit of n x d may start from a sample's fit (when its probe
-    says so: :func:`logitkit.fitting._warm_start`): the sample, fewer than 8 * 50 * 101
-    rows of at most 100 columns, comes back with the scan and is fitted here."""
+    says so: :func:`logitkit.fitting._warm_start`): the sample, at most 32 MiB of
+    float64 X of at most 100 columns, comes back with the scan and is fitted here."""
     p = d + 1
     return (estimator._fits_intercept() and p <= fitting.WARM_START_BINARY_PARAMS
             and fitting.choose_solver(estimator.solver, p) == "newton"
