@@ -282,7 +282,7 @@ def _warm_start(objective: Objective, solver: str, tol: float, aliased, sums, pr
     in n_passes_ as their share; its optimum is within its sampling error of the full
     one, where Newton converges quadratically."""
     free = free_parameters(objective.n_params, objective.d1, objective.q, aliased)
-    rows = max(WARM_START_ROWS, 50 * int(free.sum()))
+    rows = warm_start_rows(int(free.sum()))
     if (objective.m > 1 or objective.n < WARM_START_STEP * rows
             or on_accelerator(objective.X)):
         return None
@@ -304,6 +304,12 @@ def _warm_start(objective: Objective, solver: str, tol: float, aliased, sums, pr
     if not (result.converged and np.all(np.isfinite(result.params))):
         return None
     return result.params
+
+
+def warm_start_rows(n_params: int) -> int:
+    """The fewest rows a warm start's sample (and a binary fit's probe) takes for a
+    model of ``n_params`` parameters: WARM_START_ROWS, or 50 per parameter."""
+    return max(WARM_START_ROWS, 50 * n_params)
 
 
 def sample_step(n_rows: int, n_columns: int, rows: int) -> int:
@@ -338,7 +344,7 @@ def probe_step(n_rows: int, n_columns: int) -> int:
     """The k of :func:`_far_from_null`'s probe, every k-th of ``n_rows`` rows of X with
     ``n_columns`` columns: at least max(WARM_START_ROWS, 50 (n_columns + 1)) rows and
     fewer than twice that (a mean-square estimate's noise about p / rows, 0.02)."""
-    return max(1, n_rows // max(WARM_START_ROWS, 50 * (n_columns + 1)))
+    return max(1, n_rows // warm_start_rows(n_columns + 1))
 
 
 def _far_from_null(objective: Objective, free) -> bool:

@@ -54,7 +54,7 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     binary = not ordinal and _binary_warm_start(estimator, n, d)
     warm = _warm_start_steps(n) if ordinal else []
     if binary:  # (fitting._warm_start: one sample, of at most 32 MiB)
-        warm = [fitting.sample_step(n, d, max(WARM_START_ROWS, 50 * (d + 1)))]
+        warm = [fitting.sample_step(n, d, fitting.warm_start_rows(d + 1))]
     # the warm starts' samples: their class totals and column scales' rows
     steps += [k * moment_step(-(-n // k)) for k in warm]
     categories = getattr(getattr(y, "dtype", None), "categories", None)
@@ -112,7 +112,7 @@ def _binary_warm_start(estimator, n: int, d: int) -> bool:
     p = d + 1
     return (estimator._fits_intercept() and p <= fitting.WARM_START_BINARY_PARAMS
             and fitting.choose_solver(estimator.solver, p) == "newton"
-            and n >= WARM_START_STEP * max(WARM_START_ROWS, 50 * p))
+            and n >= WARM_START_STEP * fitting.warm_start_rows(p))
 
 
 def _warm_start_steps(n: int) -> list[int]:

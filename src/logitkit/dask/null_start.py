@@ -49,7 +49,7 @@ def null_start_steps(estimator, n: int, d: int, n_partitions: int):
             break
         step, rows = 1, n
         if q and name == "newton":  # (fitting._warm_start's chain of samples)
-            size = max(fitting.WARM_START_ROWS, 50 * p)
+            size = fitting.warm_start_rows(p)
             while rows >= fitting.WARM_START_STEP * size:
                 step *= fitting.WARM_START_STEP
                 rows = -(-n // step)
