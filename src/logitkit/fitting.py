@@ -47,7 +47,7 @@ WARM_START_STEP = 8
 WARM_START_ROWS = 2500
 WARM_START_TOL = 1e-4
 _WARM_START_MAX_ITER = 20
-# a binary fit (with an intercept, at most WARM_START_BINARY_PARAMS parameters) starts
+# a binary fit (at most WARM_START_BINARY_PARAMS parameters) starts
 # from the fit of one row sample (:func:`sample_step`), but only when Newton's first step
 # from the null model would change the linear predictor by more than WARM_START_NULL_STEP
 # in weighted mean square (on a probe of the rows, :func:`_far_from_null`) and the
@@ -273,7 +273,7 @@ def _fit_proximal(objective: Objective, l1, tol, max_iter, aliased, start, scree
 def _warm_start(objective: Objective, solver: str, tol: float, aliased, sums, probe: bool):
     """Natural parameters of the fit on every k-th row to start a Newton fit from, or None.
     Ordinal fits start from every WARM_START_STEP-th row (a sample long enough from its
-    own sample) whenever they have the rows. Binary fits with an intercept and at most
+    own sample) whenever they have the rows. Binary fits with at most
     WARM_START_BINARY_PARAMS parameters start from the innermost sample of that chain
     (one fit, fewer than WARM_START_STEP times its rows) when :func:`_far_from_null` says
     so (asked when ``probe``) and its smaller class has WARM_START_EVENTS_PER_PARAM
@@ -287,8 +287,7 @@ def _warm_start(objective: Objective, solver: str, tol: float, aliased, sums, pr
             or on_accelerator(objective.X)):
         return None
     binary = objective.q == 0
-    if binary and not (objective.fit_intercept
-                       and objective.n_params <= WARM_START_BINARY_PARAMS
+    if binary and not (objective.n_params <= WARM_START_BINARY_PARAMS
                        and (not probe or _far_from_null(objective, free))):
         return None
     step = sample_step(objective.n, objective.d, rows) if binary else WARM_START_STEP
@@ -350,15 +349,31 @@ def probe_step(n_rows: int, n_columns: int) -> int:
 def _far_from_null(objective: Objective, free) -> bool:
     """Whether Newton's first step from the null model changes the linear predictor by
     more than WARM_START_NULL_STEP in weighted mean square, measured on the rows of
-    :func:`probe_step`. At the null model (one linear predictor, an intercept, no offset)
-    every row has the same Hessian weight, the intercept's diagonal entry of the mean
-    Hessian, so the mean square is the Newton decrement over it."""
+    :func:`probe_step`. At the null model (one linear predictor, no offset) every row has
+    the same Hessian weight h, so the mean square is the Newton decrement over h: the
+    intercept's diagonal entry of the mean Hessian, or without an intercept (the null
+    model all zeros) the rows' mean weight at eta = 0 (a statsmodels-style design with
+    its own column of ones fits without one)."""
     probe = _row_sample(objective, probe_step(objective.n, objective.d))
     _, grad, hess = probe.evaluate(null_parameters(probe), 2)
     grad, hess = to_numpy(grad)[free], to_numpy(hess)
-    weight = hess[objective.d, objective.d]
+    weight = (hess[objective.d, objective.d] if objective.fit_intercept
+              else _null_row_weight(probe))
     decrement = -float(grad @ NewtonSystem(hess[np.ix_(free, free)]).solve(grad))
     return weight > 0 and decrement > WARM_START_NULL_STEP * weight
+
+
+def _null_row_weight(objective: Objective) -> float:
+    """The weighted mean of the rows' Hessian weights at eta = the offset (0 without
+    one): what an intercept's entry of the mean Hessian would be at the null model of a
+    binary fit without an intercept."""
+    eta = np.zeros((objective.n, 1))
+    if objective.offset is not None:
+        eta += to_numpy(objective.offset).reshape(objective.n, 1)
+    y, w = (np.asarray(to_numpy(a), dtype=float) for a in (objective.y, objective.w))
+    total = float(np.sum(w))
+    derivatives = objective.family.derivatives(eta, np.zeros(0), y, w, 2)
+    return float(np.sum(derivatives.hess_eta_diag)) / total if total > 0 else 0.0
 
 
 def _hessian_at(problem: SolverProblem, params) -> np.ndarray | None:

@@ -54,7 +54,8 @@ def dask_objective(estimator, X, y, sample_weight, clusters, validation_data, pe
     binary = not ordinal and _binary_warm_start(estimator, n, d)
     warm = _warm_start_steps(n) if ordinal else []
     if binary:  # (fitting._warm_start: one sample, of at most 32 MiB)
-        warm = [fitting.sample_step(n, d, fitting.warm_start_rows(d + 1))]
+        p = d + int(estimator._fits_intercept())
+        warm = [fitting.sample_step(n, d, fitting.warm_start_rows(p))]
     # the warm starts' samples: their class totals and column scales' rows
     steps += [k * moment_step(-(-n // k)) for k in warm]
     categories = getattr(getattr(y, "dtype", None), "categories", None)
@@ -109,8 +110,8 @@ def _binary_warm_start(estimator, n: int, d: int) -> bool:
     """Whether a binary Newton fit of n x d may start from a sample's fit (when its probe
     says so: :func:`logitkit.fitting._warm_start`): the sample, at most 32 MiB of
     float64 X of at most 100 columns, comes back with the scan and is fitted here."""
-    p = d + 1
-    return (estimator._fits_intercept() and p <= fitting.WARM_START_BINARY_PARAMS
+    p = d + int(estimator._fits_intercept())
+    return (p <= fitting.WARM_START_BINARY_PARAMS
             and fitting.choose_solver(estimator.solver, p) == "newton"
             and n >= WARM_START_STEP * fitting.warm_start_rows(p))
 
