@@ -35,6 +35,9 @@ _EMPTY_CLASS_SHARE = 1e-12
 # 3.19 s, 4 iterations of full Hessians)
 _MIN_SAMPLED_PARAMS = 50
 _FEW_PARAMS_STEP = 8
+# a Hessian sample that Newton finds unrepresentative is replaced by one of this many
+# times its rows (all rows when fewer than twice as many are left out)
+HESSIAN_DENSER = 8
 # an ordinal Newton fit on at least WARM_START_STEP * WARM_START_ROWS rows (and 400 per
 # parameter) starts from the fit on every WARM_START_STEP-th row (a sample large enough
 # starts from its own sample), fitted to WARM_START_TOL: one thread, interleaved, best of
@@ -201,6 +204,17 @@ def hessian_objective(objective: Objective) -> Objective:
     return objective if step == 1 else objective.subset(slice(0, None, step))
 
 
+def denser_hessian_objectives(objective: Objective, step: int):
+    """The Hessian objectives Newton moves to when the sample of every ``step``-th row
+    misrepresents the curvature (:func:`~logitkit.solvers.newton.newton`): every
+    (step / HESSIAN_DENSER)-th row, ..., all rows last (none when step is 1)."""
+    while step > 1:
+        step //= HESSIAN_DENSER
+        if step < 2:
+            step = 1
+        yield objective if step == 1 else objective.subset(slice(0, None, step))
+
+
 def hessian_step(n_rows: int, n_params: int) -> int:
     """The k of :func:`hessian_objective`'s every-k-th-row sample (1: all rows)."""
     step = hessian_sample_step(n_rows, n_params)
@@ -226,7 +240,9 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
     free = free_parameters(objective.n_params, objective.d1, objective.q, aliased)
     name = choose_solver(solver, int(free.sum()), objective)
     curvature = hessian_objective(objective) if name == "newton" else None
-    problem = SolverProblem(objective, curvature, free, polish)
+    problem = SolverProblem(objective, curvature, free, polish,
+                            None if curvature is None else denser_hessian_objectives(
+                                objective, hessian_step(objective.n, objective.n_params)))
     sums = class_weight_sums(objective)
     warm = (_warm_start(objective, name, tol, aliased, sums, probe) if name == "newton"
             else None)

@@ -105,13 +105,16 @@ class SolverProblem:
     others stay at zero (the slopes of aliased columns), so s has ``free.sum()`` entries.
     ``polish``: whether Newton takes its polishing step once converged (a warm start's
     sample fit does not: its optimum is only within sampling error of the full one).
+    ``denser``: an iterator of ever denser Hessian objectives (row samples, all rows
+    last) that :meth:`densify_hessian` moves to.
     """
 
     def __init__(self, objective: Objective, hessian_objective: Objective | None = None,
-                 free: np.ndarray | None = None, polish: bool = True):
+                 free: np.ndarray | None = None, polish: bool = True, denser=None):
         self.objective = objective
         self.polish = polish
         self.hessian_objective = hessian_objective or objective
+        self._denser = iter(()) if denser is None else denser
         ob = objective
         self.free = np.ones(ob.n_params, dtype=bool) if free is None else np.asarray(free)
         self.n_params = int(self.free.sum())
@@ -138,11 +141,25 @@ class SolverProblem:
         self.last_hessian = None  # (theta, natural mean Hessian) of the full objective
         # relative precision of values computed from X (float32 data: float32 products)
         self.eps = float(np.finfo(str(ob.X.dtype).replace("torch.", "")).eps)
+        self._curvature_costs()
+
+    def _curvature_costs(self) -> None:
+        ob = self.objective
         # a Hessian (~ n_h p^2 / 2 flops) worth more than 16 gradients (~ 4 n p flops each)
         self.expensive_hessian = self.hessian_objective.n * self.n_params > 32 * ob.n
         # Newton may keep a Hessian over several steps when it is expensive or sampled (a
         # sample's error already limits each step to a linear rate)
         self.reuse_hessian = self.expensive_hessian or self.hessian_objective is not ob
+
+    def densify_hessian(self) -> bool:
+        """Take later Hessians from the next denser Hessian objective (``denser``);
+        False when there is none (all rows already)."""
+        denser = next(self._denser, None)
+        if denser is None:
+            return False
+        self.hessian_objective = denser
+        self._curvature_costs()
+        return True
 
     # -- coordinate maps --------------------------------------------------------------
     def _cuts_from_increments(self, v_aux):

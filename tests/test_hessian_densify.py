@@ -1,0 +1,114 @@
+"""Newton's Hessian from every k-th row gives way to a denser sample (all rows last) when
+the steps show that the sample misrepresents the curvature: a dummy column that is 0 on
+every sampled row (rows with a period that divides k), or heavy-tailed columns whose
+few large rows carry the curvature. The fits then converge in a few iterations, to the
+optimum of a fit with Hessians from all rows, on NumPy and on Dask alike."""
+
+import importlib
+import warnings
+
+import numpy as np
+import pytest
+
+import logitkit as lk
+from logitkit import fitting
+from logitkit.families import Binomial
+from logitkit.objective import Objective
+
+# (the module: logitkit.solvers exports the function under the same name)
+newton_module = importlib.import_module("logitkit.solvers.newton")
+
+N_ROWS = 56_000  # with 56 parameters the Hessian takes every 2nd row
+
+
+def _alternating(seed=0):
+    """50 normal columns and a dummy of the odd rows, which every 2nd row (the Hessian
+    sample) never sees: that sample's Hessian has no curvature along the dummy."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(N_ROWS, 50))
+    odd = (np.arange(N_ROWS) % 2).astype(float)
+    X = np.column_stack([X, odd, rng.normal(size=(N_ROWS, 4))])
+    beta = np.concatenate([rng.normal(size=50) / 7, [1.5], rng.normal(size=4) / 7])
+    return X, (X @ beta + rng.logistic(size=N_ROWS) > 0).astype(int)
+
+
+def test_the_data_sample_every_second_row():
+    assert fitting.hessian_step(N_ROWS, 56) == 2
+
+
+@pytest.mark.parametrize("alpha", [0.0, 1e-4])
+def test_a_sample_blind_to_a_column_gives_way_to_all_rows(monkeypatch, alpha):
+    """Kept on the sample, the fit stops at max_iter: without a penalty the sample's
+    Hessian is singular along the dummy (no step there); with alpha = 1e-4 its only
+    curvature there is the penalty's (every step shortened hundredfold by the line
+    search)."""
+    X, y = _alternating()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fitted = lk.LogisticRegression(alpha=alpha, max_iter=30).fit(X, y)
+        monkeypatch.setattr(fitting, "hessian_step", lambda n, p: 1)
+        exact = lk.LogisticRegression(alpha=alpha).fit(X, y)
+    monkeypatch.undo()
+    monkeypatch.setattr(fitting, "denser_hessian_objectives", lambda *a: iter(()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the ConvergenceWarning)
+        kept = lk.LogisticRegression(alpha=alpha, max_iter=30).fit(X, y)
+    # (without a penalty it even ended "without further progress" at the sample's
+    # singular Hessian, the dummy's slope 0 and max |gradient| 0.07)
+    assert kept.log_likelihood_ < exact.log_likelihood_ - 100
+    assert fitted.converged_ and fitted.n_iter_ <= 12
+    assert fitted.log_likelihood_ == pytest.approx(exact.log_likelihood_, rel=1e-13)
+    np.testing.assert_allclose(fitted.coef_, exact.coef_, rtol=1e-6, atol=1e-8)
+    if alpha == 0:  # the standard errors, from the Hessian at the optimum
+        np.testing.assert_allclose(fitted.summary().table["std_err"],
+                                   exact.summary().table["std_err"], rtol=1e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 2])
+def test_heavy_tailed_columns_give_way_to_a_denser_sample(monkeypatch, seed):
+    """t(2) columns, where a few large rows carry the curvature: every 2nd row's Hessian
+    cut the gradient about 3-fold a step (15 and 16 iterations); the fit moves to all
+    rows' Hessians and needs 6 and 5."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_t(2, size=(N_ROWS, 55))
+    y = (X @ (rng.normal(size=55) / 15) + rng.logistic(size=N_ROWS) > 0).astype(int)
+    fitted = lk.LogisticRegression().fit(X, y)
+    monkeypatch.setattr(fitting, "denser_hessian_objectives", lambda *a: iter(()))
+    kept = lk.LogisticRegression().fit(X, y)
+    assert fitted.converged_ and kept.converged_
+    assert fitted.n_iter_ <= 7 < 14 <= kept.n_iter_
+    assert fitted.log_likelihood_ == pytest.approx(kept.log_likelihood_, rel=1e-12)
+    np.testing.assert_allclose(fitted.coef_, kept.coef_, rtol=1e-5, atol=1e-8)
+
+
+def test_the_evidence_of_a_misrepresenting_sample():
+    change, taken = np.array([1.0, 0.0]), np.array([1.0, 0.0])
+    # curvature along the step 1 where the Hessian predicted 0.25 (decrement 1, t 0.5)
+    assert newton_module._misrepresents(1.0, 0.5, 0.01, change, taken)
+    assert not newton_module._misrepresents(2.0, 1.0, 0.01, change, taken)  # (0.5)
+    # a settled full step that cut the gradient 3-fold, and one that cut it 30-fold
+    assert newton_module._misrepresents(1e-3, 1.0, 0.3, 0.5e-3 * change, taken)
+    assert not newton_module._misrepresents(1e-3, 1.0, 0.03, 0.5e-3 * change, taken)
+    # ... and an unsettled one (decrement 0.1): damped steps far from the optimum
+    assert not newton_module._misrepresents(0.1, 1.0, 0.3, 0.05 * change, taken)
+
+
+def test_denser_samples_end_with_all_rows():
+    X, y = _alternating()
+    objective = Objective(Binomial(), X, y, np.ones(N_ROWS), 2, True)
+    steps = [o.n for o in fitting.denser_hessian_objectives(objective, 100)]
+    assert steps == [-(-N_ROWS // 12), N_ROWS]
+    assert [o for o in fitting.denser_hessian_objectives(objective, 1)] == []
+
+
+@pytest.mark.filterwarnings("ignore:Sending large graph")  # (the test's NumPy X)
+@pytest.mark.parametrize("persist", ["auto", False])
+def test_a_dask_fit_gives_way_as_the_numpy_fit_does(dask_client, persist):
+    da = pytest.importorskip("dask.array")
+    X, y = _alternating(seed=1)
+    expected = lk.LogisticRegression(max_iter=30).fit(X, y)
+    fitted = lk.LogisticRegression(max_iter=30).fit(
+        da.from_array(X, chunks=((20_000, 1, 35_999), 55)), y, persist=persist)
+    assert fitted.converged_ and fitted.n_iter_ == expected.n_iter_
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
+    np.testing.assert_allclose(fitted.intercept_, expected.intercept_, rtol=1e-10)
