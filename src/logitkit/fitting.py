@@ -8,7 +8,7 @@ import numpy as np
 
 from logitkit.backends import on_accelerator, to_numpy
 from logitkit.design import column_subset
-from logitkit.objective import Objective, hessian_sample_step
+from logitkit.objective import HESSIAN_DENSER, Objective, hessian_sample_step
 from logitkit.parametrization import SolverProblem
 from logitkit.penalties import L1Penalty
 from logitkit.solvers import SOLVERS, SolverReport
@@ -35,9 +35,6 @@ _EMPTY_CLASS_SHARE = 1e-12
 # 3.19 s, 4 iterations of full Hessians)
 _MIN_SAMPLED_PARAMS = 50
 _FEW_PARAMS_STEP = 8
-# a Hessian sample that Newton finds unrepresentative is replaced by one of this many
-# times its rows (all rows when fewer than twice as many are left out)
-HESSIAN_DENSER = 8
 # an ordinal Newton fit on at least WARM_START_STEP * WARM_START_ROWS rows (and 400 per
 # parameter) starts from the fit on every WARM_START_STEP-th row (a sample large enough
 # starts from its own sample), fitted to WARM_START_TOL: one thread, interleaved, best of

@@ -46,6 +46,9 @@ _ACCELERATOR_BLOCK_BYTES = (256 * 2**20, 2 * 2**30)
 
 # a Hessian from a row sample takes 500 rows per parameter, between these bounds
 HESSIAN_SAMPLE_ROWS = (20_000, 50_000)
+# a Hessian sample that a solver finds unrepresentative gives way to one of this many
+# times its rows (all rows once fewer than every 2nd would be left)
+HESSIAN_DENSER = 8
 
 
 def hessian_sample_step(n_rows: int, n_params: int) -> int:

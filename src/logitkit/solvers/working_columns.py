@@ -19,10 +19,11 @@ from logitkit.design import column_subset
 from logitkit.objective import Objective, hessian_sample_step
 
 
-def sample_step(n_rows: int, n_params: int) -> int:
+def sample_step(n_rows: int, n_params: int, denser: int = 1) -> int:
     """Every how many rows the model's Hessian takes: Newton's rule
-    (:func:`~logitkit.objective.hessian_sample_step`), 1 below a step of 2."""
-    step = hessian_sample_step(n_rows, n_params)
+    (:func:`~logitkit.objective.hessian_sample_step`) with ``denser`` times the rows,
+    1 below a step of 2."""
+    step = hessian_sample_step(n_rows, n_params) // denser
     return step if step >= 2 else 1
 
 
@@ -34,21 +35,27 @@ class WorkingColumns:
         self.cols = np.zeros(0, dtype=np.intp)
         self.key, self.model = None, None
         self.version = 0  # changes whenever the model's columns or rows do
+        self.sampled = False  # whether the last model's rows were a sample
 
-    def model_for(self, ob: Objective, cols, n_aux: int):
+    def model_for(self, ob: Objective, cols, n_aux: int, denser: int = 1):
         """(model objective, its columns (k,) in X): the objective ``ob`` over a row
         sample and the columns ``cols`` (or, for a NumPy X, every column copied so
         far, ``cols`` among them); ``n_aux`` unpenalised parameters besides the slopes
-        size the sample."""
+        size the sample, ``denser`` times the rows of :func:`sample_step`'s."""
+        model, cols = self._model(ob, cols, n_aux, denser)
+        self.sampled = model.n < ob.n
+        return model, cols
+
+    def _model(self, ob: Objective, cols, n_aux: int, denser: int):
         if not isinstance(ob.X, np.ndarray):
-            step = sample_step(ob.n, ob.m * len(cols) + n_aux)
+            step = sample_step(ob.n, ob.m * len(cols) + n_aux, denser)
             key = (id(ob), step, cols.tobytes())
             if key != self.key:
                 self.key, self.model = key, None  # free the old copy first
                 self.model = ob.columns(cols, step)
                 self.version += 1
             return self.model, cols
-        step = sample_step(ob.n, ob.m * max(len(cols), len(self.cols)) + n_aux)
+        step = sample_step(ob.n, ob.m * max(len(cols), len(self.cols)) + n_aux, denser)
         if ob.X is not self.source or step != self.step:
             self.source, self.step, self.data = ob.X, step, None
             self.cols = np.zeros(0, dtype=np.intp)
