@@ -1,6 +1,7 @@
 """The fused, compiled value-and-gradient passes (logitkit.solvers.compiled_pass) against
-the NumPy pass they replace on binary X: the chunk pass (narrow float64 X) and the row
-pass (gradients of wider float64 X and of float32 X) give the same loss, gradient and
+the NumPy pass they replace on binary X: the chunk pass (narrow float64 X), the row
+pass (gradients of wider float64 X and of float32 X) and the column pass (gradients of
+X in column order) give the same loss, gradient and
 least row loss to rounding, the same fits and passes, and the gate keeps every other X
 on NumPy."""
 
@@ -124,7 +125,7 @@ def test_gate(monkeypatch):
     assert compiled_pass.path(single, 0) is None and compiled_pass.path(single, 1) == "rows"
     others = [
         Objective(Binomial(), X.astype(np.float16), y, w, 2, True),  # another dtype
-        Objective(Binomial(), np.asfortranarray(X), y, w, 2, True),  # not C order
+        Objective(Binomial(), X[:, ::2], y, w, 2, True),  # neither C nor F order
         Objective(Multinomial(full=True), X, y, w, 2, True),  # another family
         Objective(Binomial(), X, y, w, 2, True, offset=np.ones((300, 1))),  # an offset
     ]
@@ -133,8 +134,49 @@ def test_gate(monkeypatch):
     others.append(Objective(Binomial(), design, y, w, 2, True))
     for ob in others:
         assert not compiled_pass.supports(ob, 0) and not compiled_pass.supports(ob, 1)
+    column_order = Objective(Binomial(), np.asfortranarray(X), y, w, 2, True)
+    assert compiled_pass.path(column_order, 0) is None  # (values: BLAS reads X once)
+    assert compiled_pass.path(column_order, 1) == "columns"
     monkeypatch.setattr(compiled_loop, "ENABLED", False)  # LOGITKIT_NUMBA=0
     assert not compiled_pass.supports(narrow, 1) and not compiled_pass.supports(wide, 1)
+    assert not compiled_pass.supports(column_order, 1)
+
+
+@pytest.mark.parametrize("intercept", [True, False])
+@pytest.mark.parametrize("d", [2, 3, 6, 33])  # (one column is in both orders: rows')
+@pytest.mark.parametrize("extreme", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_column_pass_equals_numpy(intercept, d, extreme, dtype, monkeypatch):
+    """X in column order (a DataFrame's float64 block): chunks of 97 rows, so the last
+    ends part-way, and four-column groups that end part-way; products in float64, so
+    float32 X gives the exact sums over its values (the float64 copy's NumPy pass)."""
+    monkeypatch.setattr(compiled_pass, "COLUMN_CHUNK_BYTES",
+                        97 * d * np.dtype(dtype).itemsize)
+    X, y, w = data(2_003, d, seed=d + 10 * intercept, scale=2_000.0 if extreme else 1.0)
+    X = np.asfortranarray(X.astype(dtype))
+    ob = Objective(Binomial(), X, y, w, 2, intercept, alpha=1e-3)
+    exact = Objective(Binomial(), X.astype(np.float64), y, w, 2, intercept, alpha=1e-3)
+    exact.block_rows = ob.block_rows = 700
+    theta = np.random.default_rng(d).normal(size=ob.n_params)
+    theta[:d] /= np.linalg.norm(theta[:d])
+    loss, grad, least = terms(ob, theta, 1, True, monkeypatch, fused="columns")
+    loss0, grad0, least0 = terms(exact, theta, 1, False, monkeypatch)
+    np.testing.assert_allclose(loss, loss0, rtol=1e-12)
+    np.testing.assert_allclose(least, least0, rtol=1e-12, atol=1e-300)
+    assert grad.shape == grad0.shape == (ob.n_params,)
+    np.testing.assert_allclose(grad, grad0, rtol=1e-12, atol=1e-12 * np.abs(grad0).max())
+
+
+@pytest.mark.parametrize("weighted", [True, False])
+def test_column_order_fit_equals_row_order_fit(weighted):
+    """The same fit from X in column order (as ``DataFrame.to_numpy()`` gives it) and in
+    row order, iteration for iteration."""
+    X, y, w = data(30_000, 12, seed=8)
+    fits = [lk.LogisticRegression(alpha=1e-4).fit(order(X), y, w if weighted else None)
+            for order in (np.ascontiguousarray, np.asfortranarray)]
+    np.testing.assert_allclose(fits[1].coef_, fits[0].coef_, rtol=1e-10)
+    np.testing.assert_allclose(fits[1].intercept_, fits[0].intercept_, rtol=1e-10)
+    assert fits[1].n_iter_ == fits[0].n_iter_ and fits[1].n_passes_ == fits[0].n_passes_
 
 
 @pytest.mark.parametrize("intercept", [True, False])

@@ -31,7 +31,9 @@ def test_design_equals_pandas_dummies_with_the_first_level_dropped(mixed_frame):
                         for c in expected.columns]
     expected = expected[encoder.output_names]
     np.testing.assert_array_equal(design, expected.to_numpy())
-    assert design.dtype == np.float64 and design.flags.c_contiguous
+    # in column order, as the view of a float64 frame's block is: a fit reads either
+    # with the same pass, to the same digits
+    assert design.dtype == np.float64 and design.flags.f_contiguous
 
 
 def test_columns_in_another_order_give_the_same_design(mixed_frame):
@@ -73,3 +75,37 @@ def test_target_codes_take_the_smallest_integer_type(n_classes, dtype):
         own = y.codes.dtype if isinstance(y, pd.Categorical) else dtype
         assert len(classes) == n_classes and codes.dtype == own
         np.testing.assert_array_equal(np.asarray(classes)[codes], np.asarray(y))
+
+
+def test_a_float_frame_is_fitted_from_a_view_of_its_block():
+    """A DataFrame of float64 columns is fitted from pandas' column-order view of its
+    block (no copy of X: 300k x 50 had taken 133 MiB at peak, now 19); the fit equals
+    the fit of the same values in column order to the last digit, and in row order to
+    rounding; a frame whose columns need converting (integers) gives the same design."""
+    import logitkit as lk
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40_000, 20))
+    y = (X @ rng.normal(size=20) / 4 + rng.logistic(size=40_000) > 0).astype(int)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(20)])
+    design = DesignEncoder.fit(frame).design(frame)
+    assert design.flags.f_contiguous and np.shares_memory(design, frame["x0"].to_numpy())
+    tracemalloc.start()
+    fitted = lk.LogisticRegression(alpha=1e-4).fit(frame, y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.5 * X.nbytes  # (a copy is X's size; per-row vectors are the rest)
+    in_columns = lk.LogisticRegression(alpha=1e-4).fit(np.asfortranarray(X), y)
+    in_rows = lk.LogisticRegression(alpha=1e-4).fit(X, y)
+    np.testing.assert_array_equal(fitted.coef_, in_columns.coef_)
+    np.testing.assert_allclose(fitted.coef_, in_rows.coef_, rtol=1e-10)
+    integers = frame.round().astype({"x3": np.int64})
+    expected = DesignEncoder.fit(integers).transform(integers)
+    np.testing.assert_array_equal(DesignEncoder.fit(integers).design(integers), expected)
+    assert expected.flags.f_contiguous
+
+
+def test_a_float_frame_with_nan_names_the_column():
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [0.5, np.nan, 1.0]})
+    with pytest.raises(ValueError, match=r"NaN or infinity in column 'b' \(first at"):
+        DesignEncoder.fit(frame).design(frame)

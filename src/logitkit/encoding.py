@@ -90,9 +90,12 @@ class DesignEncoder:
         """The design of the fitted columns of ``frame`` (selected as :meth:`transform`
         does): with categorical columns a :class:`~logitkit.categorical.CategoricalDesign`
         of the numeric columns (views of the frame's float columns) and the level codes,
-        no one-hot block; without them the dense :meth:`transform`."""
+        no one-hot block; without them a column-order view of the frame's float64 block
+        when it holds the columns in order (:meth:`_block_view`), else the dense
+        :meth:`transform`."""
         if not self.has_categorical:
-            return self.transform(frame)
+            view = self._block_view(frame)
+            return self.transform(frame) if view is None else view
         frame = self._selected(frame)
         numeric, numeric_at, codes, sizes, starts = [], [], [], [], []
         position = 0
@@ -109,6 +112,23 @@ class DesignEncoder:
         stacked = stacked_view(numeric)  # one view of the frame's block, when it is one
         return CategoricalDesign(numeric if stacked is None else stacked, numeric_at, codes,
                                  sizes, starts, position)
+
+    def _block_view(self, frame: pd.DataFrame) -> np.ndarray | None:
+        """(n, d) float64 values of the fitted columns in column order when all are
+        float64: pandas' view of its block where the columns lie in it in order (as
+        pandas keeps them: no copy, where :meth:`transform` copies X; the fit's passes
+        read X in column order as fast as in row order), else one copy. None when a
+        column has another dtype, or a value is not finite (:meth:`transform` then names
+        it)."""
+        selected = self._selected(frame)[[col.name for col in self.columns]]
+        if not all(dtype == np.float64 for dtype in selected.dtypes):
+            return None
+        # (column order whatever the frame's layout: the same fit, to the last digit)
+        values = np.asfortranarray(selected.to_numpy())
+        # (NaN and infinity propagate into the product; an overflow is checked by name)
+        if not np.isfinite(values @ np.ones(values.shape[1])).all():
+            return None
+        return values
 
     def _selected(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with string column names, checked to hold each fitted column once."""
@@ -131,8 +151,8 @@ class DesignEncoder:
         columns = [_numeric_column(frame[col.name], col.name) if col.levels is None
                    else _level_codes(frame[col.name], col) for col in self.columns]
         starts = np.cumsum([0] + [len(col.output_names) for col in self.columns])
-        # one output array, filled by row blocks (cache-friendly; nothing to stack)
-        design = np.zeros((len(frame), starts[-1]))
+        # one output array in column order, filled by row blocks (nothing to stack)
+        design = np.zeros((len(frame), starts[-1]), order="F")  # (as _block_view)
         for begin in range(0, len(frame), _ROW_BLOCK):
             block = design[begin:begin + _ROW_BLOCK]
             for col, values, start in zip(self.columns, columns, starts, strict=False):

@@ -413,9 +413,9 @@ class Objective(ScoreTerms, MinibatchTerms):
     def _fused_terms(self, theta, W, order: int, fused: str = "chunks"):
         """:meth:`loss_terms` (order <= 1) of the binomial family in the compiled loops of
         :mod:`~logitkit.solvers.compiled_pass`: ``fused`` "chunks" (cache-sized chunks of
-        float64 rows, three sweeps each) or "rows" (one call, each row read once; float32
-        X's products in float64, exact where the NumPy pass rounds eta to float32): the
-        same sums, added in row order."""
+        float64 rows, three sweeps each), "rows" (one call, each row read once; float32
+        X's products in float64, exact where the NumPy pass rounds eta to float32) or
+        "columns" (the same for X in column order): the same sums, added in row order."""
         d = self.d
         beta = np.ascontiguousarray(W[0, :d], dtype=np.float64)
         intercept = float(W[0, d]) if self.fit_intercept else 0.0
@@ -423,6 +423,9 @@ class Objective(ScoreTerms, MinibatchTerms):
         if fused == "rows":
             loss, least = compiled_pass.row_terms(self.X, self.y, self.w, beta, intercept,
                                                   order, grad)
+        elif fused == "columns":
+            loss, least = compiled_pass.column_terms(self.X, self.y, self.w, beta,
+                                                     intercept, grad)
         else:
             size = max(256, compiled_pass.CHUNK_BYTES // (8 * max(d, 1)))
             for start in range(0, self.n, size):

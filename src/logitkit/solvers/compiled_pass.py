@@ -52,19 +52,25 @@ _KERNELS = None
 CHUNK_BYTES = 2**19
 # rows per chunk of :func:`row_terms` (16 x 100 float64 columns: 12.5 KiB)
 ROWS_PER_CHUNK = 16
+# bytes of X per chunk of :func:`column_terms` (a column's part of a chunk is contiguous)
+COLUMN_CHUNK_BYTES = 2**17
 
 
 def path(objective, order: int) -> str | None:
     """Which compiled pass ``objective``'s pass of this ``order`` takes here: "chunks"
-    (:func:`block_terms`), "rows" (:func:`row_terms`), or None (the NumPy pass)."""
+    (:func:`block_terms`), "rows" (:func:`row_terms`), "columns" (:func:`column_terms`,
+    gradients of X in column order), or None (the NumPy pass)."""
     from logitkit.families import Binomial
 
     X = objective.X
     if not (order <= 1 and type(objective.family) is Binomial and objective.offset is None
-            and isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.c_contiguous
+            and isinstance(X, np.ndarray) and X.ndim == 2
             and X.dtype in (np.float64, np.float32) and compiled_loop.available()):
         return None
     d = X.shape[1]
+    if not X.flags.c_contiguous:
+        columns = X.flags.f_contiguous and order == 1 and d <= MAX_ROW_COLUMNS
+        return "columns" if columns else None
     if X.dtype == np.float64 and d <= MAX_COLUMNS[order]:
         return "chunks"
     return "rows" if order == 1 and d <= MAX_ROW_COLUMNS else None
@@ -80,7 +86,7 @@ def block_terms(Xb, y, w, beta, intercept: float, order: int, grad: np.ndarray, 
     Xb (b, d) float64 C order, y (b,), w (b,) at slopes ``beta`` (d,) and ``intercept``;
     for order 1 adds X' r to ``grad[:d]`` and sum r to ``grad[d]`` (grad (d + 1,) float64).
     ``scratch``: a :class:`~logitkit.families.base.Scratch` for three (b,) work arrays."""
-    eta_of, sums, _ = _kernels()
+    eta_of, sums = _kernels()[:2]
     z, t, log1p_t = scratch.arrays(3, Xb.shape[0])
     eta_of(Xb, beta, float(intercept), z)
     # t = exp(-|z|) in NumPy's vectorised exp (numba calls the scalar one), then log1p(t)
@@ -103,8 +109,18 @@ def row_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
     return float(np.sum(parts)), least
 
 
+def column_terms(X, y, w, beta, intercept: float, grad: np.ndarray):
+    """:func:`row_terms` (order 1) for X (n, d) in column order (Fortran; a pandas
+    DataFrame's one float64 block is such a view): chunks of COLUMN_CHUNK_BYTES of rows,
+    each read from memory once: eta column by column, the rows' loss terms and r, then
+    X' r column by column while the chunk is in the core's cache (:func:`_columns`)."""
+    rows = max(64, COLUMN_CHUNK_BYTES // (X.dtype.itemsize * max(1, X.shape[1])))
+    parts, least = _kernels()[3](X, y, w, beta, float(intercept), grad, rows)
+    return float(np.sum(parts)), least
+
+
 def _kernels():
-    """(eta, sums, rows), compiled on first use under compiled_loop's lock."""
+    """(eta, sums, rows, columns), compiled on first use under compiled_loop's lock."""
     global _KERNELS
     with compiled_loop._LOCK:
         if _KERNELS is None:
@@ -112,7 +128,7 @@ def _kernels():
 
             # a row's dot product and the column sums may add in any order (SIMD lanes)
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
-            _KERNELS = jit(_eta), jit(_sums), jit(_rows)
+            _KERNELS = jit(_eta), jit(_sums), jit(_rows), jit(_columns)
     return _KERNELS
 
 
@@ -224,4 +240,71 @@ def _rows(X, y, w, beta, c, gradient, grad, chunk):
         for j in range(d):
             grad[j] += g[j]
         grad[d] += gc
+    return parts, least
+
+
+def _columns(X, y, w, beta, c, grad, chunk):
+    """:func:`_rows` (with the gradient) for X (n, d) in column order, ``chunk`` rows at a
+    time: eta over the chunk four columns at a time (each column's part contiguous in
+    X), the rows' loss terms and r, then X' r four columns at a time over the chunk,
+    still in cache."""
+    n, d = X.shape
+    parts = np.zeros(-(-n // chunk))
+    least = math.inf
+    z = np.empty(chunk)
+    r = np.empty(chunk)
+    gc = 0.0
+    for start in range(0, n, chunk):
+        b = min(start + chunk, n) - start
+        for k in range(b):
+            z[k] = c
+        j = 0
+        while j + 4 <= d:
+            b0, b1, b2, b3 = beta[j], beta[j + 1], beta[j + 2], beta[j + 3]
+            x0, x1 = X[start:start + b, j], X[start:start + b, j + 1]
+            x2, x3 = X[start:start + b, j + 2], X[start:start + b, j + 3]
+            for k in range(b):
+                z[k] += (x0[k] * b0 + x1[k] * b1) + (x2[k] * b2 + x3[k] * b3)
+            j += 4
+        while j < d:
+            x0, b0 = X[start:start + b, j], beta[j]
+            for k in range(b):
+                z[k] += x0[k] * b0
+            j += 1
+        loss = 0.0
+        for k in range(b):
+            zk, yk, wk = z[k], np.float64(y[start + k]), np.float64(w[start + k])
+            t = math.exp(-abs(zk))
+            row = math.log1p(t) + (max(zk, 0.0) - yk * zk)
+            loss += wk * row
+            if wk > 0.0 and row < least:
+                least = row
+            inv = 1.0 / (1.0 + t)
+            rk = ((inv if zk >= 0.0 else t * inv) - yk) * wk
+            gc += rk
+            r[k] = rk
+        parts[start // chunk] = loss
+        j = 0
+        while j + 4 <= d:
+            x0, x1 = X[start:start + b, j], X[start:start + b, j + 1]
+            x2, x3 = X[start:start + b, j + 2], X[start:start + b, j + 3]
+            s0 = s1 = s2 = s3 = 0.0
+            for k in range(b):
+                rk = r[k]
+                s0 += x0[k] * rk
+                s1 += x1[k] * rk
+                s2 += x2[k] * rk
+                s3 += x3[k] * rk
+            grad[j] += s0
+            grad[j + 1] += s1
+            grad[j + 2] += s2
+            grad[j + 3] += s3
+            j += 4
+        while j < d:
+            x0, s0 = X[start:start + b, j], 0.0
+            for k in range(b):
+                s0 += x0[k] * r[k]
+            grad[j] += s0
+            j += 1
+    grad[d] += gc
     return parts, least
