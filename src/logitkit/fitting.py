@@ -194,11 +194,22 @@ def null_log_likelihood(objective: Objective, sums=None) -> float:
 
 
 def hessian_objective(objective: Objective) -> Objective:
-    """The objective Newton takes curvature from: itself, or every k-th row (a view of X,
-    no copy; evenly spaced rows also represent data sorted by class), k from
+    """The objective Newton takes curvature from: itself, or every k-th row (evenly
+    spaced rows also represent data sorted by class: :func:`hessian_sample`), k from
     :func:`~logitkit.objective.hessian_sample_step` (gradients stay exact)."""
     step = hessian_step(objective.n, objective.n_params)
-    return objective if step == 1 else objective.subset(slice(0, None, step))
+    return objective if step == 1 else hessian_sample(objective, step)
+
+
+def hessian_sample(objective: Objective, step: int) -> Objective:
+    """The objective over every ``step``-th row: a view of X in row order (no copy), a
+    C-order copy of the rows of a NumPy X in column order (a DataFrame's block), whose
+    strided view BLAS multiplied at a third of the speed (500k x 100, every 10th row: a
+    Hessian pass's products 4.4 ms against 1.5 ms over the copy)."""
+    rows = slice(0, None, step)
+    if isinstance(objective.X, np.ndarray) and not objective.X.flags.c_contiguous:
+        return objective.subset(rows, contiguous=True)
+    return objective.subset(rows)
 
 
 def denser_hessian_objectives(objective: Objective, step: int):
@@ -209,7 +220,7 @@ def denser_hessian_objectives(objective: Objective, step: int):
         step //= HESSIAN_DENSER
         if step < 2:
             step = 1
-        yield objective if step == 1 else objective.subset(slice(0, None, step))
+        yield objective if step == 1 else hessian_sample(objective, step)
 
 
 def hessian_step(n_rows: int, n_params: int) -> int:
@@ -236,13 +247,14 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
                              workspace)
     free = free_parameters(objective.n_params, objective.d1, objective.q, aliased)
     name = choose_solver(solver, int(free.sum()), objective)
+    sums = class_weight_sums(objective)
+    # (the warm start's sample is freed before a Hessian's sample is made)
+    warm = (_warm_start(objective, name, tol, aliased, sums, probe) if name == "newton"
+            else None)
     curvature = hessian_objective(objective) if name == "newton" else None
     problem = SolverProblem(objective, curvature, free, polish,
                             None if curvature is None else denser_hessian_objectives(
                                 objective, hessian_step(objective.n, objective.n_params)))
-    sums = class_weight_sums(objective)
-    warm = (_warm_start(objective, name, tol, aliased, sums, probe) if name == "newton"
-            else None)
     start = problem.from_natural(null_parameters(objective, sums) if warm is None else warm)
     report = SOLVERS[name](problem, start, tol, max_iter)
     params = problem.to_natural(report.params)
