@@ -90,9 +90,8 @@ class DesignEncoder:
         """The design of the fitted columns of ``frame`` (selected as :meth:`transform`
         does): with categorical columns a :class:`~logitkit.categorical.CategoricalDesign`
         of the numeric columns (views of the frame's float columns) and the level codes,
-        no one-hot block; without them a column-order view of the frame's float64 block
-        when it holds the columns in order (:meth:`_block_view`), else the dense
-        :meth:`transform`."""
+        no one-hot block; without them :func:`numeric_block` (pandas' view of a float64
+        block, no copy), else the dense :meth:`transform`."""
         if not self.has_categorical:
             view = self._block_view(frame)
             return self.transform(frame) if view is None else view
@@ -114,21 +113,8 @@ class DesignEncoder:
                                  sizes, starts, position)
 
     def _block_view(self, frame: pd.DataFrame) -> np.ndarray | None:
-        """(n, d) float64 values of the fitted columns in column order when all are
-        float64: pandas' view of its block where the columns lie in it in order (as
-        pandas keeps them: no copy, where :meth:`transform` copies X; the fit's passes
-        read X in column order as fast as in row order), else one copy. None when a
-        column has another dtype, or a value is not finite (:meth:`transform` then names
-        it)."""
-        selected = self._selected(frame)[[col.name for col in self.columns]]
-        if not all(dtype == np.float64 for dtype in selected.dtypes):
-            return None
-        # (column order whatever the frame's layout: the same fit, to the last digit)
-        values = np.asfortranarray(selected.to_numpy())
-        # (NaN and infinity propagate into the product; an overflow is checked by name)
-        if not np.isfinite(values @ np.ones(values.shape[1])).all():
-            return None
-        return values
+        """:func:`numeric_block` of the fitted columns of ``frame``."""
+        return numeric_block(self._selected(frame)[[col.name for col in self.columns]])
 
     def _selected(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with string column names, checked to hold each fitted column once."""
@@ -163,6 +149,23 @@ class DesignEncoder:
                     rows = np.flatnonzero(values > 0)
                     block[rows, start + values[rows] - 1] = 1.0
         return design
+
+
+def numeric_block(selected: pd.DataFrame) -> np.ndarray | None:
+    """(n, d) float64 values of ``selected``'s columns in column order, when all have
+    NumPy integer or float dtypes: of float64 columns that lie in pandas' block in order,
+    its view (as pandas keeps them: no copy, where :meth:`DesignEncoder.transform` copies
+    X; the fits' passes read X in column order as fast as in row order), else one copy,
+    in column order whatever the frame's layout (the same fit to the last digit). None
+    when a column has another dtype or a value is not finite (the transform then names
+    it)."""
+    if not all(isinstance(t, np.dtype) and t.kind in "fiu" for t in selected.dtypes):
+        return None
+    values = np.asfortranarray(selected.to_numpy(dtype=np.float64))
+    # (NaN and infinity propagate into the product; an overflow is checked by name)
+    if values.size and not np.isfinite(values @ np.ones(values.shape[1])).all():
+        return None
+    return values
 
 
 def _check_no_missing(series: pd.Series, name) -> None:

@@ -36,7 +36,7 @@ import dask.dataframe as dd
 import numpy as np
 import pandas as pd
 
-from logitkit.encoding import ColumnEncoding, DesignEncoder, _is_categorical
+from logitkit.encoding import ColumnEncoding, DesignEncoder, _is_categorical, numeric_block
 from logitkit.messages import row_name
 
 __all__ = ["FrameArrays", "design_array", "frame_arrays", "is_dask_frame"]
@@ -156,13 +156,11 @@ def _design_block(part, number: int, rows, encoder: DesignEncoder) -> np.ndarray
 
 
 def _numeric_design(part, encoder: DesignEncoder) -> np.ndarray | None:
-    """(rows, d) float64 design of a partition whose fitted columns are all numeric and
-    of NumPy integer or float dtypes: pandas' one array of the columns, with no work per
-    column and no copy when they are one float64 block (as Dask's Parquet reader makes
-    them: a column-ordered view of it, which the partition's passes take as they take
-    row-ordered X; a copy into row order cost more than it saves in a pass). None when a
-    column has another dtype, is missing, or holds a value that is not finite: the
-    encoder then builds the design (or names the column)."""
+    """(rows, d) float64 design of a partition whose fitted columns are all numeric
+    (:func:`~logitkit.encoding.numeric_block`: pandas' column-ordered view of its float64
+    block, as Dask's Parquet reader makes it, with no work per column and no copy). None
+    when a column has another dtype, is missing, or holds a value that is not finite:
+    the encoder then builds the design (or names the column)."""
     names = [c.name for c in encoder.columns]
     if not isinstance(part, pd.DataFrame) or any(str(c) != c for c in part.columns):
         return None
@@ -170,17 +168,9 @@ def _numeric_design(part, encoder: DesignEncoder) -> np.ndarray | None:
         selected = part[names]
     except KeyError:
         return None
-    if selected.shape[1] != len(names) or not all(  # (repeated names: the encoder's error)
-            isinstance(t, np.dtype) and t.kind in "fiu" for t in selected.dtypes):
+    if selected.shape[1] != len(names):  # (repeated names: the encoder's error)
         return None
-    design = selected.to_numpy(dtype=np.float64)
-    if not (design.flags.f_contiguous or design.flags.c_contiguous):
-        design = np.array(design, order="C")
-    # (a product overflowing to inf is checked value by value)
-    if design.size and not np.isfinite(design @ np.ones(design.shape[1])).all() \
-            and not np.isfinite(design).all():
-        return None
-    return design
+    return numeric_block(selected)
 
 
 def _column_block(part, number: int, rows: int, column, dtype) -> np.ndarray:
