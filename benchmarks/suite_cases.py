@@ -87,6 +87,25 @@ def rare_binary(n, d, rate, rng):
     return X, binary_from_eta(eta + shift, rng)
 
 
+def heavy_binary(n, d, rng, kind):
+    """Heavy-tailed columns, ``kind`` "t2" (Student's t, 2 degrees of freedom) or
+    "lognormal" (sigma 1.5): a few large rows carry the curvature; log-odds sd about 0.5
+    (of the standardised columns for lognormal)."""
+    X = rng.standard_t(2, size=(n, d)) if kind == "t2" else rng.lognormal(0, 1.5, (n, d))
+    Z = X if kind == "t2" else (X - X.mean(0)) / X.std(0)
+    return X, binary_from_eta(Z @ (rng.normal(size=d) * 0.5 / np.sqrt(d)), rng)
+
+
+def weekly_binary(n, d, rng):
+    """``d`` normal columns, then 6 dummies of the weekday of rows in time order (row i is
+    day i % 7): rows with a period, which a sample of every 7th row sees as constant."""
+    X = rng.normal(size=(n, d))
+    day = np.arange(n) % 7
+    X = np.column_stack([X, (day[:, None] == np.arange(1, 7)).astype(float)])
+    beta = np.concatenate([rng.normal(size=d) / np.sqrt(d), np.linspace(-1, 1, 6)])
+    return X, binary_from_eta(X @ beta, rng)
+
+
 def multinomial_data(n, d, k, signal, rng):
     X = rng.normal(size=(n, d))
     B = rng.normal(size=(d, k)) * signal / np.sqrt(d)
@@ -259,6 +278,22 @@ def ordinal_case(link, n, d, rng):
                 X.nbytes, "X", solvers)
 
 
+def frame_case(n, d, rng, alpha=1e-4):
+    """A float64 DataFrame (every solver takes the frame as it is; memory against its
+    numbers): pandas keeps it in column order."""
+    X, y = iid_binary(n, d, 1.0, rng)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(d)])
+
+    def objective(m):
+        return softmax_objective(X, y, m.coef_, m.intercept_, alpha)
+
+    solvers = [logitkit_solver(frame, y, objective, alpha=alpha)]
+    solvers += sklearn_solvers(frame, y, alpha, objective, d + 1)
+    solvers.append(glum_solver(frame, y, alpha, objective, d + 1))
+    return Case("frame", f"binary {n} x {d} float64 DataFrame, alpha={alpha:g}", X.nbytes,
+                "frame numbers", solvers)
+
+
 def categorical_case(n, rng, alpha=1e-4):
     frame, y = categorical_frame(n, 5, 50, 10, rng)
     onehot = pd.get_dummies(frame, drop_first=True, dtype=float).to_numpy()
@@ -312,6 +347,14 @@ def build(name, scale, rng):
                            *iid_binary(r(1_000_000), 100, 1.0, rng, np.float32), alpha)
     if name == "categorical":
         return categorical_case(r(300_000), rng)
+    if name in ("t2", "lognormal"):
+        return binary_case(name, f"{name} columns (heavy tails)",
+                           *heavy_binary(r(300_000), 50, rng, name), alpha)
+    if name == "weekly":
+        return binary_case(name, "weekday dummies in row order",
+                           *weekly_binary(r(196_000), 50, rng), alpha)
+    if name == "frame":
+        return frame_case(r(300_000), 50, rng)
     if name == "k3":
         return multinomial_case(name, "weak signal",
                                 *multinomial_data(r(500_000), 50, 3, 0.5, rng), alpha)
@@ -327,4 +370,4 @@ def build(name, scale, rng):
 
 CASES = ("iid", "toeplitz", "unscaled", "rare", "strong", "tall", "wide", "float32",
          "categorical", "k3", "k10", "k50", "ordinal-logit", "ordinal-probit",
-         "ordinal-cloglog")
+         "ordinal-cloglog", "t2", "lognormal", "weekly", "frame")
