@@ -6,7 +6,7 @@ import pytest
 
 import logitkit as lk
 import logitkit.objective as objective_module
-from logitkit import fitting
+from logitkit import fitting, hessian_samples
 from logitkit.families import Binomial
 from logitkit.families.base import Scratch
 from logitkit.objective import Objective
@@ -90,10 +90,10 @@ def test_few_columns_sample_the_hessian_only_on_many_rows():
         return Objective(Binomial(), X, np.zeros(n), np.ones(n), 2, True)
 
     low, high = objective_module.HESSIAN_SAMPLE_ROWS
-    few = objective(fitting._FEW_PARAMS_STEP * low + 1, 4)
-    assert fitting.hessian_objective(few).n <= low
-    assert fitting.hessian_objective(objective(4 * low, 4)).n == 4 * low
-    assert fitting.hessian_objective(objective(4 * low, 60)).n < 4 * low
+    few = objective(hessian_samples._FEW_PARAMS_STEP * low + 1, 4)
+    assert hessian_samples.hessian_objective(few).n <= low
+    assert hessian_samples.hessian_objective(objective(4 * low, 4)).n == 4 * low
+    assert hessian_samples.hessian_objective(objective(4 * low, 60)).n < 4 * low
 
 
 def test_sampled_few_column_fit_reaches_the_full_newton_optimum(monkeypatch):
@@ -105,7 +105,7 @@ def test_sampled_few_column_fit_reaches_the_full_newton_optimum(monkeypatch):
     exact = fitting.fit_objective(full, "newton", 1e-10, 100)
     monkeypatch.setattr(objective_module, "HESSIAN_SAMPLE_ROWS", (2000, 2000))
     sampled_objective = Objective(Binomial(), X, y, np.ones(n), 2, True)
-    assert fitting.hessian_objective(sampled_objective).n <= 2000
+    assert hessian_samples.hessian_objective(sampled_objective).n <= 2000
     sampled = fitting.fit_objective(sampled_objective, "newton", 1e-10, 100)
     assert exact.converged and sampled.converged
     assert sampled.objective_value == pytest.approx(exact.objective_value, rel=1e-14)

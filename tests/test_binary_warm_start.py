@@ -12,7 +12,7 @@ import pytest
 import scipy.sparse as sp
 
 import logitkit as lk
-from logitkit import fitting
+from logitkit import fitting, hessian_samples
 from logitkit.families import Binomial
 from logitkit.objective import Objective
 
@@ -173,4 +173,4 @@ def test_a_dask_fit_takes_the_same_start_without_a_graph_for_it(dask_client, mon
     np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-10)
     np.testing.assert_allclose(fitted.intercept_, expected.intercept_, rtol=1e-10)
     assert fitted.n_iter_ == expected.n_iter_ < cold.n_iter_
-    assert steps and all(step in (1, fitting.hessian_step(60_000, 11)) for step in steps)
+    assert steps and all(step in (1, hessian_samples.hessian_step(60_000, 11)) for step in steps)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import logitkit as lk
-from logitkit import fitting
+from logitkit import fitting, hessian_samples
 from logitkit.families import Binomial
 from logitkit.objective import Objective
 
@@ -34,7 +34,7 @@ def _alternating(seed=0):
 
 
 def test_the_data_sample_every_second_row():
-    assert fitting.hessian_step(N_ROWS, 56) == 2
+    assert hessian_samples.hessian_step(N_ROWS, 56) == 2
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1e-4])
@@ -47,7 +47,7 @@ def test_a_sample_blind_to_a_column_gives_way_to_all_rows(monkeypatch, alpha):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         fitted = lk.LogisticRegression(alpha=alpha, max_iter=30).fit(X, y)
-        monkeypatch.setattr(fitting, "hessian_step", lambda n, p: 1)
+        monkeypatch.setattr(hessian_samples, "hessian_step", lambda n, p: 1)
         exact = lk.LogisticRegression(alpha=alpha).fit(X, y)
     monkeypatch.undo()
     monkeypatch.setattr(fitting, "denser_hessian_objectives", lambda *a: iter(()))
@@ -117,9 +117,9 @@ def test_the_evidence_of_a_misrepresenting_sample():
 def test_denser_samples_end_with_all_rows():
     X, y = _alternating()
     objective = Objective(Binomial(), X, y, np.ones(N_ROWS), 2, True)
-    steps = [o.n for o in fitting.denser_hessian_objectives(objective, 100)]
+    steps = [o.n for o in hessian_samples.denser_hessian_objectives(objective, 100)]
     assert steps == [-(-N_ROWS // 12), N_ROWS]
-    assert [o for o in fitting.denser_hessian_objectives(objective, 1)] == []
+    assert [o for o in hessian_samples.denser_hessian_objectives(objective, 1)] == []
 
 
 @pytest.mark.filterwarnings("ignore:Sending large graph")  # (the test's NumPy X)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import logitkit.fitting as fitting
+import logitkit.hessian_samples as hessian_samples
 import logitkit.objective as objective_module
 from logitkit.families import Binomial, Multinomial, Ordinal
 from logitkit.objective import Objective
@@ -37,8 +38,8 @@ def test_sampled_hessian_reaches_the_full_newton_optimum(monkeypatch, name, make
     full = fitting.fit_objective(objective, "newton", 1e-9, 100)
     # curvature from every 6th row (1000 of 6000): kept over steps and secant-updated
     monkeypatch.setattr(objective_module, "HESSIAN_SAMPLE_ROWS", (500, 1000))
-    monkeypatch.setattr(fitting, "_MIN_SAMPLED_PARAMS", 1)
-    assert fitting.hessian_objective(objective).n == 1000
+    monkeypatch.setattr(hessian_samples, "_MIN_SAMPLED_PARAMS", 1)
+    assert hessian_samples.hessian_objective(objective).n == 1000
     sampled = fitting.fit_objective(objective, "newton", 1e-9, 100)
     assert full.converged and sampled.converged
     assert sampled.objective_value == pytest.approx(full.objective_value, rel=1e-12)
@@ -48,7 +49,7 @@ def test_sampled_hessian_reaches_the_full_newton_optimum(monkeypatch, name, make
 def test_sampled_hessian_with_float32_data(monkeypatch):
     exact = fitting.fit_objective(_problem(Binomial(), 2, True), "newton", 1e-9, 100)
     monkeypatch.setattr(objective_module, "HESSIAN_SAMPLE_ROWS", (500, 1000))
-    monkeypatch.setattr(fitting, "_MIN_SAMPLED_PARAMS", 1)
+    monkeypatch.setattr(hessian_samples, "_MIN_SAMPLED_PARAMS", 1)
     single = fitting.fit_objective(_problem(Binomial(), 2, True, dtype=np.float32), "newton",
                                    1e-5, 100)
     assert single.converged

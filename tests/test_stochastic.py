@@ -118,7 +118,7 @@ def test_full_batch_gradient_descent_converges_and_gets_standard_errors():
 def test_distance_without_standard_errors_takes_curvature_from_a_row_sample():
     """When no standard errors are wanted, the distance to the optimum uses Newton's row
     sample for H (one exact gradient pass, no full Hessian): close to the full one."""
-    from logitkit.fitting import hessian_objective
+    from logitkit.hessian_samples import hessian_objective
     from logitkit.solvers.stochastic import optimality_distance
 
     rng = np.random.default_rng(1)

@@ -8,7 +8,8 @@ import numpy as np
 
 from logitkit.backends import on_accelerator, to_numpy
 from logitkit.design import column_subset
-from logitkit.objective import HESSIAN_DENSER, Objective, hessian_sample_step
+from logitkit.hessian_samples import denser_hessian_objectives, hessian_objective, hessian_step
+from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
 from logitkit.penalties import L1Penalty
 from logitkit.solvers import SOLVERS, SolverReport
@@ -28,13 +29,6 @@ NEWTON_MAX_PARAMS = 1000
 NEWTON_CG_HESSIAN_RATIO = 100
 # the starting probability of a class with no weight (its MLE is 0)
 _EMPTY_CLASS_SHARE = 1e-12
-# below this many parameters a Hessian pass costs little more than a gradient pass (3M x
-# 10: 1.6x), so the rows are sampled only when the sample is at most 1/_FEW_PARAMS_STEP
-# of them: there the saving outweighs the linear convergence of a sampled Hessian (binary
-# 900k x 10, one thread, best of 3 interleaved: 2.52 s, 6 iterations, sampled, against
-# 3.19 s, 4 iterations of full Hessians)
-_MIN_SAMPLED_PARAMS = 50
-_FEW_PARAMS_STEP = 8
 # an ordinal Newton fit on at least WARM_START_STEP * WARM_START_ROWS rows (and 400 per
 # parameter) starts from the fit on every WARM_START_STEP-th row (a sample large enough
 # starts from its own sample), fitted to WARM_START_TOL: one thread, interleaved, best of
@@ -191,43 +185,6 @@ def null_log_likelihood(objective: Objective, sums=None) -> float:
     report = SOLVERS["newton"](problem, problem.from_natural(null_parameters(null, sums)),
                                1e-10, 100)
     return -float(report.value) * null.total_weight
-
-
-def hessian_objective(objective: Objective) -> Objective:
-    """The objective Newton takes curvature from: itself, or every k-th row (evenly
-    spaced rows also represent data sorted by class: :func:`hessian_sample`), k from
-    :func:`~logitkit.objective.hessian_sample_step` (gradients stay exact)."""
-    step = hessian_step(objective.n, objective.n_params)
-    return objective if step == 1 else hessian_sample(objective, step)
-
-
-def hessian_sample(objective: Objective, step: int) -> Objective:
-    """The objective over every ``step``-th row: a view of X in row order (no copy), a
-    C-order copy of the rows of a NumPy X in column order (a DataFrame's block), whose
-    strided view made the Hessian passes' products slow (500k x 100 in column order, one
-    thread: the fit 0.58 s over the view, 0.44 s over the copy, 0.37 s for X in row
-    order)."""
-    rows = slice(0, None, step)
-    if isinstance(objective.X, np.ndarray) and not objective.X.flags.c_contiguous:
-        return objective.subset(rows, contiguous=True)
-    return objective.subset(rows)
-
-
-def denser_hessian_objectives(objective: Objective, step: int):
-    """The Hessian objectives Newton moves to when the sample of every ``step``-th row
-    misrepresents the curvature (:func:`~logitkit.solvers.newton.newton`): every
-    (step / HESSIAN_DENSER)-th row, ..., all rows last (none when step is 1)."""
-    while step > 1:
-        step //= HESSIAN_DENSER
-        if step < 2:
-            step = 1
-        yield objective if step == 1 else hessian_sample(objective, step)
-
-
-def hessian_step(n_rows: int, n_params: int) -> int:
-    """The k of :func:`hessian_objective`'s every-k-th-row sample (1: all rows)."""
-    step = hessian_sample_step(n_rows, n_params)
-    return 1 if step < (2 if n_params >= _MIN_SAMPLED_PARAMS else _FEW_PARAMS_STEP) else step
 
 
 def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,

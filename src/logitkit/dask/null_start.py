@@ -18,6 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 from logitkit import fitting
+from logitkit.hessian_samples import hessian_step
 from logitkit.objective import Objective
 
 # the numbers of classes (2, 3, ...) whose null-start steps the scan prepares for
@@ -54,7 +55,7 @@ def null_start_steps(estimator, n: int, d: int, n_partitions: int):
                 step *= fitting.WARM_START_STEP
                 rows = -(-n // step)
         sums.add(step)
-        h = fitting.hessian_step(rows, p)
+        h = hessian_step(rows, p)
         if name == "newton" and m > 1 and fitting.hessian_costly(rows, p, p):
             continue  # (choose_solver's truncated Newton for this many classes)
         if name != "newton" or step * h in grams:

@@ -13,7 +13,7 @@ natural coordinates (theta as laid out in :mod:`logitkit.objective`). Each itera
    the sequential strong rule keeps);
 3. the quadratic model of F on the working set's slopes and all unpenalised parameters,
    its Hessian from X's working-set columns over a row sample when X has many rows (as
-   Newton's, :func:`logitkit.fitting.hessian_objective`) with the exact gradient; the
+   Newton's, :func:`logitkit.hessian_samples.hessian_objective`) with the exact gradient; the
    unpenalised parameters are minimised out exactly (a Schur complement: a small
    pseudo-inverse), so the coordinate descent (:mod:`.coordinate_descent`) sees centred
    curvature and the intercepts and cut points follow every move;

@@ -533,9 +533,9 @@ def optimality_distance(objective: Objective, params, keep_hessian: bool = True)
     (alpha = 0), estimated by one Newton step; equivalently twice the log-likelihood
     still to gain is distance^2. NaN above CHECK_MAX_PARAMS parameters. The gradient is
     exact; H comes from all rows and is returned (for standard errors) if
-    ``keep_hessian``, else from Newton's row sample (:func:`~logitkit.fitting.
+    ``keep_hessian``, else from Newton's row sample (:func:`~logitkit.hessian_samples.
     hessian_objective`) and is not returned."""
-    from logitkit.fitting import hessian_objective
+    from logitkit.hessian_samples import hessian_objective
     from logitkit.inference import inverse_information
 
     if objective.n_params > CHECK_MAX_PARAMS:
