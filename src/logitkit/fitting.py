@@ -8,9 +8,9 @@ import numpy as np
 
 from logitkit.backends import on_accelerator, to_numpy
 from logitkit.design import column_subset
-from logitkit.hessian_samples import denser_hessian_objectives, hessian_objective, hessian_step
+from logitkit.hessian_samples import hessian_objectives, hessian_step
 from logitkit.objective import Objective
-from logitkit.parametrization import SolverProblem
+from logitkit.parametrization import SolverProblem, column_moments
 from logitkit.penalties import L1Penalty
 from logitkit.solvers import SOLVERS, SolverReport
 from logitkit.solvers.lbfgs_first import suits
@@ -209,10 +209,10 @@ def fit_objective(objective: Objective, solver: str, tol: float, max_iter: int,
     # (the warm start's sample is freed before a Hessian's sample is made)
     warm = (_warm_start(objective, name, tol, aliased, sums, probe) if name == "newton"
             else None)
-    curvature = hessian_objective(objective) if name == "newton" else None
-    problem = SolverProblem(objective, curvature, free, polish,
-                            None if curvature is None else denser_hessian_objectives(
-                                objective, hessian_step(objective.n, objective.n_params)))
+    moments = column_moments(objective, objective.fit_intercept or objective.q > 0)
+    curvature, denser = (hessian_objectives(objective, moments) if name == "newton"
+                         else (None, None))
+    problem = SolverProblem(objective, curvature, free, polish, denser, moments)
     start = problem.from_natural(null_parameters(objective, sums) if warm is None else warm)
     report = SOLVERS[name](problem, start, tol, max_iter)
     params = problem.to_natural(report.params)

@@ -1,12 +1,25 @@
 """Row samples that Newton takes its curvature from: the values and gradients stay exact,
 the Hessian may come from every k-th row, and a sample that misrepresents the curvature
-gives way to denser ones, all rows last."""
+gives way to denser ones, all rows last.
+
+A sample's Hessian is an unbiased estimate of the mean Hessian, but a few rows can carry
+most of it: with heavy-tailed columns (Student's t(2), lognormal) a row's squared norm in
+standardised columns reaches hundreds of times the columns' number, and every k-th row
+then misses or overweights them. Where such *heavy* rows carry a share of the squared
+norms (measured on the column-moment sample), the first sample of a NumPy X keeps every
+heavy row whole and draws one of each run of k of the others (weight k): the rows that
+dominate the estimate's error are exact. A sample that still misrepresents the curvature
+(a period in the rows, as weekday dummies of rows in time order, that every k-th row
+sees as constant) gives way to a random draw of the same size, then to ever denser ones.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
+from logitkit.design import is_design
 from logitkit.objective import HESSIAN_DENSER, Objective, hessian_sample_step
+from logitkit.parametrization import column_moments, moment_step
 
 # below this many parameters a Hessian pass costs little more than a gradient pass (3M x
 # 10: 1.6x), so the rows are sampled only when the sample is at most 1/_FEW_PARAMS_STEP
@@ -15,14 +28,72 @@ from logitkit.objective import HESSIAN_DENSER, Objective, hessian_sample_step
 # 3.19 s, 4 iterations of full Hessians)
 _MIN_SAMPLED_PARAMS = 50
 _FEW_PARAMS_STEP = 8
+# a row is heavy when its squared norm in standardised columns (whose mean is the number of
+# columns d) exceeds max(HEAVY_FACTOR d, d + HEAVY_SDS sqrt(2 d)): a row of d independent
+# normal columns (chi-square, d degrees of freedom) almost never is (the share below of a
+# normal column's rows: 2% at d = 1, under 1% at d >= 2)
+HEAVY_FACTOR = 4.0
+HEAVY_SDS = 6.0
+# Newton's first sample keeps the heavy rows whole when they carry at least this share of
+# the column-moment sample's squared norms (300k x 50: t(2) columns 43%, lognormal 44%)
+HEAVY_SHARE = 0.05
+# the seed of the random draws (the same data give the same fit)
+_SAMPLE_SEED = 0
 
 
-def hessian_objective(objective: Objective) -> Objective:
-    """The objective Newton takes curvature from: itself, or every k-th row (evenly
-    spaced rows also represent data sorted by class: :func:`hessian_sample`), k from
-    :func:`~logitkit.objective.hessian_sample_step` (gradients stay exact)."""
+def hessian_objective(objective: Objective, moments=None) -> Objective:
+    """The objective Newton takes curvature from first (:func:`hessian_objectives`)."""
+    return hessian_objectives(objective, moments)[0]
+
+
+def hessian_objectives(objective: Objective, moments=None):
+    """(The objective Newton takes curvature from first, an iterator of the denser ones it
+    moves to when a sample misrepresents the curvature:
+    :func:`~logitkit.solvers.newton.newton`). The first: itself, or every k-th row
+    (evenly spaced rows also represent data sorted by class: :func:`hessian_sample`), k
+    from :func:`hessian_step`; of a NumPy X with heavy rows (:func:`heavy_share`), the
+    heavy rows and a random draw of the others (:func:`random_sample`). The denser ones,
+    of a NumPy X: a random draw of the same size (unless the first was one), then of
+    HESSIAN_DENSER times the rows, ..., all rows last; of other X, every
+    (k / HESSIAN_DENSER)-th row, ..., all rows. ``moments``: X's (means, scales) as
+    :func:`~logitkit.parametrization.column_moments` gives them, if known."""
     step = hessian_step(objective.n, objective.n_params)
-    return objective if step == 1 else hessian_sample(objective, step)
+    if step == 1:
+        return objective, iter(())
+    if not _draws(objective):
+        return hessian_sample(objective, step), _denser(objective, step, None)
+    if moments is None:
+        moments = column_moments(objective, objective.fit_intercept or objective.q > 0)
+    if heavy_share(objective, moments) < HEAVY_SHARE:
+        return hessian_sample(objective, step), _denser(objective, step, None, True)
+    norms = standardised_norms(objective.X, *moments)
+    objective.reads.rows += objective.n
+    return random_sample(objective, step, norms), _denser(objective, step, norms)
+
+
+def _denser(objective: Objective, step: int, norms, redraw: bool = False):
+    """The denser Hessian objectives of :func:`hessian_objectives`: random draws (keeping
+    the heavy rows of ``norms`` whole) of a NumPy X, the first at ``step`` when
+    ``redraw``; every k-th row of other X."""
+    draws = _draws(objective)
+    if draws and redraw and step > 1:
+        yield random_sample(objective, step)
+    while step > 1:
+        step //= HESSIAN_DENSER
+        if step < 2:
+            step = 1
+        if step == 1:
+            yield objective
+        else:
+            yield random_sample(objective, step, norms) if draws else hessian_sample(
+                objective, step)
+
+
+def _draws(objective: Objective) -> bool:
+    """Whether Newton's samples of ``objective``'s X may be random draws: a NumPy X or a
+    structured design (sparse, categorical), whose rows a gather copies (a Dask or torch
+    X takes every k-th row)."""
+    return isinstance(objective.X, np.ndarray) or is_design(objective.X)
 
 
 def hessian_sample(objective: Objective, step: int) -> Objective:
@@ -37,18 +108,78 @@ def hessian_sample(objective: Objective, step: int) -> Objective:
     return objective.subset(rows)
 
 
-def denser_hessian_objectives(objective: Objective, step: int):
-    """The Hessian objectives Newton moves to when the sample of every ``step``-th row
-    misrepresents the curvature (:func:`~logitkit.solvers.newton.newton`): every
-    (step / HESSIAN_DENSER)-th row, ..., all rows last (none when step is 1)."""
-    while step > 1:
-        step //= HESSIAN_DENSER
-        if step < 2:
-            step = 1
-        yield objective if step == 1 else hessian_sample(objective, step)
+def random_sample(objective: Objective, step: int, norms=None) -> Objective:
+    """The objective over one row drawn at random from each run of ``step`` rows, its
+    weight times ``step`` (each row drawn with probability 1 / step: an unbiased Hessian
+    that no period in the rows can fool), and, given the rows' standardised squared
+    ``norms`` ((n,)), every heavy row (:func:`heavy_rows`) whole at its own weight
+    instead. A copy of X's rows (C order for NumPy): at most twice the rows of every
+    ``step``-th."""
+    n = objective.n
+    draws = -(-n // step)
+    rows = np.arange(0, n, step) + np.random.default_rng(_SAMPLE_SEED).integers(0, step, draws)
+    rows = rows[rows < n]
+    factor = np.full(rows.size, float(step))
+    if norms is not None:
+        heavy = heavy_rows(norms, objective.d, draws)
+        whole = np.zeros(n, dtype=bool)
+        whole[heavy] = True
+        light = rows[~whole[rows]]
+        rows = np.concatenate([heavy, light])
+        factor = np.concatenate([np.ones(heavy.size), np.full(light.size, float(step))])
+        order = np.argsort(rows, kind="stable")
+        rows, factor = rows[order], factor[order]
+    return objective.subset(rows, contiguous=True, weight_factor=factor)
+
+
+def heavy_threshold(d: int) -> float:
+    """The standardised squared norm above which a row of ``d`` columns is heavy."""
+    return max(HEAVY_FACTOR * d, d + HEAVY_SDS * np.sqrt(2.0 * d))
+
+
+def heavy_rows(norms, d: int, most: int) -> np.ndarray:
+    """(h,) sorted indices of the rows whose ``norms`` pass :func:`heavy_threshold`, the
+    ``most`` largest of them when there are more."""
+    heavy = np.flatnonzero(norms > heavy_threshold(d))
+    if heavy.size > most:
+        heavy = np.sort(heavy[np.argpartition(norms[heavy], heavy.size - most)[-most:]])
+    return heavy
+
+
+def heavy_share(objective: Objective, moments) -> float:
+    """The weighted share of the standardised squared norms that heavy rows carry, on
+    the rows :func:`~logitkit.parametrization.column_moments` samples."""
+    X, w = objective.sample_rows(moment_step(objective.n))
+    norms = standardised_norms(X, *moments)
+    weighted = norms * np.asarray(w, dtype=np.float64)
+    total = float(weighted.sum())
+    heavy = float(weighted[norms > heavy_threshold(objective.d)].sum())
+    return heavy / total if total > 0 else 0.0
+
+
+def standardised_norms(X, means, scales, block_bytes: int = 2**23) -> np.ndarray:
+    """(n,) float64 squared norms of X's (n, d) rows in standardised columns,
+    sum_j ((x_ij - means_j) / scales_j)^2, in blocks of rows (temporaries of at most
+    ``block_bytes``); of a structured design (sparse, categorical) from its squares."""
+    n, d = X.shape
+    inverse = 1.0 / np.asarray(scales, dtype=np.float64)
+    shifts = np.asarray(means, dtype=np.float64) * inverse**2
+    constant = float(np.sum(means * shifts))
+    norms = np.empty(n)
+    rows = max(1, block_bytes // (8 * max(getattr(X, "row_width", d), 1)))
+    for start in range(0, n, rows):
+        block = X[start:start + rows]
+        if is_design(block):
+            norms[start:start + rows] = (block.square() @ inverse**2 - 2.0 * (block @ shifts)
+                                         + constant)
+            continue
+        Z = np.asarray(block, dtype=np.float64) - means
+        Z *= inverse
+        norms[start:start + rows] = np.einsum("ij,ij->i", Z, Z)
+    return norms
 
 
 def hessian_step(n_rows: int, n_params: int) -> int:
-    """The k of :func:`hessian_objective`'s every-k-th-row sample (1: all rows)."""
+    """The k of :func:`hessian_objectives`' every-k-th-row sample (1: all rows)."""
     step = hessian_sample_step(n_rows, n_params)
     return 1 if step < (2 if n_params >= _MIN_SAMPLED_PARAMS else _FEW_PARAMS_STEP) else step

@@ -151,15 +151,17 @@ class Objective(ScoreTerms, MinibatchTerms):
         """The numbers a row of X holds, for sizing blocks: d, or a sparse row's entries."""
         return self.X.row_width if is_design(self.X) else self.d
 
-    def subset(self, rows, contiguous: bool = False) -> Objective:
+    def subset(self, rows, contiguous: bool = False, weight_factor=None) -> Objective:
         """The same objective over X[rows], y[rows], w[rows] (a view for a slice), in
         blocks of the same size: the memory budget is X's, and a row sample's own sixteenth
         made a Hessian's blocks small (float32 300k x 100: 520 rows). ``contiguous``: a
-        NumPy X's rows as a C-order copy instead of a view."""
+        NumPy X's rows as a C-order copy instead of a view; ``weight_factor``: the rows'
+        weights multiplied by it ((len(rows),); a sample's inverse inclusion rates)."""
         X = self.X[rows]
         if contiguous and isinstance(X, np.ndarray):
             X = np.ascontiguousarray(X)
-        sub = Objective(self.family, X, self.y[rows], self.w[rows],
+        w = self.w[rows] if weight_factor is None else self.w[rows] * weight_factor
+        sub = Objective(self.family, X, self.y[rows], w,
                         self.n_classes, self.fit_intercept, self.alpha, self.reads,
                         self.penalty.factor, self._offset_rows(rows))
         sub.block_rows, sub.wide_block_rows = self.block_rows, self.wide_block_rows

@@ -106,11 +106,13 @@ class SolverProblem:
     ``polish``: whether Newton takes its polishing step once converged (a warm start's
     sample fit does not: its optimum is only within sampling error of the full one).
     ``denser``: an iterator of ever denser Hessian objectives (row samples, all rows
-    last) that :meth:`densify_hessian` moves to.
+    last) that :meth:`densify_hessian` moves to. ``moments``: X's (means, scales) from
+    :func:`column_moments`, if known.
     """
 
     def __init__(self, objective: Objective, hessian_objective: Objective | None = None,
-                 free: np.ndarray | None = None, polish: bool = True, denser=None):
+                 free: np.ndarray | None = None, polish: bool = True, denser=None,
+                 moments=None):
         self.objective = objective
         self.polish = polish
         self.hessian_objective = hessian_objective or objective
@@ -119,7 +121,7 @@ class SolverProblem:
         self.free = np.ones(ob.n_params, dtype=bool) if free is None else np.asarray(free)
         self.n_params = int(self.free.sum())
         center = ob.fit_intercept or ob.q > 0
-        self.means, self.scales = column_moments(ob, center)
+        self.means, self.scales = column_moments(ob, center) if moments is None else moments
         # T is a diagonal plus one row of shifts per intercept: sparse products keep
         # every map O(p^2) (dense p x p products cost seconds at p ~ 1000 on some BLAS);
         # the columns of fixed parameters are dropped (T: (p, n_params))
