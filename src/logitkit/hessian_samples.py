@@ -6,9 +6,10 @@ A sample's Hessian is an unbiased estimate of the mean Hessian, but a few rows c
 most of it: with heavy-tailed columns (Student's t(2), lognormal) a row's squared norm in
 standardised columns reaches hundreds of times the columns' number, and every k-th row
 then misses or overweights them. Where such *heavy* rows carry a share of the squared
-norms (measured on the column-moment sample), the first sample of a NumPy X keeps every
-heavy row whole and draws one of each run of k of the others (weight k): the rows that
-dominate the estimate's error are exact. A sample that still misrepresents the curvature
+norms (measured on the column-moment sample), the first sample of a NumPy X (or a
+sparse or categorical design) keeps every heavy row whole and draws one of each run of k
+of the others (weight k): the rows that dominate the estimate's error are exact. A sample
+that still misrepresents the curvature
 (a period in the rows, as weekday dummies of rows in time order, that every k-th row
 sees as constant) gives way to a random draw of the same size, then to ever denser ones.
 """
@@ -37,6 +38,9 @@ HEAVY_SDS = 6.0
 # Newton's first sample keeps the heavy rows whole when they carry at least this share of
 # the column-moment sample's squared norms (300k x 50: t(2) columns 43%, lognormal 44%)
 HEAVY_SHARE = 0.05
+# below this step a sample that keeps the heavy rows holds most of X's rows: all rows
+# serve instead, with no copy
+_HEAVY_MIN_STEP = 4
 # the seed of the random draws (the same data give the same fit)
 _SAMPLE_SEED = 0
 
@@ -51,9 +55,10 @@ def hessian_objectives(objective: Objective, moments=None):
     moves to when a sample misrepresents the curvature:
     :func:`~logitkit.solvers.newton.newton`). The first: itself, or every k-th row
     (evenly spaced rows also represent data sorted by class: :func:`hessian_sample`), k
-    from :func:`hessian_step`; of a NumPy X with heavy rows (:func:`heavy_share`), the
-    heavy rows and a random draw of the others (:func:`random_sample`). The denser ones,
-    of a NumPy X: a random draw of the same size (unless the first was one), then of
+    from :func:`hessian_step`; of a NumPy X or a design with heavy rows
+    (:func:`heavy_share`), the heavy rows and a random draw of the others
+    (:func:`random_sample`; all rows when k < _HEAVY_MIN_STEP). The denser ones, of a
+    NumPy X or a design: a random draw of the same size (unless the first was one), then of
     HESSIAN_DENSER times the rows, ..., all rows last; of other X, every
     (k / HESSIAN_DENSER)-th row, ..., all rows. ``moments``: X's (means, scales) as
     :func:`~logitkit.parametrization.column_moments` gives them, if known."""
@@ -66,6 +71,8 @@ def hessian_objectives(objective: Objective, moments=None):
         moments = column_moments(objective, objective.fit_intercept or objective.q > 0)
     if heavy_share(objective, moments) < HEAVY_SHARE:
         return hessian_sample(objective, step), _denser(objective, step, None, True)
+    if step < _HEAVY_MIN_STEP:
+        return objective, iter(())
     norms = standardised_norms(objective.X, *moments)
     objective.reads.rows += objective.n
     return random_sample(objective, step, norms), _denser(objective, step, norms)
@@ -73,7 +80,7 @@ def hessian_objectives(objective: Objective, moments=None):
 
 def _denser(objective: Objective, step: int, norms, redraw: bool = False):
     """The denser Hessian objectives of :func:`hessian_objectives`: random draws (keeping
-    the heavy rows of ``norms`` whole) of a NumPy X, the first at ``step`` when
+    the heavy rows of ``norms`` whole) where :func:`_draws`, the first at ``step`` when
     ``redraw``; every k-th row of other X."""
     draws = _draws(objective)
     if draws and redraw and step > 1:
@@ -157,7 +164,7 @@ def heavy_share(objective: Objective, moments) -> float:
     return heavy / total if total > 0 else 0.0
 
 
-def standardised_norms(X, means, scales, block_bytes: int = 2**23) -> np.ndarray:
+def standardised_norms(X, means, scales, block_bytes: int = 2**20) -> np.ndarray:
     """(n,) float64 squared norms of X's (n, d) rows in standardised columns,
     sum_j ((x_ij - means_j) / scales_j)^2, in blocks of rows (temporaries of at most
     ``block_bytes``); of a structured design (sparse, categorical) from its squares."""
