@@ -159,3 +159,23 @@ def test_inference_false_skips_the_matrices_and_says_so(spector):
     assert "inference=False" in str(m.summary())
     with pytest.raises(AttributeError, match="inference=True"):
         m.covariance_  # noqa: B018
+
+
+def test_an_exactly_singular_information_is_reported_singular():
+    """A constant column beside the intercept: Cholesky may pass it with a pivot of
+    rounding size; the inverse is then a pseudo-inverse, reported as singular."""
+    from logitkit.inference import inverse_information
+
+    rng = np.random.default_rng(0)
+    Z = np.column_stack([np.ones(32), np.full(32, 1.0), rng.normal(size=32)])
+    weights = rng.uniform(0.05, 0.25, 32)
+    information = (Z * weights[:, None]).T @ Z / 32
+    inverse, singular = inverse_information(information)
+    assert singular and np.all(np.isfinite(inverse))
+    # a generalised inverse (of the equilibrated matrix, scaled back): A G A = A
+    np.testing.assert_allclose(information @ inverse @ information, information,
+                               atol=1e-12)
+    regular = information[np.ix_([0, 2], [0, 2])]
+    inverse, singular = inverse_information(regular)
+    assert not singular
+    np.testing.assert_allclose(inverse @ regular, np.eye(2), atol=1e-12)

@@ -30,14 +30,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg as la
 
+from logitkit.inference import cholesky
 from logitkit.row_fits import HostRows, binary_link, binary_parts, class_probabilities
 
 KINDS = ("pearson", "deviance", "response", "working", "probability")
 DFBETAS = ("R", "one-step")
 _EPS = np.finfo(float).eps
-# a pivot of the information's Cholesky factor, squared, at most this fraction of its
-# diagonal entry: singular (a condition number past 1e12 leaves the measures no digits)
-_SINGULAR_PIVOT = 1e-12
 
 
 def _binary_block(estimator, rows: HostRows, r):
@@ -118,12 +116,7 @@ def binary_influence(estimator, rows: HostRows, free: np.ndarray, intercept: boo
         information += (Z * W[:, None]).T @ Z
         deviances[r] = _deviance_terms(w, log_p)
     try:
-        factor = la.cho_factor(information)
-        # an exactly singular matrix may leave a pivot of rounding size instead of failing
-        # (a constant column beside the intercept: 2.6e-9 against a diagonal of 0.033)
-        if np.min(np.diag(factor[0]) ** 2 / np.diag(information)) <= _SINGULAR_PIVOT:
-            raise la.LinAlgError
-        A = la.cho_solve(factor, np.eye(p))
+        A = la.cho_solve(cholesky(information), np.eye(p))
     except la.LinAlgError:
         raise ValueError("the information matrix X'WX of these rows is singular: the "
                          "influence measures are not defined (drop aliased or constant "
