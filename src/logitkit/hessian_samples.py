@@ -31,10 +31,10 @@ _MIN_SAMPLED_PARAMS = 50
 _FEW_PARAMS_STEP = 8
 # a row is heavy when its squared norm in standardised columns (whose mean is the number of
 # columns d) exceeds max(HEAVY_FACTOR d, d + HEAVY_SDS sqrt(2 d)): a row of d independent
-# normal columns (chi-square, d degrees of freedom) almost never is (the share below of a
-# normal column's rows: 2% at d = 1, under 1% at d >= 2), nor one of the suite's
-# Toeplitz-correlated columns (rho 0.95; with a factor of 2 instead of 4 its fit took the
-# norms' pass and the same 5 iterations)
+# normal columns (chi-square, d degrees of freedom) almost never is (the share below, 300k
+# rows: 2.4% at d = 1, 0.5% at d = 2, 0 from d = 10; the suite's Toeplitz-correlated
+# columns, rho 0.95: 0.8%; with a factor of 2 instead of 4 their fit took the norms' pass
+# and the same 5 iterations)
 HEAVY_FACTOR = 4.0
 HEAVY_SDS = 6.0
 # once the heavy rows carry a share (below), the first sample keeps whole the rows past
@@ -42,7 +42,8 @@ HEAVY_SDS = 6.0
 # lognormal 8 -> 7 iterations, 0.35 -> 0.30 s; t2 6 either way)
 KEPT_FACTOR = 2.0
 # Newton's first sample keeps the heavy rows whole when they carry at least this share of
-# the column-moment sample's squared norms (300k x 50: t(2) columns 43%, lognormal 44%)
+# the column-moment sample's squared norms (300k x 50: t(2) columns 38% to 43% on two
+# draws, lognormal 44%)
 HEAVY_SHARE = 0.05
 # below this step a sample that keeps the heavy rows holds most of X's rows: all rows
 # serve instead, with no copy
