@@ -36,7 +36,7 @@ from logitkit.families.base import Scratch
 from logitkit.minibatch_terms import MinibatchTerms
 from logitkit.penalties import L2Penalty
 from logitkit.score_terms import ScoreTerms
-from logitkit.solvers import compiled_pass
+from logitkit.solvers import compiled_pass, compiled_softmax
 
 # rows per block: keeps a block of X (and its weighted copies) around 8 MB
 _BLOCK_BYTES = 8 * 2**20
@@ -348,6 +348,8 @@ class Objective(ScoreTerms, MinibatchTerms):
         fused = compiled_pass.path(self, order)
         if fused is not None:  # binary X in C order: compiled loops
             return self._fused_terms(theta, W, order, fused)
+        if compiled_softmax.applies(self, order):
+            return self._softmax_terms(theta, W, order)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
         loss = self._zeros()
@@ -443,6 +445,20 @@ class Objective(ScoreTerms, MinibatchTerms):
             return loss, None, None
         grad = grad if self.fit_intercept else grad[:d]
         return loss, np.concatenate([grad, np.zeros(self.q)]), None
+
+    def _softmax_terms(self, theta, W, order: int):
+        """:meth:`loss_terms` (order <= 1) of the multinomial family in the compiled loop
+        of :mod:`~logitkit.solvers.compiled_softmax`: the same sums, each row read once."""
+        d = self.d
+        intercepts = W[:, d] if self.fit_intercept else np.zeros(self.m)
+        loss, least, grad = compiled_softmax.softmax_terms(
+            self.X, self.y, self.w, W[:, :d], intercepts, not self.family.full, order)
+        self._least_losses = [*self._least_losses[-2:], (np.array(theta, float), least)]
+        self.settle_finite(True, np.asarray(loss), grad)  # (every entry of X multiplied)
+        if order == 0:
+            return loss, None, None
+        grad = grad if self.fit_intercept else grad[:, :d]
+        return loss, np.concatenate([grad.reshape(-1), np.zeros(self.q)]), None
 
     def largest_observed_proba(self, theta) -> float | None:
         """The largest fitted probability of a row's own class (rows of positive weight)
