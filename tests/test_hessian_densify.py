@@ -92,6 +92,7 @@ def test_heavy_rows_are_kept_whole_in_the_first_sample(monkeypatch, seed):
     """t(2) columns, where a few large rows carry the curvature: every 4th row's Hessian,
     kept, needs 10 and 26 iterations on these draws; the first sample that keeps the
     heavy rows whole needs 5, to the same optimum."""
+    monkeypatch.setattr(hessian_samples, "_HEAVY_MIN_STEP", 4)  # (else all rows at k=4)
     rng = np.random.default_rng(seed)
     n = 4 * N_ROWS // 2
     X = rng.standard_t(2, size=(n, 55))

@@ -37,17 +37,13 @@ _FEW_PARAMS_STEP = 8
 # and the same 5 iterations)
 HEAVY_FACTOR = 4.0
 HEAVY_SDS = 6.0
-# once the heavy rows carry a share (below), the first sample keeps whole the rows past
-# the threshold with KEPT_FACTOR instead (one thread, best of 3, the suite's cases:
-# lognormal 8 -> 7 iterations, 0.35 -> 0.30 s; t2 6 either way)
-KEPT_FACTOR = 2.0
 # Newton's first sample keeps the heavy rows whole when they carry at least this share of
 # the column-moment sample's squared norms (300k x 50: t(2) columns 38% to 43% on two
 # draws, lognormal 44%)
 HEAVY_SHARE = 0.05
-# below this step a sample that keeps the heavy rows holds most of X's rows: all rows
-# serve instead, with no copy
-_HEAVY_MIN_STEP = 4
+# a sample that keeps the heavy rows is a copy of 1 / k of X's rows: below a step k of 8
+# (more than 12.5% of X) all rows serve instead, with no copy
+_HEAVY_MIN_STEP = 8
 # the seed of the random draws (the same data give the same fit)
 _SAMPLE_SEED = 0
 
@@ -125,17 +121,19 @@ def hessian_sample(objective: Objective, step: int) -> Objective:
 def random_sample(objective: Objective, step: int, norms=None) -> Objective:
     """The objective over one row drawn at random from each run of ``step`` rows, its
     weight times ``step`` (each row drawn with probability 1 / step: an unbiased Hessian
-    that no period in the rows can fool), and, given the rows' standardised squared
-    ``norms`` ((n,)), every heavy row (:func:`heavy_rows`) whole at its own weight
-    instead. A copy of X's rows (C order for NumPy): at most twice the rows of every
-    ``step``-th."""
+    that no period in the rows can fool); given the rows' standardised squared ``norms``
+    ((n,)), every heavy row (:func:`heavy_rows`, at most half as many as the draws)
+    whole at its own weight and the others drawn from longer runs, so that the sample
+    keeps the draws' number of rows. A copy of X's rows (C order for NumPy)."""
     n = objective.n
     draws = -(-n // step)
-    rows = np.arange(0, n, step) + np.random.default_rng(_SAMPLE_SEED).integers(0, step, draws)
-    rows = rows[rows < n]
+    heavy = np.zeros(0, dtype=np.intp) if norms is None else heavy_rows(
+        norms, objective.d, draws // 2)
+    if heavy.size:  # (runs of ``light``, as long as the rows left need)
+        step = -(-n // (draws - heavy.size))
+    rows = _one_of_each_run(n, step)
     factor = np.full(rows.size, float(step))
-    if norms is not None:
-        heavy = heavy_rows(norms, objective.d, draws)
+    if heavy.size:
         whole = np.zeros(n, dtype=bool)
         whole[heavy] = True
         light = rows[~whole[rows]]
@@ -146,16 +144,23 @@ def random_sample(objective: Objective, step: int, norms=None) -> Objective:
     return objective.subset(rows, contiguous=True, weight_factor=factor)
 
 
-def heavy_threshold(d: int, factor: float = HEAVY_FACTOR) -> float:
-    """The standardised squared norm above which a row of ``d`` columns is heavy (with
-    ``factor`` KEPT_FACTOR: kept whole in a sample)."""
-    return max(factor * d, d + HEAVY_SDS * np.sqrt(2.0 * d))
+def _one_of_each_run(n: int, step: int) -> np.ndarray:
+    """(ceil(n / step) or one fewer,) one row index drawn at random from each run of
+    ``step`` rows of n (seeded), each row's chance 1 / step."""
+    runs = -(-n // step)
+    rows = np.arange(0, n, step) + np.random.default_rng(_SAMPLE_SEED).integers(0, step, runs)
+    return rows[rows < n]
+
+
+def heavy_threshold(d: int) -> float:
+    """The standardised squared norm above which a row of ``d`` columns is heavy."""
+    return max(HEAVY_FACTOR * d, d + HEAVY_SDS * np.sqrt(2.0 * d))
 
 
 def heavy_rows(norms, d: int, most: int) -> np.ndarray:
-    """(h,) sorted indices of the rows whose ``norms`` pass :func:`heavy_threshold` with
-    KEPT_FACTOR, the ``most`` largest of them when there are more."""
-    heavy = np.flatnonzero(norms > heavy_threshold(d, KEPT_FACTOR))
+    """(h,) sorted indices of the rows whose ``norms`` pass :func:`heavy_threshold`, the
+    ``most`` largest of them when there are more."""
+    heavy = np.flatnonzero(norms > heavy_threshold(d))
     if heavy.size > most:
         heavy = np.sort(heavy[np.argpartition(norms[heavy], heavy.size - most)[-most:]])
     return heavy
