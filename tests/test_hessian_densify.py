@@ -92,7 +92,7 @@ def test_heavy_rows_are_kept_whole_in_the_first_sample(monkeypatch, seed):
     """t(2) columns, where a few large rows carry the curvature: every 4th row's Hessian,
     kept, needs 10 and 26 iterations on these draws; the first sample that keeps the
     heavy rows whole needs 5, to the same optimum."""
-    monkeypatch.setattr(hessian_samples, "_HEAVY_MIN_STEP", 4)  # (else all rows at k=4)
+    monkeypatch.setattr(hessian_samples, "_MIN_DRAW_STEP", 4)  # (else all rows at k=4)
     rng = np.random.default_rng(seed)
     n = 4 * N_ROWS // 2
     X = rng.standard_t(2, size=(n, 55))
@@ -127,8 +127,10 @@ def _densified(monkeypatch) -> list:
 
 def test_rows_with_a_period_give_way_to_a_random_draw_of_as_many(monkeypatch):
     """The dummy of the odd rows, which every 2nd row never sees: the fit moves to one
-    row drawn at random from each pair (as many rows), not to all rows."""
+    row drawn at random from each pair (as many rows), not to all rows (with the copy's
+    limit lifted: at this size a draw would copy half of X, and all rows serve)."""
     X, y = _alternating()
+    monkeypatch.setattr(hessian_samples, "_MIN_DRAW_STEP", 2)
     log = _densified(monkeypatch)
     fitted = lk.LogisticRegression().fit(X, y)
     assert log == [N_ROWS // 2]
@@ -154,9 +156,12 @@ def test_denser_samples_end_with_all_rows():
     X, y = _alternating()
     objective = Objective(Binomial(), X, y, np.ones(N_ROWS), 2, True)
     first, denser = hessian_samples.hessian_objectives(objective)
-    assert first.n == N_ROWS // 2 and [o.n for o in denser] == [N_ROWS // 2, N_ROWS]
+    # (a draw of every 2nd row's number would copy half of X: all rows instead)
+    assert first.n == N_ROWS // 2 and [o.n for o in denser] == [N_ROWS]
     steps = [o.n for o in hessian_samples._denser(objective, 100, None, True)]
     assert steps == [N_ROWS // 100, -(-N_ROWS // 12), N_ROWS]
+    assert [o.n for o in hessian_samples._denser(objective, 40, None, True)] == [
+        N_ROWS // 40, N_ROWS]  # (every 5th: all rows)
     assert list(hessian_samples._denser(objective, 1, None, True)) == []
 
 

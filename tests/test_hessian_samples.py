@@ -85,7 +85,7 @@ def test_heavy_tailed_fits_reach_the_optimum_of_all_rows_hessians(monkeypatch, k
     at these steps the fits take all rows, unless told otherwise) whose first Hessian
     sample keeps the heavy rows whole reach the optimum of fits that take every Hessian
     from all rows."""
-    monkeypatch.setattr(hessian_samples, "_HEAVY_MIN_STEP", 4)  # (the samples' mechanism)
+    monkeypatch.setattr(hessian_samples, "_MIN_DRAW_STEP", 4)  # (the samples' mechanism)
     rng = np.random.default_rng(3)
     n, d = 200_000, 50
     X = rng.standard_t(2, size=(n, d)) if kind == "t2" else rng.lognormal(0, 1.5, (n, d))

@@ -41,9 +41,9 @@ HEAVY_SDS = 6.0
 # the column-moment sample's squared norms (300k x 50: t(2) columns 38% to 43% on two
 # draws, lognormal 44%)
 HEAVY_SHARE = 0.05
-# a sample that keeps the heavy rows is a copy of 1 / k of X's rows: below a step k of 8
-# (more than 12.5% of X) all rows serve instead, with no copy
-_HEAVY_MIN_STEP = 8
+# a random draw (heavy rows or not) is a copy of 1 / k of X's rows: below a step k of 6
+# (past 17% of X) all rows serve instead, with no copy
+_MIN_DRAW_STEP = 6
 # the seed of the random draws (the same data give the same fit)
 _SAMPLE_SEED = 0
 
@@ -60,9 +60,10 @@ def hessian_objectives(objective: Objective, moments=None):
     (evenly spaced rows also represent data sorted by class: :func:`hessian_sample`), k
     from :func:`hessian_step`; of a NumPy X or a design with heavy rows
     (:func:`heavy_share`), the heavy rows and a random draw of the others
-    (:func:`random_sample`; all rows when k < _HEAVY_MIN_STEP). The denser ones, of a
-    NumPy X or a design: a random draw of the same size (unless the first was one), then of
-    HESSIAN_DENSER times the rows, ..., all rows last; of other X, every
+    (:func:`random_sample`). The denser ones, of a NumPy X or a design: a random draw of
+    the same size (unless the first was one), then of HESSIAN_DENSER times the rows, ...,
+    all rows last (all rows instead of a draw with a step under _MIN_DRAW_STEP, and
+    of the first sample with heavy rows); of other X, every
     (k / HESSIAN_DENSER)-th row, ..., all rows. ``moments``: X's (means, scales) as
     :func:`~logitkit.parametrization.column_moments` gives them, if known."""
     step = hessian_step(objective.n, objective.n_params)
@@ -74,7 +75,7 @@ def hessian_objectives(objective: Objective, moments=None):
         moments = column_moments(objective, objective.fit_intercept or objective.q > 0)
     if heavy_share(objective, moments) < HEAVY_SHARE:
         return hessian_sample(objective, step), _denser(objective, step, None, True)
-    if step < _HEAVY_MIN_STEP:
+    if step < _MIN_DRAW_STEP:
         return objective, iter(())
     norms = standardised_norms(objective.X, *moments)
     objective.reads.rows += objective.n
@@ -86,17 +87,15 @@ def _denser(objective: Objective, step: int, norms, redraw: bool = False):
     the heavy rows of ``norms`` whole) where :func:`_draws`, the first at ``step`` when
     ``redraw``; every k-th row of other X."""
     draws = _draws(objective)
-    if draws and redraw and step > 1:
+    if draws and redraw and step >= _MIN_DRAW_STEP:
         yield random_sample(objective, step)
     while step > 1:
         step //= HESSIAN_DENSER
-        if step < 2:
-            step = 1
-        if step == 1:
+        if step < (_MIN_DRAW_STEP if draws else 2):
             yield objective
-        else:
-            yield random_sample(objective, step, norms) if draws else hessian_sample(
-                objective, step)
+            return
+        yield random_sample(objective, step, norms) if draws else hessian_sample(
+            objective, step)
 
 
 def _draws(objective: Objective) -> bool:
