@@ -438,13 +438,7 @@ class Objective(ScoreTerms, MinibatchTerms):
                     self.X[rows], self.y[rows], self.w[rows], beta, intercept, order, grad,
                     self._scratch)
                 loss, least = loss + part, min(least, low)
-        self._least_losses = [*self._least_losses[-2:], (np.array(theta, float), least)]
-        # (the compiled loops multiply every entry of X into eta: a detecting pass)
-        self.settle_finite(True, np.asarray(loss), grad if order >= 1 else None)
-        if order == 0:
-            return loss, None, None
-        grad = grad if self.fit_intercept else grad[:d]
-        return loss, np.concatenate([grad, np.zeros(self.q)]), None
+        return self._compiled_result(theta, loss, least, grad[None, :], order)
 
     def _softmax_terms(self, theta, W, order: int):
         """:meth:`loss_terms` (order <= 1) of the multinomial family in the compiled loop
@@ -453,11 +447,17 @@ class Objective(ScoreTerms, MinibatchTerms):
         intercepts = W[:, d] if self.fit_intercept else np.zeros(self.m)
         loss, least, grad = compiled_softmax.softmax_terms(
             self.X, self.y, self.w, W[:, :d], intercepts, not self.family.full, order)
+        return self._compiled_result(theta, loss, least, grad, order)
+
+    def _compiled_result(self, theta, loss: float, least: float, grad, order: int):
+        """:meth:`loss_terms`' result from a compiled pass's sums: ``grad`` (m, d + 1),
+        the intercepts' column last (None for order 0)."""
         self._least_losses = [*self._least_losses[-2:], (np.array(theta, float), least)]
-        self.settle_finite(True, np.asarray(loss), grad)  # (every entry of X multiplied)
+        # (the compiled loops multiply every entry of X into eta: a detecting pass)
+        self.settle_finite(True, np.asarray(loss), grad if order >= 1 else None)
         if order == 0:
             return loss, None, None
-        grad = grad if self.fit_intercept else grad[:, :d]
+        grad = grad if self.fit_intercept else grad[:, : self.d]
         return loss, np.concatenate([grad.reshape(-1), np.zeros(self.q)]), None
 
     def largest_observed_proba(self, theta) -> float | None:
