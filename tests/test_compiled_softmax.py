@@ -10,6 +10,7 @@ import pytest
 
 import logitkit as lk
 from compiled_checks import assert_same_terms
+from logitkit import curvature as curvature_module
 from logitkit.families import Binomial, Multinomial
 from logitkit.objective import Objective
 from logitkit.solvers import compiled_loop, compiled_softmax
@@ -33,7 +34,7 @@ def _terms(objective, theta, order, enabled, monkeypatch):
 
 
 @pytest.mark.parametrize("full", [False, True])
-@pytest.mark.parametrize("n_classes", [2, 3, 11])
+@pytest.mark.parametrize("n_classes", [2, 3, 11, 20])  # (20: the BLAS products)
 @pytest.mark.parametrize("intercept", [True, False])
 @pytest.mark.parametrize("extreme", [False, True])
 def test_pass_equals_numpy(full, n_classes, intercept, extreme, monkeypatch):
@@ -60,6 +61,10 @@ def test_float32_pass_is_float64_arithmetic(monkeypatch):
 def test_the_gate_keeps_other_passes_on_numpy():
     ob = _objective(False, 3, True)
     assert compiled_softmax.applies(ob, 1) and not compiled_softmax.applies(ob, 2)
+    # Hessian-vector products: many classes and float64 X only
+    assert not compiled_softmax.hessian_applies(ob)
+    assert compiled_softmax.hessian_applies(_objective(False, 20, True))
+    assert not compiled_softmax.hessian_applies(_objective(False, 20, True, np.float32))
     column_order = Objective(Multinomial(), np.asfortranarray(ob.X), ob.y, ob.w, 3, True)
     binary = Objective(Binomial(), ob.X, (ob.y > 0).astype(float), ob.w, 2, True)
     offset = Objective(Multinomial(), ob.X, ob.y, ob.w, 3, True, offset=np.zeros((3_000, 2)))
@@ -77,3 +82,58 @@ def test_fits_equal_the_numpy_fits(alpha, monkeypatch):
     assert fitted.n_iter_ == expected.n_iter_ and fitted.n_passes_ == expected.n_passes_
     np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(fitted.intercept_, expected.intercept_, rtol=1e-9, atol=1e-11)
+
+
+def _curvature(ob, theta, monkeypatch, mode):
+    """The :class:`RowCurvature` of ``ob`` at ``theta`` in ``mode``: "compiled", "recompute"
+    (NumPy) or "float64" (the factors kept)."""
+    monkeypatch.setattr(compiled_loop, "ENABLED", mode == "compiled")
+    monkeypatch.setattr(curvature_module, "KEPT_SHARE", 1e6 if mode == "float64" else 0.125)
+    value, grad, rows = ob.curvature(theta)
+    assert rows.mode == mode
+    return value, grad, rows
+
+
+@pytest.mark.parametrize("full", [False, True])
+@pytest.mark.parametrize("intercept", [True, False])
+def test_compiled_hessian_products_equal_numpy(full, intercept, monkeypatch):
+    """Many classes (K=20): the compiled Hessian-vector products equal the NumPy passes'
+    (recomputed and kept factors) and the dense Hessian's; the value and gradient of the
+    curvature pass are :meth:`Objective.evaluate`'s; the preconditioner's sampled blocks
+    (from merged recomputed blocks) equal those of the kept blocks."""
+    ob = _objective(full, 20, intercept, seed=4)
+    theta = np.random.default_rng(4).normal(size=ob.n_params) * 0.3
+    dense = ob.evaluate(theta, 2)[2]
+    passes = {mode: _curvature(ob, theta, monkeypatch, mode)
+              for mode in ("compiled", "recompute", "float64")}
+    value, grad, _ = ob.evaluate(theta, 1)
+    rng = np.random.default_rng(5)
+    for v in rng.normal(size=(3, ob.n_params)):
+        expected = dense @ v
+        for value_m, grad_m, rows in passes.values():
+            np.testing.assert_allclose(value_m, value, rtol=1e-12)
+            np.testing.assert_allclose(grad_m, grad, rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(rows.times(v), expected, rtol=1e-9,
+                                       atol=1e-11 * np.abs(expected).max())
+    for step in (1, 3, 7):
+        kept = passes["float64"][2].class_blocks(step)
+        for mode in ("compiled", "recompute"):
+            for got, want in zip(passes[mode][2].class_blocks(step), kept, strict=True):
+                np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+        diagonals = passes["float64"][2].class_diagonals(step)[0]
+        np.testing.assert_allclose(passes["compiled"][2].class_diagonals(step)[0], diagonals,
+                                   rtol=1e-10, atol=1e-12 * diagonals.max())
+
+
+def test_many_class_fits_equal_the_numpy_fits(monkeypatch):
+    """A K=20 Newton-CG fit with compiled passes and products: the NumPy fit's iterations,
+    passes and coefficients."""
+    rng = np.random.default_rng(6)
+    X = rng.normal(size=(20_000, 8))
+    y = np.argmax(X @ rng.normal(size=(8, 20)) + rng.gumbel(size=(20_000, 20)), axis=1)
+    fitted = lk.LogisticRegression(solver="newton-cg", alpha=1e-4).fit(X, y)
+    assert fitted.result_.report.converged
+    monkeypatch.setattr(compiled_loop, "ENABLED", False)
+    expected = lk.LogisticRegression(solver="newton-cg", alpha=1e-4).fit(X, y)
+    assert fitted.n_iter_ == expected.n_iter_ and fitted.n_passes_ == expected.n_passes_
+    np.testing.assert_allclose(fitted.coef_, expected.coef_, rtol=1e-7, atol=1e-9)

@@ -18,6 +18,7 @@ from logitkit import objective as _objective
 from logitkit.backends import clip_min, device, gram, to_numpy
 from logitkit.design import dense, is_design
 from logitkit.objective import Objective
+from logitkit.solvers import compiled_softmax
 
 # preconditioner blocks over at most this many columns (with the intercept) come from one
 # product with the pairwise products of columns, (d1 + 1) d1 / 2 of them, when there are
@@ -29,6 +30,8 @@ _PAIR_PRODUCT_COLUMNS = 64
 KEPT_SHARE = 0.125
 # the temporaries of a block take at most this fraction of X's bytes (and 8 MB)
 BLOCK_SHARE = 1 / 16
+# the modes whose factors are recomputed from X @ W' in each pass
+_RECOMPUTED = ("recompute", "compiled")
 
 
 class RowCurvature:
@@ -39,9 +42,10 @@ class RowCurvature:
     sqrt(c_i) a_i by a (b,) coupling c) and their aux parts (b, m, q), so that a product
     H v costs one pass over X: per block E = X_b V' + c (V (m, d1) the W part of v),
     R_i = h_i E_i + A_i v_aux, then X_b' R. ``mode`` says where the factors come from:
-    "float64" or "float32" (kept by the pass that filled the operator) or "recompute"
-    (from X_b W' in each pass). Filled by :meth:`Objective.curvature` at coefficients W
-    (m, d1) and aux (q,) (where X lives).
+    "float64" or "float32" (kept by the pass that filled the operator), "recompute"
+    (from X_b W' in each pass) or "compiled" (as "recompute", the products in
+    :func:`~logitkit.solvers.compiled_softmax.hessian_times`: many classes). Filled by
+    :meth:`Objective.curvature` at coefficients W (m, d1) and aux (q,) (where X lives).
     """
 
     def __init__(self, objective: Objective, W, aux):
@@ -66,6 +70,18 @@ class RowCurvature:
         for start in range(0, ob.n, self.block_rows):
             yield slice(start, min(start + self.block_rows, ob.n))
 
+    def mode_for(self, row_bytes: float) -> str:
+        """The mode for factors of ``row_bytes`` a row in float64: kept within the budget
+        (in float32 if only so), else recomputed."""
+        kept = row_bytes * self.objective.n
+        return ("float64" if kept <= self.budget else
+                "float32" if kept <= 2 * self.budget else "recompute")
+
+    def compile(self):
+        """Switch to the "compiled" mode (nothing kept; the caller has checked
+        :func:`~logitkit.solvers.compiled_softmax.hessian_applies`)."""
+        self.mode, self.kept = "compiled", [(rows, None) for rows in self.blocks()]
+
     def keep(self, rows, der):
         """Keep one block's eta-space Hessian (a family's :meth:`~Family.curvature`):
         (rows, a, U, A) with U the low-rank factor, or (as the family gave it) the (b,)
@@ -75,9 +91,7 @@ class RowCurvature:
         factors = self._factors(der)
         if self.mode is None:
             per_row = sum(f.nbytes for f in factors if f is not None) / max(1, len(factors[0]))
-            self.mode = ("float64" if per_row * self.objective.n <= self.budget else
-                         "float32" if per_row * self.objective.n <= 2 * self.budget else
-                         "recompute")
+            self.mode = self.mode_for(per_row)
         if self.mode == "recompute":  # the rows, and the family's (b,) row shift if any
             self.kept.append((rows, der.hess_eta_shift))
             return
@@ -99,7 +113,7 @@ class RowCurvature:
         ob, xp = self.objective, self.objective.xp
         rows = kept[0]
         Xb = ob.X[rows] if local is None else ob.X[rows][local]
-        if self.mode != "recompute":
+        if self.mode not in _RECOMPUTED:
             a, U, A = (f if f is None or local is None else f[local] for f in kept[1:])
             return Xb, a, U, A, None if V is None else ob._eta(Xb, V)
         m = ob.m
@@ -140,6 +154,8 @@ class RowCurvature:
         ob, xp = self.objective, self.objective.xp
         ob.reads.rows += ob.n
         V_np, va_np = ob.unpack(v)
+        if self.mode == "compiled":
+            return self._penalised(self._compiled_times(V_np), V_np)
         V = ob._here(V_np)
         va = xp.asarray(va_np, dtype=xp.float64, device=device(ob.X))
         out_B, out_c, out_aux = ob._zeros(ob.m, ob.d), ob._zeros(ob.m), ob._zeros(ob.q)
@@ -156,9 +172,24 @@ class RowCurvature:
         if ob.q:
             out_aux += self.aux @ va
         out_W = xp.concat([out_B, out_c[:, None]], axis=1) if ob.fit_intercept else out_B
-        result = to_numpy(xp.concat([xp.reshape(out_W, (-1,)), out_aux])) / ob.total_weight
-        result[: ob.m * ob.d1] += ob.penalty.gradient(V_np).ravel()
+        return self._penalised(to_numpy(xp.concat([xp.reshape(out_W, (-1,)), out_aux])), V_np)
+
+    def _penalised(self, product, V) -> np.ndarray:
+        """(p,) the mean Hessian's product from the loss sum's ``product`` (p,) with the
+        direction whose W part is V (m, d1)."""
+        ob = self.objective
+        result = product / ob.total_weight
+        result[: ob.m * ob.d1] += ob.penalty.gradient(V).ravel()
         return result
+
+    def _compiled_times(self, V) -> np.ndarray:
+        """(m * d1,) the loss sum's Hessian times V (m, d1) in the compiled pass."""
+        ob, d = self.objective, self.objective.d
+        W, zeros = to_numpy(self.W), np.zeros(ob.m)
+        out = compiled_softmax.hessian_times(
+            ob.X, ob.w, W[:, :d], W[:, d] if ob.fit_intercept else zeros, V[:, :d],
+            V[:, d] if ob.fit_intercept else zeros, not ob.family.full)
+        return (out if ob.fit_intercept else out[:, :d]).reshape(-1)
 
     def _weights(self, a, U):
         """(b, nb) float64: each row's h_i[k, k] and, with several columns, last
@@ -173,6 +204,18 @@ class RowCurvature:
             C = a - U * U if a.shape[1] == 1 else xp.concat([a - U * U, coarse[:, None]],
                                                              axis=1)
         return clip_min(xp.astype(C, xp.float64, copy=False), 0.0)
+
+    def _samples(self, step: int):
+        """(kept block, local rows): every ``step``-th row of X (counted from the
+        objective's first row) by kept block; recomputed blocks are merged ``step`` at a
+        time, so that a sample's block has about as many rows as a pass's."""
+        ob, kept = self.objective, self.kept
+        if self.mode in _RECOMPUTED and step > 1:
+            kept = [(slice(group[0][0].start, group[-1][0].stop),
+                     None if group[0][1] is None else ob.xp.concat([k[1] for k in group]))
+                    for group in (kept[g:g + step] for g in range(0, len(kept), step))]
+        for block in kept:
+            yield block, slice((-(ob.row_offset + block[0].start)) % step, None, step)
 
     def class_blocks(self, step: int):
         """Dense curvature blocks of the mean Hessian from every ``step``-th row (scaled by
@@ -192,8 +235,7 @@ class RowCurvature:
         chunk = max(16, self.block_rows * (ob.d + 6 * ob.m) // (3 * len(upper[0])))
         cross = ob._zeros(m, q, d1)
         ob.reads.rows += -(-ob.n // step)
-        for kept in self.kept:
-            local = slice((-(ob.row_offset + kept[0].start)) % step, None, step)
+        for kept, local in self._samples(step):
             Xs, a, U, A, _ = self._block(kept, local)
             Xs = xp.astype(dense(Xs), xp.float64)
             if ob.fit_intercept:
@@ -230,8 +272,7 @@ class RowCurvature:
         out = ob._zeros(nb, d)
         sums = ob._zeros(nb)
         ob.reads.rows += -(-ob.n // step)
-        for kept in self.kept:
-            local = slice((-(ob.row_offset + kept[0].start)) % step, None, step)
+        for kept, local in self._samples(step):
             Xb, a, U, _, _ = self._block(kept, local)
             C = self._weights(a, U)
             out += ob._cross(Xb.square() if is_design(Xb) else Xb * Xb, C)

@@ -522,16 +522,23 @@ class Objective(ScoreTerms, MinibatchTerms):
             return self._curvature(theta)
 
     def _curvature(self, theta):
+        from logitkit.curvature import RowCurvature
+
         xp = self.xp
-        self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
+        rows_curvature = RowCurvature(self, W, aux)
+        # many classes whose probabilities would not be kept: the compiled passes
+        # (multinomial factors: (m + 1) floats a row)
+        if (compiled_softmax.hessian_applies(self)
+                and rows_curvature.mode_for(8 * (self.m + 1)) == "recompute"):
+            value, grad, _ = self.evaluate(theta, 1)
+            rows_curvature.compile()
+            return value, grad, rows_curvature
+        self.reads.rows += self.n
         loss = self._zeros()
         grad_B, grad_c, grad_aux = self._zeros(self.m, self.d), self._zeros(self.m), \
             self._zeros(self.q)
-        from logitkit.curvature import RowCurvature
-
-        rows_curvature = RowCurvature(self, W, aux)
         sums = np.zeros(self.d) if self.finite_check is not None else None  # (loss_terms')
         for rows in rows_curvature.blocks():
             Xb = self.X[rows]
