@@ -56,6 +56,30 @@ def test_sampled_hessian_with_float32_data(monkeypatch):
     assert single.objective_value == pytest.approx(exact.objective_value, rel=1e-6)
 
 
+def test_float32_fit_keeps_its_sampled_hessian_at_the_data_precision(monkeypatch):
+    """Steps whose decrease float32 data cannot show are taken in full; the sampled Hessian
+    is kept and secant-updated over them while the gradient falls fast (not re-formed at
+    every step), and the fit ends at the optimum of the same data in float64."""
+    from logitkit.parametrization import SolverProblem
+
+    single = _problem(Binomial(), 2, True, dtype=np.float32, n=60_000)
+    double = Objective(Binomial(), single.X.astype(np.float64), single.y, single.w, 2, True,
+                       alpha=1e-3)
+    exact = fitting.fit_objective(double, "newton", 1e-11, 100)
+    monkeypatch.setattr(objective_module, "HESSIAN_SAMPLE_ROWS", (500, 1000))
+    monkeypatch.setattr(hessian_samples, "_MIN_SAMPLED_PARAMS", 1)
+    formed = []
+    for name in ("hessian", "evaluate_with_hessian"):
+        method = getattr(SolverProblem, name)
+        monkeypatch.setattr(SolverProblem, name, lambda self, s, method=method, name=name:
+                            formed.append(name) or method(self, s))
+    result = fitting.fit_objective(single, "newton", 1e-8, 100)
+    assert result.converged and result.report.grad_max <= 1e-8
+    assert len(formed) < result.n_iter
+    assert result.objective_value == pytest.approx(exact.objective_value, rel=1e-13)
+    np.testing.assert_allclose(result.params, exact.params, rtol=1e-5, atol=1e-7)
+
+
 def testsecant_update_matches_the_measured_curvature_and_skips_inconsistent_steps():
     rng = np.random.default_rng(0)
     A = rng.normal(size=(5, 5))

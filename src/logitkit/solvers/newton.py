@@ -261,8 +261,15 @@ def newton(problem, s0, tol: float, max_iter: int) -> SolverReport:
                     continue
                 converged, reason = True, "no further progress at machine precision"
                 break
+            # a kept (sampled or expensive) Hessian stays, secant-updated, while the
+            # gradient falls fast, as after an accepted step below
+            keep = (problem.reuse_hessian and not system.singular
+                    and _grad_max(new_grad) <= _REUSE_RATIO * grad_max
+                    and secant_update(matrix, step, new_grad - grad))
             s, value, grad, hess, it = s + step, new_value, new_grad, new_hess, it + 1
             system = None
+            if keep:
+                system = NewtonSystem(matrix)
             continue
         t, accepted, densified = 1.0, False, False
         follows = _hessian_follows(problem, decrement)
