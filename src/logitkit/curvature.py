@@ -30,8 +30,6 @@ _PAIR_PRODUCT_COLUMNS = 64
 KEPT_SHARE = 0.125
 # the temporaries of a block take at most this fraction of X's bytes (and 8 MB)
 BLOCK_SHARE = 1 / 16
-# the modes whose factors are recomputed from X @ W' in each pass
-_RECOMPUTED = ("recompute", "compiled")
 
 
 class RowCurvature:
@@ -42,9 +40,10 @@ class RowCurvature:
     sqrt(c_i) a_i by a (b,) coupling c) and their aux parts (b, m, q), so that a product
     H v costs one pass over X: per block E = X_b V' + c (V (m, d1) the W part of v),
     R_i = h_i E_i + A_i v_aux, then X_b' R. ``mode`` says where the factors come from:
-    "float64" or "float32" (kept by the pass that filled the operator), "recompute"
-    (from X_b W' in each pass) or "compiled" (as "recompute", the products in
-    :func:`~logitkit.solvers.compiled_softmax.hessian_times`: many classes). Filled by
+    "float64" or "float32" (kept by the pass that filled the operator) or "recompute"
+    (from X_b W' in each pass). ``compiled`` says where the products run: None (NumPy),
+    or for multinomial fits :mod:`~logitkit.solvers.compiled_softmax`'s "blas" (many
+    classes, recomputed) or "rows" (kept factors) kernels. Filled by
     :meth:`Objective.curvature` at coefficients W (m, d1) and aux (q,) (where X lives).
     """
 
@@ -55,6 +54,7 @@ class RowCurvature:
         self.kept = []
         self.aux = ob._zeros(ob.q, ob.q)
         self.mode = None  # decided by the first block's factors
+        self.compiled, self._factor_arrays = None, None
         x_bytes = ob.n * ob.row_width * ob.X.dtype.itemsize
         self.budget = KEPT_SHARE * x_bytes
         # a block's temporaries (its X part, E and R, the family's (b, m) arrays) within
@@ -77,10 +77,23 @@ class RowCurvature:
         return ("float64" if kept <= self.budget else
                 "float32" if kept <= 2 * self.budget else "recompute")
 
-    def compile(self):
-        """Switch to the "compiled" mode (nothing kept; the caller has checked
-        :func:`~logitkit.solvers.compiled_softmax.hessian_applies`)."""
-        self.mode, self.kept = "compiled", [(rows, None) for rows in self.blocks()]
+    def compile(self, path: str, mode: str):
+        """Run the products in :mod:`~logitkit.solvers.compiled_softmax`'s ``path``
+        (:func:`~logitkit.solvers.compiled_softmax.curvature_path` of the multinomial
+        factors' ``mode``). Returns the (n, m) array the value pass fills with the rows'
+        w p ("rows"; their coupling 1 / w is set here), or None ("blas": nothing kept)."""
+        ob = self.objective
+        self.compiled, self.mode = path, mode
+        if path == "blas":
+            self.kept = [(rows, None) for rows in self.blocks()]
+            return None
+        dtype = np.float32 if mode == "float32" else np.float64
+        a = np.empty((ob.n, ob.m), dtype=dtype)
+        w = np.asarray(ob.w, dtype=np.float64)
+        coupling = np.divide(1.0, w, out=np.zeros(ob.n), where=w > 0).astype(dtype)
+        self._factor_arrays = a, coupling
+        self.kept = [(rows, a[rows], coupling[rows], None) for rows in self.blocks()]
+        return a
 
     def keep(self, rows, der):
         """Keep one block's eta-space Hessian (a family's :meth:`~Family.curvature`):
@@ -113,7 +126,7 @@ class RowCurvature:
         ob, xp = self.objective, self.objective.xp
         rows = kept[0]
         Xb = ob.X[rows] if local is None else ob.X[rows][local]
-        if self.mode not in _RECOMPUTED:
+        if self.mode != "recompute":
             a, U, A = (f if f is None or local is None else f[local] for f in kept[1:])
             return Xb, a, U, A, None if V is None else ob._eta(Xb, V)
         m = ob.m
@@ -154,7 +167,7 @@ class RowCurvature:
         ob, xp = self.objective, self.objective.xp
         ob.reads.rows += ob.n
         V_np, va_np = ob.unpack(v)
-        if self.mode == "compiled":
+        if self.compiled is not None:
             return self._penalised(self._compiled_times(V_np), V_np)
         V = ob._here(V_np)
         va = xp.asarray(va_np, dtype=xp.float64, device=device(ob.X))
@@ -186,9 +199,13 @@ class RowCurvature:
         """(m * d1,) the loss sum's Hessian times V (m, d1) in the compiled pass."""
         ob, d = self.objective, self.objective.d
         W, zeros = to_numpy(self.W), np.zeros(ob.m)
-        out = compiled_softmax.hessian_times(
-            ob.X, ob.w, W[:, :d], W[:, d] if ob.fit_intercept else zeros, V[:, :d],
-            V[:, d] if ob.fit_intercept else zeros, not ob.family.full)
+        v_c = V[:, d] if ob.fit_intercept else zeros
+        if self.compiled == "rows":
+            out = compiled_softmax.kept_hessian_times(ob.X, *self._factor_arrays, V[:, :d], v_c)
+        else:
+            out = compiled_softmax.hessian_times(
+                ob.X, ob.w, W[:, :d], W[:, d] if ob.fit_intercept else zeros, V[:, :d], v_c,
+                not ob.family.full)
         return (out if ob.fit_intercept else out[:, :d]).reshape(-1)
 
     def _weights(self, a, U):
@@ -210,7 +227,7 @@ class RowCurvature:
         objective's first row) by kept block; recomputed blocks are merged ``step`` at a
         time, so that a sample's block has about as many rows as a pass's."""
         ob, kept = self.objective, self.kept
-        if self.mode in _RECOMPUTED and step > 1:
+        if self.mode == "recompute" and step > 1:
             kept = [(slice(group[0][0].start, group[-1][0].stop),
                      None if group[0][1] is None else ob.xp.concat([k[1] for k in group]))
                     for group in (kept[g:g + step] for g in range(0, len(kept), step))]

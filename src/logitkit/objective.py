@@ -325,15 +325,17 @@ class Objective(ScoreTerms, MinibatchTerms):
             return self._cross(Xb, xp.concat(columns, axis=1))
         return xp.concat([self._cross(Xb, c) for c in columns], axis=0)
 
-    def loss_terms(self, theta, order: int, host_hessian: bool = True):
+    def loss_terms(self, theta, order: int, host_hessian: bool = True, kept=None):
         """Unpenalised weighted loss sum and its derivatives over all rows.
 
         Returns (loss, grad (p,), hess (p, p)) with None beyond ``order``; sums, not means.
         Blocks add into float64 accumulators where X lives; the host sees the totals only
-        (``host_hessian=False``: the Hessian stays where X lives, float64).
+        (``host_hessian=False``: the Hessian stays where X lives, float64). ``kept``: an
+        (n, m) array a compiled multinomial pass fills with the rows' w p
+        (:meth:`RowCurvature.compile`).
         """
         with self._checking_pass():
-            return self._loss_terms(theta, order, host_hessian)
+            return self._loss_terms(theta, order, host_hessian, kept)
 
     def _checking_pass(self):
         """The floating-point context of a pass: while X's check is pending, no warnings
@@ -341,7 +343,7 @@ class Objective(ScoreTerms, MinibatchTerms):
         checked, see :meth:`settle_finite`)."""
         return np.errstate(invalid="ignore") if self.finite_check is not None else nullcontext()
 
-    def _loss_terms(self, theta, order: int, host_hessian: bool):
+    def _loss_terms(self, theta, order: int, host_hessian: bool, kept=None):
         xp = self.xp
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
@@ -349,7 +351,7 @@ class Objective(ScoreTerms, MinibatchTerms):
         if fused is not None:  # binary X in C order: compiled loops
             return self._fused_terms(theta, W, order, fused)
         if compiled_softmax.applies(self, order):
-            return self._softmax_terms(theta, W, order)
+            return self._softmax_terms(theta, W, order, kept)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
         loss = self._zeros()
@@ -440,13 +442,13 @@ class Objective(ScoreTerms, MinibatchTerms):
                 loss, least = loss + part, min(least, low)
         return self._compiled_result(theta, loss, least, grad[None, :], order)
 
-    def _softmax_terms(self, theta, W, order: int):
+    def _softmax_terms(self, theta, W, order: int, kept=None):
         """:meth:`loss_terms` (order <= 1) of the multinomial family in the compiled loop
         of :mod:`~logitkit.solvers.compiled_softmax`: the same sums, each row read once."""
         d = self.d
         intercepts = W[:, d] if self.fit_intercept else np.zeros(self.m)
         loss, least, grad = compiled_softmax.softmax_terms(
-            self.X, self.y, self.w, W[:, :d], intercepts, not self.family.full, order)
+            self.X, self.y, self.w, W[:, :d], intercepts, not self.family.full, order, kept)
         return self._compiled_result(theta, loss, least, grad, order)
 
     def _compiled_result(self, theta, loss: float, least: float, grad, order: int):
@@ -475,11 +477,12 @@ class Objective(ScoreTerms, MinibatchTerms):
         parameters (binary fits), as R's hatvalues() of a glm."""
         return self.m == 1 and self.q == 0
 
-    def evaluate(self, theta, order: int, host_hessian: bool = True):
+    def evaluate(self, theta, order: int, host_hessian: bool = True, kept=None):
         """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta
-        (``host_hessian=False``: the Hessian as a float64 array where X lives)."""
+        (``host_hessian=False``: the Hessian as a float64 array where X lives; ``kept``:
+        see :meth:`loss_terms`)."""
         value, grad, hess = self.penalised(theta, order,
-                                           *self.loss_terms(theta, order, host_hessian))
+                                           *self.loss_terms(theta, order, host_hessian, kept))
         if order >= 1:
             self._last_gradient = (np.array(theta, dtype=float), grad.copy())
         return value, grad, hess
@@ -528,12 +531,11 @@ class Objective(ScoreTerms, MinibatchTerms):
         W, aux_np = self.unpack(theta)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         rows_curvature = RowCurvature(self, W, aux)
-        # many classes whose probabilities would not be kept: the compiled passes
-        # (multinomial factors: (m + 1) floats a row)
-        if (compiled_softmax.hessian_applies(self)
-                and rows_curvature.mode_for(8 * (self.m + 1)) == "recompute"):
-            value, grad, _ = self.evaluate(theta, 1)
-            rows_curvature.compile()
+        # multinomial fits in the compiled passes (factors: (m + 1) floats a row)
+        mode = rows_curvature.mode_for(8 * (self.m + 1))
+        path = compiled_softmax.curvature_path(self, mode)
+        if path is not None:
+            value, grad, _ = self.evaluate(theta, 1, kept=rows_curvature.compile(path, mode))
             return value, grad, rows_curvature
         self.reads.rows += self.n
         loss = self._zeros()

@@ -1,21 +1,25 @@
-"""A fused, compiled value-and-gradient pass for multinomial logit fits (numba).
+"""Fused, compiled passes for multinomial logit fits (numba).
 
 The NumPy pass of a multinomial fit with few classes spends most of its time outside
 reading X: ``X @ W'`` and ``R' X`` with K columns run far below BLAS's speed, and the
 softmax's per-row ufuncs make several (b, K) temporaries. Here each row is read once:
 its K linear predictors, the log-normaliser, the loss and the residuals
-r_k = w (p_k - [y = k]), then X' r while the row is in cache (one thread, K=3,
-500k x 50 float64: 57 ms against NumPy's 190 ms; one read of X, ``X.sum()``, 21 ms).
-Sums in float64 whatever X's dtype; the loss summed per chunk of rows and the chunks
-pairwise (as :func:`~logitkit.solvers.compiled_pass.row_terms`).
+r_k = w (p_k - [y = k]), then X' r while the row is in cache, four rows at a time
+sharing the reads of W and of the gradient's rows (one thread, K=3, 500k x 50 float64:
+57 ms against NumPy's 190 ms before the four-row loop; one read of X, ``X.sum()``, 21
+ms). Sums in float64 whatever X's dtype; the loss summed per chunk of rows and the
+chunks pairwise (as :func:`~logitkit.solvers.compiled_pass.row_terms`).
 
-With many classes (BLAS_COLUMNS eta columns or more) and a float64 X, the products with X
-run in BLAS over a block of rows at a time and only the softmax row by row; the same
-kernel structure gives truncated Newton's Hessian-vector products from X and the
-coefficients alone (:func:`hessian_times`, the "compiled" mode of
-:class:`~logitkit.curvature.RowCurvature`, where the rows' probabilities are too many to
-keep): one thread, K=50 50k x 20, a value-and-gradient pass 28 ms against the row loop's
-40 and a product 33 ms against NumPy's 56.
+Truncated Newton's passes (:class:`~logitkit.curvature.RowCurvature`'s ``compiled``,
+chosen by :func:`curvature_path`): where the rows' factors are kept, the value pass
+writes each row's w p as it goes and a Hessian-vector product reads them
+(:func:`kept_hessian_times`; one thread, K=10 100k x 50, factors in float32: the pass
+that keeps them 24 ms against NumPy's 38, a product 12 ms against 22). With many
+classes (BLAS_COLUMNS eta columns or more) and a float64 X, the products with X run in
+BLAS over a block of rows at a time and only the softmax row by row, and a product
+recomputes the probabilities from X and the coefficients (:func:`hessian_times`: there
+they are too many to keep): K=50 50k x 20, a value-and-gradient pass 28 ms against the
+row loop's 40 and a product 33 ms against NumPy's 56.
 
 Used by :meth:`Objective.loss_terms` for values and gradients (order <= 1) of the
 multinomial family, either form (``full``: K linear predictors; else K - 1 and the base
@@ -58,21 +62,29 @@ def applies(objective, order: int) -> bool:
             and compiled_loop.available())
 
 
-def hessian_applies(objective) -> bool:
-    """Whether ``objective``'s Hessian-vector products can run compiled here, from X and
-    the coefficients alone (:func:`hessian_times`): many classes and a float64 X."""
-    return applies(objective, 1) and _blas(objective.X, objective.m)
-
-
 def _blas(X, m: int) -> bool:
     return m >= BLAS_COLUMNS and X.dtype == np.float64
 
 
-def softmax_terms(X, y, w, W, intercepts, base: bool, order: int):
+def curvature_path(objective, mode: str) -> str | None:
+    """How truncated Newton's passes over ``objective`` run here when its rows' factors
+    are in ``mode`` (:meth:`~logitkit.curvature.RowCurvature.mode_for`): "blas" (many
+    classes, recomputed: :func:`hessian_times`), "rows" (kept by the value pass:
+    :func:`kept_hessian_times`), or None (NumPy)."""
+    if not applies(objective, 1):
+        return None
+    if _blas(objective.X, objective.m):
+        return "blas" if mode == "recompute" else None
+    return None if mode == "recompute" else "rows"
+
+
+def softmax_terms(X, y, w, W, intercepts, base: bool, order: int, kept=None):
     """(loss sum, least row loss among rows of positive weight, gradient (m, d + 1) or
     None) over X (n, d), class codes y (n,), weights w (n,), at slopes W (m, d) and
     ``intercepts`` (m,); ``base``: the base class 0 has logit 0 and column k of W is class
-    k + 1's (m = K - 1), else m = K. The gradient's last column is the intercepts'."""
+    k + 1's (m = K - 1), else m = K. The gradient's last column is the intercepts'.
+    ``kept``: None, or an (n, m) float32 or float64 array (the row loop only, order 1)
+    that receives each row's w p, the factor of its eta-space Hessian."""
     m, d = W.shape
     c = np.asarray(intercepts, dtype=np.float64)
     if _blas(X, m):
@@ -83,8 +95,9 @@ def softmax_terms(X, y, w, W, intercepts, base: bool, order: int):
         grad = grad_t.T
     else:
         grad = np.zeros((m, d + 1))
+        kept = np.empty((0, m)) if kept is None else kept
         parts, least = _kernels()["_rows"](X, y, w, np.ascontiguousarray(W, dtype=np.float64),
-                                           c, base, order >= 1, grad, ROWS_PER_CHUNK)
+                                           c, base, order >= 1, grad, ROWS_PER_CHUNK, kept)
     return float(np.sum(parts)), least, grad if order >= 1 else None
 
 
@@ -104,6 +117,17 @@ def hessian_times(X, w, W, intercepts, V, v_intercepts, base: bool):
     return out_t.T
 
 
+def kept_hessian_times(X, a, coupling, V, v_intercepts):
+    """(m, d + 1) sum_i x_i' h_i E_i as :func:`hessian_times`, from the factors the value
+    pass kept: h_i = diag(a_i) - coupling_i a_i a_i' (a (n, m) = w p, coupling (n,) =
+    1 / w, float32 or float64); X (n, d) float64 or float32 in C order."""
+    m, d = V.shape
+    out = np.zeros((m, d + 1))
+    _kernels()["_kept_hessian_rows"](X, a, coupling, np.ascontiguousarray(V, dtype=np.float64),
+                                     np.asarray(v_intercepts, dtype=np.float64), out)
+    return out
+
+
 def _kernels():
     """The compiled kernels by name, on first use under compiled_loop's lock (their
     helpers compiled first and bound in this module)."""
@@ -114,10 +138,11 @@ def _kernels():
 
             # a row's dot products and the gradient's sums may add in any order (SIMD)
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
-            for name in ("_exponentiate", "_row_loss", "_residuals"):
+            for name in ("_exponentiate", "_row_loss", "_residuals", "_products",
+                         "_accumulate"):
                 globals()[name] = jit(globals()[name])
-            _KERNELS = {name: jit(globals()[name])
-                        for name in ("_rows", "_blas_rows", "_hessian_blas_rows")}
+            _KERNELS = {name: jit(globals()[name]) for name in
+                        ("_rows", "_blas_rows", "_hessian_blas_rows", "_kept_hessian_rows")}
     return _KERNELS
 
 
@@ -143,49 +168,112 @@ def _row_loss(r, code, base):
     return top + math.log(total) - observed, total
 
 
-def _residuals(r, total, code, wi):
-    """r (m,) from :func:`_row_loss` -> the row's residuals w p_k - w [k = code]."""
+def _residuals(r, total, code, wi, kept, i):
+    """r (m,) from :func:`_row_loss` -> the row's residuals w p_k - w [k = code]; w p
+    into kept[i] when ``kept`` has rows."""
     scale = wi / total
     for k in range(r.shape[0]):
         r[k] *= scale
+    if kept.shape[0]:
+        for k in range(r.shape[0]):
+            kept[i, k] = r[k]
     if code >= 0:
         r[code] -= wi
 
 
-def _rows(X, y, w, W, c, base, gradient, grad, chunk):
-    """(chunk loss sums, least row loss): per row eta_k = x . W_k + c_k, the row's loss
-    w (log Z - eta_y) over [0 (with ``base``), eta], and with ``gradient`` the residuals
-    r_k = w p_k - w [y = k] added times x into grad[k, :d] and into grad[k, d]."""
-    n, d = X.shape
-    m = W.shape[0]
-    first = 1 if base else 0  # the class of W's row 0
-    parts = np.zeros(-(-n // chunk))
-    least = math.inf
-    r = np.empty(m)
-    for i in range(n):
-        x = X[i]
+def _products(X, start, rows, W, c, R):
+    """R[:rows] = X[start:start + rows] W' + c, four rows at a time sharing W's reads."""
+    m, d = W.shape
+    if rows == 4:
+        x0, x1, x2, x3 = X[start], X[start + 1], X[start + 2], X[start + 3]
+        for k in range(m):
+            Wk = W[k]
+            e0 = e1 = e2 = e3 = c[k]
+            for j in range(d):
+                b = Wk[j]
+                e0 += x0[j] * b
+                e1 += x1[j] * b
+                e2 += x2[j] * b
+                e3 += x3[j] * b
+            R[0, k], R[1, k], R[2, k], R[3, k] = e0, e1, e2, e3
+        return
+    for r in range(rows):
+        x = X[start + r]
         for k in range(m):
             e = c[k]
             Wk = W[k]
             for j in range(d):
                 e += x[j] * Wk[j]
-            r[k] = e
-        code = np.int64(y[i]) - first  # W's row of the observed class (-1: the base)
-        loss, total = _row_loss(r, code, base)
-        wi = np.float64(w[i])
-        parts[i // chunk] += wi * loss
-        if wi > 0.0 and loss < least:
-            least = loss
-        if not gradient:
-            continue
-        _residuals(r, total, code, wi)
+            R[r, k] = e
+
+
+def _accumulate(X, start, rows, R, out):
+    """out[:, :d] += R[:rows]' X[start:start + rows], out[:, d] += R's column sums."""
+    m, d = R.shape[1], X.shape[1]
+    if rows == 4:
+        x0, x1, x2, x3 = X[start], X[start + 1], X[start + 2], X[start + 3]
         for k in range(m):
-            rk = r[k]
-            gk = grad[k]
+            r0, r1, r2, r3 = R[0, k], R[1, k], R[2, k], R[3, k]
+            ok = out[k]
             for j in range(d):
-                gk[j] += rk * x[j]
-            gk[d] += rk
+                ok[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
+            ok[d] += (r0 + r1) + (r2 + r3)
+        return
+    for r in range(rows):
+        x = X[start + r]
+        for k in range(m):
+            rk = R[r, k]
+            ok = out[k]
+            for j in range(d):
+                ok[j] += rk * x[j]
+            ok[d] += rk
+
+
+def _rows(X, y, w, W, c, base, gradient, grad, chunk, kept):
+    """(chunk loss sums, least row loss): per row eta_k = x . W_k + c_k, the row's loss
+    w (log Z - eta_y) over [0 (with ``base``), eta], and with ``gradient`` the residuals
+    r_k = w p_k - w [y = k] added times x into grad[k, :d] and into grad[k, d] (w p into
+    ``kept``); four rows at a time."""
+    n = X.shape[0]
+    first = 1 if base else 0  # the class of W's row 0
+    parts = np.zeros(-(-n // chunk))
+    least = math.inf
+    R = np.empty((4, W.shape[0]))
+    for start in range(0, n, 4):
+        rows = min(4, n - start)
+        _products(X, start, rows, W, c, R)
+        for r in range(rows):
+            i = start + r
+            code = np.int64(y[i]) - first  # W's row of the observed class (-1: the base)
+            loss, total = _row_loss(R[r], code, base)
+            wi = np.float64(w[i])
+            parts[i // chunk] += wi * loss
+            if wi > 0.0 and loss < least:
+                least = loss
+            if gradient:
+                _residuals(R[r], total, code, wi, kept, i)
+        if gradient:
+            _accumulate(X, start, rows, R, grad)
     return parts, least
+
+
+def _kept_hessian_rows(X, a, coupling, V, v_c, out):
+    """:func:`kept_hessian_times` into out (m, d + 1): per row E = V x + v_c and
+    R = a * (E - coupling a . E), then X' R; four rows at a time."""
+    n = X.shape[0]
+    E = np.empty((4, V.shape[0]))
+    for start in range(0, n, 4):
+        rows = min(4, n - start)
+        _products(X, start, rows, V, v_c, E)
+        for r in range(rows):
+            i = start + r
+            inner = 0.0
+            for k in range(E.shape[1]):
+                inner += a[i, k] * E[r, k]
+            inner *= coupling[i]
+            for k in range(E.shape[1]):
+                E[r, k] = a[i, k] * (E[r, k] - inner)
+        _accumulate(X, start, rows, E, out)
 
 
 def _blas_rows(X, y, w, W_t, c, base, gradient, grad_t, chunk, block):
@@ -196,6 +284,7 @@ def _blas_rows(X, y, w, W_t, c, base, gradient, grad_t, chunk, block):
     first = 1 if base else 0
     parts = np.zeros(-(-n // chunk))
     least = math.inf
+    unkept = np.empty((0, 0))
     for start in range(0, n, block):
         Xb = X[start:start + block]
         R = Xb @ W_t
@@ -209,7 +298,7 @@ def _blas_rows(X, y, w, W_t, c, base, gradient, grad_t, chunk, block):
             if wi > 0.0 and loss < least:
                 least = loss
             if gradient:
-                _residuals(r, total, code, wi)
+                _residuals(r, total, code, wi, unkept, start + i)
         if gradient:
             grad_t[:d] += Xb.T @ R
             grad_t[d] += R.sum(axis=0)
