@@ -477,12 +477,14 @@ class Objective(ScoreTerms, MinibatchTerms):
         parameters (binary fits), as R's hatvalues() of a glm."""
         return self.m == 1 and self.q == 0
 
-    def evaluate(self, theta, order: int, host_hessian: bool = True, kept=None):
+    def evaluate(self, theta, order: int, host_hessian: bool = True):
         """Objective (mean loss + penalty) and derivatives up to ``order`` at natural theta
-        (``host_hessian=False``: the Hessian as a float64 array where X lives; ``kept``:
-        see :meth:`loss_terms`)."""
-        value, grad, hess = self.penalised(theta, order,
-                                           *self.loss_terms(theta, order, host_hessian, kept))
+        (``host_hessian=False``: the Hessian as a float64 array where X lives)."""
+        return self._evaluated(theta, order, self.loss_terms(theta, order, host_hessian))
+
+    def _evaluated(self, theta, order: int, terms):
+        """:meth:`evaluate`'s result from :meth:`loss_terms`' ``terms`` at ``theta``."""
+        value, grad, hess = self.penalised(theta, order, *terms)
         if order >= 1:
             self._last_gradient = (np.array(theta, dtype=float), grad.copy())
         return value, grad, hess
@@ -535,7 +537,8 @@ class Objective(ScoreTerms, MinibatchTerms):
         mode = rows_curvature.mode_for(8 * (self.m + 1))
         path = compiled_softmax.curvature_path(self, mode)
         if path is not None:
-            value, grad, _ = self.evaluate(theta, 1, kept=rows_curvature.compile(path, mode))
+            kept = rows_curvature.compile(path, mode)
+            value, grad, _ = self._evaluated(theta, 1, self.loss_terms(theta, 1, kept=kept))
             return value, grad, rows_curvature
         self.reads.rows += self.n
         loss = self._zeros()
