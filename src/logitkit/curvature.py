@@ -77,7 +77,7 @@ class RowCurvature:
         return ("float64" if kept <= self.budget else
                 "float32" if kept <= 2 * self.budget else "recompute")
 
-    def compile(self, path: str, mode: str):
+    def run_compiled(self, path: str, mode: str):
         """Run the products in :mod:`~logitkit.solvers.compiled_softmax`'s ``path``
         (:func:`~logitkit.solvers.compiled_softmax.curvature_path` of the multinomial
         factors' ``mode``). Returns the (n, m) array the value pass fills with the rows'

@@ -332,7 +332,7 @@ class Objective(ScoreTerms, MinibatchTerms):
         Blocks add into float64 accumulators where X lives; the host sees the totals only
         (``host_hessian=False``: the Hessian stays where X lives, float64). ``kept``: an
         (n, m) array a compiled multinomial pass fills with the rows' w p
-        (:meth:`RowCurvature.compile`).
+        (:meth:`RowCurvature.run_compiled`).
         """
         with self._checking_pass():
             return self._loss_terms(theta, order, host_hessian, kept)
@@ -537,7 +537,7 @@ class Objective(ScoreTerms, MinibatchTerms):
         mode = rows_curvature.mode_for(8 * (self.m + 1))
         path = compiled_softmax.curvature_path(self, mode)
         if path is not None:
-            kept = rows_curvature.compile(path, mode)
+            kept = rows_curvature.run_compiled(path, mode)
             value, grad, _ = self._evaluated(theta, 1, self.loss_terms(theta, 1, kept=kept))
             return value, grad, rows_curvature
         self.reads.rows += self.n
