@@ -37,10 +37,7 @@ def paths(ob, theta, order):
     def rows():
         return compiled_pass.row_terms(X, ob.y, ob.w, beta, theta[d], order, np.zeros(d + 1))
 
-    out = {"numpy": numpy_pass, "rows": rows}
-    if X.dtype == np.float64:
-        out["chunks"] = chunks
-    return out
+    return {"numpy": numpy_pass, "rows": rows, "chunks": chunks}
 
 
 def main():

@@ -240,8 +240,9 @@ def test_torch_x_takes_the_numpy_path(monkeypatch):
                                                     ("auto", 6_000, np.float32)])
 @pytest.mark.parametrize("weighted", [True, False])
 def test_row_pass_fit_equals_numpy_fit(solver, n, dtype, weighted, monkeypatch):
-    # 40 columns: the row pass in float64 (past the chunk pass's 32) and in float32
-    X, y, w = data(n, 40, seed=7)
+    # the row pass in float64 past the chunk pass's columns, and in float32
+    columns = compiled_pass.MAX_COLUMNS[1] + 40 if dtype == np.float64 else 40
+    X, y, w = data(n, columns, seed=7)
     X = X.astype(dtype)
     fused, plain = _compiled_and_numpy_fits(
         monkeypatch, "row_terms",

@@ -12,8 +12,9 @@ log1p: its vectorised exp took 1.5 ns a row where numba's call of the scalar one
 (no SVML), and a single compiled sweep with scalar exp and log1p gained only 6% over
 the NumPy pass. Sums add in row order within a chunk, so the paths agree to rounding.
 
-On wider X (and float32 X), a NumPy gradient pass reads X from memory twice (``X @ b``,
-then ``r @ X``); :func:`row_terms` reads each row once: 16 rows at a time, their eta,
+On wide X (gradients above MAX_COLUMNS[1] columns) and float32 X, a NumPy gradient pass
+reads X from memory twice (``X @ b``, then ``r @ X``); :func:`row_terms` reads each row
+once: 16 rows at a time, their eta,
 then their loss terms (scalar exp and log1p, cheap next to a wide row), then X' r while
 the rows are in the first-level cache (one thread, 160 MB of X: NumPy / rows 1.5 at 100
 float64 columns, 1.8 at 1000), in float64 whatever X's dtype.
@@ -38,8 +39,12 @@ from logitkit.solvers import compiled_loop
 # values and gradients): wider, BLAS's products or the row loop cost less (one thread,
 # 3M rows, pass time NumPy / chunks: values 1.08 at 16 columns, 0.84 at 32; gradients,
 # 160 MB of X, NumPy / chunks, NumPy / rows: 2.00, 1.39 at 10 columns; 1.44, 1.28 at 20;
-# 1.26, 1.20 at 32; 1.19, 1.34 at 40; 1.36, 1.61 at 50 (benchmarks/pass_width.py))
-MAX_COLUMNS = (16, 32)
+# 1.26, 1.20 at 32 (benchmarks/pass_width.py). Gradients, 300 MB of X, ms a pass, chunks
+# / rows in three runs of the tenth issue-12 session: 50 columns 54.9 / 55.3, 50.1 /
+# 51.5, 57.1 / 58.7; 64: 49.2 / 59.7, 46.4 / 55.5, 49.1 / 58.4; 100: 45.4 / 53.4, 43.6 /
+# 51.8, 44.8 / 54.6; 200: 41.5 / 43.8, 39.3 / 42.7, 42.7 / 47.6; 300: 39.4 / 35.8, 41.5 /
+# 39.1; 400: 40.7 / 37.5, 37.8 / 33.9, 36.0 / 33.8)
+MAX_COLUMNS = (16, 200)
 # the widest X whose gradient pass takes the row loop (row_terms), float64 above
 # MAX_COLUMNS[1] or float32: NumPy / rows 1.5 to 1.8 from 50 to 4000 float64 columns, 1.49
 # at 10000; float32 (products in float64) 1.07 to 1.32 at 10 to 50 columns, 1.09 at 100,
