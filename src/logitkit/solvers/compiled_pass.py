@@ -133,8 +133,23 @@ def _kernels():
 
             # a row's dot product and the column sums may add in any order (SIMD lanes)
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+            globals()["four_dots"] = jit(four_dots)
             _KERNELS = jit(_eta), jit(_sums), jit(_rows), jit(_columns)
     return _KERNELS
+
+
+def four_dots(X, i, b):
+    """(x_i . b, x_{i+1} . b, x_{i+2} . b, x_{i+3} . b) for rows of X, b's entries read
+    once for the four (the compiled row loops here and in compiled_softmax)."""
+    x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+    e0 = e1 = e2 = e3 = 0.0
+    for j in range(b.shape[0]):
+        bj = b[j]
+        e0 += x0[j] * bj
+        e1 += x1[j] * bj
+        e2 += x2[j] * bj
+        e3 += x3[j] * bj
+    return e0, e1, e2, e3
 
 
 def _eta(X, beta, c, z):
@@ -196,14 +211,7 @@ def _rows(X, y, w, beta, c, gradient, grad, chunk):
         stop = min(start + chunk, n)
         i = start
         while i + 4 <= stop:
-            e0 = e1 = e2 = e3 = 0.0
-            x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
-            for j in range(d):
-                b = beta[j]
-                e0 += x0[j] * b
-                e1 += x1[j] * b
-                e2 += x2[j] * b
-                e3 += x3[j] * b
+            e0, e1, e2, e3 = four_dots(X, i, beta)
             k = i - start
             z[k], z[k + 1] = e0 + c, e1 + c
             z[k + 2], z[k + 3] = e2 + c, e3 + c

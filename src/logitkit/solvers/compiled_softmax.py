@@ -36,6 +36,7 @@ import math
 import numpy as np
 
 from logitkit.solvers import compiled_loop
+from logitkit.solvers.compiled_pass import four_dots
 
 # rows whose losses are summed together before the chunks' sums are added pairwise
 ROWS_PER_CHUNK = 16
@@ -139,8 +140,8 @@ def _kernels():
 
             # a row's dot products and the gradient's sums may add in any order (SIMD)
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
-            for name in ("_exponentiate", "_row_loss", "_residuals", "_products",
-                         "_accumulate"):
+            for name in ("four_dots", "_exponentiate", "_row_loss", "_residuals",
+                         "_products", "_accumulate"):
                 globals()[name] = jit(globals()[name])
             _KERNELS = {name: jit(globals()[name]) for name in
                         ("_rows", "_blas_rows", "_hessian_blas_rows", "_kept_hessian_rows")}
@@ -186,17 +187,9 @@ def _products(X, start, rows, W, c, R):
     """R[:rows] = X[start:start + rows] W' + c, four rows at a time sharing W's reads."""
     m, d = W.shape
     if rows == 4:
-        x0, x1, x2, x3 = X[start], X[start + 1], X[start + 2], X[start + 3]
         for k in range(m):
-            Wk = W[k]
-            e0 = e1 = e2 = e3 = c[k]
-            for j in range(d):
-                b = Wk[j]
-                e0 += x0[j] * b
-                e1 += x1[j] * b
-                e2 += x2[j] * b
-                e3 += x3[j] * b
-            R[0, k], R[1, k], R[2, k], R[3, k] = e0, e1, e2, e3
+            e0, e1, e2, e3 = four_dots(X, start, W[k])
+            R[0, k], R[1, k], R[2, k], R[3, k] = e0 + c[k], e1 + c[k], e2 + c[k], e3 + c[k]
         return
     for r in range(rows):
         x = X[start + r]
