@@ -15,6 +15,7 @@ da = pytest.importorskip("dask.array")
 pytest.importorskip("distributed")
 dask_objective = pytest.importorskip("logitkit.dask.objective")
 arrays = pytest.importorskip("logitkit.dask.arrays")
+placement = pytest.importorskip("logitkit.dask.placement")
 
 N = 600
 
@@ -141,21 +142,29 @@ def test_a_streamed_fit_copies_a_row_sample_only_to_fit_it_alone(dask_client, mo
 
 
 def test_persisted_passes_take_one_task_per_worker(dask_client, monkeypatch):
-    """Persisted partitions are computed in one task per worker that holds them; the
-    sums are those of one task per partition, bit for bit (added in partition order)."""
+    """Persisted partitions are computed in one task per worker that holds them,
+    submitted with the blocks' futures; the sums are those of the same tasks computed as
+    a graph and of one task per partition, bit for bit (added in partition order)."""
     X, y, w = _data(2)
     data = arrays.prepare(da.from_array(X, chunks=((100, 150, 1, 0, 349), 3)), y, w,
                           persist=True)
     ob = dask_objective.DaskObjective(Multinomial(), data, 3, True)
-    batches = dask_objective._worker_batches(data, ob._partitions)
+    batches = placement.worker_batches(data, ob._partitions, dask_objective.CLIENT_RECORDS)
     assert sorted(i for batch in batches for i in batch) == list(range(4))
     assert len(batches) <= 2 and set(data.placement.values()) <= set(
         dask_client.scheduler_info()["workers"])
     theta = np.linspace(-0.5, 0.5, ob.n_params)
+    submitted, submit = [], placement.submit_batches
+    monkeypatch.setattr(placement, "submit_batches",
+                        lambda *args: submitted.append(submit(*args)) or submitted[-1])
     batched = ob.evaluate(theta, 2)
-    monkeypatch.setattr(dask_objective, "_worker_batches", lambda data, partitions: None)
-    for a, b in zip(batched, ob.evaluate(theta, 2), strict=True):
+    assert len(submitted) == 1 and len(submitted[0]) == len(batches)
+    monkeypatch.setattr(placement, "submit_batches", lambda *args: None)
+    graphed = ob.evaluate(theta, 2)
+    monkeypatch.setattr(placement, "worker_batches", lambda *args: None)
+    for a, b, c in zip(batched, graphed, ob.evaluate(theta, 2), strict=True):
         np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)
 
 
 @pytest.mark.parametrize("persist", ["auto", False])

@@ -76,6 +76,8 @@ class DaskData:
     # {partition index: the address of the worker holding its block of X}, found by the
     # first pass over persisted data ({} without a distributed client)
     placement: dict | None = None
+    # {key: Future} of the persisted blocks, found by the first pass submitted with them
+    futures: dict | None = None
     # the k of the samples in ``samples`` that the fit takes in memory (see prepare)
     local: frozenset = frozenset()
     # {k: DaskData} the copies of every k-th row that the scan kept on the workers

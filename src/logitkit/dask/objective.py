@@ -22,12 +22,14 @@ from functools import partial, reduce
 import dask
 import numpy as np
 import scipy.linalg as la
+from dask.delayed import Delayed
 
 from logitkit import aliasing
 from logitkit import objective as _objective
 from logitkit.backends import get_namespace, weighted_counts
 from logitkit.block_sums import ScoreSums, add_score_sums, finish_scores
 from logitkit.curvature import add_penalty
+from logitkit.dask import placement
 from logitkit.dask.arrays import sampled
 from logitkit.dask.null_start import null_terms
 from logitkit.families import Family
@@ -199,10 +201,10 @@ def _compute(*passes: _Pass) -> list:
     """The sums of several passes in one graph (one round trip to the scheduler). Passes
     over the same partitions share one task per partition (a partition read once, and
     fewer tasks: on a 2-worker LocalCluster an 8-task graph took 38 ms, a 16-task one 56
-    ms), or of persisted data one task per worker that holds partitions of X
-    (:func:`_worker_batches`). The records are added in partition order: on the workers
-    in consecutive groups of partitions (at most ``CLIENT_RECORDS`` groups, fixed by the
-    number of partitions), then on the client."""
+    ms), or of persisted data one task per worker that holds partitions of X, submitted
+    with the blocks' futures (:mod:`logitkit.dask.placement`). The records are added in
+    partition order: on the workers in consecutive groups of partitions (at most
+    ``CLIENT_RECORDS`` groups, fixed by the number of partitions), then on the client."""
     full = {id(p.objective.data) for p in passes if not p.objective._lazy}
     for p in passes:  # a lazy row sample read alone: first copied into memory
         if p.objective._lazy and id(p.objective.data) not in full:
@@ -219,11 +221,14 @@ def _compute(*passes: _Pass) -> list:
         inputs = [(q.offset, q.X if reads_x else None, q.codes, q.w, q.clusters)
                   for q in partitions]
         add = _adds(p.add for p in group)
-        batches = _worker_batches(group[0].objective.data, partitions)
-        if batches is not None:
+        data = group[0].objective.data
+        batches = placement.worker_batches(data, partitions, CLIENT_RECORDS)
+        mine = None if batches is None else placement.submit_batches(
+            data, _records_each, parts, inputs, batches)
+        if mine is None and batches is not None:
             mine = [dask.delayed(_records_each, pure=False)(parts, [inputs[i] for i in batch])
                     for batch in batches]
-        else:
+        elif mine is None:
             mine = [dask.delayed(_records, pure=False)(parts, *partition)
                     for partition in inputs]
             size = -(-len(mine) // CLIENT_RECORDS)
@@ -233,7 +238,7 @@ def _compute(*passes: _Pass) -> list:
         tasks.append(mine)
         adds.append(add)
         batched.append(batches)
-    records = iter(dask.compute(*(task for mine in tasks for task in mine)))
+    records = iter(_gathered([task for mine in tasks for task in mine]))
     sums = {}
     for group, mine, add, batches in zip(groups.values(), tasks, adds, batched, strict=True):
         results = [next(records) for _ in mine]
@@ -246,36 +251,14 @@ def _compute(*passes: _Pass) -> list:
     return [sums[id(p)] for p in passes]
 
 
-def _worker_batches(data, partitions) -> list[list[int]] | None:
-    """Positions in ``partitions`` grouped by the distributed worker that holds their
-    block of X (persisted ``data`` of at most CLIENT_RECORDS partitions), found once
-    and kept with the data; None otherwise (or while a block is not in memory yet).
-    Fewer tasks cost less (on a 2-worker LocalCluster, 8 trivial tasks took 17.6 ms a
-    graph, one task per worker 11.3 ms); where the workers hold the blocks now does not
-    change the sums, which are added in partition order."""
-    if not data.persisted or len(partitions) > CLIENT_RECORDS:
-        return None
-    if data.placement is None:
-        try:
-            from distributed import get_client
-
-            holders = get_client().who_has(data.X)
-        except (ImportError, ValueError):
-            data.placement = {}
-            return None
-        where = [holders.get(row[0] if isinstance(row, list) else row)
-                 for row in data.X.__dask_keys__()]
-        if not any(where):  # (not persisted on this client's cluster)
-            data.placement = {}
-        if not all(where):
-            return None
-        data.placement = {i: sorted(w)[0] for i, w in enumerate(where)}
-    if not data.placement:
-        return None
-    batches: dict = {}
-    for position, q in enumerate(partitions):
-        batches.setdefault(data.placement[q.index], []).append(position)
-    return list(batches.values())
+def _gathered(tasks: list) -> list:
+    """The results of ``tasks`` (Delayed objects and futures of submitted tasks), the
+    delayed ones computed in one graph, in their order."""
+    delayed = [t for t in tasks if isinstance(t, Delayed)]
+    computed = iter(dask.compute(*delayed))
+    submitted = [t for t in tasks if not isinstance(t, Delayed)]
+    gathered = iter(placement.gathered(submitted))
+    return [next(computed) if isinstance(t, Delayed) else next(gathered) for t in tasks]
 
 
 class DaskObjective(Objective):
