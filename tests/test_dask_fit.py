@@ -132,6 +132,30 @@ def test_local_scheduler_without_a_client_gives_the_same_fit(dask_client):
                                   on_cluster.inference_.cluster_meat)
 
 
+def test_the_client_computes_with_one_blas_thread_during_a_fit(dask_client, monkeypatch):
+    """The client's samples and p x p algebra run with one BLAS thread while the
+    distributed workers (here on the same cores) run the passes; the threads are
+    restored after the fit."""
+    from threadpoolctl import threadpool_info
+
+    import logitkit.dask.estimator as dask_estimator
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    before, seen, make = blas_threads(), [], dask_estimator.dask_objective
+
+    def spy(*args):
+        seen.extend(blas_threads())
+        return make(*args)
+
+    monkeypatch.setattr(dask_estimator, "dask_objective", spy)
+    X, y, _, _ = _data("binary", seed=3)
+    lk.LogisticRegression().fit(_dask(X, PARTITIONS["tiny"]), y)
+    assert seen and set(seen) == {1}
+    assert blas_threads() == before
+
+
 def test_separated_classes_are_reported_as_possible(dask_client):
     X, _, _, _ = _data("binary")
     y = (X[:, 0] > 0).astype(int)

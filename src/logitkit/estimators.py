@@ -146,7 +146,7 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
         if getattr(self, "penalty", None) is not None:  # Firth's (logitkit.firth_estimator)
             return self._fit_firth(X, y, sample_weight, clusters, offset)
         if is_dask(X):
-            from logitkit.dask.estimator import dask_objective
+            from logitkit.dask.estimator import client_threads, dask_objective
 
             if self._has_l1() or self.penalty_factor is not None or \
                     self.solver == "prox-newton":
@@ -157,11 +157,12 @@ class _LogitBase(FirthMixin, InputMixin, PredictionMixin, MinibatchMixin, Statis
             if offset is not None:
                 raise ValueError("offset is not supported on Dask input: fit in memory "
                                  "(e.g. X.compute()), or add the offset's column to X")
-            objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
-                                                 validation_data, persist)
-            self.has_offset_ = False
-            self._fit_rows = None
-            return self._fit_exact(objective, clusters)
+            with client_threads():
+                objective, clusters = dask_objective(self, X, y, sample_weight, clusters,
+                                                     validation_data, persist)
+                self.has_offset_ = False
+                self._fit_rows = None
+                return self._fit_exact(objective, clusters)
         if persist != "auto":
             raise ValueError(f"persist={plain(persist)!r} applies to Dask input; X is "
                              f"{type(X).__name__}, which is fitted in memory")
