@@ -246,6 +246,23 @@ def _killed_worker_fit(client, kill: bool):
     return model, killed
 
 
+@pytest.mark.parametrize("labels", [
+    np.array([2, 0, 2, 1, 0]), np.array([-4, 3, 3, -4], dtype=np.int32),
+    np.array([7], dtype=np.uint8), np.array([5, 2**40, 5]),  # (a range too wide to count)
+    np.array([np.iinfo(np.int64).min, 0, np.iinfo(np.int64).max]),
+    np.array([], dtype=np.int64), np.array(["b", "a", "b"])])
+def test_a_partition_labels_and_codes_are_numpy_unique(labels):
+    """The scan's labels of a partition (integer labels counted, not sorted) are
+    ``np.unique``'s, and so are their codes."""
+    from logitkit.dask.arrays import _unique
+
+    found, codes = _unique(labels, "y", 0)
+    expected, inverse = np.unique(labels, return_inverse=True)
+    assert found.dtype == expected.dtype
+    np.testing.assert_array_equal(found, expected)
+    np.testing.assert_array_equal(codes, inverse)
+
+
 def test_a_worker_killed_during_a_fit_does_not_change_it(dask_client):
     undisturbed, _ = _killed_worker_fit(dask_client, kill=False)
     disturbed, killed = _killed_worker_fit(dask_client, kill=True)

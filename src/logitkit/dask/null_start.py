@@ -113,8 +113,8 @@ def merge_moments(parts, positions, K: int, per_class=None) -> dict:
                 total[step] = [None if a is None else np.zeros((K, *a.shape[1:]))
                                for a in moments]
             for mine, a in zip(total[step], moments, strict=True):
-                if mine is not None:
-                    np.add.at(mine, where, a)
+                if mine is not None:  # (a partition's labels are distinct classes)
+                    mine[where] += a
     if per_class is not None:
         for moments in total.values():
             for a in moments:
