@@ -9,10 +9,10 @@ import dask.array as da
 import dask.dataframe as dd
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from logitkit import fitting
 from logitkit.aliasing import screen_step
+from logitkit.backends.threads import limit_blas
 from logitkit.dask.arrays import prepare
 from logitkit.dask.frames import frame_arrays
 from logitkit.dask.null_start import null_start_steps
@@ -122,7 +122,7 @@ def client_threads():
         get_client()
     except (ImportError, ValueError):
         return nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
+    return limit_blas(1)
 
 
 def _binary_warm_start(estimator, n: int, d: int) -> bool:

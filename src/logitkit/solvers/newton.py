@@ -22,9 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg as la
-from threadpoolctl import ThreadpoolController
 
 from logitkit.backends import like, to_numpy
+from logitkit.backends.threads import blas_threads, limit_blas
 from logitkit.solvers.report import SolverReport
 
 _EPS = np.finfo(float).eps
@@ -55,14 +55,12 @@ _SLOW_RATIO = 0.2
 # Cholesky took 4 ms alone but ~110 ms inside a fit on PyTorch CUDA tensors, 16 cores;
 # a solve with it 2.6 ms there, 0.5 ms on 2 cores)
 _FACTOR_THREADS = 4
-_BLAS = ThreadpoolController()
 
 
 def _factor_threads() -> int:
     """At most _FACTOR_THREADS, never more than the BLAS uses now (more threads than
     cores made a 459 x 459 Cholesky 12 times slower on 2 cores)."""
-    return min([_FACTOR_THREADS, *(lib["num_threads"]
-                                   for lib in _BLAS.select(user_api="blas").info())])
+    return min([_FACTOR_THREADS, *blas_threads()])
 
 
 class NewtonSystem:
@@ -79,7 +77,7 @@ class NewtonSystem:
         self.scale = np.where(diag > 0, 1.0 / np.where(diag > 0, diag, 1.0), 1.0)
         H = hess * self.scale[:, None] * self.scale[None, :]
         self.singular = False
-        with _BLAS.limit(limits=_factor_threads(), user_api="blas"):
+        with limit_blas(_factor_threads()):
             self._factor(H)
 
     def _factor(self, H):
@@ -116,7 +114,7 @@ class NewtonSystem:
             return to_numpy(step * self.scale)
         g = grad * self.scale
         if self.factor is not None:
-            with _BLAS.limit(limits=_factor_threads(), user_api="blas"):
+            with limit_blas(_factor_threads()):
                 step = la.cho_solve(self.factor, -g, check_finite=False)
         else:
             step = -self.evecs @ ((self.evecs.T @ g) / self.evals)
