@@ -169,7 +169,9 @@ def prepare(X, y, sample_weight=None, clusters=None, *, class_weight=None, class
 def _encoded(y, w, groups, classes, per_class, labels):
     """(class codes, weights times class weights, cluster codes or None) dask arrays of
     the labels ``y``, weights ``w`` (None: unit) and clusters ``groups`` (or None)."""
-    codes = y.map_blocks(_codes, classes, dtype=np.int64)
+    codes = (y if y.dtype == np.int64 and classes.dtype.kind in "iu"
+             and np.array_equal(classes, np.arange(len(classes)))  # (labels are codes)
+             else y.map_blocks(_codes, classes, dtype=np.int64))
     # unit weights from the labels' blocks, not da.ones: its blocks are root tasks, which
     # the scheduler queues apart from the partitions' reads, and a streamed pass's
     # partitions then waited in the workers' memory for their weights
