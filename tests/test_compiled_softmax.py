@@ -6,6 +6,7 @@ on anes96 is reproduced by tests/test_inference.py through it); every other X an
 family stays on NumPy."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import logitkit as lk
@@ -18,9 +19,9 @@ from logitkit.solvers import compiled_loop, compiled_softmax
 pytest.importorskip("numba")
 
 
-def _objective(full, n_classes, intercept, dtype=np.float64, seed=0, scale=1.0):
+def _objective(full, n_classes, intercept, dtype=np.float64, seed=0, scale=1.0, order="C"):
     rng = np.random.default_rng(seed)
-    X = (rng.normal(size=(3_000, 9)) * scale).astype(dtype)
+    X = np.asarray((rng.normal(size=(3_000, 9)) * scale).astype(dtype), order=order)
     y = rng.integers(0, n_classes, 3_000).astype(np.int8)
     w = rng.choice([0.0, 0.5, 1.0, 3.0], size=3_000)
     return Objective(Multinomial(full), X, y, w, n_classes, intercept, alpha=1e-3)
@@ -37,8 +38,10 @@ def _terms(objective, theta, order, enabled, monkeypatch):
 @pytest.mark.parametrize("n_classes", [2, 3, 11, 20])  # (20: the BLAS products)
 @pytest.mark.parametrize("intercept", [True, False])
 @pytest.mark.parametrize("extreme", [False, True])
-def test_pass_equals_numpy(full, n_classes, intercept, extreme, monkeypatch):
-    ob = _objective(full, n_classes, intercept, seed=n_classes, scale=300.0 if extreme else 1)
+@pytest.mark.parametrize("order", ["C", "F"])  # (F: X in column order, the column loop)
+def test_pass_equals_numpy(full, n_classes, intercept, extreme, order, monkeypatch):
+    ob = _objective(full, n_classes, intercept, seed=n_classes, scale=300.0 if extreme else 1,
+                    order=order)
     theta = np.random.default_rng(n_classes).normal(size=ob.n_params) * 0.5
     for order in (0, 1):
         assert_same_terms(_terms(ob, theta, order, True, monkeypatch),
@@ -46,10 +49,11 @@ def test_pass_equals_numpy(full, n_classes, intercept, extreme, monkeypatch):
                           least_rtol=1e-10, grad_rtol=1e-11, grad_atol=1e-9)
 
 
-def test_float32_pass_is_float64_arithmetic(monkeypatch):
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_float32_pass_is_float64_arithmetic(order, monkeypatch):
     """float32 X's entries are converted as they are read: the compiled pass equals the
     NumPy pass over the same X in float64 (which the float32 NumPy pass rounds)."""
-    ob = _objective(False, 4, True, dtype=np.float32)
+    ob = _objective(False, 4, True, dtype=np.float32, order=order)
     wide = Objective(Multinomial(), ob.X.astype(np.float64), ob.y, ob.w, 4, True, alpha=1e-3)
     theta = np.random.default_rng(1).normal(size=ob.n_params)
     loss, grad, _ = _terms(ob, theta, 1, True, monkeypatch)
@@ -62,9 +66,12 @@ def test_the_gate_keeps_other_passes_on_numpy():
     ob = _objective(False, 3, True)
     assert compiled_softmax.applies(ob, 1) and not compiled_softmax.applies(ob, 2)
     column_order = Objective(Multinomial(), np.asfortranarray(ob.X), ob.y, ob.w, 3, True)
+    assert compiled_softmax.applies(column_order, 1)  # (the column loop)
+    strided = Objective(Multinomial(), np.asfortranarray(ob.X)[::2], ob.y[::2], ob.w[::2], 3,
+                        True)
     binary = Objective(Binomial(), ob.X, (ob.y > 0).astype(float), ob.w, 2, True)
     offset = Objective(Multinomial(), ob.X, ob.y, ob.w, 3, True, offset=np.zeros((3_000, 2)))
-    assert not any(compiled_softmax.applies(o, 1) for o in (column_order, binary, offset))
+    assert not any(compiled_softmax.applies(o, 1) for o in (strided, binary, offset))
     # truncated Newton's products: recomputed for many classes and float64 X only, from
     # kept factors in the row loop otherwise
     path = compiled_softmax.curvature_path
@@ -78,10 +85,13 @@ def test_the_gate_keeps_other_passes_on_numpy():
 
 
 @pytest.mark.parametrize("alpha", [0.0, 1e-3])
-def test_fits_equal_the_numpy_fits(alpha, monkeypatch):
+@pytest.mark.parametrize("frame", [False, True])  # (a DataFrame: X in column order)
+def test_fits_equal_the_numpy_fits(alpha, frame, monkeypatch):
     rng = np.random.default_rng(5)
     X = rng.normal(size=(20_000, 12))
     y = np.argmax(X @ rng.normal(size=(12, 4)) + rng.gumbel(size=(20_000, 4)), axis=1)
+    if frame:
+        X = pd.DataFrame(X, columns=[f"x{j}" for j in range(12)])
     fitted = lk.LogisticRegression(alpha=alpha, tol=1e-10).fit(X, y)
     monkeypatch.setattr(compiled_loop, "ENABLED", False)
     expected = lk.LogisticRegression(alpha=alpha, tol=1e-10).fit(X, y)

@@ -49,6 +49,9 @@ MAX_CLASSES = 64
 # columns the row loop wins, 35 against 51 ms)
 BLAS_COLUMNS = 16
 BLAS_ROWS = 128
+# X in column order (a DataFrame's block, a Dask DataFrame's partition) is read in blocks
+# of this many rows, each block's columns twice while in cache (logits, then gradient)
+COLUMN_BLOCK_ROWS = 512
 _KERNELS = None
 
 
@@ -59,8 +62,10 @@ def applies(objective, order: int) -> bool:
     X = objective.X
     return (order <= 1 and type(objective.family) is Multinomial
             and objective.offset is None and isinstance(X, np.ndarray) and X.ndim == 2
-            and X.flags.c_contiguous and X.dtype in (np.float64, np.float32)
-            and (objective.n_classes <= MAX_CLASSES or _blas(X, objective.m))
+            and X.dtype in (np.float64, np.float32)
+            and (X.flags.c_contiguous and (objective.n_classes <= MAX_CLASSES
+                                           or _blas(X, objective.m))
+                 or X.flags.f_contiguous and objective.n_classes <= MAX_CLASSES)
             and compiled_loop.available())
 
 
@@ -73,7 +78,7 @@ def curvature_path(objective, mode: str) -> str | None:
     are in ``mode`` (:meth:`~logitkit.curvature.RowCurvature.mode_for`): "blas" (many
     classes, recomputed: :func:`hessian_times`), "rows" (kept by the value pass:
     :func:`kept_hessian_times`), or None (NumPy)."""
-    if not applies(objective, 1):
+    if not applies(objective, 1) or not objective.X.flags.c_contiguous:
         return None
     if _blas(objective.X, objective.m):
         return "blas" if mode == "recompute" else None
@@ -89,7 +94,12 @@ def softmax_terms(X, y, w, W, intercepts, base: bool, order: int, kept=None):
     that receives each row's w p, the factor of its eta-space Hessian."""
     m, d = W.shape
     c = np.asarray(intercepts, dtype=np.float64)
-    if _blas(X, m):
+    if not X.flags.c_contiguous:  # (column order: no kept factors)
+        grad = np.zeros((m, d + 1))
+        parts, least = _kernels()["_column_rows"](
+            X.T, y, w, np.ascontiguousarray(W, dtype=np.float64), c, base, order >= 1, grad,
+            ROWS_PER_CHUNK, COLUMN_BLOCK_ROWS)
+    elif _blas(X, m):
         grad_t = np.zeros((d + 1, m))
         parts, least = _kernels()["_blas_rows"](
             X, y, w, np.ascontiguousarray(W.T, dtype=np.float64), c, base, order >= 1,
@@ -144,7 +154,8 @@ def _kernels():
                          "_products", "_accumulate"):
                 globals()[name] = jit(globals()[name])
             _KERNELS = {name: jit(globals()[name]) for name in
-                        ("_rows", "_blas_rows", "_hessian_blas_rows", "_kept_hessian_rows")}
+                        ("_rows", "_column_rows", "_blas_rows", "_hessian_blas_rows",
+                         "_kept_hessian_rows")}
     return _KERNELS
 
 
@@ -248,6 +259,60 @@ def _rows(X, y, w, W, c, base, gradient, grad, chunk, kept):
                 _residuals(R[r], total, code, wi, kept, i)
         if gradient:
             _accumulate(X, start, rows, R, grad)
+    return parts, least
+
+
+def _column_rows(Xt, y, w, W, c, base, gradient, grad, chunk, block):
+    """:func:`_rows` for X in column order (Xt = X' (d, n) in C order): per block of
+    ``block`` rows, the logits a column of X at a time into E (m, block), each row's
+    loss and residuals, then the gradient a column at a time (the block's columns read
+    twice, from cache)."""
+    d, n = Xt.shape
+    m = W.shape[0]
+    first = 1 if base else 0
+    parts = np.zeros(-(-n // chunk))
+    least = math.inf
+    E = np.empty((m, block))
+    r = np.empty(m)
+    unkept = np.empty((0, 0))
+    for start in range(0, n, block):
+        rows = min(block, n - start)
+        for k in range(m):
+            E[k, :rows] = c[k]
+        for j in range(d):
+            x = Xt[j, start:start + rows]
+            for k in range(m):
+                wkj = W[k, j]
+                Ek = E[k]
+                for i in range(rows):
+                    Ek[i] += x[i] * wkj
+        for i in range(rows):
+            for k in range(m):
+                r[k] = E[k, i]
+            code = np.int64(y[start + i]) - first
+            loss, total = _row_loss(r, code, base)
+            wi = np.float64(w[start + i])
+            parts[(start + i) // chunk] += wi * loss
+            if wi > 0.0 and loss < least:
+                least = loss
+            if gradient:
+                _residuals(r, total, code, wi, unkept, start + i)
+                for k in range(m):
+                    E[k, i] = r[k]
+        if gradient:
+            for j in range(d):
+                x = Xt[j, start:start + rows]
+                for k in range(m):
+                    Ek = E[k]
+                    total = 0.0
+                    for i in range(rows):
+                        total += Ek[i] * x[i]
+                    grad[k, j] += total
+            for k in range(m):
+                total = 0.0
+                for i in range(rows):
+                    total += E[k, i]
+                grad[k, d] += total
     return parts, least
 
 
