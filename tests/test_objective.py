@@ -87,8 +87,10 @@ def test_score_products_are_the_sums_of_row_score_outer_products(name, make, n_c
         bread = np.eye(ob.n_params)
         assert ob.score_products(theta, bread=bread).hc2 is None  # no hat values here
         return
-    # hat values of one copy, h_i = v_i x_i' B x_i, over blocks of a float32 X too, for
-    # the inverse information and for any symmetric B
+    # hat values of one copy, h_i = v_i x_i' B x_i, over blocks of a float32 X and of X in
+    # column order too, for the inverse information and for any symmetric B
+    column = Objective(make(), np.asfortranarray(ob.X), ob.y, ob.w, n_classes, fit_intercept)
+    column.block_rows = column.wide_block_rows = 64
     design = np.column_stack([ob.X, np.ones(ob.n)]) if fit_intercept else ob.X
     eta = design @ theta
     v = np.exp(eta) / (1 + np.exp(eta)) ** 2
@@ -106,6 +108,8 @@ def test_score_products_are_the_sums_of_row_score_outer_products(name, make, n_c
             np.testing.assert_allclose(getattr(products, hc), meat, rtol=1e-10, atol=1e-10)
             np.testing.assert_allclose(getattr(single.score_products(theta, bread=bread), hc),
                                        meat, rtol=1e-5, atol=1e-5 * np.abs(meat).max())
+            np.testing.assert_allclose(getattr(column.score_products(theta, bread=bread), hc),
+                                       meat, rtol=1e-10, atol=1e-10)
     np.testing.assert_array_equal(ob.X, X_before)  # the blocks are never written to
 
 
