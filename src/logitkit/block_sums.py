@@ -35,7 +35,7 @@ class HatFactor:
             X64, quad = Xb, Xb.quadratic_form(B[:d, :d])
         else:
             X64 = xp.astype(Xb, xp.float64, copy=False)
-            if isinstance(X64, np.ndarray) and X64.ndim == 2 and X64.strides[0] == 8:
+            if isinstance(X64, np.ndarray) and X64.ndim == 2 and X64.strides[0] == X64.itemsize:
                 # (column order: B X' and its products column by column; one thread, a
                 # 20,000 x 50 block: 4.6 ms against 8.3 ms row by row)
                 quad = np.einsum("ji,ji->i", B[:d, :d] @ X64.T, X64.T)

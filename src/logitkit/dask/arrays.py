@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.utils.class_weight import compute_class_weight
 
 from logitkit.dask.null_start import merge_moments, partition_moments, weighted_onehot
+from logitkit.dask.placement import active_client
 from logitkit.messages import plain
 
 # "auto" persists the prepared partitions when they take at most this share of the
@@ -322,11 +323,8 @@ def _fits_in_memory(nbytes: int) -> bool:
     """Whether ``nbytes`` are at most PERSIST_SHARE of the active scheduler's free memory:
     the distributed workers' limits (0: unlimited) less their processes' memory now, else
     the machine's available memory."""
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except (ImportError, ValueError):
+    client = active_client()
+    if client is None:
         import psutil
 
         return nbytes <= PERSIST_SHARE * psutil.virtual_memory().available

@@ -17,6 +17,7 @@ from logitkit.dask.arrays import prepare
 from logitkit.dask.frames import frame_arrays
 from logitkit.dask.null_start import null_start_steps
 from logitkit.dask.objective import DaskObjective
+from logitkit.dask.placement import active_client
 from logitkit.fitting import WARM_START_ROWS, WARM_START_STEP
 from logitkit.messages import plain
 from logitkit.parametrization import moment_step
@@ -111,18 +112,13 @@ LOCAL_SAMPLE_BYTES = 32 * 2**20
 
 def client_threads():
     """A context in which this process (the client) computes with one BLAS thread while a
-    distributed client is active: a Dask fit's client computes only row samples and p x p
+    distributed client exists: a Dask fit's client computes only row samples and p x p
     algebra, while the workers' passes (on a LocalCluster, on the same cores) may still
     run. A 2551 x 51 Gram matrix took 0.4 ms with 1 or 2 BLAS threads on idle cores,
     and 50-80 ms with 2 threads against 0.4-1.2 ms with one while 2 other processes kept
-    both cores busy. Dask's local schedulers (passes in this process) keep the threads."""
-    try:
-        from distributed import get_client
-
-        get_client()
-    except (ImportError, ValueError):
-        return nullcontext()
-    return limit_blas(1)
+    both cores busy. Without a distributed client (Dask's local schedulers: passes in
+    this process) the threads are kept."""
+    return nullcontext() if active_client() is None else limit_blas(1)
 
 
 def _binary_warm_start(estimator, n: int, d: int) -> bool:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from uuid import uuid4
 
 
-def _client():
-    """The active distributed Client, or None."""
+def active_client():
+    """The active distributed Client, or None (no ``distributed``, or no client)."""
     try:
         from distributed import get_client
 
@@ -34,7 +34,7 @@ def worker_batches(data, partitions, most: int) -> list[list[int]] | None:
     if not data.persisted or len(partitions) > most:
         return None
     if data.placement is None:
-        client = _client()
+        client = active_client()
         if client is None:
             data.placement = {}
             return None
@@ -69,7 +69,7 @@ def submit_batches(data, function, parts, inputs, batches) -> list | None:
     each input (offset, X, codes, w, clusters) holds Delayed blocks of ``data``'s
     persisted arrays, replaced by their futures; None when a block has no future here
     (then the pass is computed as a graph)."""
-    client = _client()
+    client = active_client()
     if client is None:
         return None
     futures = _futures(data)
@@ -85,4 +85,4 @@ def submit_batches(data, function, parts, inputs, batches) -> list | None:
 
 def gathered(futures: list) -> list:
     """The results of ``futures`` ([] for none)."""
-    return _client().gather(futures) if futures else []
+    return active_client().gather(futures) if futures else []
