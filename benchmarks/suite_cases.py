@@ -294,6 +294,21 @@ def frame_case(n, d, rng, alpha=1e-4):
                 "frame numbers", solvers)
 
 
+def multinomial_frame_case(n, d, k, rng, alpha=1e-4):
+    """A multinomial fit of a float64 DataFrame (column order, as pandas keeps it: the
+    compiled column loop of logitkit.solvers.compiled_softmax)."""
+    X, y = multinomial_data(n, d, k, 1.0, rng)
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(d)])
+
+    def objective(m):
+        return softmax_objective(X, y, m.coef_, m.intercept_, alpha)
+
+    solvers = [logitkit_solver(frame, y, objective, alpha=alpha)]
+    solvers += sklearn_solvers(frame, y, alpha, objective, k * (d + 1))
+    return Case("frame-k5", f"multinomial K={k}, {n} x {d} float64 DataFrame, "
+                f"alpha={alpha:g}", X.nbytes, "frame numbers", solvers)
+
+
 def categorical_case(n, rng, alpha=1e-4):
     frame, y = categorical_frame(n, 5, 50, 10, rng)
     onehot = pd.get_dummies(frame, drop_first=True, dtype=float).to_numpy()
@@ -355,6 +370,8 @@ def build(name, scale, rng):
                            *weekly_binary(r(196_000), 50, rng), alpha)
     if name == "frame":
         return frame_case(r(300_000), 50, rng)
+    if name == "frame-k5":
+        return multinomial_frame_case(r(300_000), 50, 5, rng)
     if name == "k3":
         return multinomial_case(name, "weak signal",
                                 *multinomial_data(r(500_000), 50, 3, 0.5, rng), alpha)
@@ -370,4 +387,4 @@ def build(name, scale, rng):
 
 CASES = ("iid", "toeplitz", "unscaled", "rare", "strong", "tall", "wide", "float32",
          "categorical", "k3", "k10", "k50", "ordinal-logit", "ordinal-probit",
-         "ordinal-cloglog", "t2", "lognormal", "weekly", "frame")
+         "ordinal-cloglog", "t2", "lognormal", "weekly", "frame", "frame-k5")
