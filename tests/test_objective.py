@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from family_cases import FAMILIES, IDS, small_problem
-from logitkit.families import Binomial, Ordinal
+from logitkit.families import Binomial, Multinomial, Ordinal
 from logitkit.objective import Objective
 from logitkit.parametrization import SolverProblem
 
@@ -34,6 +34,45 @@ def test_natural_gradient_and_hessian(name, make, n_classes, fit_intercept, alph
     ])
     np.testing.assert_allclose(hess, num_hess, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(hess, hess.T, atol=1e-12)
+
+
+@pytest.mark.parametrize("full", [False, True])
+def test_multinomial_hessian_at_equal_linear_predictors(full, monkeypatch):
+    """At zero slopes without an offset every row's softmax Hessian is its weight times
+    one matrix: the Hessian is formed from one Gram product (HessianSum's ``uniform``),
+    and equals the general blocks' and the finite differences'; an offset, or a slope
+    off zero, takes the general blocks."""
+    from logitkit import block_sums
+
+    rng = np.random.default_rng(2)
+    ob, theta = small_problem(Multinomial(full=full), 4, True, 0.2, rng)
+    W, aux = ob.unpack(theta)
+    W[:, : ob.d] = 0.0
+    theta = ob.pack(W, aux)
+    uniform = []
+    original = block_sums.HessianSum.__init__
+
+    def spy(self, objective, uniform_rows=False):
+        uniform.append(uniform_rows)
+        original(self, objective, uniform_rows)
+
+    monkeypatch.setattr(block_sums.HessianSum, "__init__", spy)
+    _, grad, hess = ob.evaluate(theta, 2)
+    assert uniform == [True]
+    monkeypatch.setattr(ob, "_uniform_curvature", lambda W: False)
+    _, _, general = ob.evaluate(theta, 2)
+    np.testing.assert_allclose(hess, general, rtol=1e-12, atol=1e-13)
+    num_hess = np.array([
+        _numeric_gradient(lambda t, i=i: ob.evaluate(t, 1)[1][i], theta)
+        for i in range(theta.size)
+    ])
+    np.testing.assert_allclose(hess, num_hess, rtol=1e-5, atol=1e-7)
+    monkeypatch.undo()
+    W[0, 1] = 1e-3
+    assert not ob._uniform_curvature(W)
+    W[0, 1] = 0.0
+    ob.offset = rng.normal(size=(ob.n, ob.m))
+    assert not ob._uniform_curvature(W)
 
 
 @pytest.mark.parametrize("name,make,n_classes,fit_intercept", FAMILIES, ids=IDS)

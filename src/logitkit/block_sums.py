@@ -146,14 +146,18 @@ class HessianSum:
 
     Per block, with h_i = diag(a_i) - u_i u_i' (the family's eta-space Hessian; no diag
     part if hess_eta_diag is None):
-    slopes x slopes = sum_k X' diag(a_k) X (block-diagonal) - A'A with A = [u_k * X]_k;
+    slopes x slopes = X' diag(h[:, k, l]) X per pair of eta columns where u_i >= 0, else
+    sum_k X' diag(a_k) X (block-diagonal) - A'A with A = [u_k * X]_k;
     slopes x intercepts = X' h[:, k, l]; intercepts x intercepts = sum_i h_i;
     slopes x aux = X' hess_eta_aux; aux x aux from the family.
+    ``uniform``: every row's h_i is r_i h for one matrix h (r_i its trace; rows at one
+    linear predictor, of a family whose curvature is free of the labels): slopes x slopes
+    = h kron X' diag(r) X, one Gram product instead of m + 1.
     """
 
-    def __init__(self, objective: Objective):
+    def __init__(self, objective: Objective, uniform: bool = False):
         ob = objective
-        self.objective = ob
+        self.objective, self.uniform = ob, uniform
         self.m, self.d, self.q, self.fit_intercept = ob.m, ob.d, ob.q, ob.fit_intercept
         m, d, q = self.m, self.d, self.q
         self.BB = ob._zeros(m * d, m * d)
@@ -167,15 +171,13 @@ class HessianSum:
         """Add one block; ``crossed`` is [hess_eta (m * m, with intercepts), hess_eta_aux
         (m * q)]' X_b as :meth:`Objective._crossed` laid them out."""
         xp, m, d, q = self.objective.xp, self.m, self.d, self.q
-        diag = der.hess_eta_diag
         if is_design(Xb):
             self._add_design_block(Xb, der)
-        for k in range(m if diag is not None and not is_design(Xb) else 0):
-            root = xp.astype(xp.sqrt(clip_min(diag[:, k], 0.0)), Xb.dtype)
-            self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
-        if der.hess_eta_lowrank is not None and not is_design(Xb):
-            U = xp.astype(der.hess_eta_lowrank, Xb.dtype)
-            self.BB -= gram(xp.concat([U[:, k][:, None] * Xb for k in range(m)], axis=1))
+        elif (self.uniform and der.hess_eta_diag is not None
+              and der.hess_eta_lowrank is not None):
+            self._add_uniform_block(Xb, der)
+        else:
+            self._add_gram_block(Xb, der)
         if self.fit_intercept:
             self.Bc += xp.reshape(crossed[: m * m], (m, m, d))
             self.cc += xp.sum(der.hess_eta, axis=0)
@@ -185,6 +187,50 @@ class HessianSum:
             if self.fit_intercept:
                 self.ca += xp.sum(der.hess_eta_aux, axis=0)
             self.aa += der.hess_aux
+
+    def _add_gram_block(self, Xb, der):
+        """The slopes x slopes part of a block of X. With u_i >= 0 (the softmax's), a
+        Gram product per pair of eta columns (k <= l): X' diag(h[:, k, l]) X, whose
+        weights then have one sign (h_i is positive semi-definite, so h[:, k, k] >= 0;
+        h[:, k, l] = -u_k u_l <= 0); half the flops of the general form (K=5, one
+        thread, 3125 x 50 rows: 5.0-7.0 ms against 13.5 ms). Else a Gram product per eta
+        column for the diagonal part, one of [u_k * X]_k for the low-rank part."""
+        xp, m, d = self.objective.xp, self.m, self.d
+        diag, U = der.hess_eta_diag, der.hess_eta_lowrank
+        if diag is not None and U is not None and bool(xp.all(U >= 0)):
+            for k in range(m):
+                for j in range(k, m):
+                    weight = clip_min(diag[:, k] - U[:, k] * U[:, k], 0.0) if j == k else (
+                        U[:, k] * U[:, j])
+                    block = gram(xp.astype(xp.sqrt(weight), Xb.dtype)[:, None] * Xb)
+                    if j == k:
+                        self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += block
+                    else:
+                        self.BB[k * d:(k + 1) * d, j * d:(j + 1) * d] -= block
+                        self.BB[j * d:(j + 1) * d, k * d:(k + 1) * d] -= block
+            return
+        for k in range(m if diag is not None else 0):
+            root = xp.astype(xp.sqrt(clip_min(diag[:, k], 0.0)), Xb.dtype)
+            self.BB[k * d:(k + 1) * d, k * d:(k + 1) * d] += gram(root[:, None] * Xb)
+        if U is not None:
+            U = xp.astype(U, Xb.dtype)
+            self.BB -= gram(xp.concat([U[:, k][:, None] * Xb for k in range(m)], axis=1))
+
+    def _add_uniform_block(self, Xb, der):
+        """The slopes x slopes part of a block whose rows' eta-space Hessians are r_i h:
+        h kron X' diag(r) X, with r_i the trace of h_i and h from the row of largest r_i
+        (K=5, one thread, a block of 3125 x 50 rows: 1.0 ms against 5.0 ms for the Gram
+        products per pair of eta columns)."""
+        xp, m, d = self.objective.xp, self.m, self.d
+        diag, U = der.hess_eta_diag, der.hess_eta_lowrank
+        trace = clip_min(xp.sum(diag - U * U, axis=1), 0.0)
+        if Xb.shape[0] == 0 or not bool(xp.any(trace > 0)):
+            return
+        top = int(xp.argmax(trace))
+        eye = xp.eye(m, dtype=xp.float64, device=device(diag))
+        h = (eye * diag[top] - U[top][:, None] * U[top][None, :]) / trace[top]
+        G = gram(xp.astype(xp.sqrt(trace), Xb.dtype)[:, None] * Xb)
+        self.BB += xp.reshape(h[:, None, :, None] * G[None, :, None, :], (m * d, m * d))
 
     def _add_design_block(self, Xb, der):
         """The slopes x slopes part of a structured design's block: X' diag(h[:, k, l]) X

@@ -352,11 +352,12 @@ class Objective(ScoreTerms, MinibatchTerms):
             return self._fused_terms(theta, W, order, fused)
         if compiled_softmax.applies(self, order):
             return self._softmax_terms(theta, W, order, kept)
+        uniform = self._uniform_curvature(W)
         W, aux = self._here(W), xp.asarray(aux_np, dtype=xp.float64, device=device(self.X))
         m, d, q = self.m, self.d, self.q
         loss = self._zeros()
         grad_B, grad_c, grad_aux = self._zeros(m, d), self._zeros(m), self._zeros(q)
-        hess = HessianSum(self) if order >= 2 else None
+        hess = HessianSum(self, uniform) if order >= 2 else None
         scores = HessianSum(self) if hess is not None and self._score_pass else None
         least = np.inf
         # while X's check is pending, a gradient pass also sums X's columns (the block is
@@ -395,6 +396,14 @@ class Objective(ScoreTerms, MinibatchTerms):
         grad = to_numpy(xp.concat([xp.reshape(grad_W, (-1,)), grad_aux]))
         self.settle_finite(sums is not None, to_numpy(loss), grad, sums)
         return float(to_numpy(loss)), grad, None if hess is None else hess.matrix(host_hessian)
+
+    def _uniform_curvature(self, W) -> bool:
+        """Whether every row's eta-space Hessian at coefficients W (m, d1) is its weight
+        times one matrix (:class:`HessianSum`'s ``uniform``): several eta columns, all
+        slopes zero (the null model Newton starts from), no offset, and a family whose
+        curvature is free of the labels (the softmax's)."""
+        return (self.m > 1 and self.offset is None
+                and not self.family.curvature_uses_labels and not W[:, : self.d].any())
 
     def settle_finite(self, detecting: bool, *results) -> None:
         """After a pass while X's check is pending (:attr:`finite_check`): non-finite

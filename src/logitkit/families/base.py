@@ -81,6 +81,9 @@ class Family:
 
     name: str
     link: str = "logit"
+    # whether a row's eta-space Hessian depends on its label (not for a canonical link's
+    # expected = observed information, as the softmax's)
+    curvature_uses_labels: bool = True
 
     def n_eta(self, n_classes: int) -> int:
         """Number of columns m of the linear predictor."""

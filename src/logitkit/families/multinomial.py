@@ -48,6 +48,7 @@ def _row_sum(A):
 
 class Multinomial(Family):
     name = "multinomial"
+    curvature_uses_labels = False
 
     def __init__(self, full: bool = False):
         self.full = bool(full)
