@@ -2,14 +2,16 @@
 
 The NumPy pass of a multinomial fit with few classes spends most of its time outside
 reading X: ``X @ W'`` and ``R' X`` with K columns run far below BLAS's speed, and the
-softmax's per-row ufuncs make several (b, K) temporaries. Here each row is read once:
-its K linear predictors, the log-normaliser, the loss and the residuals
-r_k = w (p_k - [y = k]), then X' r while the row is in cache (one thread, K=3, 500k x
-50 float64: 57 ms against NumPy's 190 ms; one read of X, ``X.sum()``, 21 ms). Four rows
-at a time share the reads of W and of the gradient's rows (alternate processes: K=10
-100k x 50 24-34 ms against 29-38 ms a row at a time; K=3 the same within noise). Sums
-in float64 whatever X's dtype; the loss summed per chunk of rows and the
-chunks pairwise (as :func:`~logitkit.solvers.compiled_pass.row_terms`).
+softmax's per-row ufuncs make several (b, K) temporaries. Here each block of rows is
+read twice while in cache: the rows' K linear predictors (four rows at a time, sharing
+the reads of W), then, after the block's softmax, X' R (four rows at a time, sharing the
+reads of the gradient's rows). The softmax (log-normaliser, loss, residuals
+r_k = w (p_k - [y = k])) runs a class at a time over the block's rows, loops the
+compiler vectorises (:func:`_block_softmax`; one thread, K=5 300k rows: 18-20 ms against
+36-38 ms a row at a time; the whole pass over 300k x 50 in C order 40-44 ms against 51-52
+ms, K=3 500k x 50 52-59 against 69-80 ms, alternate processes). Sums in float64 whatever
+X's dtype; the loss summed per chunk of rows and the chunks pairwise (as
+:func:`~logitkit.solvers.compiled_pass.row_terms`).
 
 Truncated Newton's passes (:class:`~logitkit.curvature.RowCurvature`'s ``compiled``,
 chosen by :func:`curvature_path`): where the rows' factors are kept, the value pass
@@ -24,8 +26,10 @@ row loop's 40 and a product 33 ms against NumPy's 56.
 
 X in column order (a DataFrame's block, a Dask DataFrame's partition) is read in blocks
 of COLUMN_BLOCK_ROWS rows, a column at a time, twice while the block is in cache: the
-logits, then X' R (one thread, 125k x 50: K=3 17 ms, K=5 22 ms, K=10 38 ms against
-NumPy's 27, 31 and 46 ms on the same X; the loss parts equal the row loop's bit for bit).
+logits, then X' R (one thread, 125k x 50: K=3 14-17 ms, K=5 19-25 ms, K=10 32-44 ms
+against NumPy's 30, 35-53 and 71-75 ms on the same X; 300k x 50, K=5: 42-44 ms against
+60-63 ms with the softmax a row at a time; the loss equals the row loop's to the last
+bit).
 Truncated Newton's compiled products take X in C order only.
 
 Used by :meth:`Objective.loss_terms` for values and gradients (order <= 1) of the
@@ -58,6 +62,8 @@ BLAS_ROWS = 128
 # X in column order (a DataFrame's block, a Dask DataFrame's partition) is read in blocks
 # of this many rows, each block's columns twice while in cache (logits, then gradient)
 COLUMN_BLOCK_ROWS = 512
+# the row loop's softmax runs over blocks of this many rows, a class at a time
+ROW_BLOCK_ROWS = 256
 _KERNELS = None
 
 
@@ -115,7 +121,8 @@ def softmax_terms(X, y, w, W, intercepts, base: bool, order: int, kept=None):
         grad = np.zeros((m, d + 1))
         kept = np.empty((0, m)) if kept is None else kept
         parts, least = _kernels()["_rows"](X, y, w, np.ascontiguousarray(W, dtype=np.float64),
-                                           c, base, order >= 1, grad, ROWS_PER_CHUNK, kept)
+                                           c, base, order >= 1, grad, ROWS_PER_CHUNK, kept,
+                                           ROW_BLOCK_ROWS)
     return float(np.sum(parts)), least, grad if order >= 1 else None
 
 
@@ -157,7 +164,7 @@ def _kernels():
             # a row's dot products and the gradient's sums may add in any order (SIMD)
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
             for name in ("four_dots", "_exponentiate", "_row_loss", "_residuals",
-                         "_row_step", "_products", "_accumulate"):
+                         "_row_step", "_block_softmax", "_products", "_accumulate"):
                 globals()[name] = jit(globals()[name])
             _KERNELS = {name: jit(globals()[name]) for name in
                         ("_rows", "_column_rows", "_blas_rows", "_hessian_blas_rows",
@@ -253,39 +260,52 @@ def _accumulate(X, start, rows, R, out):
             ok[d] += rk
 
 
-def _rows(X, y, w, W, c, base, gradient, grad, chunk, kept):
+def _rows(X, y, w, W, c, base, gradient, grad, chunk, kept, block):
     """(chunk loss sums, least row loss): per row eta_k = x . W_k + c_k, the row's loss
     w (log Z - eta_y) over [0 (with ``base``), eta], and with ``gradient`` the residuals
     r_k = w p_k - w [y = k] added times x into grad[k, :d] and into grad[k, d] (w p into
-    ``kept``); four rows at a time."""
-    n = X.shape[0]
+    ``kept``). Per block of ``block`` rows: the logits four rows at a time into E
+    (m, block), the softmax a class at a time (:func:`_block_softmax`), the gradient
+    four rows at a time."""
+    n, m = X.shape[0], W.shape[0]
     first = 1 if base else 0  # the class of W's row 0
     parts = np.zeros(-(-n // chunk))
     least = math.inf
-    R = np.empty((4, W.shape[0]))
-    for start in range(0, n, 4):
-        rows = min(4, n - start)
-        _products(X, start, rows, W, c, R)
-        for r in range(rows):
-            least = _row_step(R[r], y, w, start + r, first, base, gradient, kept, parts,
-                              chunk, least)
+    R = np.empty((4, m))
+    E = np.empty((m, block))
+    scratch = np.empty((3, block))
+    for start in range(0, n, block):
+        rows = min(block, n - start)
+        for s in range(0, rows, 4):
+            four = min(4, rows - s)
+            _products(X, start + s, four, W, c, R)
+            for r in range(four):
+                for k in range(m):
+                    E[k, s + r] = R[r, k]
+        least = _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk,
+                               least, scratch, kept)
         if gradient:
-            _accumulate(X, start, rows, R, grad)
+            for s in range(0, rows, 4):
+                four = min(4, rows - s)
+                for r in range(four):
+                    for k in range(m):
+                        R[r, k] = E[k, s + r]
+                _accumulate(X, start + s, four, R, grad)
     return parts, least
 
 
 def _column_rows(Xt, y, w, W, c, base, gradient, grad, chunk, block):
     """:func:`_rows` for X in column order (Xt = X' (d, n) in C order): per block of
-    ``block`` rows, the logits a column of X at a time into E (m, block), each row's
-    loss and residuals, then the gradient a column at a time (the block's columns read
-    twice, from cache)."""
+    ``block`` rows, the logits a column of X at a time into E (m, block), the rows'
+    losses and residuals a class at a time (:func:`_block_softmax`), then the gradient a
+    column at a time (the block's columns read twice, from cache)."""
     d, n = Xt.shape
     m = W.shape[0]
     first = 1 if base else 0
     parts = np.zeros(-(-n // chunk))
     least = math.inf
     E = np.empty((m, block))
-    r = np.empty(m)
+    rows_scratch = np.empty((3, block))
     unkept = np.empty((0, 0))
     for start in range(0, n, block):
         rows = min(block, n - start)
@@ -298,14 +318,8 @@ def _column_rows(Xt, y, w, W, c, base, gradient, grad, chunk, block):
                 Ek = E[k]
                 for i in range(rows):
                     Ek[i] += x[i] * wkj
-        for i in range(rows):
-            for k in range(m):
-                r[k] = E[k, i]
-            least = _row_step(r, y, w, start + i, first, base, gradient, unkept, parts,
-                              chunk, least)
-            if gradient:
-                for k in range(m):
-                    E[k, i] = r[k]
+        least = _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk,
+                               least, rows_scratch, unkept)
         if gradient:
             for j in range(d):
                 x = Xt[j, start:start + rows]
@@ -321,6 +335,55 @@ def _column_rows(Xt, y, w, W, c, base, gradient, grad, chunk, block):
                     total += E[k, i]
                 grad[k, d] += total
     return parts, least
+
+
+def _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk, least,
+                   scratch, kept):
+    """:func:`_row_step` for the first ``rows`` columns of E (m, block), the logits of
+    rows start.. of X, a class at a time (loops over the rows that the compiler can
+    vectorise; one thread, K=5 300k x 50: 17 ms against 34 ms a row at a time): each
+    row's loss into its chunk's part, in row order, and with ``gradient`` E becomes the
+    residuals. ``scratch`` (3, block): the rows' largest logits, sums of exps, observed
+    logits. With ``gradient``, each row's w p also into kept[start + i] when ``kept`` has
+    rows. Returns the least row loss among rows of positive weight (``least`` before)."""
+    m = E.shape[0]
+    top, total, observed = scratch[0], scratch[1], scratch[2]
+    for i in range(rows):
+        code = np.int64(y[start + i]) - first  # W's row of the observed class (-1: base)
+        observed[i] = E[code, i] if code >= 0 else 0.0
+        top[i] = 0.0 if base else -math.inf
+    for k in range(m):
+        Ek = E[k]
+        for i in range(rows):
+            top[i] = max(top[i], Ek[i])
+    for i in range(rows):
+        total[i] = math.exp(-top[i]) if base else 0.0
+    for k in range(m):
+        Ek = E[k]
+        for i in range(rows):
+            Ek[i] = math.exp(Ek[i] - top[i])
+            total[i] += Ek[i]
+    for i in range(rows):
+        loss = top[i] + math.log(total[i]) - observed[i]
+        wi = np.float64(w[start + i])
+        parts[(start + i) // chunk] += wi * loss
+        if wi > 0.0 and loss < least:
+            least = loss
+        total[i] = wi / total[i]  # (the residuals' scale)
+    if gradient:
+        for k in range(m):
+            Ek = E[k]
+            for i in range(rows):
+                Ek[i] *= total[i]
+        if kept.shape[0]:
+            for i in range(rows):
+                for k in range(m):
+                    kept[start + i, k] = E[k, i]
+        for i in range(rows):
+            code = np.int64(y[start + i]) - first
+            if code >= 0:
+                E[code, i] -= np.float64(w[start + i])
+    return least
 
 
 def _kept_hessian_rows(X, a, coupling, V, v_c, out):
