@@ -105,3 +105,25 @@ def test_heavy_tailed_fits_reach_the_optimum_of_all_rows_hessians(monkeypatch, k
         assert fitted.result_.objective_value == pytest.approx(
             exact.result_.objective_value, rel=1e-12)
         np.testing.assert_allclose(fitted.coef_, exact.coef_, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_samples_copy_rows_in_the_order_of_x(order):
+    """Every k-th row and a random draw of X in column order (a DataFrame's block) are
+    copies in column order; of X in row order, a view and a copy in row order: the same
+    numbers either way."""
+    rng = np.random.default_rng(4)
+    X = np.asarray(rng.normal(size=(1_000, 6)), order=order)
+    ob = Objective(Binomial(), X, rng.integers(0, 2, 1_000).astype(float), np.ones(1_000), 2,
+                   True)
+    every = hessian_samples.hessian_sample(ob, 7)
+    drawn = hessian_samples.random_sample(ob, 7)
+    if order == "F":
+        assert every.X.flags.f_contiguous and not np.shares_memory(every.X, X)
+    else:
+        assert np.shares_memory(every.X, X)
+    assert drawn.X.flags[f"{order}_CONTIGUOUS"] and not np.shares_memory(drawn.X, X)
+    np.testing.assert_array_equal(every.X, X[::7])
+    assert drawn.n == every.n
+    rows = [np.flatnonzero((X == row).all(axis=1))[0] for row in drawn.X]
+    np.testing.assert_array_equal(drawn.X, X[rows])
