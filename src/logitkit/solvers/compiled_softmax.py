@@ -26,10 +26,10 @@ row loop's 40 and a product 33 ms against NumPy's 56.
 
 X in column order (a DataFrame's block, a Dask DataFrame's partition) is read in blocks
 of COLUMN_BLOCK_ROWS rows, a column at a time, twice while the block is in cache: the
-logits, then X' R (one thread, 125k x 50: K=3 14-17 ms, K=5 19-25 ms, K=10 32-44 ms
-against NumPy's 30, 35-53 and 71-75 ms on the same X; 300k x 50, K=5: 42-44 ms against
-60-63 ms with the softmax a row at a time; the loss equals the row loop's to the last
-bit).
+logits, then X' R, each four columns at a time (one thread, 125k x 50: K=3 11 ms, K=5
+15-16 ms, K=10 25 ms against NumPy's 30-36, 39-50 and 46-58 ms on the same X, and the row
+loop's 15-16, 18-19 and 27-38 ms on X in C order; the loss equals the row loop's to the
+last bit).
 Truncated Newton's compiled products take X in C order only.
 
 Used by :meth:`Objective.loss_terms` for values and gradients (order <= 1) of the
@@ -164,7 +164,8 @@ def _kernels():
             # a row's dot products and the gradient's sums may add in any order (SIMD)
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
             for name in ("four_dots", "_exponentiate", "_row_loss", "_residuals",
-                         "_row_step", "_block_softmax", "_products", "_accumulate"):
+                         "_row_step", "_block_softmax", "_products", "_accumulate",
+                         "_column_logits", "_column_gradient"):
                 globals()[name] = jit(globals()[name])
             _KERNELS = {name: jit(globals()[name]) for name in
                         ("_rows", "_column_rows", "_blas_rows", "_hessian_blas_rows",
@@ -296,9 +297,9 @@ def _rows(X, y, w, W, c, base, gradient, grad, chunk, kept, block):
 
 def _column_rows(Xt, y, w, W, c, base, gradient, grad, chunk, block):
     """:func:`_rows` for X in column order (Xt = X' (d, n) in C order): per block of
-    ``block`` rows, the logits a column of X at a time into E (m, block), the rows'
-    losses and residuals a class at a time (:func:`_block_softmax`), then the gradient a
-    column at a time (the block's columns read twice, from cache)."""
+    ``block`` rows, the logits into E (m, block) (:func:`_column_logits`), the rows'
+    losses and residuals a class at a time (:func:`_block_softmax`), then the gradient
+    (:func:`_column_gradient`): the block's columns read twice, from cache."""
     d, n = Xt.shape
     m = W.shape[0]
     first = 1 if base else 0
@@ -309,32 +310,73 @@ def _column_rows(Xt, y, w, W, c, base, gradient, grad, chunk, block):
     unkept = np.empty((0, 0))
     for start in range(0, n, block):
         rows = min(block, n - start)
-        for k in range(m):
-            E[k, :rows] = c[k]
-        for j in range(d):
-            x = Xt[j, start:start + rows]
-            for k in range(m):
-                wkj = W[k, j]
-                Ek = E[k]
-                for i in range(rows):
-                    Ek[i] += x[i] * wkj
+        _column_logits(Xt, start, rows, W, c, E)
         least = _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk,
                                least, rows_scratch, unkept)
         if gradient:
-            for j in range(d):
-                x = Xt[j, start:start + rows]
-                for k in range(m):
-                    Ek = E[k]
-                    total = 0.0
-                    for i in range(rows):
-                        total += Ek[i] * x[i]
-                    grad[k, j] += total
-            for k in range(m):
-                total = 0.0
-                for i in range(rows):
-                    total += E[k, i]
-                grad[k, d] += total
+            _column_gradient(Xt, start, rows, E, grad)
     return parts, least
+
+
+def _column_logits(Xt, start, rows, W, c, E):
+    """E[k, :rows] = c_k + sum_j W[k, j] Xt[j, start:start + rows], four columns of X at
+    a time (each update of E shares four products; one thread, 300k x 50, K=5: the pass
+    37 ms against 43-47 ms a column at a time)."""
+    d, m = Xt.shape[0], W.shape[0]
+    four = d - d % 4
+    for k in range(m):
+        E[k, :rows] = c[k]
+    for j in range(0, four, 4):
+        x0, x1 = Xt[j, start:start + rows], Xt[j + 1, start:start + rows]
+        x2, x3 = Xt[j + 2, start:start + rows], Xt[j + 3, start:start + rows]
+        for k in range(m):
+            w0, w1, w2, w3 = W[k, j], W[k, j + 1], W[k, j + 2], W[k, j + 3]
+            Ek = E[k]
+            for i in range(rows):
+                Ek[i] += x0[i] * w0 + x1[i] * w1 + x2[i] * w2 + x3[i] * w3
+    for j in range(four, d):
+        x = Xt[j, start:start + rows]
+        for k in range(m):
+            wkj = W[k, j]
+            Ek = E[k]
+            for i in range(rows):
+                Ek[i] += x[i] * wkj
+
+
+def _column_gradient(Xt, start, rows, R, grad):
+    """grad[:, :d] += R[:, :rows] Xt[:, start:start + rows]', grad[:, d] += R's row sums,
+    four columns of X at a time (each read of R serves four sums)."""
+    d, m = Xt.shape[0], R.shape[0]
+    four = d - d % 4
+    for j in range(0, four, 4):
+        x0, x1 = Xt[j, start:start + rows], Xt[j + 1, start:start + rows]
+        x2, x3 = Xt[j + 2, start:start + rows], Xt[j + 3, start:start + rows]
+        for k in range(m):
+            Rk = R[k]
+            t0 = t1 = t2 = t3 = 0.0
+            for i in range(rows):
+                r = Rk[i]
+                t0 += r * x0[i]
+                t1 += r * x1[i]
+                t2 += r * x2[i]
+                t3 += r * x3[i]
+            grad[k, j] += t0
+            grad[k, j + 1] += t1
+            grad[k, j + 2] += t2
+            grad[k, j + 3] += t3
+    for j in range(four, d):
+        x = Xt[j, start:start + rows]
+        for k in range(m):
+            Rk = R[k]
+            total = 0.0
+            for i in range(rows):
+                total += Rk[i] * x[i]
+            grad[k, j] += total
+    for k in range(m):
+        total = 0.0
+        for i in range(rows):
+            total += R[k, i]
+        grad[k, d] += total
 
 
 def _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk, least,
