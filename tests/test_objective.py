@@ -37,6 +37,21 @@ def test_natural_gradient_and_hessian(name, make, n_classes, fit_intercept, alph
 
 
 @pytest.mark.parametrize("full", [False, True])
+def test_multinomial_hessian_per_pair_of_classes_equals_the_low_rank_form(full,
+                                                                          monkeypatch):
+    """The slopes block from a Gram product per pair of eta columns (up to
+    PAIR_GRAMS_MAX_ETA of them) equals the per-column plus low-rank form of more."""
+    from logitkit import block_sums
+
+    ob, theta = small_problem(Multinomial(full=full), 5, True, 0.2, np.random.default_rng(3))
+    _, _, pairs = ob.evaluate(theta, 2)
+    monkeypatch.setattr(block_sums, "PAIR_GRAMS_MAX_ETA", ob.m - 1)
+    _, _, low_rank = ob.evaluate(theta, 2)
+    np.testing.assert_allclose(pairs, low_rank, rtol=1e-12, atol=1e-12)
+    assert not np.array_equal(pairs, low_rank)  # (two different sums)
+
+
+@pytest.mark.parametrize("full", [False, True])
 def test_multinomial_hessian_at_equal_linear_predictors(full, monkeypatch):
     """At zero slopes without an offset every row's softmax Hessian is its weight times
     one matrix: the Hessian is formed from one Gram product (HessianSum's ``uniform``),

@@ -18,6 +18,13 @@ if TYPE_CHECKING:
     from logitkit.objective import Objective
 
 
+# the Hessian's slopes block per pair of eta columns up to this many columns, beyond it
+# the pairs' small Gram products cost more than the low-rank one (one thread, blocks of
+# 3125 rows, pairs / general: m = 9, d = 20: 9.8 / 16.1 ms; m = 19, d = 20: 32 / 37 ms;
+# m = 24, d = 20: 43 / 41 ms; m = 49, d = 20: 213 / 122 ms; m = 30, d = 50: 250 / 277 ms)
+PAIR_GRAMS_MAX_ETA = 16
+
+
 class HatFactor:
     """x_i' B x_i for the rows x_i = [X_b row, 1 if fit_intercept] of a block, B (p, p),
     in float64 where X lives: X_b @ B (NumPy's BLAS; scipy's trmm would halve the
@@ -193,11 +200,13 @@ class HessianSum:
         Gram product per pair of eta columns (k <= l): X' diag(h[:, k, l]) X, whose
         weights then have one sign (h_i is positive semi-definite, so h[:, k, k] >= 0;
         h[:, k, l] = -u_k u_l <= 0); half the flops of the general form (K=5, one
-        thread, 3125 x 50 rows: 5.0-7.0 ms against 13.5 ms). Else a Gram product per eta
-        column for the diagonal part, one of [u_k * X]_k for the low-rank part."""
+        thread, 3125 x 50 rows: 5.0-7.0 ms against 13.5 ms), up to PAIR_GRAMS_MAX_ETA
+        eta columns. Else a Gram product per eta column for the diagonal part, one of
+        [u_k * X]_k for the low-rank part."""
         xp, m, d = self.objective.xp, self.m, self.d
         diag, U = der.hess_eta_diag, der.hess_eta_lowrank
-        if diag is not None and U is not None and bool(xp.all(U >= 0)):
+        if (diag is not None and U is not None and m <= PAIR_GRAMS_MAX_ETA
+                and bool(xp.all(U >= 0))):
             for k in range(m):
                 for j in range(k, m):
                     weight = clip_min(diag[:, k] - U[:, k] * U[:, k], 0.0) if j == k else (
