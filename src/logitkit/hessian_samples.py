@@ -108,8 +108,8 @@ def _draws(objective: Objective) -> bool:
 def hessian_sample(objective: Objective, step: int) -> Objective:
     """The objective over every ``step``-th row: a view of X in row order (no copy), a
     copy of the rows of a NumPy X in column order (a DataFrame's block), in column order
-    (:func:`~logitkit.objective.row_copy`), whose strided view made the Hessian passes'
-    products slow (500k x 100 in column order, one thread: the fit 0.58 s over the view,
+    (:meth:`~logitkit.objective.Objective.subset`), whose strided view made the Hessian
+    passes' products slow (500k x 100 in column order, one thread: the fit 0.58 s over the view,
     0.44 s over a C-order copy, 0.37 s for X in row order)."""
     rows = slice(0, None, step)
     if isinstance(objective.X, np.ndarray) and not objective.X.flags.c_contiguous:
@@ -123,8 +123,7 @@ def random_sample(objective: Objective, step: int, norms=None) -> Objective:
     that no period in the rows can fool); given the rows' standardised squared ``norms``
     ((n,)), every heavy row (:func:`heavy_rows`, at most half as many as the draws)
     whole at its own weight and the others drawn from longer runs, so that the sample
-    keeps the draws' number of rows. A copy of X's rows (for NumPy in X's own order:
-    :func:`~logitkit.objective.row_copy`)."""
+    keeps the draws' number of rows. A copy of X's rows (C order for NumPy)."""
     n = objective.n
     draws = -(-n // step)
     heavy = np.zeros(0, dtype=np.intp) if norms is None else heavy_rows(
@@ -141,7 +140,7 @@ def random_sample(objective: Objective, step: int, norms=None) -> Objective:
         factor = np.concatenate([np.ones(heavy.size), np.full(light.size, float(step))])
         order = np.argsort(rows, kind="stable")
         rows, factor = rows[order], factor[order]
-    return objective.subset(rows, contiguous=True, weight_factor=factor, order="K")
+    return objective.subset(rows, contiguous=True, weight_factor=factor)
 
 
 def _one_of_each_run(n: int, step: int) -> np.ndarray:

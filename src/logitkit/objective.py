@@ -59,16 +59,6 @@ def hessian_sample_step(n_rows: int, n_params: int) -> int:
     return -(-n_rows // rows)
 
 
-def row_copy(X: np.ndarray, rows) -> np.ndarray:
-    """X[rows] as a copy in X's own order: for X in column order (a DataFrame's block)
-    gathered a column at a time (one thread, every 6th row of 300k x 50: 11 ms against
-    22 ms for a C-order copy; Gram products and X @ W' over either copy take the same
-    time), else in C order."""
-    if X.flags.f_contiguous and not X.flags.c_contiguous:
-        return np.asfortranarray(X.T[:, rows].T)
-    return np.ascontiguousarray(X[rows])
-
-
 def column_sums(A):
     """(k,) float64 sums of the columns of A (b, k) where it lives: NumPy reduces over a
     long first axis slowly when k is small (20,000 x 2: 268 us; ones @ A: 9 us)."""
@@ -166,12 +156,17 @@ class Objective(ScoreTerms, MinibatchTerms):
         """The same objective over X[rows], y[rows], w[rows] (a view for a slice), in
         blocks of the same size: the memory budget is X's, and a row sample's own sixteenth
         made a Hessian's blocks small (float32 300k x 100: 520 rows). ``contiguous``: a
-        NumPy X's rows as a copy instead of a view, in C order, or with ``order="K"`` in
-        X's own order (:func:`row_copy`); ``weight_factor``: the rows' weights multiplied
-        by it ((len(rows),); a sample's inverse inclusion rates)."""
+        NumPy X's rows as a copy instead of a view, in C order, or with ``order="K"`` (for
+        a slice of rows) in X's own order: of X in column order (a DataFrame's block) a
+        column at a time, every 6th row of 300k x 50 in 11 ms against 22 ms for a C-order
+        copy (Gram products and X @ W' over either copy take the same time; a gather of
+        rows in column order took longer than in C order, and two copies' memory);
+        ``weight_factor``: the rows' weights multiplied by it ((len(rows),); a sample's
+        inverse inclusion rates)."""
         X = self.X[rows]
         if contiguous and isinstance(X, np.ndarray):
-            X = row_copy(self.X, rows) if order == "K" else np.ascontiguousarray(X)
+            own = order == "K" and self.X.flags.f_contiguous and not self.X.flags.c_contiguous
+            X = np.asfortranarray(X) if own else np.ascontiguousarray(X)
         w = self.w[rows] if weight_factor is None else self.w[rows] * weight_factor
         sub = Objective(self.family, X, self.y[rows], w,
                         self.n_classes, self.fit_intercept, self.alpha, self.reads,
