@@ -252,13 +252,7 @@ class RowCurvature:
         chunk = max(16, self.block_rows * (ob.d + 6 * ob.m) // (3 * len(upper[0])))
         cross = ob._zeros(m, q, d1)
         ob.reads.rows += -(-ob.n // step)
-        for kept, local in self._samples(step):
-            Xs, a, U, A, _ = self._block(kept, local)
-            Xs = xp.astype(dense(Xs), xp.float64)
-            if ob.fit_intercept:
-                Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
-                                            device=device(Xs))], axis=1)
-            C = self._weights(a, U)
+        for Xs, C, A in self._gathered_samples(step):
             if pairs:  # in row chunks whose Q stays within a block's temporaries
                 left, right = (xp.asarray(i, device=device(Xs)) for i in upper)
                 for j in range(0, Xs.shape[0], chunk):
@@ -280,6 +274,28 @@ class RowCurvature:
         cross = to_numpy(cross).transpose(0, 2, 1) * (step / ob.total_weight)
         self._add_penalty(blocks, np.arange(d))
         return blocks, cross, to_numpy(self.aux) / ob.total_weight
+
+    def _gathered_samples(self, step: int):
+        """(rows of X as float64 with the intercept's ones, their curvature weights
+        (:meth:`_weights`), A or None) of every ``step``-th row, the sampled rows of
+        consecutive blocks gathered up to a pass block's rows: one set of small products
+        per group, not per block (K=10 100k x 50, 5,000 rows sampled from 34 blocks:
+        the preconditioner's blocks in 15-18 ms against 18-25 ms, one thread)."""
+        ob, xp = self.objective, self.objective.xp
+        group, held = [], 0
+        for kept, local in self._samples(step):
+            Xs, a, U, A, _ = self._block(kept, local)
+            Xs = xp.astype(dense(Xs), xp.float64)
+            if ob.fit_intercept:
+                Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
+                                            device=device(Xs))], axis=1)
+            group.append((Xs, self._weights(a, U), A))
+            held += Xs.shape[0]
+            if held >= self.block_rows:
+                yield _stacked(xp, group)
+                group, held = [], 0
+        if group:
+            yield _stacked(xp, group)
 
     def class_diagonals(self, step: int = 1):
         """The diagonals (nb, d1) of :meth:`class_blocks`' blocks from every ``step``-th
@@ -317,3 +333,10 @@ def add_penalty(penalty, blocks, slopes, diagonal=False):
             blocks[k, slopes, 0] += share * weights
         else:
             blocks[k, slopes, slopes] += share * weights
+
+
+def _stacked(xp, group):
+    """The row-wise concatenation of each member of a list of tuples of arrays (None
+    stays None)."""
+    return tuple(None if parts[0] is None else xp.concat(parts, axis=0)
+                 for parts in zip(*group, strict=True))
