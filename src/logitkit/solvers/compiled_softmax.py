@@ -19,10 +19,11 @@ writes each row's w p as it goes and a Hessian-vector product reads them
 (:func:`kept_hessian_times`; one thread, K=10 100k x 50, factors in float32: the pass
 that keeps them 24 ms against NumPy's 38, a product 12 ms against 22). With many
 classes (BLAS_COLUMNS eta columns or more) and a float64 X, the products with X run in
-BLAS over a block of rows at a time and only the softmax row by row, and a product
+BLAS over a block of rows at a time and only the softmax in the loop, and a product
 recomputes the probabilities from X and the coefficients (:func:`hessian_times`: there
-they are too many to keep): K=50 50k x 20, a value-and-gradient pass 28 ms against the
-row loop's 40 and a product 33 ms against NumPy's 56.
+they are too many to keep): K=50 50k x 20, a value-and-gradient pass 26 ms (31-32 ms
+with the softmax a row at a time; the row loop's took 40) and a product 33 ms against
+NumPy's 56.
 
 X in column order (a DataFrame's block, a Dask DataFrame's partition) is read in blocks
 of COLUMN_BLOCK_ROWS rows, a column at a time, twice while the block is in cache: the
@@ -112,11 +113,10 @@ def softmax_terms(X, y, w, W, intercepts, base: bool, order: int, kept=None):
             X.T, y, w, np.ascontiguousarray(W, dtype=np.float64), c, base, order >= 1, grad,
             ROWS_PER_CHUNK, COLUMN_BLOCK_ROWS)
     elif _blas(X, m):
-        grad_t = np.zeros((d + 1, m))
+        grad = np.zeros((m, d + 1))
         parts, least = _kernels()["_blas_rows"](
-            X, y, w, np.ascontiguousarray(W.T, dtype=np.float64), c, base, order >= 1,
-            grad_t, ROWS_PER_CHUNK, BLAS_ROWS)
-        grad = grad_t.T
+            X, y, w, np.ascontiguousarray(W, dtype=np.float64), c, base, order >= 1, grad,
+            ROWS_PER_CHUNK, BLAS_ROWS)
     else:
         grad = np.zeros((m, d + 1))
         kept = np.empty((0, m)) if kept is None else kept
@@ -163,8 +163,8 @@ def _kernels():
 
             # a row's dot products and the gradient's sums may add in any order (SIMD)
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
-            for name in ("four_dots", "_exponentiate", "_row_loss", "_residuals",
-                         "_row_step", "_block_softmax", "_products", "_accumulate",
+            for name in ("four_dots", "_exponentiate", "_block_softmax", "_products",
+                         "_accumulate",
                          "_column_logits", "_column_gradient"):
                 globals()[name] = jit(globals()[name])
             _KERNELS = {name: jit(globals()[name]) for name in
@@ -185,40 +185,6 @@ def _exponentiate(eta, base):
         eta[k] = math.exp(eta[k] - top)
         total += eta[k]
     return top, total
-
-
-def _row_loss(r, code, base):
-    """(loss, total): -log p of the class in W's row ``code`` (-1: the base class) from a
-    row's logits r (m,), which become exp(r - top) (:func:`_exponentiate`)."""
-    observed = r[code] if code >= 0 else 0.0
-    top, total = _exponentiate(r, base)
-    return top + math.log(total) - observed, total
-
-
-def _residuals(r, total, code, wi, kept, i):
-    """r (m,) from :func:`_row_loss` -> the row's residuals w p_k - w [k = code]; w p
-    into kept[i] when ``kept`` has rows."""
-    scale = wi / total
-    for k in range(r.shape[0]):
-        r[k] *= scale
-    if kept.shape[0]:
-        for k in range(r.shape[0]):
-            kept[i, k] = r[k]
-    if code >= 0:
-        r[code] -= wi
-
-
-def _row_step(r, y, w, i, first, base, gradient, kept, parts, chunk, least):
-    """Row i's loss from its logits r (m,) added to its chunk's part (``first``: the class
-    of W's row 0); with ``gradient`` r becomes its residuals (:func:`_residuals`).
-    Returns the least row loss among rows of positive weight, ``least`` before it."""
-    code = np.int64(y[i]) - first  # W's row of the observed class (-1: the base)
-    loss, total = _row_loss(r, code, base)
-    wi = np.float64(w[i])
-    parts[i // chunk] += wi * loss
-    if gradient:
-        _residuals(r, total, code, wi, kept, i)
-    return loss if wi > 0.0 and loss < least else least
 
 
 def _products(X, start, rows, W, c, R):
@@ -381,13 +347,14 @@ def _column_gradient(Xt, start, rows, R, grad):
 
 def _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk, least,
                    scratch, kept):
-    """:func:`_row_step` for the first ``rows`` columns of E (m, block), the logits of
-    rows start.. of X, a class at a time (loops over the rows that the compiler can
-    vectorise; one thread, K=5 300k x 50: 17 ms against 34 ms a row at a time): each
-    row's loss into its chunk's part, in row order, and with ``gradient`` E becomes the
-    residuals. ``scratch`` (3, block): the rows' largest logits, sums of exps, observed
-    logits. With ``gradient``, each row's w p also into kept[start + i] when ``kept`` has
-    rows. Returns the least row loss among rows of positive weight (``least`` before)."""
+    """Each row's loss w (log Z - eta_y) over [0 (with ``base``), eta] for the first
+    ``rows`` columns of E (m, block), the logits of rows start.. of X, computed a class
+    at a time in loops over the rows that the compiler vectorises (one thread, K=5, 300k
+    rows: 18-20 ms against 36-38 ms a row at a time); each row's loss into its chunk's
+    part, in row order, and with ``gradient`` E becomes the residuals
+    r_k = w p_k - w [y = k] (w p also into kept[start + i] when ``kept`` has rows).
+    ``scratch`` (3, block): the rows' largest logits, sums of exps, observed logits.
+    Returns the least row loss among rows of positive weight (``least`` before)."""
     m = E.shape[0]
     top, total, observed = scratch[0], scratch[1], scratch[2]
     for i in range(rows):
@@ -447,26 +414,28 @@ def _kept_hessian_rows(X, a, coupling, V, v_c, out):
         _accumulate(X, start, rows, E, out)
 
 
-def _blas_rows(X, y, w, W_t, c, base, gradient, grad_t, chunk, block):
-    """:func:`_rows` for many classes: W_t (d, m) and grad_t (d + 1, m) transposed, the
-    logits of ``block`` rows at a time from one product with X, their residuals' X'
-    product another."""
+def _blas_rows(X, y, w, W, c, base, gradient, grad, chunk, block):
+    """:func:`_rows` for many classes: per ``block`` rows the logits E (m, block) from one
+    product W X_b' (BLAS), the softmax a class at a time (:func:`_block_softmax`), the
+    gradient from another product, R X_b."""
     n, d = X.shape
+    m = W.shape[0]
     first = 1 if base else 0
     parts = np.zeros(-(-n // chunk))
     least = math.inf
+    scratch = np.empty((3, block))
     unkept = np.empty((0, 0))
     for start in range(0, n, block):
         Xb = X[start:start + block]
-        R = Xb @ W_t
-        for i in range(Xb.shape[0]):
-            r = R[i]
-            r += c
-            least = _row_step(r, y, w, start + i, first, base, gradient, unkept, parts,
-                              chunk, least)
+        E = W @ Xb.T
+        for k in range(m):
+            E[k] += c[k]
+        least = _block_softmax(E, Xb.shape[0], y, w, start, first, base, gradient, parts,
+                               chunk, least, scratch, unkept)
         if gradient:
-            grad_t[:d] += Xb.T @ R
-            grad_t[d] += R.sum(axis=0)
+            grad[:, :d] += E @ Xb
+            for k in range(m):
+                grad[k, d] += E[k].sum()
     return parts, least
 
 
