@@ -157,12 +157,8 @@ class Objective(ScoreTerms, MinibatchTerms):
         blocks of the same size: the memory budget is X's, and a row sample's own sixteenth
         made a Hessian's blocks small (float32 300k x 100: 520 rows). ``contiguous``: a
         NumPy X's rows as a copy instead of a view, in C order, or with ``order="K"`` (for
-        a slice of rows) in X's own order: of X in column order (a DataFrame's block) a
-        column at a time, every 6th row of 300k x 50 in 11 ms against 22 ms for a C-order
-        copy (Gram products and X @ W' over either copy take the same time; a gather of
-        rows in column order took longer than in C order, and two copies' memory);
-        ``weight_factor``: the rows' weights multiplied by it ((len(rows),); a sample's
-        inverse inclusion rates)."""
+        a slice of rows: one copy) in X's own order; ``weight_factor``: the rows' weights
+        multiplied by it ((len(rows),); a sample's inverse inclusion rates)."""
         X = self.X[rows]
         if contiguous and isinstance(X, np.ndarray):
             own = order == "K" and self.X.flags.f_contiguous and not self.X.flags.c_contiguous
