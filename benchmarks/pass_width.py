@@ -1,9 +1,9 @@
 """One value or gradient pass of a binary logit objective, by the width and dtype of X:
-the NumPy pass (two BLAS products), the compiled chunk pass for narrow float64 X
-(``compiled_pass.block_terms``: eta loop, NumPy exp/log1p, sums loop, 512 KB chunks) and
-the compiled row pass (``compiled_pass.row_terms``: each row read once), interleaved in
-one process with one BLAS thread, best of ``--repeat``. Prints ms per pass and NumPy /
-compiled; X is ``--megabytes`` in size (rows = size / width)."""
+the NumPy pass (two BLAS products) and the compiled row pass
+(``compiled_pass.row_terms``: each chunk of rows read once) taking its rows four at a
+time (``four``) or one at a time (``one``), whatever the width would choose, interleaved
+in one process with one BLAS thread, best of ``--repeat``. Prints ms per pass and NumPy
+/ compiled; X is ``--megabytes`` in size (rows = size / width)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from logitkit.solvers import compiled_loop, compiled_pass
 def paths(ob, theta, order):
     """name -> function running one pass of ``order`` at ``theta``."""
     d, X = ob.d, ob.X
-    beta = theta[:d].astype(X.dtype)
+    beta = theta[:d].copy()
 
     def numpy_pass():
         compiled_loop.ENABLED = False
@@ -30,14 +30,18 @@ def paths(ob, theta, order):
         finally:
             compiled_loop.ENABLED = True
 
-    def chunks():
-        W, _ = ob.unpack(theta)
-        return ob._fused_terms(theta, W, order)
+    def rows(by_four):
+        def run():
+            shape = compiled_pass.FOUR_ROWS_FROM
+            compiled_pass.FOUR_ROWS_FROM = d if by_four else d + 1
+            try:
+                return compiled_pass.row_terms(X, ob.y, ob.w, beta, theta[d], order,
+                                               np.zeros(d + 1))
+            finally:
+                compiled_pass.FOUR_ROWS_FROM = shape
+        return run
 
-    def rows():
-        return compiled_pass.row_terms(X, ob.y, ob.w, beta, theta[d], order, np.zeros(d + 1))
-
-    return {"numpy": numpy_pass, "rows": rows, "chunks": chunks}
+    return {"numpy": numpy_pass, "four": rows(True), "one": rows(False)}
 
 
 def main():

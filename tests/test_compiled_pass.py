@@ -1,9 +1,8 @@
 """The fused, compiled value-and-gradient passes (logitkit.solvers.compiled_pass) against
-the NumPy pass they replace on binary X: the chunk pass (narrow float64 X), the row
-pass (gradients of wider float64 X and of float32 X) and the column pass (gradients of
-X in column order) give the same loss, gradient and
-least row loss to rounding, the same fits and passes, and the gate keeps every other X
-on NumPy."""
+the NumPy pass they replace on binary X: the row pass (X in C order, four rows at a time
+or one) and the column pass (gradients of X in column order) give the same loss,
+gradient and least row loss to rounding, the same fits and passes, and the gate keeps
+every other X on NumPy."""
 
 import numpy as np
 import pandas as pd
@@ -30,7 +29,7 @@ def data(n, d, seed, weights="mixed", scale=1.0):
     return X, y, w
 
 
-def terms(objective, theta, order, enabled, monkeypatch, fused="chunks"):
+def terms(objective, theta, order, enabled, monkeypatch, fused="rows"):
     monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
     assert compiled_pass.path(objective, order) == (fused if enabled else None)
     loss, grad, _ = objective.loss_terms(theta, order)
@@ -41,9 +40,13 @@ def terms(objective, theta, order, enabled, monkeypatch, fused="chunks"):
 @pytest.mark.parametrize("intercept", [True, False])
 @pytest.mark.parametrize("d", [1, 7, 16])
 @pytest.mark.parametrize("extreme", [False, True])
-def test_pass_equals_numpy(intercept, d, extreme, monkeypatch):
-    # several blocks of the NumPy pass and several compiled chunks, some of them partial
-    monkeypatch.setattr(compiled_pass, "CHUNK_BYTES", 8 * d * 300)
+@pytest.mark.parametrize("by_four", [True, False])
+def test_pass_equals_numpy(intercept, d, extreme, by_four, monkeypatch):
+    # several blocks of the NumPy pass and several compiled chunks of 301 rows: the last
+    # ends part-way, and so does each chunk's last group of four rows
+    monkeypatch.setattr(compiled_pass, "FOUR_ROWS_FROM", 1 if by_four else 17)
+    monkeypatch.setattr(compiled_pass, "FOUR_ROWS_CHUNK", 301)
+    monkeypatch.setattr(compiled_pass, "ROW_CHUNK", 301)
     X, y, w = data(2_000, d, seed=d + 10 * intercept, scale=2_000.0 if extreme else 1.0)
     ob = Objective(Binomial(), X, y, w, 2, intercept, alpha=1e-3)
     ob.block_rows = 700
@@ -91,7 +94,7 @@ def test_fit_equals_numpy_fit(intercept, solver, n, monkeypatch):
     # from full passes
     X, y, w = data(n, 6, seed=5)
     fused, plain = _compiled_and_numpy_fits(
-        monkeypatch, "block_terms",
+        monkeypatch, "row_terms",
         lambda: lk.LogisticRegression(alpha=1e-3, solver=solver,
                                       fit_intercept=intercept).fit(X, y, w))
     np.testing.assert_allclose(fused.coef_, plain.coef_, rtol=0, atol=1e-10)
@@ -104,18 +107,18 @@ def test_gate(monkeypatch):
     monkeypatch.setattr(compiled_loop, "ENABLED", True)
     X, y, w = data(300, 4, seed=2)
     narrow = Objective(Binomial(), X, y, w, 2, True)
-    assert compiled_pass.path(narrow, 0) == compiled_pass.path(narrow, 1) == "chunks"
+    assert compiled_pass.path(narrow, 0) == compiled_pass.path(narrow, 1) == "rows"
     assert not compiled_pass.supports(narrow, 2)  # Hessians: the NumPy pass
-    values, gradients = compiled_pass.MAX_COLUMNS
-    middle = Objective(Binomial(), *data(300, values + 1, seed=2), 2, True)
-    assert compiled_pass.path(middle, 0) is None and compiled_pass.path(middle, 1) == "chunks"
-    wide = Objective(Binomial(), *data(300, gradients + 1, seed=2), 2, True)
-    assert compiled_pass.path(wide, 0) is None and compiled_pass.path(wide, 1) == "rows"
-    widest = compiled_pass.MAX_ROW_COLUMNS
+    middle = Objective(Binomial(), *data(300, compiled_pass.MAX_VALUE_COLUMNS + 1, seed=2),
+                       2, True)
+    assert compiled_pass.path(middle, 0) is None and compiled_pass.path(middle, 1) == "rows"
+    widest = compiled_pass.MAX_COLUMNS
+    wide = Objective(Binomial(), np.zeros((2, widest)), y[:2], w[:2], 2, True)
+    assert compiled_pass.path(wide, 1) == "rows"
     beyond = Objective(Binomial(), np.zeros((2, widest + 1)), y[:2], w[:2], 2, True)
     assert not compiled_pass.supports(beyond, 1)
     single = Objective(Binomial(), X.astype(np.float32), y, w, 2, True)
-    assert compiled_pass.path(single, 0) is None and compiled_pass.path(single, 1) == "rows"
+    assert compiled_pass.path(single, 0) == compiled_pass.path(single, 1) == "rows"
     others = [
         Objective(Binomial(), X.astype(np.float16), y, w, 2, True),  # another dtype
         Objective(Binomial(), X[:, ::2], y, w, 2, True),  # neither C nor F order
@@ -173,13 +176,12 @@ def test_column_order_fit_equals_row_order_fit(weighted):
 
 
 @pytest.mark.parametrize("intercept", [True, False])
-@pytest.mark.parametrize("d", [1, 6, 33, 130])
+@pytest.mark.parametrize("d", [1, 6, 33, 130, 1001])
 @pytest.mark.parametrize("extreme", [False, True])
 @pytest.mark.parametrize("weights", ["mixed", "ones"])
 def test_row_pass_equals_numpy(intercept, d, extreme, weights, monkeypatch):
-    # the row pass at every width (narrow ones too): 2,003 rows, so chunks of 16 rows and
-    # groups of 4 end part-way; several NumPy blocks
-    monkeypatch.setattr(compiled_pass, "MAX_COLUMNS", (16, 0))
+    # the row pass at every width, four rows at a time (1001 columns) or one: 2,003 rows,
+    # so the chunks and the groups of 4 end part-way; several NumPy blocks
     X, y, w = data(2_003, d, seed=d + 10 * intercept, weights=weights,
                    scale=2_000.0 if extreme else 1.0)
     if weights == "ones":
@@ -196,8 +198,10 @@ def test_row_pass_equals_numpy(intercept, d, extreme, weights, monkeypatch):
     np.testing.assert_allclose(least, least0, rtol=1e-12, atol=1e-300)
     assert grad.shape == grad0.shape == (ob.n_params,)
     np.testing.assert_allclose(grad, grad0, rtol=1e-12, atol=1e-12 * np.abs(grad0).max())
-    # the value pass stays on NumPy and reports the same
-    assert compiled_pass.path(ob, 0) is None
+    # the value pass (compiled up to MAX_VALUE_COLUMNS, else NumPy's) reports the same
+    monkeypatch.setattr(compiled_loop, "ENABLED", True)
+    narrow = d <= compiled_pass.MAX_VALUE_COLUMNS
+    assert compiled_pass.path(ob, 0) == ("rows" if narrow else None)
     assert ob.loss_terms(theta, 0)[0] == pytest.approx(loss0, rel=1e-12)
 
 
@@ -240,8 +244,8 @@ def test_torch_x_takes_the_numpy_path(monkeypatch):
                                                     ("auto", 6_000, np.float32)])
 @pytest.mark.parametrize("weighted", [True, False])
 def test_row_pass_fit_equals_numpy_fit(solver, n, dtype, weighted, monkeypatch):
-    # the row pass in float64 past the chunk pass's columns, and in float32
-    columns = compiled_pass.MAX_COLUMNS[1] + 40 if dtype == np.float64 else 40
+    # the row pass in float64 a row at a time (240 columns), and in float32 (40)
+    columns = 240 if dtype == np.float64 else 40
     X, y, w = data(n, columns, seed=7)
     X = X.astype(dtype)
     fused, plain = _compiled_and_numpy_fits(

@@ -428,30 +428,21 @@ class Objective(ScoreTerms, MinibatchTerms):
         if check is not None:
             check()
 
-    def _fused_terms(self, theta, W, order: int, fused: str = "chunks"):
+    def _fused_terms(self, theta, W, order: int, fused: str):
         """:meth:`loss_terms` (order <= 1) of the binomial family in the compiled loops of
-        :mod:`~logitkit.solvers.compiled_pass`: ``fused`` "chunks" (cache-sized chunks of
-        float64 rows, three sweeps each), "rows" (one call, each row read once; float32
-        X's products in float64, exact where the NumPy pass rounds eta to float32) or
-        "columns" (the same for X in column order): the same sums, added in row order."""
+        :mod:`~logitkit.solvers.compiled_pass`: ``fused`` "rows" (X in C order) or
+        "columns" (X in column order), each chunk of rows read once; products in float64
+        (exact where the NumPy pass rounds a float32 X's eta to float32)."""
         d = self.d
         beta = np.ascontiguousarray(W[0, :d], dtype=np.float64)
         intercept = float(W[0, d]) if self.fit_intercept else 0.0
-        loss, least, grad = 0.0, np.inf, np.zeros(d + 1)
+        grad = np.zeros(d + 1)
         if fused == "rows":
             loss, least = compiled_pass.row_terms(self.X, self.y, self.w, beta, intercept,
                                                   order, grad)
-        elif fused == "columns":
+        else:
             loss, least = compiled_pass.column_terms(self.X, self.y, self.w, beta,
                                                      intercept, grad)
-        else:
-            size = max(256, compiled_pass.CHUNK_BYTES // (8 * max(d, 1)))
-            for start in range(0, self.n, size):
-                rows = slice(start, min(start + size, self.n))
-                part, low = compiled_pass.block_terms(
-                    self.X[rows], self.y[rows], self.w[rows], beta, intercept, order, grad,
-                    self._scratch)
-                loss, least = loss + part, min(least, low)
         return self._compiled_result(theta, loss, least, grad[None, :], order)
 
     def _softmax_terms(self, theta, W, order: int, kept=None):

@@ -1,84 +1,85 @@
 """Fused, compiled value-and-gradient passes for binary logit fits (numba).
 
-On X with few columns a NumPy pass spends most of its time outside reading X: in the
-per-row ufuncs of :meth:`~logitkit.families.Binomial.block_derivatives` and in BLAS's
-matrix-vector products, which on 10 columns run at a third of a plain loop's speed (one
-thread, 3M x 10: ``X @ b`` 51 ms, a compiled loop 18 ms). Here a chunk of rows (small
-enough to stay in the core's cache) takes two compiled sweeps: eta_i = x_i . beta + c;
-then the loss sum (the same stable form: max(z, 0) - y z + log1p(exp(-|z|))), the least
-row loss among rows of positive weight (for the separation check), and the gradient sums
-X' r and sum r with r_i = w_i (p_i - y_i). In between, NumPy computes exp(-|z|) and its
-log1p: its vectorised exp took 1.5 ns a row where numba's call of the scalar one took 4.9
-(no SVML), and a single compiled sweep with scalar exp and log1p gained only 6% over
-the NumPy pass. Sums add in row order within a chunk, so the paths agree to rounding.
+A NumPy pass over X spends much of its time outside reading X: BLAS's matrix-vector
+products run far below memory speed on few columns, and each block's per-row ufuncs
+(exp, log1p and the rest of :meth:`~logitkit.families.Binomial.block_derivatives`) make
+several temporaries. Here each chunk of rows is read twice while it is in the core's
+cache: the rows' eta = x . beta + c, then, after the rows' terms, X' r. The terms (the
+loss in the stable form max(z, 0) - y z + log1p(exp(-|z|)), the least row loss among
+rows of positive weight for the separation check, r = w (p - y)) run over the chunk in
+one branch-free loop that the compiler vectorises, with
+:mod:`~logitkit.solvers.compiled_math`'s exp and log1p (libm's scalar ones took 20-25 ns
+a row, these 7-8). Products and sums in float64 whatever X's dtype (with eta in float32,
+as BLAS computes it, scipy's L-BFGS-B ended its line search ABNORMAL at max |gradient|
+1.4e-6 on the float32 problem of tests/test_solver_paths.py, tol 1e-8). The loss is
+summed per chunk and the chunks pairwise (NumPy's sum): added one after another over
+60,000 rows, the value's rounding noise was 20 times NumPy's pass's and scipy's
+L-BFGS-B spent 49 extra evaluations in line searches.
 
-On wide X (gradients above MAX_COLUMNS[1] columns) and float32 X, a NumPy gradient pass
-reads X from memory twice (``X @ b``, then ``r @ X``); :func:`row_terms` reads each row
-once: 16 rows at a time, their eta,
-then their loss terms (scalar exp and log1p, cheap next to a wide row), then X' r while
-the rows are in the first-level cache (one thread, 160 MB of X: NumPy / rows 1.5 at 100
-float64 columns, 1.8 at 1000), in float64 whatever X's dtype.
+- :func:`row_terms`, X in C order: chunks of ROW_CHUNK rows a row at a time, or, on
+  rows of FOUR_ROWS_FROM columns or more, chunks of FOUR_ROWS_CHUNK rows four at a time.
+- :func:`column_terms`, X in column order (a DataFrame's float64 block, a Dask
+  DataFrame's partition): chunks of COLUMN_CHUNK_BYTES, eta and X' r four columns at a
+  time (each column's part of a chunk is contiguous).
 
-Used by :meth:`Objective.loss_terms` for values and gradients (order <= 1) of the binomial
-family without an offset on a NumPy X in C order (:func:`path` says which pass: chunks for
-float64 X of at most :data:`MAX_COLUMNS` columns, rows for gradients of wider float64 X
-and of float32 X up to :data:`MAX_ROW_COLUMNS` columns), when numba is available
+One thread, y int8, unit weights, in one process alternately, best of 11, ms a gradient
+pass against the passes before (chunks of float64 X up to 200 columns with NumPy's exp
+and log1p between two compiled loops; a row loop for wider and float32 X with libm's):
+3M x 10 float64 55.7 against 111.2; 1M x 50 67.7 against 91.9; 500k x 100 53.1 against
+66.4; 20k x 2000 29.4 against 29.8; float32 1M x 100 71.8 against 101.9; 300k x 50 in
+column order 17.4 against 23.7.
+
+Used by :meth:`Objective.loss_terms` for gradient passes (order 1) and value passes of
+X in C order of at most MAX_VALUE_COLUMNS columns, of the binomial family without an
+offset on a NumPy X (float64 or float32) of at most MAX_COLUMNS columns, when numba is
+available
 (:func:`logitkit.solvers.compiled_loop.available`: installed, and not switched off by
 ``LOGITKIT_NUMBA=0``). Compiled once under compiled_loop's lock, cached on disk.
 """
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from logitkit.solvers import compiled_loop
 
-# the widest float64 X whose pass takes the chunk loops (block_terms), by order (values;
-# values and gradients): wider, BLAS's products or the row loop cost less (one thread,
-# 3M rows, pass time NumPy / chunks: values 1.08 at 16 columns, 0.84 at 32; gradients,
-# 160 MB of X, NumPy / chunks, NumPy / rows: 2.00, 1.39 at 10 columns; 1.44, 1.28 at 20;
-# 1.26, 1.20 at 32 (benchmarks/pass_width.py). Gradients, 300 MB of X, ms a pass, chunks
-# / rows in three runs of the tenth issue-12 session: 50 columns 54.9 / 55.3, 50.1 /
-# 51.5, 57.1 / 58.7; 64: 49.2 / 59.7, 46.4 / 55.5, 49.1 / 58.4; 100: 45.4 / 53.4, 43.6 /
-# 51.8, 44.8 / 54.6; 200: 41.5 / 43.8, 39.3 / 42.7, 42.7 / 47.6; 300: 39.4 / 35.8, 41.5 /
-# 39.1; 400: 40.7 / 37.5, 37.8 / 33.9, 36.0 / 33.8)
-MAX_COLUMNS = (16, 200)
-# the widest X whose gradient pass takes the row loop (row_terms), float64 above
-# MAX_COLUMNS[1] or float32: NumPy / rows 1.5 to 1.8 from 50 to 4000 float64 columns, 1.49
-# at 10000; float32 (products in float64) 1.07 to 1.32 at 10 to 50 columns, 1.09 at 100,
-# 1.42 to 1.47 at 1000-4000.
-# Value passes stay on NumPy there: BLAS reads X once for them, and the row loop's scalar
-# exp and log1p made them slower (NumPy / rows 0.64 to 1.17)
-MAX_ROW_COLUMNS = 10_000
-_KERNELS = None
-# rows per compiled call: the block of X stays in the core's cache between the sweeps
-CHUNK_BYTES = 2**19
-# rows per chunk of :func:`row_terms` (16 x 100 float64 columns: 12.5 KiB)
-ROWS_PER_CHUNK = 16
-# bytes of X per chunk of :func:`column_terms` (a column's part of a chunk is contiguous)
+# the widest X whose passes run compiled (NumPy / compiled 1.5 to 1.8 from 50 to 4000
+# float64 columns, 1.49 at 10000, with the loss terms of libm's scalar exp and log1p)
+MAX_COLUMNS = 10_000
+# the widest X in C order whose value pass runs compiled: wider, BLAS's X @ b reads X
+# once and the NumPy pass costs as much (one thread, X of 160 MB, NumPy / compiled:
+# float64 10 columns 3.02, 50 1.78, 200 1.79, 400 1.23, 1000 0.92, 2000 0.95; float32 10
+# 2.54, 100 1.55, 1000 1.24; benchmarks/pass_width.py --order 0)
+MAX_VALUE_COLUMNS = 400
+# row_terms takes rows four at a time from this many columns (the four rows share each
+# read of beta and each update of the gradient), else one at a time; one thread, X of
+# 160 MB, ms a gradient pass, four / one: 10 columns 40.8 / 45.6 and 54.0 / 46.1; 16
+# 39.0 / 35.3; 100 39.9 / 26.1; 400 23.2 / 22.8; 1000 21.9 / 25.1; 2000 19.5 / 23.9
+FOUR_ROWS_FROM = 1000
+FOUR_ROWS_CHUNK = 16
+ROW_CHUNK = 64
+# bytes of X per chunk of :func:`column_terms`
 COLUMN_CHUNK_BYTES = 2**17
+_KERNELS = None
+# compiled_math, bound by _kernels (numba is optional)
+cm = None
 
 
 def path(objective, order: int) -> str | None:
-    """Which compiled pass ``objective``'s pass of this ``order`` takes here: "chunks"
-    (:func:`block_terms`), "rows" (:func:`row_terms`), "columns" (:func:`column_terms`,
-    gradients of X in column order), or None (the NumPy pass)."""
+    """Which compiled pass ``objective``'s pass of this ``order`` takes here: "rows"
+    (:func:`row_terms`), "columns" (:func:`column_terms`, gradients of X in column
+    order), or None (the NumPy pass)."""
     from logitkit.families import Binomial
 
     X = objective.X
     if not (order <= 1 and type(objective.family) is Binomial and objective.offset is None
             and isinstance(X, np.ndarray) and X.ndim == 2
-            and X.dtype in (np.float64, np.float32) and compiled_loop.available()):
+            and X.dtype in (np.float64, np.float32) and X.shape[1] <= MAX_COLUMNS
+            and compiled_loop.available()):
         return None
-    d = X.shape[1]
     if not X.flags.c_contiguous:
-        columns = X.flags.f_contiguous and order == 1 and d <= MAX_ROW_COLUMNS
-        return "columns" if columns else None
-    if X.dtype == np.float64 and d <= MAX_COLUMNS[order]:
-        return "chunks"
-    return "rows" if order == 1 and d <= MAX_ROW_COLUMNS else None
+        return "columns" if X.flags.f_contiguous and order == 1 else None
+    return "rows" if order == 1 or X.shape[1] <= MAX_VALUE_COLUMNS else None
 
 
 def supports(objective, order: int) -> bool:
@@ -86,55 +87,58 @@ def supports(objective, order: int) -> bool:
     return path(objective, order) is not None
 
 
-def block_terms(Xb, y, w, beta, intercept: float, order: int, grad: np.ndarray, scratch):
-    """(loss sum, least loss of a row of positive weight; inf if none) over the block
-    Xb (b, d) float64 C order, y (b,), w (b,) at slopes ``beta`` (d,) and ``intercept``;
-    for order 1 adds X' r to ``grad[:d]`` and sum r to ``grad[d]`` (grad (d + 1,) float64).
-    ``scratch``: a :class:`~logitkit.families.base.Scratch` for three (b,) work arrays."""
-    eta_of, sums = _kernels()[:2]
-    z, t, log1p_t = scratch.arrays(3, Xb.shape[0])
-    eta_of(Xb, beta, float(intercept), z)
-    # t = exp(-|z|) in NumPy's vectorised exp (numba calls the scalar one), then log1p(t)
-    np.abs(z, out=t)
-    np.negative(t, out=t)
-    np.exp(t, out=t)
-    np.log1p(t, out=log1p_t)
-    return sums(Xb, y, w, z, t, log1p_t, order >= 1, grad)
-
-
 def row_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
-    """:func:`block_terms` over all rows of X (n, d) in one compiled call that reads each
-    row from memory once (:func:`_rows`); X float64 or float32 in C order, ``beta`` (d,)
-    float64. The chunks' loss sums are added pairwise (NumPy's sum): added one after
-    another over 60,000 rows, the value's rounding noise was 20 times NumPy's pass's
-    (2.7e-15 against 1.3e-16 near the optimum of a 60,000 x 2000 fit), and scipy's
-    L-BFGS-B spent 49 extra evaluations in line searches there."""
-    parts, least = _kernels()[2](X, y, w, beta, float(intercept), order >= 1, grad,
-                                 ROWS_PER_CHUNK)
+    """(loss sum, least loss of a row of positive weight; inf if none) over X (n, d)
+    float64 or float32 in C order, y (n,), w (n,) at slopes ``beta`` (d,) float64 and
+    ``intercept``; for order 1 adds X' r to ``grad[:d]`` and sum r to ``grad[d]`` (grad
+    (d + 1,) float64)."""
+    by_four = X.shape[1] >= FOUR_ROWS_FROM
+    chunk = FOUR_ROWS_CHUNK if by_four else ROW_CHUNK
+    weights, step = weights_by_chunk(w, chunk)
+    parts, least = _kernels()[0](X, np.ascontiguousarray(y), weights, step, beta,
+                                 float(intercept), order >= 1, grad, chunk, by_four)
     return float(np.sum(parts)), least
 
 
 def column_terms(X, y, w, beta, intercept: float, grad: np.ndarray):
     """:func:`row_terms` (order 1) for X (n, d) in column order (Fortran; a pandas
-    DataFrame's one float64 block is such a view): chunks of COLUMN_CHUNK_BYTES of rows,
-    each read from memory once: eta column by column, the rows' loss terms and r, then
-    X' r column by column while the chunk is in the core's cache (:func:`_columns`)."""
+    DataFrame's one float64 block is such a view)."""
     rows = max(64, COLUMN_CHUNK_BYTES // (X.dtype.itemsize * max(1, X.shape[1])))
-    parts, least = _kernels()[3](X, y, w, beta, float(intercept), grad, rows)
+    weights, step = weights_by_chunk(w, rows)
+    parts, least = _kernels()[1](X, np.ascontiguousarray(y), weights, step, beta,
+                                 float(intercept), grad, rows)
     return float(np.sum(parts)), least
 
 
+def weights_by_chunk(w, chunk: int):
+    """(weights, step) for the compiled kernels, which read a chunk's weights as
+    weights[start * step:][:rows]: ``w`` itself (step 1), or, for one weight broadcast
+    to every row (an unweighted fit's stride-0 ones), a chunk's length of it (step 0),
+    so that the kernels' loops read contiguous weights and vectorise (a stride-0 array
+    kept the column pass over 300k x 50 at 27 ms against 15)."""
+    if w.ndim == 1 and w.shape[0] > 1 and w.strides[0] == 0:
+        return np.full(chunk, w[0], dtype=np.float64), 0
+    return np.ascontiguousarray(w), 1
+
+
 def _kernels():
-    """(eta, sums, rows, columns), compiled on first use under compiled_loop's lock."""
+    """(rows, columns), compiled on first use under compiled_loop's lock."""
     global _KERNELS
     with compiled_loop._LOCK:
         if _KERNELS is None:
             import numba
 
-            # a row's dot product and the column sums may add in any order (SIMD lanes)
-            jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+            from logitkit.solvers import compiled_math
+
+            globals()["cm"] = compiled_math
+            # a row's dot product and the column sums may add in any order (SIMD lanes);
+            # a division need not check for zero (it would be a branch in each lane)
+            jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"},
+                             error_model="numpy")
             globals()["four_dots"] = jit(four_dots)
-            _KERNELS = jit(_eta), jit(_sums), jit(_rows), jit(_columns)
+            for name in ("_chunk_terms", "_four_rows_eta", "_four_rows_gradient"):
+                globals()[name] = jit(globals()[name])
+            _KERNELS = jit(_rows), jit(_columns)
     return _KERNELS
 
 
@@ -152,121 +156,101 @@ def four_dots(X, i, b):
     return e0, e1, e2, e3
 
 
-def _eta(X, beta, c, z):
-    """z (b,) = X beta + c (a loop: faster than BLAS's matrix-vector product on few
-    columns)."""
-    n, d = X.shape
-    for i in range(n):
-        e = 0.0
-        for j in range(d):
-            e += X[i, j] * beta[j]
-        z[i] = e + c
-
-
-def _sums(X, y, w, z, t, log1p_t, gradient, grad):
-    """The loss sum and least row loss from eta ``z``, t = exp(-|z|) and log1p(t) in the
-    stable form of Binomial.block_derivatives; with ``gradient``, X' r into grad[:d] and
-    sum r into grad[d], r = w (p - y)."""
-    n, d = X.shape
+def _chunk_terms(z, y, w, r):
+    """(loss sum, bits of the least row loss among rows of positive weight, sum of r)
+    over a chunk's eta ``z`` (b,) with labels y (b,) and weights w (b,), r (b,) = w (p -
+    y) written. One loop without branches, so that it vectorises: the least row loss is
+    the least of the losses' bits (which order as the non-negative losses do), and r is
+    computed for value passes too (a branch on it kept a 3M x 10 pass at 88 ms against
+    56)."""
     loss = 0.0
-    least = math.inf
-    g = np.zeros(d)
-    gc = 0.0
-    for i in range(n):
-        zi, yi, wi = z[i], np.float64(y[i]), np.float64(w[i])
-        row = log1p_t[i] + (max(zi, 0.0) - yi * zi)
-        loss += wi * row
-        if wi > 0.0 and row < least:
-            least = row
-        if gradient:
-            inv = 1.0 / (1.0 + t[i])
-            r = ((inv if zi >= 0.0 else t[i] * inv) - yi) * wi
-            gc += r
-            for j in range(d):
-                g[j] += r * X[i, j]
-    if gradient:
-        for j in range(d):
-            grad[j] += g[j]
-        grad[d] += gc
-    return loss, least
+    least = cm.INF_BITS
+    total = 0.0
+    for k in range(z.shape[0]):
+        zk, yk, wk = z[k], np.float64(y[k]), np.float64(w[k])
+        t = cm.exp(-abs(zk))
+        u = 1.0 + t
+        inv = 1.0 / u
+        row = cm.log1p_of(t, u, inv) + (max(zk, 0.0) - yk * zk)
+        loss += wk * row
+        least = min(least, cm.float_bits(row + 0.0) if wk > 0.0 else cm.INF_BITS)
+        rk = ((inv if zk >= 0.0 else t * inv) - yk) * wk
+        total += rk
+        r[k] = rk
+    return loss, least, total
 
 
-def _rows(X, y, w, beta, c, gradient, grad, chunk):
-    """:func:`_sums` from X (n, d) float64 or float32 directly, ``chunk`` rows at a time
-    (the loss summed per chunk: returns (chunk sums, least row loss)):
-    their eta (four rows' dot products at once), then each row's loss terms and r (scalar
-    exp and log1p: on wide rows they cost little next to reading the row), then
-    X' r over the chunk while its rows are in the core's first-level cache. Products and
-    sums in float64 (a float32 X's entries converted as they are read): with eta in
-    float32, as BLAS computes it, scipy's L-BFGS-B ended its line search ABNORMAL at max
-    |gradient| 1.4e-6 on the float32 problem of tests/test_solver_paths.py (tol 1e-8)."""
+def _four_rows_eta(X, start, stop, beta, c, z):
+    """z[:stop - start] = X[start:stop] beta + c, four rows at a time; returns the first
+    row left."""
+    i = start
+    while i + 4 <= stop:
+        e0, e1, e2, e3 = four_dots(X, i, beta)
+        k = i - start
+        z[k], z[k + 1], z[k + 2], z[k + 3] = e0 + c, e1 + c, e2 + c, e3 + c
+        i += 4
+    return i
+
+
+def _four_rows_gradient(X, start, stop, r, g):
+    """g += X[start:stop]' r four rows at a time; returns the first row left."""
+    i = start
+    while i + 4 <= stop:
+        k = i - start
+        r0, r1, r2, r3 = r[k], r[k + 1], r[k + 2], r[k + 3]
+        x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
+        for j in range(g.shape[0]):
+            g[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
+        i += 4
+    return i
+
+
+def _rows(X, y, w, step, beta, c, gradient, grad, chunk, by_four):
+    """(chunk loss sums, least row loss) over X (n, d) in C order, ``chunk`` rows at a
+    time: their eta, their terms (:func:`_chunk_terms`), then with ``gradient`` X' r
+    into grad[:d] and sum r into grad[d], the chunk's rows ``by_four`` or one at a
+    time. The chunk's weights: w[start * step:][:rows] (:func:`weights_by_chunk`)."""
     n, d = X.shape
     parts = np.zeros(-(-n // chunk))
-    least = math.inf
+    least = cm.INF_BITS
     g = np.zeros(d)
-    gc = 0.0
     z = np.empty(chunk)
     r = np.empty(chunk)
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
-        i = start
-        while i + 4 <= stop:
-            e0, e1, e2, e3 = four_dots(X, i, beta)
-            k = i - start
-            z[k], z[k + 1] = e0 + c, e1 + c
-            z[k + 2], z[k + 3] = e2 + c, e3 + c
-            i += 4
-        while i < stop:
+        rest = _four_rows_eta(X, start, stop, beta, c, z) if by_four else start
+        for i in range(rest, stop):
             e = 0.0
             for j in range(d):
                 e += X[i, j] * beta[j]
             z[i - start] = e + c
-            i += 1
-        for i in range(start, stop):
-            zi, yi, wi = z[i - start], np.float64(y[i]), np.float64(w[i])
-            t = math.exp(-abs(zi))
-            row = math.log1p(t) + (max(zi, 0.0) - yi * zi)
-            parts[start // chunk] += wi * row
-            if wi > 0.0 and row < least:
-                least = row
-            if gradient:
-                inv = 1.0 / (1.0 + t)
-                ri = ((inv if zi >= 0.0 else t * inv) - yi) * wi
-                gc += ri
-                r[i - start] = ri
-        if not gradient:
-            continue
-        i = start
-        while i + 4 <= stop:
-            k = i - start
-            r0, r1, r2, r3 = r[k], r[k + 1], r[k + 2], r[k + 3]
-            x0, x1, x2, x3 = X[i], X[i + 1], X[i + 2], X[i + 3]
-            for j in range(d):
-                g[j] += (r0 * x0[j] + r1 * x1[j]) + (r2 * x2[j] + r3 * x3[j])
-            i += 4
-        while i < stop:
-            ri = r[i - start]
-            for j in range(d):
-                g[j] += ri * X[i, j]
-            i += 1
+        rows = stop - start
+        loss, low, total = _chunk_terms(z[:rows], y[start:stop],
+                                        w[start * step:start * step + rows], r)
+        parts[start // chunk] = loss
+        least = min(least, low)
+        if gradient:
+            grad[d] += total
+            rest = _four_rows_gradient(X, start, stop, r, g) if by_four else start
+            for i in range(rest, stop):
+                ri = r[i - start]
+                for j in range(d):
+                    g[j] += ri * X[i, j]
     if gradient:
         for j in range(d):
             grad[j] += g[j]
-        grad[d] += gc
-    return parts, least
+    return parts, cm.bits_float(least)
 
 
-def _columns(X, y, w, beta, c, grad, chunk):
+def _columns(X, y, w, step, beta, c, grad, chunk):
     """:func:`_rows` (with the gradient) for X (n, d) in column order, ``chunk`` rows at a
-    time: eta over the chunk four columns at a time (each column's part contiguous in
-    X), the rows' loss terms and r, then X' r four columns at a time over the chunk,
-    still in cache."""
+    time: eta over the chunk four columns at a time, the rows' terms, then X' r four
+    columns at a time over the chunk, still in cache."""
     n, d = X.shape
     parts = np.zeros(-(-n // chunk))
-    least = math.inf
+    least = cm.INF_BITS
     z = np.empty(chunk)
     r = np.empty(chunk)
-    gc = 0.0
     for start in range(0, n, chunk):
         b = min(start + chunk, n) - start
         for k in range(b):
@@ -284,19 +268,11 @@ def _columns(X, y, w, beta, c, grad, chunk):
             for k in range(b):
                 z[k] += x0[k] * b0
             j += 1
-        loss = 0.0
-        for k in range(b):
-            zk, yk, wk = z[k], np.float64(y[start + k]), np.float64(w[start + k])
-            t = math.exp(-abs(zk))
-            row = math.log1p(t) + (max(zk, 0.0) - yk * zk)
-            loss += wk * row
-            if wk > 0.0 and row < least:
-                least = row
-            inv = 1.0 / (1.0 + t)
-            rk = ((inv if zk >= 0.0 else t * inv) - yk) * wk
-            gc += rk
-            r[k] = rk
+        loss, low, total = _chunk_terms(z[:b], y[start:start + b],
+                                        w[start * step:start * step + b], r)
         parts[start // chunk] = loss
+        least = min(least, low)
+        grad[d] += total
         j = 0
         while j + 4 <= d:
             x0, x1 = X[start:start + b, j], X[start:start + b, j + 1]
@@ -319,5 +295,4 @@ def _columns(X, y, w, beta, c, grad, chunk):
                 s0 += x0[k] * r[k]
             grad[j] += s0
             j += 1
-    grad[d] += gc
-    return parts, least
+    return parts, cm.bits_float(least)
