@@ -47,7 +47,7 @@ import math
 import numpy as np
 
 from logitkit.solvers import compiled_loop
-from logitkit.solvers.compiled_pass import four_dots
+from logitkit.solvers.compiled_pass import four_dots, weights_by_chunk
 
 # rows whose losses are summed together before the chunks' sums are added pairwise
 ROWS_PER_CHUNK = 16
@@ -66,6 +66,8 @@ COLUMN_BLOCK_ROWS = 512
 # the row loop's softmax runs over blocks of this many rows, a class at a time
 ROW_BLOCK_ROWS = 256
 _KERNELS = None
+# compiled_math, bound by _kernels (numba is optional)
+cm = None
 
 
 def applies(objective, order: int) -> bool:
@@ -107,22 +109,22 @@ def softmax_terms(X, y, w, W, intercepts, base: bool, order: int, kept=None):
     that receives each row's w p, the factor of its eta-space Hessian."""
     m, d = W.shape
     c = np.asarray(intercepts, dtype=np.float64)
+    W = np.ascontiguousarray(W, dtype=np.float64)
+    y = np.ascontiguousarray(y)
+    grad = np.zeros((m, d + 1))
     if not X.flags.c_contiguous:  # (column order: no kept factors)
-        grad = np.zeros((m, d + 1))
-        parts, least = _kernels()["_column_rows"](
-            X.T, y, w, np.ascontiguousarray(W, dtype=np.float64), c, base, order >= 1, grad,
-            ROWS_PER_CHUNK, COLUMN_BLOCK_ROWS)
+        w, step = weights_by_chunk(w, COLUMN_BLOCK_ROWS)
+        parts, least = _kernels()["_column_rows"](X.T, y, w, step, W, c, base, order >= 1,
+                                                  grad, ROWS_PER_CHUNK, COLUMN_BLOCK_ROWS)
     elif _blas(X, m):
-        grad = np.zeros((m, d + 1))
-        parts, least = _kernels()["_blas_rows"](
-            X, y, w, np.ascontiguousarray(W, dtype=np.float64), c, base, order >= 1, grad,
-            ROWS_PER_CHUNK, BLAS_ROWS)
+        w, step = weights_by_chunk(w, BLAS_ROWS)
+        parts, least = _kernels()["_blas_rows"](X, y, w, step, W, c, base, order >= 1, grad,
+                                                ROWS_PER_CHUNK, BLAS_ROWS)
     else:
-        grad = np.zeros((m, d + 1))
         kept = np.empty((0, m)) if kept is None else kept
-        parts, least = _kernels()["_rows"](X, y, w, np.ascontiguousarray(W, dtype=np.float64),
-                                           c, base, order >= 1, grad, ROWS_PER_CHUNK, kept,
-                                           ROW_BLOCK_ROWS)
+        w, step = weights_by_chunk(w, ROW_BLOCK_ROWS)
+        parts, least = _kernels()["_rows"](X, y, w, step, W, c, base, order >= 1, grad,
+                                           ROWS_PER_CHUNK, kept, ROW_BLOCK_ROWS)
     return float(np.sum(parts)), least, grad if order >= 1 else None
 
 
@@ -161,8 +163,13 @@ def _kernels():
         if _KERNELS is None:
             import numba
 
-            # a row's dot products and the gradient's sums may add in any order (SIMD)
-            jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+            from logitkit.solvers import compiled_math
+
+            globals()["cm"] = compiled_math
+            # a row's dot products and the gradient's sums may add in any order (SIMD); a
+            # division need not check for zero (it would be a branch in each lane)
+            jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"},
+                             error_model="numpy")
             for name in ("four_dots", "_exponentiate", "_block_softmax", "_products",
                          "_accumulate",
                          "_column_logits", "_column_gradient"):
@@ -180,9 +187,9 @@ def _exponentiate(eta, base):
     for k in range(eta.shape[0]):
         if eta[k] > top:
             top = eta[k]
-    total = math.exp(-top) if base else 0.0
+    total = cm.exp(-top) if base else 0.0
     for k in range(eta.shape[0]):
-        eta[k] = math.exp(eta[k] - top)
+        eta[k] = cm.exp(eta[k] - top)
         total += eta[k]
     return top, total
 
@@ -227,13 +234,14 @@ def _accumulate(X, start, rows, R, out):
             ok[d] += rk
 
 
-def _rows(X, y, w, W, c, base, gradient, grad, chunk, kept, block):
+def _rows(X, y, w, step, W, c, base, gradient, grad, chunk, kept, block):
     """(chunk loss sums, least row loss): per row eta_k = x . W_k + c_k, the row's loss
     w (log Z - eta_y) over [0 (with ``base``), eta], and with ``gradient`` the residuals
     r_k = w p_k - w [y = k] added times x into grad[k, :d] and into grad[k, d] (w p into
     ``kept``). Per block of ``block`` rows: the logits four rows at a time into E
     (m, block), the softmax a class at a time (:func:`_block_softmax`), the gradient
-    four rows at a time."""
+    four rows at a time. The block's weights: w[start * step:][:rows]
+    (:func:`~logitkit.solvers.compiled_pass.weights_by_chunk`)."""
     n, m = X.shape[0], W.shape[0]
     first = 1 if base else 0  # the class of W's row 0
     parts = np.zeros(-(-n // chunk))
@@ -249,8 +257,9 @@ def _rows(X, y, w, W, c, base, gradient, grad, chunk, kept, block):
             for r in range(four):
                 for k in range(m):
                     E[k, s + r] = R[r, k]
-        least = _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk,
-                               least, scratch, kept)
+        least = _block_softmax(E, rows, y[start:start + rows],
+                               w[start * step:start * step + rows], start, first, base,
+                               gradient, parts, chunk, least, scratch, kept)
         if gradient:
             for s in range(0, rows, 4):
                 four = min(4, rows - s)
@@ -261,7 +270,7 @@ def _rows(X, y, w, W, c, base, gradient, grad, chunk, kept, block):
     return parts, least
 
 
-def _column_rows(Xt, y, w, W, c, base, gradient, grad, chunk, block):
+def _column_rows(Xt, y, w, step, W, c, base, gradient, grad, chunk, block):
     """:func:`_rows` for X in column order (Xt = X' (d, n) in C order): per block of
     ``block`` rows, the logits into E (m, block) (:func:`_column_logits`), the rows'
     losses and residuals a class at a time (:func:`_block_softmax`), then the gradient
@@ -277,8 +286,9 @@ def _column_rows(Xt, y, w, W, c, base, gradient, grad, chunk, block):
     for start in range(0, n, block):
         rows = min(block, n - start)
         _column_logits(Xt, start, rows, W, c, E)
-        least = _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk,
-                               least, rows_scratch, unkept)
+        least = _block_softmax(E, rows, y[start:start + rows],
+                               w[start * step:start * step + rows], start, first, base,
+                               gradient, parts, chunk, least, rows_scratch, unkept)
         if gradient:
             _column_gradient(Xt, start, rows, E, grad)
     return parts, least
@@ -348,17 +358,18 @@ def _column_gradient(Xt, start, rows, R, grad):
 def _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk, least,
                    scratch, kept):
     """Each row's loss w (log Z - eta_y) over [0 (with ``base``), eta] for the first
-    ``rows`` columns of E (m, block), the logits of rows start.. of X, computed a class
-    at a time in loops over the rows that the compiler vectorises (one thread, K=5, 300k
-    rows: 18-20 ms against 36-38 ms a row at a time); each row's loss into its chunk's
-    part, in row order, and with ``gradient`` E becomes the residuals
+    ``rows`` columns of E (m, block), the logits of rows start.. of X with labels y and
+    weights w (the block's), computed a class at a time in branch-free loops over the
+    rows that the compiler vectorises, with compiled_math's exp and log; each row's loss
+    into its chunk's part, in row order, and with ``gradient`` E becomes the residuals
     r_k = w p_k - w [y = k] (w p also into kept[start + i] when ``kept`` has rows).
-    ``scratch`` (3, block): the rows' largest logits, sums of exps, observed logits.
-    Returns the least row loss among rows of positive weight (``least`` before)."""
+    ``scratch`` (3, block): the rows' largest logits, sums of exps, observed logits (then
+    weighted losses). Returns the least row loss among rows of positive weight (``least``
+    before; the least of the losses' bits, which order as the non-negative losses do)."""
     m = E.shape[0]
     top, total, observed = scratch[0], scratch[1], scratch[2]
     for i in range(rows):
-        code = np.int64(y[start + i]) - first  # W's row of the observed class (-1: base)
+        code = np.int64(y[i]) - first  # W's row of the observed class (-1: base)
         observed[i] = E[code, i] if code >= 0 else 0.0
         top[i] = 0.0 if base else -math.inf
     for k in range(m):
@@ -366,19 +377,22 @@ def _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk, le
         for i in range(rows):
             top[i] = max(top[i], Ek[i])
     for i in range(rows):
-        total[i] = math.exp(-top[i]) if base else 0.0
+        total[i] = cm.exp(-top[i]) if base else 0.0
     for k in range(m):
         Ek = E[k]
         for i in range(rows):
-            Ek[i] = math.exp(Ek[i] - top[i])
+            Ek[i] = cm.exp(Ek[i] - top[i])
             total[i] += Ek[i]
+    low = cm.INF_BITS
     for i in range(rows):
-        loss = top[i] + math.log(total[i]) - observed[i]
-        wi = np.float64(w[start + i])
-        parts[(start + i) // chunk] += wi * loss
-        if wi > 0.0 and loss < least:
-            least = loss
+        wi = np.float64(w[i])
+        loss = top[i] + cm.log(total[i]) - observed[i]  # (total >= 1)
+        observed[i] = wi * loss
+        low = min(low, cm.float_bits(loss + 0.0) if wi > 0.0 else cm.INF_BITS)
         total[i] = wi / total[i]  # (the residuals' scale)
+    for i in range(rows):
+        parts[(start + i) // chunk] += observed[i]
+    least = min(least, cm.bits_float(low))
     if gradient:
         for k in range(m):
             Ek = E[k]
@@ -389,9 +403,9 @@ def _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk, le
                 for k in range(m):
                     kept[start + i, k] = E[k, i]
         for i in range(rows):
-            code = np.int64(y[start + i]) - first
+            code = np.int64(y[i]) - first
             if code >= 0:
-                E[code, i] -= np.float64(w[start + i])
+                E[code, i] -= np.float64(w[i])
     return least
 
 
@@ -414,7 +428,7 @@ def _kept_hessian_rows(X, a, coupling, V, v_c, out):
         _accumulate(X, start, rows, E, out)
 
 
-def _blas_rows(X, y, w, W, c, base, gradient, grad, chunk, block):
+def _blas_rows(X, y, w, step, W, c, base, gradient, grad, chunk, block):
     """:func:`_rows` for many classes: per ``block`` rows the logits E (m, block) from one
     product W X_b' (BLAS), the softmax a class at a time (:func:`_block_softmax`), the
     gradient from another product, R X_b."""
@@ -430,8 +444,10 @@ def _blas_rows(X, y, w, W, c, base, gradient, grad, chunk, block):
         E = W @ Xb.T
         for k in range(m):
             E[k] += c[k]
-        least = _block_softmax(E, Xb.shape[0], y, w, start, first, base, gradient, parts,
-                               chunk, least, scratch, unkept)
+        rows = Xb.shape[0]
+        least = _block_softmax(E, rows, y[start:start + rows],
+                               w[start * step:start * step + rows], start, first, base,
+                               gradient, parts, chunk, least, scratch, unkept)
         if gradient:
             grad[:, :d] += E @ Xb
             for k in range(m):
