@@ -6,11 +6,16 @@ softmax's per-row ufuncs make several (b, K) temporaries. Here each block of row
 read twice while in cache: the rows' K linear predictors (four rows at a time, sharing
 the reads of W), then, after the block's softmax, X' R (four rows at a time, sharing the
 reads of the gradient's rows). The softmax (log-normaliser, loss, residuals
-r_k = w (p_k - [y = k])) runs a class at a time over the block's rows, loops the
-compiler vectorises (:func:`_block_softmax`; one thread, K=5 300k rows: 18-20 ms against
-36-38 ms a row at a time; the whole pass over 300k x 50 in C order 40-44 ms against 51-52
-ms, K=3 500k x 50 52-59 against 69-80 ms, alternate processes). Sums in float64 whatever
-X's dtype; the loss summed per chunk of rows and the chunks pairwise (as
+r_k = w (p_k - [y = k])) runs a class at a time over the block's rows, in branch-free
+loops the compiler vectorises with :mod:`~logitkit.solvers.compiled_math`'s exp and log
+(:func:`_block_softmax`). One thread, a value-and-gradient pass, y int8, unit weights,
+against the same loops with libm's scalar exp and log (alternately in one process, best
+of 11): K=5 300k x 50 in C order 36.4 against 47.3 ms, K=3 500k x 50 47.0 against 68.6,
+K=10 100k x 50 keeping the Hessian's factors 25.3 against 34.0, K=5 300k x 50 in column
+order 30.7 against 41.1, K=50 50k x 20 19.0 against 27.9; the loss to the same bits there.
+(With libm's functions, the softmax a class at a time had already taken K=5 300k rows'
+from 36-38 to 18-20 ms against a row at a time.) Sums in float64 whatever X's dtype;
+the loss summed per chunk of rows and the chunks pairwise (as
 :func:`~logitkit.solvers.compiled_pass.row_terms`).
 
 Truncated Newton's passes (:class:`~logitkit.curvature.RowCurvature`'s ``compiled``,
@@ -21,16 +26,16 @@ that keeps them 24 ms against NumPy's 38, a product 12 ms against 22). With many
 classes (BLAS_COLUMNS eta columns or more) and a float64 X, the products with X run in
 BLAS over a block of rows at a time and only the softmax in the loop, and a product
 recomputes the probabilities from X and the coefficients (:func:`hessian_times`: there
-they are too many to keep): K=50 50k x 20, a value-and-gradient pass 26 ms (31-32 ms
-with the softmax a row at a time; the row loop's took 40) and a product 33 ms against
-NumPy's 56.
+they are too many to keep): K=50 50k x 20, a value-and-gradient pass 19 ms (26 with
+libm's exp, 31-32 with the softmax a row at a time; the row loop's took 40) and a
+product 33 ms against NumPy's 56.
 
 X in column order (a DataFrame's block, a Dask DataFrame's partition) is read in blocks
 of COLUMN_BLOCK_ROWS rows, a column at a time, twice while the block is in cache: the
-logits, then X' R, each four columns at a time (one thread, 125k x 50: K=3 11 ms, K=5
-15-16 ms, K=10 25 ms against NumPy's 30-36, 39-50 and 46-58 ms on the same X, and the row
-loop's 15-16, 18-19 and 27-38 ms on X in C order; the loss equals the row loop's to the
-last bit).
+logits, then X' R, each four columns at a time (one thread, 125k x 50, with libm's
+exp: K=3 11 ms, K=5 15-16 ms, K=10 25 ms against NumPy's 30-36, 39-50 and 46-58 ms on
+the same X, and the row loop's 15-16, 18-19 and 27-38 ms on X in C order; the loss
+equals the row loop's to the last bit).
 Truncated Newton's compiled products take X in C order only.
 
 Used by :meth:`Objective.loss_terms` for values and gradients (order <= 1) of the
