@@ -105,8 +105,8 @@ def column_terms(X, y, w, beta, intercept: float, grad: np.ndarray):
     DataFrame's one float64 block is such a view)."""
     rows = max(64, COLUMN_CHUNK_BYTES // (X.dtype.itemsize * max(1, X.shape[1])))
     weights, step = weights_by_chunk(w, rows)
-    parts, least = _kernels()[1](X, np.ascontiguousarray(y), weights, step, beta,
-                                 float(intercept), grad, rows)
+    parts, least = _kernels()[1](X.T, np.ascontiguousarray(y), weights, step, beta[None, :],
+                                 np.array([float(intercept)]), grad[None, :], rows)
     return float(np.sum(parts)), least
 
 
@@ -136,7 +136,8 @@ def _kernels():
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"},
                              error_model="numpy")
             globals()["four_dots"] = jit(four_dots)
-            for name in ("_chunk_terms", "_four_rows_eta", "_four_rows_gradient"):
+            for name in ("_chunk_terms", "_four_rows_eta", "_four_rows_gradient",
+                         "column_logits", "column_gradient"):
                 globals()[name] = jit(globals()[name])
             _KERNELS = jit(_rows), jit(_columns)
     return _KERNELS
@@ -242,57 +243,84 @@ def _rows(X, y, w, step, beta, c, gradient, grad, chunk, by_four):
     return parts, cm.bits_float(least)
 
 
-def _columns(X, y, w, step, beta, c, grad, chunk):
-    """:func:`_rows` (with the gradient) for X (n, d) in column order, ``chunk`` rows at a
-    time: eta over the chunk four columns at a time, the rows' terms, then X' r four
-    columns at a time over the chunk, still in cache."""
-    n, d = X.shape
+def _columns(Xt, y, w, step, beta, c, grad, chunk):
+    """:func:`_rows` (with the gradient) for X in column order (Xt = X' (d, n) in C
+    order), ``chunk`` rows at a time: eta over the chunk (:func:`column_logits` with one
+    row of coefficients), the rows' terms, then X' r (:func:`column_gradient`) over the
+    chunk, still in cache; grad (1, d + 1)."""
+    n = Xt.shape[1]
     parts = np.zeros(-(-n // chunk))
     least = cm.INF_BITS
-    z = np.empty(chunk)
-    r = np.empty(chunk)
+    z = np.empty((1, chunk))
+    r = np.empty((1, chunk))
     for start in range(0, n, chunk):
         b = min(start + chunk, n) - start
-        for k in range(b):
-            z[k] = c
-        j = 0
-        while j + 4 <= d:
-            b0, b1, b2, b3 = beta[j], beta[j + 1], beta[j + 2], beta[j + 3]
-            x0, x1 = X[start:start + b, j], X[start:start + b, j + 1]
-            x2, x3 = X[start:start + b, j + 2], X[start:start + b, j + 3]
-            for k in range(b):
-                z[k] += (x0[k] * b0 + x1[k] * b1) + (x2[k] * b2 + x3[k] * b3)
-            j += 4
-        while j < d:
-            x0, b0 = X[start:start + b, j], beta[j]
-            for k in range(b):
-                z[k] += x0[k] * b0
-            j += 1
-        loss, low, total = _chunk_terms(z[:b], y[start:start + b],
-                                        w[start * step:start * step + b], r)
+        column_logits(Xt, start, b, beta, c, z)
+        loss, low, _ = _chunk_terms(z[0, :b], y[start:start + b],
+                                    w[start * step:start * step + b], r[0])
         parts[start // chunk] = loss
         least = min(least, low)
-        grad[d] += total
-        j = 0
-        while j + 4 <= d:
-            x0, x1 = X[start:start + b, j], X[start:start + b, j + 1]
-            x2, x3 = X[start:start + b, j + 2], X[start:start + b, j + 3]
-            s0 = s1 = s2 = s3 = 0.0
-            for k in range(b):
-                rk = r[k]
-                s0 += x0[k] * rk
-                s1 += x1[k] * rk
-                s2 += x2[k] * rk
-                s3 += x3[k] * rk
-            grad[j] += s0
-            grad[j + 1] += s1
-            grad[j + 2] += s2
-            grad[j + 3] += s3
-            j += 4
-        while j < d:
-            x0, s0 = X[start:start + b, j], 0.0
-            for k in range(b):
-                s0 += x0[k] * r[k]
-            grad[j] += s0
-            j += 1
+        column_gradient(Xt, start, b, r, grad)
     return parts, cm.bits_float(least)
+
+
+def column_logits(Xt, start, rows, W, c, E):
+    """E[k, :rows] = c_k + sum_j W[k, j] Xt[j, start:start + rows], four columns of X at
+    a time (each update of E shares four products; one thread, 300k x 50, K=5: the
+    multinomial pass 37 ms against 43-47 ms a column at a time); the column passes'
+    logits here (m = 1) and in compiled_softmax."""
+    d, m = Xt.shape[0], W.shape[0]
+    four = d - d % 4
+    for k in range(m):
+        E[k, :rows] = c[k]
+    for j in range(0, four, 4):
+        x0, x1 = Xt[j, start:start + rows], Xt[j + 1, start:start + rows]
+        x2, x3 = Xt[j + 2, start:start + rows], Xt[j + 3, start:start + rows]
+        for k in range(m):
+            w0, w1, w2, w3 = W[k, j], W[k, j + 1], W[k, j + 2], W[k, j + 3]
+            Ek = E[k]
+            for i in range(rows):
+                Ek[i] += x0[i] * w0 + x1[i] * w1 + x2[i] * w2 + x3[i] * w3
+    for j in range(four, d):
+        x = Xt[j, start:start + rows]
+        for k in range(m):
+            wkj = W[k, j]
+            Ek = E[k]
+            for i in range(rows):
+                Ek[i] += x[i] * wkj
+
+
+def column_gradient(Xt, start, rows, R, grad):
+    """grad[:, :d] += R[:, :rows] Xt[:, start:start + rows]', grad[:, d] += R's row sums,
+    four columns of X at a time (each read of R serves four sums)."""
+    d, m = Xt.shape[0], R.shape[0]
+    four = d - d % 4
+    for j in range(0, four, 4):
+        x0, x1 = Xt[j, start:start + rows], Xt[j + 1, start:start + rows]
+        x2, x3 = Xt[j + 2, start:start + rows], Xt[j + 3, start:start + rows]
+        for k in range(m):
+            Rk = R[k]
+            t0 = t1 = t2 = t3 = 0.0
+            for i in range(rows):
+                r = Rk[i]
+                t0 += r * x0[i]
+                t1 += r * x1[i]
+                t2 += r * x2[i]
+                t3 += r * x3[i]
+            grad[k, j] += t0
+            grad[k, j + 1] += t1
+            grad[k, j + 2] += t2
+            grad[k, j + 3] += t3
+    for j in range(four, d):
+        x = Xt[j, start:start + rows]
+        for k in range(m):
+            Rk = R[k]
+            total = 0.0
+            for i in range(rows):
+                total += Rk[i] * x[i]
+            grad[k, j] += total
+    for k in range(m):
+        total = 0.0
+        for i in range(rows):
+            total += R[k, i]
+        grad[k, d] += total

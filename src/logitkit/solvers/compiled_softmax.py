@@ -52,7 +52,12 @@ import math
 import numpy as np
 
 from logitkit.solvers import compiled_loop
-from logitkit.solvers.compiled_pass import four_dots, weights_by_chunk
+from logitkit.solvers.compiled_pass import (
+    column_gradient,
+    column_logits,
+    four_dots,
+    weights_by_chunk,
+)
 
 # rows whose losses are summed together before the chunks' sums are added pairwise
 ROWS_PER_CHUNK = 16
@@ -176,8 +181,7 @@ def _kernels():
             jit = numba.njit(cache=True, nogil=True, fastmath={"reassoc"},
                              error_model="numpy")
             for name in ("four_dots", "_exponentiate", "_block_softmax", "_products",
-                         "_accumulate",
-                         "_column_logits", "_column_gradient"):
+                         "_accumulate", "column_logits", "column_gradient"):
                 globals()[name] = jit(globals()[name])
             _KERNELS = {name: jit(globals()[name]) for name in
                         ("_rows", "_column_rows", "_blas_rows", "_hessian_blas_rows",
@@ -277,9 +281,11 @@ def _rows(X, y, w, step, W, c, base, gradient, grad, chunk, kept, block):
 
 def _column_rows(Xt, y, w, step, W, c, base, gradient, grad, chunk, block):
     """:func:`_rows` for X in column order (Xt = X' (d, n) in C order): per block of
-    ``block`` rows, the logits into E (m, block) (:func:`_column_logits`), the rows'
-    losses and residuals a class at a time (:func:`_block_softmax`), then the gradient
-    (:func:`_column_gradient`): the block's columns read twice, from cache."""
+    ``block`` rows, the logits into E (m, block) (compiled_pass's
+    :func:`~logitkit.solvers.compiled_pass.column_logits`), the rows' losses and residuals
+    a class at a time (:func:`_block_softmax`), then the gradient
+    (:func:`~logitkit.solvers.compiled_pass.column_gradient`): the block's columns read
+    twice, from cache."""
     d, n = Xt.shape
     m = W.shape[0]
     first = 1 if base else 0
@@ -290,74 +296,13 @@ def _column_rows(Xt, y, w, step, W, c, base, gradient, grad, chunk, block):
     unkept = np.empty((0, 0))
     for start in range(0, n, block):
         rows = min(block, n - start)
-        _column_logits(Xt, start, rows, W, c, E)
+        column_logits(Xt, start, rows, W, c, E)
         least = _block_softmax(E, rows, y[start:start + rows],
                                w[start * step:start * step + rows], start, first, base,
                                gradient, parts, chunk, least, rows_scratch, unkept)
         if gradient:
-            _column_gradient(Xt, start, rows, E, grad)
+            column_gradient(Xt, start, rows, E, grad)
     return parts, least
-
-
-def _column_logits(Xt, start, rows, W, c, E):
-    """E[k, :rows] = c_k + sum_j W[k, j] Xt[j, start:start + rows], four columns of X at
-    a time (each update of E shares four products; one thread, 300k x 50, K=5: the pass
-    37 ms against 43-47 ms a column at a time)."""
-    d, m = Xt.shape[0], W.shape[0]
-    four = d - d % 4
-    for k in range(m):
-        E[k, :rows] = c[k]
-    for j in range(0, four, 4):
-        x0, x1 = Xt[j, start:start + rows], Xt[j + 1, start:start + rows]
-        x2, x3 = Xt[j + 2, start:start + rows], Xt[j + 3, start:start + rows]
-        for k in range(m):
-            w0, w1, w2, w3 = W[k, j], W[k, j + 1], W[k, j + 2], W[k, j + 3]
-            Ek = E[k]
-            for i in range(rows):
-                Ek[i] += x0[i] * w0 + x1[i] * w1 + x2[i] * w2 + x3[i] * w3
-    for j in range(four, d):
-        x = Xt[j, start:start + rows]
-        for k in range(m):
-            wkj = W[k, j]
-            Ek = E[k]
-            for i in range(rows):
-                Ek[i] += x[i] * wkj
-
-
-def _column_gradient(Xt, start, rows, R, grad):
-    """grad[:, :d] += R[:, :rows] Xt[:, start:start + rows]', grad[:, d] += R's row sums,
-    four columns of X at a time (each read of R serves four sums)."""
-    d, m = Xt.shape[0], R.shape[0]
-    four = d - d % 4
-    for j in range(0, four, 4):
-        x0, x1 = Xt[j, start:start + rows], Xt[j + 1, start:start + rows]
-        x2, x3 = Xt[j + 2, start:start + rows], Xt[j + 3, start:start + rows]
-        for k in range(m):
-            Rk = R[k]
-            t0 = t1 = t2 = t3 = 0.0
-            for i in range(rows):
-                r = Rk[i]
-                t0 += r * x0[i]
-                t1 += r * x1[i]
-                t2 += r * x2[i]
-                t3 += r * x3[i]
-            grad[k, j] += t0
-            grad[k, j + 1] += t1
-            grad[k, j + 2] += t2
-            grad[k, j + 3] += t3
-    for j in range(four, d):
-        x = Xt[j, start:start + rows]
-        for k in range(m):
-            Rk = R[k]
-            total = 0.0
-            for i in range(rows):
-                total += Rk[i] * x[i]
-            grad[k, j] += total
-    for k in range(m):
-        total = 0.0
-        for i in range(rows):
-            total += R[k, i]
-        grad[k, d] += total
 
 
 def _block_softmax(E, rows, y, w, start, first, base, gradient, parts, chunk, least,
