@@ -2,9 +2,13 @@
 built by hand, names included; the fitted formula is applied to new data, in memory and
 after a save/load round trip; unseen levels and missing values are clear errors."""
 
+import ast
 import dataclasses
 import pickle
+import threading
+import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -344,6 +348,35 @@ def test_formulas_run_no_other_code_even_from_a_model_file(tmp_path, monkeypatch
     with pytest.raises(ValueError, match="model formulas do not allow"):
         loaded.predict_proba(frame)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_formulas_are_parsed_one_thread_at_a_time(monkeypatch):
+    """CPython 3.11's ast module is not thread-safe: a parse interrupted by another
+    thread's parse can fail with "AST constructor recursion depth mismatch" (it did in a
+    Dask prediction). Predictions from several threads at once parse one at a time, and
+    each gets its own rows' probabilities."""
+    frame = _regions()
+    m = lk.logit("y ~ center(x1) * C(region) + np.log(x2)", frame)
+    parse, lock, inside, most = ast.parse, threading.Lock(), [0], [0]
+
+    def slow_parse(*args, **kwargs):  # holds the parse long enough for threads to meet
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.002)
+        try:
+            return parse(*args, **kwargs)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(ast, "parse", slow_parse)
+    parts = [frame.iloc[i::4] for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        predicted = list(pool.map(m.predict_proba, parts))
+    assert most[0] == 1
+    for part, p in zip(parts, predicted, strict=True):
+        np.testing.assert_array_equal(p, m.predict_proba(part))
 
 
 def test_lazy_predictions_on_a_dask_frame_apply_the_formula():

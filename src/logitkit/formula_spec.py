@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -30,6 +32,22 @@ __all__ = ["FormulaSpec", "check_columns", "check_missing", "materialize", "pars
            "require_formulaic", "variables"]
 
 _INTERCEPT = "Intercept"
+
+# Formulas are parsed and evaluated one thread at a time. formulaic parses a factor's
+# code with ``ast``, which CPython 3.11 does not keep thread-safe ("SystemError: AST
+# constructor recursion depth mismatch", python/cpython#106905), and
+# ``warnings.catch_warnings`` changes the process's filters; Dask's threaded scheduler
+# predicts partitions in threads.
+_EVALUATING = threading.RLock()
+
+
+def _one_thread_at_a_time(function):
+    """``function`` run holding :data:`_EVALUATING`."""
+    @functools.wraps(function)
+    def locked(*args, **kwargs):
+        with _EVALUATING:
+            return function(*args, **kwargs)
+    return locked
 
 
 def require_formulaic():
@@ -99,6 +117,7 @@ def _check_expression(expr: str, formula: str) -> None:
             refuse(f"the function {node.func.id}()")
 
 
+@_one_thread_at_a_time
 def parse(formula: str):
     """(outcome SimpleFormula, right-hand side SimpleFormula) of ``"y ~ terms"``."""
     if not isinstance(formula, str):
@@ -125,6 +144,7 @@ def parse(formula: str):
     return lhs, rhs
 
 
+@_one_thread_at_a_time
 def variables(terms) -> list:
     """The data variables that the terms of a parsed (checked) formula use (formulaic's
     own ``required_variables`` leaves out the arguments of stateful transforms)."""
@@ -171,6 +191,7 @@ def check_columns(data, names, formula: str, what: str = "data") -> None:
                          f"uses; its columns are {[str(c) for c in data.columns][:20]}")
 
 
+@_one_thread_at_a_time
 def materialize(spec, data: pd.DataFrame, formula: str):
     """The model matrix (a DataFrame) of formulaic ``spec`` on ``data``, names resolved in
     the data, NumPy and formulaic's transforms only; formulaic's evaluation errors become
