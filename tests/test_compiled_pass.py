@@ -127,7 +127,10 @@ def test_gate(monkeypatch):
     ]
     frame = pd.DataFrame({"x": X[:, 0], "c": pd.Categorical(np.arange(300) % 3)})
     design = DesignEncoder.fit(frame).design(frame)  # a Design, not an array
-    others.append(Objective(Binomial(), design, y, w, 2, True))
+    codes = Objective(Binomial(), design, y, w, 2, True)
+    assert compiled_pass.path(codes, 0) == compiled_pass.path(codes, 1) == "categorical"
+    assert not compiled_pass.supports(codes, 2)
+    others.append(Objective(Multinomial(full=True), design, y, w, 2, True))
     for ob in others:
         assert not compiled_pass.supports(ob, 0) and not compiled_pass.supports(ob, 1)
     column_order = Objective(Binomial(), np.asfortranarray(X), y, w, 2, True)

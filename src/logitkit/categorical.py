@@ -171,6 +171,17 @@ class CategoricalDesign(Design):
             self._cache[key] = self.layout.lookup[c][self._local(c)]
         return self._cache[key]
 
+    def code_matrix(self) -> np.ndarray:
+        """(n_categorical, n) codes of every categorical column, in the smallest dtype
+        that holds them all (a copy, made once; for compiled passes)."""
+        if "code matrix" not in self._cache:
+            dtype = code_dtype(int(max(self.sizes)))
+            out = np.empty((len(self.codes), self.n), dtype=dtype)
+            for c, codes in enumerate(self.codes):
+                out[c] = codes
+            self._cache["code matrix"] = out
+        return self._cache["code matrix"]
+
     def _chunks(self, size: int = _CHUNK_ROWS):
         for start in range(0, self.n, size):
             yield slice(start, min(start + size, self.n))

@@ -36,7 +36,7 @@ from logitkit.families.base import Scratch
 from logitkit.minibatch_terms import MinibatchTerms
 from logitkit.penalties import L2Penalty
 from logitkit.score_terms import ScoreTerms
-from logitkit.solvers import compiled_pass, compiled_softmax
+from logitkit.solvers import compiled_categorical, compiled_pass, compiled_softmax
 
 # rows per block: keeps a block of X (and its weighted copies) around 8 MB
 _BLOCK_BYTES = 8 * 2**20
@@ -351,7 +351,7 @@ class Objective(ScoreTerms, MinibatchTerms):
         self.reads.rows += self.n
         W, aux_np = self.unpack(theta)
         fused = compiled_pass.path(self, order)
-        if fused is not None:  # binary X in C order: compiled loops
+        if fused is not None:  # binary fits: compiled loops
             return self._fused_terms(theta, W, order, fused)
         if compiled_softmax.applies(self, order):
             return self._softmax_terms(theta, W, order, kept)
@@ -430,8 +430,10 @@ class Objective(ScoreTerms, MinibatchTerms):
 
     def _fused_terms(self, theta, W, order: int, fused: str):
         """:meth:`loss_terms` (order <= 1) of the binomial family in the compiled loops of
-        :mod:`~logitkit.solvers.compiled_pass`: ``fused`` "rows" (X in C order) or
-        "columns" (X in column order), each chunk of rows read once; products in float64
+        :mod:`~logitkit.solvers.compiled_pass`: ``fused`` "rows" (X in C order),
+        "columns" (X in column order) or "categorical" (a categorical design,
+        :mod:`~logitkit.solvers.compiled_categorical`), each chunk of rows read once;
+        products in float64
         (exact where the NumPy pass rounds a float32 X's eta to float32)."""
         d = self.d
         beta = np.ascontiguousarray(W[0, :d], dtype=np.float64)
@@ -440,6 +442,9 @@ class Objective(ScoreTerms, MinibatchTerms):
         if fused == "rows":
             loss, least = compiled_pass.row_terms(self.X, self.y, self.w, beta, intercept,
                                                   order, grad)
+        elif fused == "categorical":
+            loss, least = compiled_categorical.design_terms(self.X, self.y, self.w, beta,
+                                                            intercept, order, grad)
         else:
             loss, least = compiled_pass.column_terms(self.X, self.y, self.w, beta,
                                                      intercept, grad)

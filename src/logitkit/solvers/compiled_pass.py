@@ -68,14 +68,19 @@ cm = None
 def path(objective, order: int) -> str | None:
     """Which compiled pass ``objective``'s pass of this ``order`` takes here: "rows"
     (:func:`row_terms`), "columns" (:func:`column_terms`, gradients of X in column
-    order), or None (the NumPy pass)."""
+    order), "categorical" (:func:`~logitkit.solvers.compiled_categorical.design_terms`),
+    or None (the NumPy pass)."""
     from logitkit.families import Binomial
+    from logitkit.solvers import compiled_categorical
 
     X = objective.X
     if not (order <= 1 and type(objective.family) is Binomial and objective.offset is None
-            and isinstance(X, np.ndarray) and X.ndim == 2
-            and X.dtype in (np.float64, np.float32) and X.shape[1] <= MAX_COLUMNS
             and compiled_loop.available()):
+        return None
+    if compiled_categorical.takes(X):
+        return "categorical"
+    if not (isinstance(X, np.ndarray) and X.ndim == 2
+            and X.dtype in (np.float64, np.float32) and X.shape[1] <= MAX_COLUMNS):
         return None
     if not X.flags.c_contiguous:
         return "columns" if X.flags.f_contiguous and order == 1 else None
