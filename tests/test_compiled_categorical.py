@@ -102,3 +102,22 @@ def test_fit_equals_numpy_fit(mixed, alpha, solver, n, monkeypatch):
     if alpha == 0.0:
         np.testing.assert_allclose(fused.summary().table["std_err"],
                                    plain.summary().table["std_err"], rtol=1e-8)
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("levels", [(4, 9, 3), (200,)])
+def test_level_tables_equal_numpy_and_dense(mixed, levels, monkeypatch):
+    # weights of both signs and zeros, for three weight vectors at once; pieces of 700
+    # rows (the last part-way)
+    monkeypatch.setattr(compiled_categorical, "PIECE_BYTES", 700 * 8 * 3)
+    frame, _ = frame_and_labels(2_000, seed=6, mixed=mixed, levels=levels)
+    design = DesignEncoder.fit(frame).design(frame)
+    W = np.random.default_rng(7).choice([-1.5, 0.0, 0.25, 2.0], size=(3, 2_000))
+    grams = {}
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
+        grams[enabled] = design.weighted_grams(W)
+    np.testing.assert_allclose(grams[True], grams[False], rtol=1e-12, atol=1e-9)
+    dense = design.toarray()
+    expected = np.einsum("ni,kn,nj->kij", dense, W, dense)
+    np.testing.assert_allclose(grams[True], expected, rtol=1e-12, atol=1e-9)

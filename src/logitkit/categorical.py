@@ -226,16 +226,21 @@ class CategoricalDesign(Design):
     def weighted_grams(self, W: np.ndarray) -> np.ndarray:
         """(r, d, d) float64 X' diag(W[i]) X for (r, n) weights: each table's bincount
         serves all r weight vectors."""
+        from logitkit.solvers import compiled_categorical, compiled_loop
+
         W = np.asarray(W, dtype=np.float64)
         lay, r = self.layout, W.shape[0]
         counts = np.zeros((r, lay.n_slots))
-        numeric = np.zeros((r,) + (len(self.numeric_at),) * 2)
-        # equal chunks of at most _GRAM_ROWS / r rows: bounded temporaries, one scatter
-        limit = max(256, _GRAM_ROWS // r)
-        size = -(-self.n // max(1, -(-self.n // limit)))
-        for rows in self._chunks(size):
-            block = self if size >= self.n else self[rows]
-            numeric += block._add_tables(W[:, rows], counts)
+        if compiled_loop.available():  # one compiled loop over the rows
+            numeric = compiled_categorical.level_tables(self, W, counts)
+        else:
+            numeric = np.zeros((r,) + (len(self.numeric_at),) * 2)
+            # equal chunks of at most _GRAM_ROWS / r rows: bounded temporaries
+            limit = max(256, _GRAM_ROWS // r)
+            size = -(-self.n // max(1, -(-self.n // limit)))
+            for rows in self._chunks(size):
+                block = self if size >= self.n else self[rows]
+                numeric += block._add_tables(W[:, rows], counts)
         G = np.zeros((r, self.d, self.d))
         at = self.numeric_at
         G[:, at[:, None], at[None, :]] = numeric

@@ -17,6 +17,11 @@ for value and gradient passes of the binomial family without an offset, when num
 available. The numeric columns are read where they are when they are one float64 or
 float32 array in C order (a DataFrame's block); others (columns of several dtypes or
 blocks) are copied into float64, PIECE_BYTES at a time.
+
+:func:`level_tables` gives the design's Gram products' level tables
+(:meth:`CategoricalDesign.weighted_grams`) from one compiled loop over the rows, where
+NumPy makes one ``np.bincount`` over (rows x weights x (1 + n_numeric)) slots per
+categorical column and one per pair.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ from logitkit.solvers.compiled_pass import _chunk_terms, column_gradient, column
 CHUNK_BYTES = 2**17
 # bytes of float64 numeric columns copied at a time when they are not one array
 PIECE_BYTES = 2**22
+# rows of :func:`_tables`' chunks
+TABLE_ROWS = 1024
 _KERNEL = None
+_TABLES = None
 # compiled_math, bound by _kernel (numba is optional)
 cm = None
 
@@ -93,6 +101,25 @@ def _pieces(X):
         yield rows, piece, np.ascontiguousarray(codes[:, rows])
 
 
+def level_tables(X, W, counts) -> np.ndarray:
+    """Add X's level tables for weights W (r, n) to ``counts`` (r, the layout's slots:
+    :class:`~logitkit.categorical._Layout`); returns (r, n_numeric, n_numeric) the
+    numeric columns' Gram products X_num' diag(W[k]) X_num (BLAS, PIECE_BYTES of rows
+    at a time)."""
+    layout, n_numeric = X.layout, len(X.layout.numeric_at)
+    numeric_gram = np.zeros((W.shape[0], n_numeric, n_numeric))
+    step = max(64, PIECE_BYTES // (8 * max(1, n_numeric)))
+    for rows, numeric, codes in _pieces(X):
+        piece = W[:, rows]
+        _tables_kernel()(numeric, codes, np.ascontiguousarray(piece), counts,
+                         layout.sizes, layout.table_offsets, layout.pair_offsets)
+        for start in range(0, numeric.shape[1], step):  # temporaries of PIECE_BYTES
+            part = numeric[:, start:start + step].astype(np.float64, copy=False)
+            for k, weights in enumerate(piece):
+                numeric_gram[k] += (part * weights[start:start + step]) @ part.T
+    return numeric_gram
+
+
 def _kernel():
     """The pass, compiled on first use under compiled_loop's lock (compiled_pass's
     helpers compiled first)."""
@@ -141,3 +168,42 @@ def _passes(numeric, codes, offsets, y, w, step, beta, c, by_level, gradient,
                 for i in range(b):
                     level_sums[at + levels[i]] += r0[i]
     return parts, cm.bits_float(least)
+
+
+def _tables_kernel():
+    """:func:`_tables`, compiled on first use under compiled_loop's lock."""
+    global _TABLES
+    with compiled_loop._LOCK:
+        if _TABLES is None:
+            import numba
+
+            _TABLES = numba.njit(cache=True, nogil=True)(_tables)
+    return _TABLES
+
+
+def _tables(numeric, codes, W, counts, sizes, table_offsets, pair_offsets):
+    """counts[k] += the level tables of the rows for weights W[k] (W (r, n)): for
+    categorical column c, W at slot table_offsets[c] + level and W x_j at that slot plus
+    (j + 1) sizes[c]; for a pair c < e, W at pair_offsets[pair] + level_c sizes[e] +
+    level_e. TABLE_ROWS rows at a time, a table at a time (each table stays in the
+    core's first cache while the chunk's rows are added to it)."""
+    n_numeric, n_categorical, n = numeric.shape[0], codes.shape[0], W.shape[1]
+    for k in range(W.shape[0]):
+        table = counts[k]
+        for start in range(0, n, TABLE_ROWS):
+            stop = min(start + TABLE_ROWS, n)
+            pair = 0
+            for c in range(n_categorical):
+                size, at = sizes[c], table_offsets[c]
+                levels = codes[c]
+                for i in range(start, stop):
+                    table[at + levels[i]] += W[k, i]
+                for j in range(n_numeric):
+                    x, slot = numeric[j], at + (j + 1) * size
+                    for i in range(start, stop):
+                        table[slot + levels[i]] += W[k, i] * x[i]
+                for e in range(c + 1, n_categorical):
+                    other, size_e, slot = codes[e], sizes[e], pair_offsets[pair]
+                    for i in range(start, stop):
+                        table[slot + levels[i] * size_e + other[i]] += W[k, i]
+                    pair += 1
