@@ -220,17 +220,25 @@ def sklearn_solvers(X, y, alpha, objective=None, n_params=None):
     return out
 
 
-def glum_solver(X, y, alpha, objective=None, n_params=None, dtype=np.float64, **params):
+def glum_solvers(X, y, alpha, objective=None, n_params=None, dtype=np.float64, **params):
+    """glum at a gradient tolerance that reaches the optimum, then at its default one (a
+    second row: its Newton steps often land at the optimum anyway)."""
     from glum import GeneralizedLinearRegressor
 
     if objective is None:
         def objective(m):
             return softmax_objective(X, y, m.coef_, m.intercept_, alpha)
     n_params = X.shape[1] + 1 if n_params is None else n_params
-    tol = GLUM_GRADIENT_TOL[np.dtype(dtype)]
-    return Solver("glum tight", lambda: GeneralizedLinearRegressor(
-        family="binomial", alpha=alpha, l1_ratio=0.0, gradient_tol=tol, max_iter=1000,
-        **params).fit(X, y), objective, skip="heavy" if n_params > HEAVY_PARAMS else None)
+    skip = "heavy" if n_params > HEAVY_PARAMS else None
+
+    def solver(name, **settings):
+        return Solver(name, lambda: GeneralizedLinearRegressor(
+            family="binomial", alpha=alpha, l1_ratio=0.0, **settings, **params).fit(X, y),
+            objective, skip=skip)
+
+    return [solver("glum tight", gradient_tol=GLUM_GRADIENT_TOL[np.dtype(dtype)],
+                   max_iter=1000),
+            solver("glum default")]
 
 
 def statsmodels_solver(X, y, link):
@@ -252,7 +260,7 @@ def binary_case(name, title, X, y, alpha):
 
     solvers = [logitkit_solver(X, y, objective, alpha=alpha)]
     solvers += sklearn_solvers(X, y, alpha)
-    solvers.append(glum_solver(X, y, alpha, dtype=X.dtype))
+    solvers += glum_solvers(X, y, alpha, dtype=X.dtype)
     n, d = X.shape
     return Case(name, f"binary {n} x {d}, {title}, alpha={alpha:g}", X.nbytes, "X", solvers)
 
@@ -289,7 +297,7 @@ def frame_case(n, d, rng, alpha=1e-4):
 
     solvers = [logitkit_solver(frame, y, objective, alpha=alpha)]
     solvers += sklearn_solvers(frame, y, alpha, objective, d + 1)
-    solvers.append(glum_solver(frame, y, alpha, objective, d + 1))
+    solvers += glum_solvers(frame, y, alpha, objective, d + 1)
     return Case("frame", f"binary {n} x {d} float64 DataFrame, alpha={alpha:g}", X.nbytes,
                 "frame numbers", solvers)
 
@@ -323,7 +331,7 @@ def categorical_case(n, rng, alpha=1e-4):
     glum = objective_on(frame, lambda m, data: m.linear_predictor(data))
     solvers = [logitkit_solver(frame, y, ours, alpha=alpha)]
     solvers += sklearn_solvers(onehot, y, alpha, sk, onehot.shape[1] + 1)
-    solvers.append(glum_solver(frame, y, alpha, glum, onehot.shape[1] + 1, drop_first=True))
+    solvers += glum_solvers(frame, y, alpha, glum, onehot.shape[1] + 1, drop_first=True)
     return Case("categorical", f"binary {n} rows, DataFrame of 5 categorical columns x 50 "
                 f"levels + 10 numeric (one-hot {onehot.shape[1]} columns for scikit-learn), "
                 f"alpha={alpha:g}", numbers + codes, "frame numbers + codes", solvers)
