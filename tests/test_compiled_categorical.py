@@ -51,7 +51,7 @@ def terms(objective, theta, order, enabled, monkeypatch):
 @pytest.mark.parametrize("levels", [(4, 9), (200,)])  # (int16 codes)
 def test_pass_equals_numpy(intercept, mixed, extreme, levels, monkeypatch):
     # chunks of 301 rows and pieces of 700: the last of each ends part-way
-    monkeypatch.setattr(compiled_categorical, "CHUNK_BYTES", 301 * 8 * 3)
+    monkeypatch.setattr(compiled_pass, "COLUMN_CHUNK_BYTES", 301 * 8 * 3)
     monkeypatch.setattr(compiled_categorical, "PIECE_BYTES", 700 * 8 * 3)
     frame, y = frame_and_labels(2_000, seed=len(levels), mixed=mixed, levels=levels,
                                 scale=2_000.0 if extreme else 1.0)

@@ -4,13 +4,12 @@
 The NumPy pass over such a design makes eta from the numeric columns' product and one
 gather per categorical column, the rows' terms in ufuncs over the block, then X' r as a
 product and one ``np.bincount`` per categorical column: each step a temporary of the
-block. Here each chunk of rows is read while it is in cache: eta from the numeric
-columns four at a time (compiled_pass's :func:`~logitkit.solvers.compiled_pass.column_logits`),
-plus each categorical column's coefficient at the rows' levels; the rows' terms
-(:func:`~logitkit.solvers.compiled_pass._chunk_terms`); then X' r from the numeric
-columns (:func:`~logitkit.solvers.compiled_pass.column_gradient`) and, per categorical
-column, r added up at the rows' levels. The loss is summed per chunk and the chunks
-pairwise, as in compiled_pass.
+block. Here the pass is compiled_pass's column pass
+(:func:`~logitkit.solvers.compiled_pass.columns_kernel`) over the numeric columns with
+the level codes beside them: each chunk of rows, while in cache, gets eta from the
+numeric columns four at a time plus each categorical column's coefficient at the rows'
+levels, the rows' terms, then X' r from the numeric columns and, per categorical column,
+r added up at the rows' levels.
 
 Used by :meth:`Objective.loss_terms` (through :func:`logitkit.solvers.compiled_pass.path`)
 for value and gradient passes of the binomial family without an offset, when numba is
@@ -29,18 +28,12 @@ from __future__ import annotations
 import numpy as np
 
 from logitkit.solvers import compiled_loop, compiled_pass
-from logitkit.solvers.compiled_pass import _chunk_terms, column_gradient, column_logits
 
-# bytes of the numeric columns per chunk of rows
-CHUNK_BYTES = 2**17
 # bytes of float64 numeric columns copied at a time when they are not one array
 PIECE_BYTES = 2**22
 # rows of :func:`_tables`' chunks
 TABLE_ROWS = 1024
-_KERNEL = None
 _TABLES = None
-# compiled_math, bound by _kernel (numba is optional)
-cm = None
 
 
 def takes(X) -> bool:
@@ -62,15 +55,11 @@ def design_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
     offsets = np.concatenate([[0], np.cumsum(layout.sizes)[:-1]]).astype(np.intp)
     level_sums = np.zeros(len(by_level))
     numeric_grad = np.zeros((1, len(layout.numeric_at) + 1))
-    slopes = np.ascontiguousarray(beta[layout.numeric_at])[None, :]
-    y = np.ascontiguousarray(y)
     parts, least = [], np.inf
     for rows, numeric, codes in _pieces(X):
-        chunk = max(64, CHUNK_BYTES // (numeric.itemsize * max(1, numeric.shape[0])))
-        weights, step = compiled_pass.weights_by_chunk(w[rows], chunk)
-        sums, low = _kernel()(numeric, codes, offsets, y[rows], weights, step, slopes,
-                              np.array([float(intercept)]), by_level, order >= 1,
-                              numeric_grad, level_sums, chunk)
+        sums, low = compiled_pass.columns_kernel(
+            numeric, codes, offsets, by_level, y[rows], w[rows], beta[layout.numeric_at],
+            intercept, order >= 1, numeric_grad, level_sums)
         parts.append(sums)
         least = min(least, low)
     if order >= 1:
@@ -78,7 +67,7 @@ def design_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
         grad[-1] += numeric_grad[0, -1]
         for c, lookup in enumerate(layout.lookup):
             grad[lookup[1:]] += level_sums[offsets[c] + 1: offsets[c] + len(lookup)]
-    return float(np.sum(np.concatenate(parts))), least
+    return (float(np.sum(np.concatenate(parts))) if parts else 0.0), least
 
 
 def _pieces(X):
@@ -118,56 +107,6 @@ def level_tables(X, W, counts) -> np.ndarray:
             for k, weights in enumerate(piece):
                 numeric_gram[k] += (part * weights[start:start + step]) @ part.T
     return numeric_gram
-
-
-def _kernel():
-    """The pass, compiled on first use under compiled_loop's lock (compiled_pass's
-    helpers compiled first)."""
-    global _KERNEL
-    compiled_pass._kernels()  # compiles compiled_pass's helpers, binds its cm
-    with compiled_loop._LOCK:
-        if _KERNEL is None:
-            import numba
-
-            for name in ("column_logits", "column_gradient", "_chunk_terms", "cm"):
-                globals()[name] = getattr(compiled_pass, name)
-            _KERNEL = numba.njit(cache=True, nogil=True, fastmath={"reassoc"},
-                                 error_model="numpy")(_passes)
-    return _KERNEL
-
-
-def _passes(numeric, codes, offsets, y, w, step, beta, c, by_level, gradient,
-            numeric_grad, level_sums, chunk):
-    """(chunk loss sums, least row loss) over n rows: numeric (n_numeric, n), codes
-    (n_categorical, n), beta (1, n_numeric), c (1,), by_level the categorical columns'
-    coefficients by level (column k's level l at offsets[k] + l); with ``gradient``,
-    numeric_grad (1, n_numeric + 1) += (X_numeric' r, sum r) and level_sums[offsets[k]
-    + l] += the r of column k's level l. The chunk's weights: w[start * step:][:rows]."""
-    n = codes.shape[1]
-    parts = np.zeros(-(-n // chunk))
-    least = cm.INF_BITS
-    z = np.empty((1, chunk))
-    r = np.empty((1, chunk))
-    for start in range(0, n, chunk):
-        b = min(start + chunk, n) - start
-        column_logits(numeric, start, b, beta, c, z)
-        z0 = z[0]
-        for k in range(codes.shape[0]):
-            levels, at = codes[k, start:start + b], offsets[k]
-            for i in range(b):
-                z0[i] += by_level[at + levels[i]]
-        loss, low, _ = _chunk_terms(z0[:b], y[start:start + b],
-                                    w[start * step:start * step + b], r[0])
-        parts[start // chunk] = loss
-        least = min(least, low)
-        if gradient:
-            column_gradient(numeric, start, b, r, numeric_grad)
-            r0 = r[0]
-            for k in range(codes.shape[0]):
-                levels, at = codes[k, start:start + b], offsets[k]
-                for i in range(b):
-                    level_sums[at + levels[i]] += r0[i]
-    return parts, cm.bits_float(least)
 
 
 def _tables_kernel():

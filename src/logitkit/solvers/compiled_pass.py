@@ -108,11 +108,22 @@ def row_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
 def column_terms(X, y, w, beta, intercept: float, grad: np.ndarray):
     """:func:`row_terms` (order 1) for X (n, d) in column order (Fortran; a pandas
     DataFrame's one float64 block is such a view)."""
-    rows = max(64, COLUMN_CHUNK_BYTES // (X.dtype.itemsize * max(1, X.shape[1])))
-    weights, step = weights_by_chunk(w, rows)
-    parts, least = _kernels()[1](X.T, np.ascontiguousarray(y), weights, step, beta[None, :],
-                                 np.array([float(intercept)]), grad[None, :], rows)
+    no_levels = np.zeros(0)
+    parts, least = columns_kernel(X.T, np.zeros((0, X.shape[0]), np.int8),
+                                  np.zeros(0, np.intp), no_levels, y, w, beta, intercept,
+                                  True, grad[None, :], no_levels)
     return float(np.sum(parts)), least
+
+
+def columns_kernel(Xt, codes, offsets, by_level, y, w, beta, intercept: float,
+                   gradient: bool, grad, level_sums):
+    """(chunk loss sums, least row loss) of the column pass :func:`_columns` over Xt (d,
+    n) and ``codes`` (n_categorical, n), in chunks of COLUMN_CHUNK_BYTES of Xt."""
+    rows = max(64, COLUMN_CHUNK_BYTES // (Xt.dtype.itemsize * max(1, Xt.shape[0])))
+    weights, step = weights_by_chunk(w, rows)
+    return _kernels()[1](Xt, codes, offsets, by_level, np.ascontiguousarray(y), weights,
+                         step, np.ascontiguousarray(beta)[None, :],
+                         np.array([float(intercept)]), gradient, grad, level_sums, rows)
 
 
 def weights_by_chunk(w, chunk: int):
@@ -248,11 +259,15 @@ def _rows(X, y, w, step, beta, c, gradient, grad, chunk, by_four):
     return parts, cm.bits_float(least)
 
 
-def _columns(Xt, y, w, step, beta, c, grad, chunk):
-    """:func:`_rows` (with the gradient) for X in column order (Xt = X' (d, n) in C
-    order), ``chunk`` rows at a time: eta over the chunk (:func:`column_logits` with one
-    row of coefficients), the rows' terms, then X' r (:func:`column_gradient`) over the
-    chunk, still in cache; grad (1, d + 1)."""
+def _columns(Xt, codes, offsets, by_level, y, w, step, beta, c, gradient, grad, level_sums,
+             chunk):
+    """(chunk loss sums, least row loss) over the n rows of X in column order (Xt = X'
+    (d, n) in C order) and of level codes (n_categorical, n) (none for a plain X: a
+    categorical design's, :mod:`~logitkit.solvers.compiled_categorical`), ``chunk`` rows at
+    a time: eta over the chunk (:func:`column_logits` with one row of coefficients, plus
+    each categorical column k's coefficient ``by_level[offsets[k] + level]``), the rows'
+    terms, then with ``gradient`` X' r (:func:`column_gradient`: grad (1, d + 1)) and r's
+    sums by level into ``level_sums`` (laid out as ``by_level``), still in cache."""
     n = Xt.shape[1]
     parts = np.zeros(-(-n // chunk))
     least = cm.INF_BITS
@@ -261,11 +276,21 @@ def _columns(Xt, y, w, step, beta, c, grad, chunk):
     for start in range(0, n, chunk):
         b = min(start + chunk, n) - start
         column_logits(Xt, start, b, beta, c, z)
-        loss, low, _ = _chunk_terms(z[0, :b], y[start:start + b],
-                                    w[start * step:start * step + b], r[0])
+        z0, r0 = z[0], r[0]
+        for k in range(codes.shape[0]):
+            levels, at = codes[k, start:start + b], offsets[k]
+            for i in range(b):
+                z0[i] += by_level[at + levels[i]]
+        loss, low, _ = _chunk_terms(z0[:b], y[start:start + b],
+                                    w[start * step:start * step + b], r0)
         parts[start // chunk] = loss
         least = min(least, low)
-        column_gradient(Xt, start, b, r, grad)
+        if gradient:
+            column_gradient(Xt, start, b, r, grad)
+            for k in range(codes.shape[0]):
+                levels, at = codes[k, start:start + b], offsets[k]
+                for i in range(b):
+                    level_sums[at + levels[i]] += r0[i]
     return parts, cm.bits_float(least)
 
 
