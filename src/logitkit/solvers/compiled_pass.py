@@ -20,7 +20,9 @@ L-BFGS-B spent 49 extra evaluations in line searches.
   rows of FOUR_ROWS_FROM columns or more, chunks of FOUR_ROWS_CHUNK rows four at a time.
 - :func:`column_terms`, X in column order (a DataFrame's float64 block, a Dask
   DataFrame's partition): chunks of COLUMN_CHUNK_BYTES, eta and X' r four columns at a
-  time (each column's part of a chunk is contiguous).
+  time (each column's part of a chunk is contiguous). Its kernel also takes level codes
+  beside the columns: a categorical design's pass
+  (:mod:`~logitkit.solvers.compiled_categorical`).
 
 One thread, y int8, unit weights, in one process alternately, best of 11, ms a gradient
 pass against the passes before (chunks of float64 X up to 200 columns with NumPy's exp
