@@ -121,3 +121,24 @@ def test_level_tables_equal_numpy_and_dense(mixed, levels, monkeypatch):
     dense = design.toarray()
     expected = np.einsum("ni,kn,nj->kij", dense, W, dense)
     np.testing.assert_allclose(grams[True], expected, rtol=1e-12, atol=1e-9)
+
+
+@pytest.mark.parametrize("mixed", [False, True])
+@pytest.mark.parametrize("levels", [(4, 9, 3), (200,)])
+def test_products_equal_numpy_and_dense(mixed, levels, monkeypatch):
+    # X @ B and V X for one and several columns, on a design longer than a chunk
+    frame, _ = frame_and_labels(9_000, seed=8, mixed=mixed, levels=levels)
+    design = DesignEncoder.fit(frame).design(frame)
+    rng = np.random.default_rng(9)
+    B, V = rng.normal(size=(design.shape[1], 3)), rng.normal(size=(3, len(frame)))
+    products = {}
+    for enabled in (True, False):
+        monkeypatch.setattr(compiled_loop, "ENABLED", enabled)
+        products[enabled] = (design @ B, design @ B[:, 0], V @ design, V[0] @ design)
+    dense = design.toarray()
+    expected = (dense @ B, dense @ B[:, 0], V @ dense, V[0] @ dense)
+    for compiled, plain, exact in zip(products[True], products[False], expected,
+                                      strict=True):
+        assert compiled.shape == exact.shape
+        np.testing.assert_allclose(compiled, plain, rtol=1e-12, atol=1e-10)
+        np.testing.assert_allclose(compiled, exact, rtol=1e-12, atol=1e-10)

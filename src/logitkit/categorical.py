@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from logitkit.design import Design
+from logitkit.solvers import compiled_categorical, compiled_loop
 
 # a design longer than this is processed in row chunks (no (n, ...) temporaries)
 _CHUNK_ROWS = 8192
@@ -68,6 +69,11 @@ class _Layout:
                                                                    strict=True)]
         # (sizes[c],) design column of each level, d for the reference level
         self.lookup = [np.concatenate([[self.d], cols]).astype(np.intp) for cols in self.levels]
+        # every column's levels end to end (column c's level l at level_offsets[c] + l):
+        # their design columns (d for reference levels), for the compiled loops
+        self.level_offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.intp)
+        self.level_columns = (np.concatenate(self.lookup) if self.lookup
+                              else np.zeros(0, np.intp))
         width = len(self.numeric_at) + 1
         source, target, offsets = [], [], []
         offset = 0
@@ -203,6 +209,9 @@ class CategoricalDesign(Design):
             return out
         out = self._columns().T @ B[self.numeric_at]
         padded = np.concatenate([B, np.zeros((1,) + B.shape[1:])])
+        if compiled_loop.available():
+            compiled_categorical.add_level_rows(self, padded[self.layout.level_columns], out)
+            return out
         for c in range(len(self.codes)):
             out += padded[self.layout.lookup[c]][self._local(c)]
         return out
@@ -217,6 +226,12 @@ class CategoricalDesign(Design):
         out = np.empty((V2.shape[0], self.d))
         out[:, self.numeric_at] = V2 @ self._columns().T
         k = V2.shape[0]
+        if compiled_loop.available():
+            sums = compiled_categorical.level_sums(self, V2)
+            for c, levels in enumerate(self.layout.levels):
+                start = self.layout.level_offsets[c] + 1
+                out[:, levels] = sums[:, start:start + len(levels)]
+            return out[0] if vector else out
         for c, size in enumerate(self.sizes):
             local, levels = self._local(c), self.layout.levels[c]
             if k == 1:
@@ -233,8 +248,6 @@ class CategoricalDesign(Design):
     def weighted_grams(self, W: np.ndarray) -> np.ndarray:
         """(r, d, d) float64 X' diag(W[i]) X for (r, n) weights: each table's bincount
         serves all r weight vectors."""
-        from logitkit.solvers import compiled_categorical, compiled_loop
-
         W = np.asarray(W, dtype=np.float64)
         lay, r = self.layout, W.shape[0]
         counts = np.zeros((r, lay.n_slots))

@@ -34,6 +34,7 @@ PIECE_BYTES = 2**22
 # rows of :func:`_tables`' chunks
 TABLE_ROWS = 1024
 _TABLES = None
+_SMALL = None
 
 
 def takes(X) -> bool:
@@ -47,12 +48,9 @@ def design_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
     """:func:`~logitkit.solvers.compiled_pass.row_terms` for a categorical design X (n,
     d): (loss sum, least row loss); for order 1 adds X' r to ``grad[:d]`` and sum r to
     ``grad[d]``."""
-    layout = X.layout
-    # each categorical column's coefficients by level (0 for the reference level), end
-    # to end: column c's level l at offsets[c] + l
-    padded = np.concatenate([beta, [0.0]])
-    by_level = np.concatenate([padded[lookup] for lookup in layout.lookup])
-    offsets = np.concatenate([[0], np.cumsum(layout.sizes)[:-1]]).astype(np.intp)
+    layout, offsets = X.layout, X.layout.level_offsets
+    # the coefficients of every column's levels (0 for reference levels), end to end
+    by_level = np.concatenate([beta, [0.0]])[layout.level_columns]
     level_sums = np.zeros(len(by_level))
     numeric_grad = np.zeros((1, len(layout.numeric_at) + 1))
     parts, least = [], np.inf
@@ -65,8 +63,9 @@ def design_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
     if order >= 1:
         grad[layout.numeric_at] += numeric_grad[0, :-1]
         grad[-1] += numeric_grad[0, -1]
-        for c, lookup in enumerate(layout.lookup):
-            grad[lookup[1:]] += level_sums[offsets[c] + 1: offsets[c] + len(lookup)]
+        for c, levels in enumerate(layout.levels):  # (not the reference levels)
+            start = offsets[c] + 1
+            grad[levels] += level_sums[start:start + len(levels)]
     return (float(np.sum(np.concatenate(parts))) if parts else 0.0), least
 
 
@@ -107,6 +106,58 @@ def level_tables(X, W, counts) -> np.ndarray:
             for k, weights in enumerate(piece):
                 numeric_gram[k] += (part * weights[start:start + step]) @ part.T
     return numeric_gram
+
+
+def add_level_rows(X, by_level, out) -> None:
+    """out (n,) or (n, k) += the rows of ``by_level`` (L,) or (L, k) at each row's levels,
+    summed over X's categorical columns (``by_level`` laid out as the layout's
+    ``level_columns``): the categorical part of X B."""
+    by_level = np.ascontiguousarray(by_level)
+    if out.ndim == 1:
+        out, by_level = out[:, None], by_level[:, None]
+    _small_kernels()[0](X.code_matrix(), X.layout.level_offsets, by_level, out)
+
+
+def level_sums(X, V) -> np.ndarray:
+    """(k, L) V's rows summed by level of each categorical column, for V (k, n), laid
+    out as the layout's ``level_columns``: the categorical part of V X."""
+    sums = np.zeros((V.shape[0], len(X.layout.level_columns)))
+    _small_kernels()[1](X.code_matrix(), X.layout.level_offsets,
+                        np.ascontiguousarray(V), sums)
+    return sums
+
+
+def _small_kernels():
+    """(:func:`_gather`, :func:`_scatter`), compiled on first use under compiled_loop's
+    lock."""
+    global _SMALL
+    with compiled_loop._LOCK:
+        if _SMALL is None:
+            import numba
+
+            jit = numba.njit(cache=True, nogil=True)
+            _SMALL = jit(_gather), jit(_scatter)
+    return _SMALL
+
+
+def _gather(codes, offsets, by_level, out):
+    """out[i] += by_level[offsets[c] + codes[c, i]] for every categorical column c."""
+    for c in range(codes.shape[0]):
+        levels, at = codes[c], offsets[c]
+        for i in range(out.shape[0]):
+            row = by_level[at + levels[i]]
+            for k in range(out.shape[1]):
+                out[i, k] += row[k]
+
+
+def _scatter(codes, offsets, V, sums):
+    """sums[k, offsets[c] + codes[c, i]] += V[k, i] for every categorical column c."""
+    for k in range(V.shape[0]):
+        v, s = V[k], sums[k]
+        for c in range(codes.shape[0]):
+            levels, at = codes[c], offsets[c]
+            for i in range(v.shape[0]):
+                s[at + levels[i]] += v[i]
 
 
 def _tables_kernel():
