@@ -47,6 +47,14 @@ def softmax_objective(X, y, coef, intercept, alpha):
     return loss / len(y) + 0.5 * alpha * np.sum(coef**2)
 
 
+def softmax_objective_from_scores(y, scores, coef, alpha):
+    """:func:`softmax_objective` from the logits ``scores`` (n, K) and the penalised slopes
+    ``coef`` (K, d): for designs (one-hot) each solver encodes its own way."""
+    scores = np.asarray(scores, dtype=float)
+    loss = np.mean(sc.logsumexp(scores, axis=1) - scores[np.arange(len(y)), y])
+    return loss + 0.5 * alpha * np.sum(np.asarray(coef, dtype=float) ** 2)
+
+
 def binary_objective_from_scores(y, scores, coef, alpha):
     """The binary objective from the log-odds ``scores`` (n,) of class 1 and the penalised
     slopes ``coef``: for designs (one-hot) each solver encodes its own way."""

@@ -9,10 +9,12 @@
 
 Cases (benchmarks/suite_cases.py): binary with i.i.d. weak-signal, Toeplitz-correlated
 (rho 0.95), badly scaled columns, rare events (0.6% positives), strong signal (near
-separation), tall-narrow (3M x 10), wide (20k x 2000), float32 X, a categorical DataFrame;
-multinomial K = 3, 10, 50; ordinal logit, probit, cloglog. Peers: scikit-learn lbfgs and
-newton-cholesky (at tolerances that reach the optimum, and with default settings), glum
-(binary), statsmodels OrderedModel (ordinal). logitkit runs with its default settings.
+separation), tall-narrow (3M x 10), wide (20k x 2000), float32 X, a categorical DataFrame,
+heavy-tailed columns, weekday dummies in row order, a float64 DataFrame; multinomial K = 3,
+10, 50, K=5 from a float64 and from a categorical DataFrame; ordinal logit, probit,
+cloglog. Peers: scikit-learn lbfgs and newton-cholesky (at tolerances that reach the
+optimum, and with default settings), glum (binary; likewise), statsmodels OrderedModel
+(ordinal). logitkit runs with its default settings.
 Peers that form a p x p Hessian from all rows run above 500 parameters only with
 --all-peers (that Hessian costs n p^2 an iteration: on a twentieth of the wide case's
 rows, newton-cholesky took 8 s and glum 21 s).

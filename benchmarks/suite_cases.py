@@ -19,6 +19,7 @@ from common import (  # benchmarks/ is on sys.path when run as a script
     binary_objective_from_scores,
     ordinal_objective,
     softmax_objective,
+    softmax_objective_from_scores,
     statsmodels_ordinal,
     unscaled_binary,
 )
@@ -337,6 +338,32 @@ def categorical_case(n, rng, alpha=1e-4):
                 f"alpha={alpha:g}", numbers + codes, "frame numbers + codes", solvers)
 
 
+def categorical_multinomial_case(n, k, rng, alpha=1e-4):
+    """Multinomial K=k on categorical_case's DataFrame: classes from level effects and
+    slopes per class (glum has no multinomial model; scikit-learn fits the one-hot
+    matrix)."""
+    frame, _ = categorical_frame(n, 5, 50, 10, rng)
+    numbers = frame[[c for c in frame if c.startswith("x")]].to_numpy()
+    eta = numbers @ rng.normal(scale=0.3, size=(numbers.shape[1], k))
+    for c in (c for c in frame if c.startswith("c")):
+        eta += rng.normal(scale=0.4, size=(50, k))[frame[c].cat.codes.to_numpy()]
+    y = np.argmax(eta + rng.gumbel(size=eta.shape), axis=1)
+    onehot = pd.get_dummies(frame, drop_first=True, dtype=float).to_numpy()
+    codes = sum(frame[c].cat.codes.to_numpy().nbytes for c in frame if c.startswith("c"))
+
+    def objective_on(data):
+        return lambda m: softmax_objective_from_scores(y, m.decision_function(data),
+                                                       m.coef_, alpha)
+
+    solvers = [logitkit_solver(frame, y, objective_on(frame), alpha=alpha)]
+    solvers += sklearn_solvers(onehot, y, alpha, objective_on(onehot),
+                               k * (onehot.shape[1] + 1))
+    return Case(f"categorical-k{k}", f"multinomial K={k}, {n} rows, DataFrame of 5 "
+                f"categorical columns x 50 levels + 10 numeric (one-hot {onehot.shape[1]} "
+                f"columns for scikit-learn), alpha={alpha:g}", numbers.nbytes + codes,
+                "frame numbers + codes", solvers)
+
+
 def _rows(n, scale):
     return max(int(n * scale), 1000)
 
@@ -370,6 +397,8 @@ def build(name, scale, rng):
                            *iid_binary(r(1_000_000), 100, 1.0, rng, np.float32), alpha)
     if name == "categorical":
         return categorical_case(r(300_000), rng)
+    if name == "categorical-k5":
+        return categorical_multinomial_case(r(300_000), 5, rng)
     if name in ("t2", "lognormal"):
         return binary_case(name, f"{name} columns (heavy tails)",
                            *heavy_binary(r(300_000), 50, rng, name), alpha)
@@ -395,4 +424,5 @@ def build(name, scale, rng):
 
 CASES = ("iid", "toeplitz", "unscaled", "rare", "strong", "tall", "wide", "float32",
          "categorical", "k3", "k10", "k50", "ordinal-logit", "ordinal-probit",
-         "ordinal-cloglog", "t2", "lognormal", "weekly", "frame", "frame-k5")
+         "ordinal-cloglog", "t2", "lognormal", "weekly", "frame", "frame-k5",
+         "categorical-k5")
