@@ -11,7 +11,7 @@ import pytest
 import logitkit as lk
 from compiled_checks import assert_same_terms
 from logitkit.encoding import DesignEncoder
-from logitkit.families import Binomial
+from logitkit.families import Binomial, Multinomial, Ordinal
 from logitkit.objective import Objective
 from logitkit.solvers import compiled_categorical, compiled_loop, compiled_pass
 
@@ -142,3 +142,26 @@ def test_products_equal_numpy_and_dense(mixed, levels, monkeypatch):
         assert compiled.shape == exact.shape
         np.testing.assert_allclose(compiled, plain, rtol=1e-12, atol=1e-10)
         np.testing.assert_allclose(compiled, exact, rtol=1e-12, atol=1e-10)
+
+
+@pytest.mark.parametrize(("family", "n_classes", "intercept"),
+                         [(Multinomial(full=True), 3, True), (Multinomial(), 4, False),
+                          (Ordinal("logit"), 4, False)])
+def test_preconditioner_blocks_equal_the_dense_ones(family, n_classes, intercept):
+    # truncated Newton's preconditioner blocks from every 3rd row, over several blocks:
+    # from the design's Gram products (no dense copy) as from its dense one-hot copy
+    frame, _ = frame_and_labels(3_000, seed=10, mixed=True)
+    design = DesignEncoder.fit(frame).design(frame)
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, n_classes, size=len(frame)).astype(float)
+    w = rng.uniform(0.2, 3.0, size=len(frame))
+    blocks = []
+    for X in (design, design.toarray()):
+        ob = Objective(family, X, y, w, n_classes, intercept, alpha=1e-3)
+        ob.block_rows = 700
+        if not blocks:
+            theta = ob.pack(rng.normal(scale=0.3, size=(ob.m, ob.d1)),
+                            np.sort(rng.normal(size=ob.q)))
+        blocks.append(ob.curvature(theta)[2].class_blocks(3))
+    for got, want in zip(*blocks, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12)

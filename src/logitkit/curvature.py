@@ -247,12 +247,16 @@ class RowCurvature:
         m, d, q, d1 = ob.m, ob.d, ob.q, ob.d1
         nb = m + int(m > 1)
         upper = np.triu_indices(d1)
-        pairs = d1 <= _PAIR_PRODUCT_COLUMNS and nb >= d1
+        designed = is_design(ob.X)  # (Gram products of the design's own kind)
+        pairs = d1 <= _PAIR_PRODUCT_COLUMNS and nb >= d1 and not designed
         packed = ob._zeros(nb, len(upper[0])) if pairs else ob._zeros(nb, d1, d1)
         chunk = max(16, self.block_rows * (ob.d + 6 * ob.m) // (3 * len(upper[0])))
         cross = ob._zeros(m, q, d1)
         ob.reads.rows += -(-ob.n // step)
         for Xs, C, A in self._gathered_samples(step):
+            if designed:
+                self._add_design_blocks(packed, cross, Xs, C, A)
+                continue
             if pairs:  # in row chunks whose Q stays within a block's temporaries
                 left, right = (xp.asarray(i, device=device(Xs)) for i in upper)
                 for j in range(0, Xs.shape[0], chunk):
@@ -275,6 +279,25 @@ class RowCurvature:
         self._add_penalty(blocks, np.arange(d))
         return blocks, cross, to_numpy(self.aux) / ob.total_weight
 
+    def _add_design_blocks(self, blocks, cross, Xs, C, A) -> None:
+        """Add a design's sampled rows Xs (b rows) to class_blocks' ``blocks`` (nb, d1, d1)
+        and ``cross`` (m, q, d1), for the rows' curvature weights C (b, nb) and A: the
+        design's weighted Gram products, with the intercept's row and column from V X
+        and the weights' sums."""
+        d = self.objective.d
+        weights = np.ascontiguousarray(to_numpy(C).T)
+        blocks[:, :d, :d] += Xs.weighted_grams(weights)
+        if self.objective.fit_intercept:
+            sums = weights @ Xs
+            blocks[:, :d, d] += sums
+            blocks[:, d, :d] += sums
+            blocks[:, d, d] += weights.sum(axis=1)
+        if A is not None:
+            for k in range(A.shape[1]):
+                cross[k, :, :d] += A[:, k, :].T @ Xs
+                if self.objective.fit_intercept:
+                    cross[k, :, d] += A[:, k, :].sum(axis=0)
+
     def _gathered_samples(self, step: int):
         """(rows of X as float64 with the intercept's ones, their curvature weights
         (:meth:`_weights`), A or None) of every ``step``-th row, the sampled rows of
@@ -285,17 +308,25 @@ class RowCurvature:
         group, held = [], 0
         for kept, local in self._samples(step):
             Xs, a, U, A, _ = self._block(kept, local)
-            Xs = xp.astype(dense(Xs), xp.float64)
-            if ob.fit_intercept:
-                Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
-                                            device=device(Xs))], axis=1)
+            if is_design(ob.X):  # its rows' numbers in the group, never a dense copy
+                Xs = np.arange(kept[0].start, kept[0].stop)[local]
+            else:
+                Xs = xp.astype(dense(Xs), xp.float64)
+                if ob.fit_intercept:
+                    Xs = xp.concat([Xs, xp.ones((Xs.shape[0], 1), dtype=xp.float64,
+                                                device=device(Xs))], axis=1)
             group.append((Xs, self._weights(a, U), A))
             held += Xs.shape[0]
             if held >= self.block_rows:
-                yield _stacked(xp, group)
+                yield self._group(group)
                 group, held = [], 0
         if group:
-            yield _stacked(xp, group)
+            yield self._group(group)
+
+    def _group(self, group):
+        """:func:`_stacked` of a group of samples; a design's rows taken by their numbers."""
+        Xs, C, A = _stacked(self.objective.xp, group)
+        return (self.objective.X[Xs] if is_design(self.objective.X) else Xs), C, A
 
     def class_diagonals(self, step: int = 1):
         """The diagonals (nb, d1) of :meth:`class_blocks`' blocks from every ``step``-th
