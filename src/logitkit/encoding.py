@@ -44,9 +44,11 @@ def _is_categorical(series: pd.Series) -> bool:
 
 
 def _levels(series: pd.Series, name=None) -> tuple:
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        present = set(series.dropna().unique())
-        return tuple(c for c in series.cat.categories if c in present)
+    if isinstance(series.dtype, pd.CategoricalDtype):  # the categories that occur
+        codes = series.cat.codes.to_numpy()
+        counts = np.bincount(codes[codes >= 0], minlength=len(series.cat.categories))
+        return tuple(c for c, count in zip(series.cat.categories, counts, strict=True)
+                     if count)
     values = series.dropna().unique()
     try:
         return tuple(sorted(values))
