@@ -7,7 +7,9 @@ weight of each level), a level x level table between two categorical columns (a 
 bincount) and level sums of w * x_j against numeric columns. Memory is the numeric
 columns (views of the DataFrame's own storage where their dtype allows) and the codes
 (the Categorical's own codes where its categories are the fitted levels, else int8 or
-int16 copies), plus temporaries of one row block.
+int16 copies), plus temporaries of one row block. With numba the gathers, per-level
+sums and level tables run in compiled loops (:mod:`logitkit.solvers.compiled_categorical`,
+which needs all codes side by side: :meth:`CategoricalDesign.code_matrix`, one copy).
 """
 
 from __future__ import annotations
