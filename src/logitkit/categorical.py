@@ -76,6 +76,9 @@ class _Layout:
         self.level_offsets = np.concatenate([[0], np.cumsum(self.sizes)[:-1]]).astype(np.intp)
         self.level_columns = (np.concatenate(self.lookup) if self.lookup
                               else np.zeros(0, np.intp))
+        # the non-reference levels: their places end to end, and their design columns
+        self.level_slots = np.flatnonzero(self.level_columns != self.d)
+        self.level_targets = self.level_columns[self.level_slots]
         width = len(self.numeric_at) + 1
         source, target, offsets = [], [], []
         offset = 0
@@ -230,9 +233,7 @@ class CategoricalDesign(Design):
         k = V2.shape[0]
         if compiled_loop.available():
             sums = compiled_categorical.level_sums(self, V2)
-            for c, levels in enumerate(self.layout.levels):
-                start = self.layout.level_offsets[c] + 1
-                out[:, levels] = sums[:, start:start + len(levels)]
+            out[:, self.layout.level_targets] = sums[:, self.layout.level_slots]
             return out[0] if vector else out
         for c, size in enumerate(self.sizes):
             local, levels = self._local(c), self.layout.levels[c]

@@ -63,9 +63,7 @@ def design_terms(X, y, w, beta, intercept: float, order: int, grad: np.ndarray):
     if order >= 1:
         grad[layout.numeric_at] += numeric_grad[0, :-1]
         grad[-1] += numeric_grad[0, -1]
-        for c, levels in enumerate(layout.levels):  # (not the reference levels)
-            start = offsets[c] + 1
-            grad[levels] += level_sums[start:start + len(levels)]
+        grad[layout.level_targets] += level_sums[layout.level_slots]
     return (float(np.sum(np.concatenate(parts))) if parts else 0.0), least
 
 
